@@ -1,0 +1,195 @@
+"""Settings: `.vaultpapers/config.yaml` in the vault, then environment overrides, validated."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+STATE_DIR = ".vaultpapers"
+CONFIG_FILE = "config.yaml"
+DEFAULT_API_URL = "https://export.arxiv.org/api/query"
+INLINE_LINK_MODES = ("each", "first", "off")
+
+
+class ConfigError(Exception):
+    """A settings problem the user must fix; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ArxivSettings:
+    api_url: str = DEFAULT_API_URL
+    delay: float = 3.0
+    timeout: float = 30.0
+    batch_size: int = 100
+    max_retries: int = 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    papers_folder: str = "Papers"
+    filename_pattern: str = "{title} ({id})"
+    inline_links: str = "each"
+    link_label: str = "short"
+    paper_tags: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    max_note_bytes: int = 10_000_000
+    arxiv: ArxivSettings = field(default_factory=ArxivSettings)
+
+
+_FILENAME_FIELDS = ("title", "short_title", "id", "year", "first_author")
+
+
+def load_settings(vault: Path, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the vault's config file (optional) and apply environment overrides."""
+    environ = os.environ if environ is None else environ
+    path = vault / STATE_DIR / CONFIG_FILE
+    raw: Any = {}
+    if path.exists():
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    settings = settings_from_mapping(raw, source=str(path))
+    return _apply_environment(settings, environ)
+
+
+def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings, got {type(raw).__name__}")
+    _reject_unknown(raw, Settings, source)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"{source}: {key}"
+        if key == "arxiv":
+            values["arxiv"] = _arxiv_settings(value, where)
+        elif key in ("papers_folder", "filename_pattern", "link_label"):
+            values[key] = _text(value, where)
+        elif key == "inline_links":
+            values[key] = _inline_links(value, where)
+        elif key in ("paper_tags", "exclude"):
+            values[key] = _text_list(value, where)
+        elif key == "max_note_bytes":
+            values[key] = _number(value, where, int, minimum=1)
+    settings = Settings(**values)
+    _check_folder(settings.papers_folder, f"{source}: papers_folder")
+    _check_filename_pattern(settings.filename_pattern, f"{source}: filename_pattern")
+    _check_tags(settings.paper_tags, f"{source}: paper_tags")
+    return settings
+
+
+def _apply_environment(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    arxiv = settings.arxiv
+    if api := environ.get("VAULTPAPERS_ARXIV_API"):
+        arxiv = replace(arxiv, api_url=_url(api, "VAULTPAPERS_ARXIV_API"))
+    if (delay := environ.get("VAULTPAPERS_ARXIV_DELAY")) is not None:
+        try:
+            parsed = float(delay)
+        except ValueError:
+            raise ConfigError(f"VAULTPAPERS_ARXIV_DELAY: expected seconds, got {delay!r}") from None
+        arxiv = replace(arxiv, delay=_number(parsed, "VAULTPAPERS_ARXIV_DELAY", float, minimum=0))
+    return replace(settings, arxiv=arxiv)
+
+
+def _arxiv_settings(raw: Any, where: str) -> ArxivSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping (api_url, delay, timeout, batch_size)")
+    _reject_unknown(raw, ArxivSettings, where)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        at = f"{where}.{key}"
+        if key == "api_url":
+            values[key] = _url(value, at)
+        elif key in ("delay", "timeout"):
+            values[key] = _number(value, at, float, minimum=0 if key == "delay" else 0.1)
+        elif key == "batch_size":
+            values[key] = _number(value, at, int, minimum=1, maximum=2000)
+        elif key == "max_retries":
+            values[key] = _number(value, at, int, minimum=0, maximum=20)
+    return ArxivSettings(**values)
+
+
+def _reject_unknown(raw: dict[Any, Any], schema: type, where: str) -> None:
+    known = [f.name for f in fields(schema)]
+    for key in raw:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = (
+                f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(known)}"
+            )
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}")
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected non-empty text, got {value!r}")
+    return value.strip()
+
+
+def _text_list(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{where}: expected a list of text, got {value!r}")
+    return tuple(value)
+
+
+def _inline_links(value: Any, where: str) -> str:
+    if value is True:
+        return "each"
+    if value is False:
+        return "off"
+    if value not in INLINE_LINK_MODES:
+        raise ConfigError(f"{where}: expected one of {', '.join(INLINE_LINK_MODES)}, got {value!r}")
+    return str(value)
+
+
+def _number(
+    value: Any, where: str, kind: type, *, minimum: float, maximum: float | None = None
+) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if kind is int and not float(value).is_integer():
+        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ConfigError(f"{where}: expected a number {bound}, got {value!r}")
+    return kind(value)
+
+
+def _url(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: expected an http(s) URL, got {value!r}")
+    return value.split("?", 1)[0]
+
+
+def _check_folder(folder: str, where: str) -> None:
+    parts = Path(folder).parts
+    if Path(folder).is_absolute() or ".." in parts or any(p.startswith(".") for p in parts):
+        raise ConfigError(f"{where}: must be a folder inside the vault, not hidden, got {folder!r}")
+
+
+def _check_filename_pattern(pattern: str, where: str) -> None:
+    import string
+
+    names = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+    unknown = names - set(_FILENAME_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field {{{sorted(unknown)[0]}}}; use {', '.join(_FILENAME_FIELDS)}"
+        )
+    if "id" not in names:
+        raise ConfigError(f"{where}: must contain {{id}} so every paper gets a unique name")
+
+
+def _check_tags(tags: tuple[str, ...], where: str) -> None:
+    from .tags import is_valid_tag
+
+    for tag in tags:
+        if not is_valid_tag(tag.lstrip("#")):
+            raise ConfigError(f"{where}: {tag!r} is not a valid Obsidian tag")

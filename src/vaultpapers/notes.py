@@ -1,0 +1,322 @@
+"""Paper notes: their file names, the properties and body sections vaultpapers owns in them.
+
+A paper note belongs to the user as much as to us. We own a fixed set of properties, the
+entries we add to `aliases` and `tags`, and the body sections between our markers:
+
+    <!-- vaultpapers:begin NAME -->  ...  <!-- vaultpapers:end NAME -->
+
+Everything else in the note is the user's and is kept byte for byte.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Settings
+from .ids import parse_arxiv_id
+from .papers import Paper
+from .properties import PropertiesError, dump_properties, edit_properties, find_front_matter
+from .tags import category_tag
+
+PAPER_KIND = "paper"
+PENDING = "pending"
+OWNED_PROPERTIES = (
+    "vaultpapers",
+    "arxiv_id",
+    "version",
+    "title",
+    "authors",
+    "published",
+    "updated",
+    "primary_category",
+    "categories",
+    "url",
+    "pdf",
+    "doi",
+    "journal_ref",
+    "comment",
+    "metadata",
+)
+SECTION_ORDER = ("paper", "mentions")
+_SECTION = re.compile(
+    r"<!-- vaultpapers:begin (?P<name>[a-z]+) -->.*?<!-- vaultpapers:end (?P=name) -->",
+    re.DOTALL,
+)
+_MARKER = re.compile(r"<!-- vaultpapers:(?:begin|end) [a-z]+ -->")
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f]')
+_MAX_NAME_BYTES = 180  # far below the 255-byte limit, leaving room for " 2.md" and sync suffixes
+
+
+class NoteError(ValueError):
+    """A paper note we must not edit as it stands; the message tells the user what to fix."""
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A note that cites a paper, as it appears in the paper's "Mentioned in" list."""
+
+    link: str  # the wikilink target, unique in the vault
+
+
+def short_title(title: str) -> str:
+    """The name a paper goes by: 'Perceiver: General ...' -> 'Perceiver'."""
+    head, colon, _ = title.partition(":")
+    if colon and 2 <= len(head.strip()) <= 60:
+        return head.strip()
+    if len(title) <= 60:
+        return title.strip()
+    cut = title[:60].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;-") + "…"
+
+
+def citation_label(paper: Paper) -> str:
+    """How a researcher would name the paper in a sentence: 'Perceiver', 'BERT', or, for a
+    title with no short name, 'Vaswani et al. 2017'."""
+    head, colon, _ = paper.title.partition(":")
+    if colon and len(head.strip()) <= 40:
+        return head.strip()
+    if not colon and len(paper.title) <= 30:
+        return paper.title.strip()
+    surnames = [name.split()[-1] for name in paper.authors if name.split()]
+    year = paper.published.year
+    if not surnames:
+        return short_title(paper.title)
+    if len(surnames) == 1:
+        return f"{surnames[0]} {year}"
+    if len(surnames) == 2:
+        return f"{surnames[0]} & {surnames[1]} {year}"
+    return f"{surnames[0]} et al. {year}"
+
+
+def safe_file_stem(text: str) -> str:
+    """A file name (without .md) valid on Windows, macOS and Linux and inside Obsidian links."""
+    text = unicodedata.normalize("NFC", text)
+    text = re.sub(r"\s*:\s*", " - ", text)
+    text = _UNSAFE_IN_NAME.sub(" ", text)
+    text = re.sub(r"\s+", " ", text).strip().lstrip(".").strip()
+    text = text.rstrip(". ")
+    while len(text.encode("utf-8")) > _MAX_NAME_BYTES:
+        text = text[:-1].rstrip(". ")
+    return text or "paper"
+
+
+def paper_file_stem(key: str, paper: Paper | None, pattern: str) -> str:
+    arxiv_id = parse_arxiv_id(key)
+    if paper is None:
+        return safe_file_stem(f"arXiv {arxiv_id.filename_part}")
+    first_author = paper.authors[0].split()[-1] if paper.authors else ""
+    id_part = arxiv_id.filename_part
+    fields = {
+        "title": paper.title,
+        "short_title": short_title(paper.title),
+        "id": id_part,
+        "year": str(paper.published.year),
+        "first_author": first_author,
+    }
+    stem = safe_file_stem(pattern.format(**fields))
+    if id_part not in stem:
+        # Truncation ate the id; the id must survive, the title gives way.
+        rest = pattern.format(**{**fields, "title": "", "short_title": ""})
+        room = _MAX_NAME_BYTES - len(safe_file_stem(rest).encode("utf-8")) - 4
+        title = paper.title.encode("utf-8")[: max(room, 0)].decode("utf-8", "ignore")
+        stem = safe_file_stem(pattern.format(**{**fields, "title": title, "short_title": title}))
+    return stem
+
+
+def tool_aliases(title: str | None) -> list[str]:
+    return [title] if title else []
+
+
+def tool_tags(categories: Sequence[str], settings: Settings) -> list[str]:
+    tags = [tag.lstrip("#") for tag in settings.paper_tags]
+    for category in categories:
+        tag = category_tag(category)
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def paper_properties(key: str, paper: Paper | None) -> dict[str, Any]:
+    """The owned properties, in the order a new note lists them."""
+    if paper is None:
+        return {
+            "vaultpapers": PAPER_KIND,
+            "arxiv_id": key,
+            "url": f"https://arxiv.org/abs/{key}",
+            "pdf": f"https://arxiv.org/pdf/{key}",
+            "metadata": PENDING,
+        }
+    values: dict[str, Any] = {
+        "vaultpapers": PAPER_KIND,
+        "arxiv_id": key,
+        "version": paper.version,
+        "title": paper.title,
+        "authors": list(paper.authors),
+        "published": paper.published_date,
+        "updated": paper.updated_date,
+        "primary_category": paper.primary_category,
+        "categories": list(paper.categories),
+        "url": paper.url,
+        "pdf": paper.pdf,
+    }
+    for optional in ("doi", "journal_ref", "comment"):
+        value = getattr(paper, optional)
+        if value:
+            values[optional] = value
+    return values
+
+
+def _merge_list(existing: Any, old_tool: Sequence[str], new_tool: Sequence[str]) -> list[str]:
+    """Keep the user's entries; replace the ones we derived from the old metadata."""
+    if isinstance(existing, str):
+        existing = [existing]
+    if not isinstance(existing, list):
+        existing = []
+    stale = set(old_tool) - set(new_tool)
+    merged = [item for item in existing if item not in stale]
+    merged.extend(item for item in new_tool if item not in merged)
+    return merged
+
+
+def render_sections(key: str, paper: Paper | None, mentions: Sequence[Mention]) -> dict[str, str]:
+    return {"paper": _paper_section(key, paper), "mentions": _mentions_section(mentions)}
+
+
+def _paper_section(key: str, paper: Paper | None) -> str:
+    if paper is None:
+        return (
+            f"# arXiv {key}\n\n"
+            "Metadata not fetched yet: vaultpapers completes this note on its next run "
+            "with network access.\n\n"
+            f"**Links:** [arXiv](https://arxiv.org/abs/{key}) · [PDF](https://arxiv.org/pdf/{key})\n"
+        )
+    lines = [
+        f"# {_escape_inline(paper.title)}",
+        "",
+        f"**Authors:** {_escape_inline(', '.join(paper.authors))}",
+        f"**Published:** {paper.published_date.isoformat()} · "
+        f"**Updated:** {paper.updated_date.isoformat()} (v{paper.version}) · "
+        f"**Categories:** {', '.join(paper.categories) or paper.primary_category}",
+        f"**Links:** [arXiv]({paper.url}) · [PDF]({paper.pdf})"
+        + (f" · [DOI](https://doi.org/{paper.doi})" if paper.doi else ""),
+    ]
+    if paper.journal_ref:
+        lines.append(f"**Journal:** {_escape_inline(paper.journal_ref)}")
+    if paper.comment:
+        lines.append(f"**Comment:** {_escape_inline(paper.comment)}")
+    lines += ["", "## Abstract", "", _escape_block(paper.summary.strip())]
+    return "\n".join(lines) + "\n"
+
+
+def _mentions_section(mentions: Sequence[Mention]) -> str:
+    if not mentions:
+        return "## Mentioned in\n\n_No note cites this paper any more._\n"
+    items = "\n".join(f"- [[{mention.link}]]" for mention in mentions)
+    return f"## Mentioned in\n\n{items}\n"
+
+
+def _escape_inline(text: str) -> str:
+    # Titles and abstracts are data, not Markdown: neutralise what would turn into links,
+    # embeds, comments or markers; keep `$...$` maths readable.
+    return (
+        text.replace("\n", " ")
+        .replace("[[", "[\u200b[")
+        .replace("]]", "]\u200b]")
+        .replace("<!--", "&lt;!--")
+        .replace("%%", "%\u200b%")
+    )
+
+
+def _escape_block(text: str) -> str:
+    escaped = _escape_inline(re.sub(r"\s*\n\s*", " ", text))
+    if escaped.lstrip().startswith(("#", "---", ">", "-", "*", "+", "=")):
+        escaped = "\\" + escaped.lstrip()
+    return escaped
+
+
+def _wrap(name: str, content: str) -> str:
+    return f"<!-- vaultpapers:begin {name} -->\n{content}<!-- vaultpapers:end {name} -->"
+
+
+def new_paper_note(
+    key: str, paper: Paper | None, mentions: Sequence[Mention], settings: Settings
+) -> str:
+    properties = paper_properties(key, paper)
+    properties["aliases"] = tool_aliases(paper.title if paper else None)
+    properties["tags"] = tool_tags(paper.categories if paper else (), settings)
+    sections = render_sections(key, paper, mentions)
+    body = "\n\n".join(_wrap(name, sections[name]) for name in SECTION_ORDER)
+    return f"---\n{dump_properties(properties)}---\n{body}\n"
+
+
+def update_paper_note(
+    text: str,
+    key: str,
+    paper: Paper | None,
+    mentions: Sequence[Mention],
+    settings: Settings,
+) -> str:
+    """The note with our properties and sections brought up to date, the rest untouched."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    front = find_front_matter(text)
+    if front is None or front.data is None:
+        raise NoteError("its front matter is missing or invalid, so its arxiv_id cannot be trusted")
+    old = front.data
+    desired = paper_properties(key, paper)
+    old_title = old.get("title") if isinstance(old.get("title"), str) else None
+    old_categories = [c for c in old.get("categories") or [] if isinstance(c, str)]
+    desired["aliases"] = _merge_list(
+        old.get("aliases"), tool_aliases(old_title), tool_aliases(desired.get("title"))
+    )
+    desired["tags"] = _merge_list(
+        old.get("tags"),
+        tool_tags(old_categories, settings),
+        tool_tags(desired.get("categories", ()), settings),
+    )
+    owned = (*OWNED_PROPERTIES, "aliases", "tags")
+    yaml_text = text[front.yaml_start : front.yaml_end]
+    try:
+        new_yaml = edit_properties(yaml_text, desired, owned, newline=newline)
+    except PropertiesError as exc:
+        raise NoteError(str(exc)) from exc
+    body = text[front.end :]
+    body = replace_sections(body, render_sections(key, paper, mentions), newline)
+    return text[: front.yaml_start] + new_yaml + text[front.yaml_end : front.end] + body
+
+
+def replace_sections(body: str, sections: Mapping[str, str], newline: str) -> str:
+    """Swap each owned section for its new content; add the ones the note lacks."""
+    found = {match.group("name") for match in _SECTION.finditer(body)}
+    stray = len(_MARKER.findall(body)) - 2 * len(list(_SECTION.finditer(body)))
+    if stray:
+        raise NoteError(
+            "a vaultpapers begin/end marker is missing or damaged; restore it or delete the "
+            "section with both markers, and it will be regenerated"
+        )
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group("name")
+        if name not in sections:
+            return match.group(0)
+        return _wrap(name, sections[name]).replace("\n", newline)
+
+    body = _SECTION.sub(substitute, body)
+    missing = [name for name in sections if name not in found]
+    for name in missing:
+        block = _wrap(name, sections[name]).replace("\n", newline)
+        if name == SECTION_ORDER[0]:
+            body = (
+                block + newline + newline + body.lstrip("\r\n") if body.strip() else block + newline
+            )
+        else:
+            body = body.rstrip("\r\n") + newline + newline + block + newline
+    return body
+
+
+def owned_spans(text: str) -> list[tuple[int, int]]:
+    """Where our generated sections sit, so nothing inside them counts as the user's."""
+    return [match.span() for match in _SECTION.finditer(text)]

@@ -1,0 +1,60 @@
+"""Paper metadata as vaultpapers keeps it: a small immutable record, independent of the API client."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One arXiv paper at its latest known version.
+
+    ``arxiv_id`` is the canonical key: unversioned, old-style ids without subject class
+    (``hep-th/9711200``, ``2103.03206``).
+    """
+
+    arxiv_id: str
+    version: int
+    title: str
+    authors: tuple[str, ...]
+    summary: str
+    published: datetime
+    updated: datetime
+    primary_category: str
+    categories: tuple[str, ...] = field(default_factory=tuple)
+    doi: str | None = None
+    journal_ref: str | None = None
+    comment: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}v{self.version}"
+
+    @property
+    def published_date(self) -> date:
+        return self.published.date()
+
+    @property
+    def updated_date(self) -> date:
+        return self.updated.date()
+
+    def to_json(self) -> str:
+        record = asdict(self)
+        record["published"] = self.published.isoformat()
+        record["updated"] = self.updated.isoformat()
+        return json.dumps(record, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Paper:
+        record = json.loads(text)
+        record["authors"] = tuple(record["authors"])
+        record["categories"] = tuple(record["categories"])
+        record["published"] = datetime.fromisoformat(record["published"])
+        record["updated"] = datetime.fromisoformat(record["updated"])
+        return cls(**record)

@@ -1,0 +1,118 @@
+"""One run over a vault: scan -> resolve -> plan -> write. `link` and `watch` both use it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .arxiv_source import ArxivSource, resolve
+from .cache import PaperCache
+from .config import STATE_DIR, Settings
+from .planner import Plan, Problem, Resolution, plan_link, scan_note
+from .vault import Note, read_vault
+from .writer import Outcome, VaultWriter, Write, WriteResult
+
+log = logging.getLogger("vaultpapers")
+
+CACHE_FILE = "cache.sqlite"
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunReport:
+    notes: int = 0
+    papers: int = 0
+    created: int = 0
+    updated: int = 0
+    links_inserted: int = 0
+    pending: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    planned: list[Write] = field(default_factory=list)
+    results: list[WriteResult] = field(default_factory=list)
+    requests: int = 0
+    dry_run: bool = False
+
+    @property
+    def conflicts(self) -> list[WriteResult]:
+        return [r for r in self.results if r.outcome in (Outcome.CONFLICT, Outcome.FAILED)]
+
+    @property
+    def complete(self) -> bool:
+        """True when a rerun would have nothing left to do."""
+        return not self.pending and not self.conflicts
+
+
+def cache_path(vault: Path) -> Path:
+    return vault / STATE_DIR / CACHE_FILE
+
+
+def open_cache(vault: Path) -> PaperCache:
+    path = cache_path(vault)
+    path.parent.mkdir(exist_ok=True)
+    return PaperCache(path)
+
+
+def make_source(settings: Settings, cache: PaperCache) -> ArxivSource:
+    arxiv = settings.arxiv
+    return ArxivSource(
+        arxiv.api_url,
+        delay=arxiv.delay,
+        timeout=arxiv.timeout,
+        batch_size=arxiv.batch_size,
+        max_retries=arxiv.max_retries,
+        cache=cache,
+    )
+
+
+def run_link(
+    vault: Path,
+    settings: Settings,
+    *,
+    offline: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> RunReport:
+    notes, read_problems = read_vault(vault, settings)
+    report = RunReport(notes=len(notes), dry_run=dry_run)
+    report.problems.extend(Problem(p.path, None, p.message) for p in read_problems)
+    with open_cache(vault) as cache:
+        plan, requests = _plan_with_metadata(notes, settings, cache, offline, progress)
+    report.requests = requests
+    report.problems.extend(plan.problems)
+    report.papers = len(plan.cited)
+    report.created = plan.created
+    report.links_inserted = plan.links_inserted
+    report.pending = dict(plan.pending)
+    report.planned = plan.writes
+    if dry_run:
+        return report
+    writer = VaultWriter(vault)
+    for write in plan.writes:
+        result = writer.apply(write)
+        report.results.append(result)
+        if result.outcome is Outcome.WRITTEN and write.expected is not None:
+            report.updated += 1
+        elif result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
+            log.warning("%s: not written: %s", write.path, result.message)
+    report.created = sum(
+        1 for r in report.results if r.outcome is Outcome.WRITTEN and r.write.expected is None
+    )
+    return report
+
+
+def _plan_with_metadata(
+    notes: list[Note],
+    settings: Settings,
+    cache: PaperCache,
+    offline: bool,
+    progress: Progress | None,
+) -> tuple[Plan, int]:
+    scans = [scan_note(note) for note in notes]
+    keys = {r.arxiv_id.key for scan in scans for r in scan.references}
+    keys |= {scan.paper_key for scan in scans if scan.paper_key}
+    source = None if offline else make_source(settings, cache)
+    resolved = resolve(sorted(keys), cache, source, progress=progress)
+    resolution = Resolution(resolved.papers, frozenset(resolved.not_found), resolved.pending)
+    return plan_link(scans, resolution, settings), resolved.requests

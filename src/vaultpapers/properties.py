@@ -1,0 +1,210 @@
+"""Front matter ("properties" in Obsidian): reading it, and editing only the keys we own.
+
+Editing works on the YAML text block by block (a top-level key with its continuation lines),
+so user keys keep their exact text: comments, quoting, order. Re-emitting the whole mapping
+would reformat them, and python-frontmatter's dump strips and reorders, so it is used only
+for loading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+_FRONT_MATTER = re.compile(
+    r"\A---[ \t]*\r?\n(?P<yaml>(?:.*?\r?\n)??)(?P<close>(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z))",
+    re.DOTALL,
+)
+_YAML = YAMLHandler()
+
+
+class PropertiesError(ValueError):
+    """Front matter that cannot be read or safely edited; the message says why."""
+
+
+@dataclass(frozen=True)
+class FrontMatter:
+    start: int  # the whole block, both delimiter lines included
+    end: int
+    yaml_start: int  # the YAML text between the delimiters
+    yaml_end: int
+    data: dict[str, Any] | None  # None when the YAML is invalid or not a mapping
+    error: str | None = None
+
+
+def find_front_matter(text: str) -> FrontMatter | None:
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return None
+    yaml_text = match.group("yaml")
+    try:
+        data = _YAML.load(yaml_text) if yaml_text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return FrontMatter(0, match.end(), *match.span("yaml"), None, f"{problem}{where}")
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        return FrontMatter(0, match.end(), *match.span("yaml"), None, f"is a {kind}, not a mapping")
+    return FrontMatter(0, match.end(), *match.span("yaml"), data)
+
+
+class _ObsidianDumper(yaml.SafeDumper):
+    """Indents list items under their key, as Obsidian writes properties."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
+def dump_property(key: str, value: Any) -> str:
+    return yaml.dump(
+        {key: value},
+        Dumper=_ObsidianDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=1_000_000,
+    )
+
+
+def dump_properties(values: Mapping[str, Any]) -> str:
+    return "".join(dump_property(key, value) for key, value in values.items())
+
+
+@dataclass
+class _Block:
+    key: str | None  # None for comments and lines we do not recognise; kept verbatim
+    text: str
+
+
+def _split_blocks(yaml_text: str) -> list[_Block]:
+    blocks: list[_Block] = []
+    for line in yaml_text.splitlines(keepends=True):
+        continues = line[:1] in (" ", "\t") or line.startswith("- ") or line.rstrip() in ("", "-")
+        if blocks and blocks[-1].key is not None and continues:
+            blocks[-1].text += line
+        elif line[:1] in ("#", " ", "\t", "-", "") or ":" not in line:
+            blocks.append(_Block(None, line))
+        else:
+            blocks.append(_Block("?", line))
+    for block in blocks:
+        if block.key == "?":
+            block.key = _block_key(block.text)
+    return blocks
+
+
+def _block_key(text: str) -> str | None:
+    try:
+        parsed = _YAML.load(text)
+    except yaml.YAMLError:
+        return None
+    if isinstance(parsed, dict) and len(parsed) == 1:
+        key = next(iter(parsed))
+        return key if isinstance(key, str) else None
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    # Types matter: `version: "2"` or a date written as text must be rewritten.
+    return type(a) is type(b) and a == b
+
+
+def edit_properties(
+    yaml_text: str,
+    desired: Mapping[str, Any],
+    owned: Sequence[str],
+    *,
+    newline: str = "\n",
+) -> str:
+    """Return `yaml_text` with owned keys set to `desired` (absent owned keys removed).
+
+    Blocks whose value already equals the desired one are left as written, so a note that
+    Obsidian reformatted is not rewritten back and forth. Raises PropertiesError when the
+    result would not keep every other key exactly.
+    """
+    before = _YAML.load(yaml_text) if yaml_text.strip() else {}
+    if not isinstance(before, dict):
+        raise PropertiesError("front matter is not a mapping")
+    blocks = _split_blocks(yaml_text)
+    if blocks and not blocks[-1].text.endswith("\n"):
+        blocks[-1].text += newline
+    position = {block.key: index for index, block in enumerate(blocks) if block.key}
+    rendered: dict[str, str | None] = {}
+    for key in owned:
+        if key in desired:
+            current = before.get(key, _MISSING)
+            if current is not _MISSING and _same(current, desired[key]) and key in position:
+                continue
+            rendered[key] = dump_property(key, desired[key]).replace("\n", newline)
+        elif key in position:
+            rendered[key] = None
+    if not rendered:
+        return yaml_text
+    new_keys = [key for key in owned if key in rendered and key not in position]
+    head, after = _insertion_points(new_keys, owned, position)
+    first_owned = min((position[k] for k in owned if k in position), default=None)
+    result: list[str] = []
+    for index, block in enumerate(blocks):
+        if index == first_owned:
+            result.extend(rendered[k] or "" for k in head)
+        if block.key in rendered:
+            replacement = rendered[block.key]
+            if replacement is not None:
+                result.append(replacement + _trailing_blank_lines(block.text, newline))
+        else:
+            result.append(block.text)
+        result.extend(rendered[k] or "" for k in after.get(block.key or "", ()))
+    if first_owned is None:
+        result.extend(rendered[k] or "" for k in head)
+    text = "".join(result)
+    _verify(before, text, desired, owned)
+    return text
+
+
+_MISSING = object()
+
+
+def _insertion_points(
+    new_keys: Sequence[str], owned: Sequence[str], position: Mapping[str | None, int]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """A new owned key goes right after the closest earlier owned key present, else before
+    the first owned key present (or at the end when there is none)."""
+    head: list[str] = []
+    after: dict[str, list[str]] = {}
+    for key in new_keys:
+        earlier = [k for k in owned[: list(owned).index(key)] if k in position]
+        if earlier:
+            after.setdefault(earlier[-1], []).append(key)
+        else:
+            head.append(key)
+    return head, after
+
+
+def _trailing_blank_lines(block_text: str, newline: str) -> str:
+    body = block_text.rstrip(" \t\r\n")
+    return newline * max(block_text[len(body) :].count("\n") - 1, 0)
+
+
+def _verify(
+    before: dict[str, Any], text: str, desired: Mapping[str, Any], owned: Sequence[str]
+) -> None:
+    try:
+        after = _YAML.load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        raise PropertiesError(f"editing the front matter would break it: {exc}") from exc
+    if not isinstance(after, dict):
+        raise PropertiesError("editing the front matter would break it")
+    for key, value in before.items():
+        if key not in owned and (key not in after or not _same(after[key], value)):
+            raise PropertiesError(f"editing the front matter would change your key {key!r}")
+    for key in owned:
+        if key in desired and not _same(after.get(key, _MISSING), desired[key]):
+            raise PropertiesError(f"could not set {key!r} in the front matter")
+        if key not in desired and key in after:
+            raise PropertiesError(f"could not remove {key!r} from the front matter")

@@ -1,0 +1,306 @@
+"""Every arXiv reference in a note, with a safe place to insert a link next to it.
+
+One precompiled alternation finds all candidate forms in a single pass; everything else is
+bisection into spans computed once per note (see :mod:`vaultpapers.markdown`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vaultpapers.ids import OLD_STYLE_ARCHIVES, ArxivId, InvalidArxivId, parse_arxiv_id
+from vaultpapers.markdown import (
+    LinkConstruct,
+    Span,
+    code_spans,
+    front_matter_span,
+    in_spans,
+    link_constructs,
+    merge_spans,
+    next_span_start,
+    overlaps,
+    table_spans,
+    wikilink_spans,
+)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One citation of an arXiv paper.
+
+    ``start``/``end`` delimit the reference as written (the whole URL, or ``arXiv:ID``).
+    ``insert_at`` is where a wikilink to the paper note may be inserted without breaking any
+    Markdown or YAML construct, or None when there is no such place nearby. ``in_table`` says
+    the reference sits in a table row, where an inserted ``[[a|b]]`` must be written
+    ``[[a\\|b]]``. ``next_wikilink`` is the target of a wikilink already standing at
+    ``insert_at`` (optionally after one space), so a link is never inserted twice.
+    """
+
+    arxiv_id: ArxivId
+    start: int
+    end: int
+    line: int
+    insert_at: int | None
+    in_table: bool
+    next_wikilink: str | None
+
+
+@dataclass(frozen=True)
+class InvalidReference:
+    """Text that claims to cite arXiv (an arXiv URL, ``arXiv:...``) with a malformed id."""
+
+    text: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReferenceScan:
+    references: tuple[Reference, ...]
+    invalid: tuple[InvalidReference, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Canonical ids cited, each once, in order of first citation."""
+        return tuple(dict.fromkeys(reference.arxiv_id.key for reference in self.references))
+
+
+# Loose id shapes: wide enough to catch typos (so they can be reported), never guessed at.
+_URL_ID = r"(?:[A-Za-z][A-Za-z-]*(?:\.[A-Za-z][A-Za-z-]*)?/)?\d[0-9A-Za-z.]*"
+_PREFIXED_ID = (
+    r"(?:[A-Za-z][A-Za-z-]*(?:\.[A-Za-z][A-Za-z-]*)?/\d[0-9A-Za-z.]*|\d+\.\d[0-9A-Za-z.]*)"
+)
+_ARCHIVES = "|".join(re.escape(name) for name in sorted(OLD_STYLE_ARCHIVES, key=len, reverse=True))
+
+_REFERENCE = re.compile(
+    rf"""
+    (?P<url>(?<![\w.\-])(?:(?i:https?)://)?
+      (?:
+         (?i:(?:www\.|export\.)?arxiv\.org)/(?:abs|pdf|html|ps|format)/
+       | (?i:(?:dx\.)?doi\.org)/10\.48550/(?i:arxiv)\.
+       | (?i:(?:www\.)?alphaxiv\.org)/(?:abs|overview)/
+       | (?i:(?:www\.)?huggingface\.co)/papers/
+       | (?i:ar5iv(?:\.labs)?\.arxiv\.org)/(?:abs|html)/
+       | (?i:ar5iv\.org)/(?:abs|html)/
+      )
+      (?P<url_id>{_URL_ID})
+    )
+    | (?P<prefixed>(?<!\w)(?i:arxiv):[ ]?(?P<prefixed_id>{_PREFIXED_ID}))
+    | (?P<doi>(?<![\w/.])10\.48550/(?i:arxiv)\.(?P<doi_id>{_PREFIXED_ID}))
+    | (?<![\w/.\-])(?P<old_id>(?:{_ARCHIVES})(?:\.[A-Za-z][A-Za-z-]{{0,15}})?/\d{{7}}(?:v\d+)?)
+      (?![\w/])
+    """,
+    re.VERBOSE,
+)
+# Every form above contains one of these. Python's regex engine tries an alternation at every
+# position of the text, which costs about a second on a 5 MB note; ``str.find`` for a few
+# literals costs milliseconds, and the alternation then only runs in a window around each hit.
+_ANCHOR_LITERALS = ("xiv", "Xiv", "XIV", "5iv", "5IV", "uggingface.co/", "uggingFace.co/")
+_OLD_STYLE_ANCHOR = re.compile(r"/\d{7}")
+# Longest text a match can hold before its anchor ('https://dx.doi.org/10.48550/arXiv.' and
+# 'cond-mat.<16-letter subject class>/'), and a window wide enough for any real id after it.
+_BEFORE_ANCHOR = 48
+_AFTER_ANCHOR = 512
+
+# RFC 3986 characters; '[' ']' (IPv6 hosts only) and '|' (a table cell boundary) end a URL.
+_URL_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#@!$&'()*+,;=%"
+)
+# What GFM leaves out of the end of an autolink (';' and quote included, as they end sentences).
+_TRAILING_PUNCTUATION = frozenset(".,;:!?'*_~")
+_URL_SCHEME = re.compile(r"(?i:https?://|www\.)")
+_URL_SCAN_LIMIT = 8192
+_NEXT_WIKILINK = re.compile(r" ?\[\[([^\[\]\n]*)\]\]")
+
+
+def _reference_matches(text: str) -> list[re.Match[str]]:
+    """What ``_REFERENCE.finditer(text)`` yields, found through cheap literal anchors."""
+    anchors: set[int] = set()
+    for literal in _ANCHOR_LITERALS:
+        at = text.find(literal)
+        while at >= 0:
+            anchors.add(at)
+            at = text.find(literal, at + 1)
+    anchors.update(anchor.start() for anchor in _OLD_STYLE_ANCHOR.finditer(text))
+    matches: list[re.Match[str]] = []
+    pos = 0
+    for anchor in sorted(anchors):
+        if anchor < pos:
+            continue
+        match = _REFERENCE.search(
+            text, max(pos, anchor - _BEFORE_ANCHOR), min(len(text), anchor + _AFTER_ANCHOR)
+        )
+        # A match starting after the anchor is found again from its own anchor.
+        if match is not None and match.start() <= anchor:
+            matches.append(match)
+            pos = match.end()
+    return matches
+
+
+def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceScan:
+    """Find every arXiv reference in ``text``.
+
+    Nothing is found inside ``skip_spans``, code (see :func:`vaultpapers.markdown.code_spans`)
+    or wikilinks. References in the front matter are found but get ``insert_at=None``.
+    References sharing one insertion point (a link whose text and URL cite the same paper) are
+    reported once.
+    """
+    matches = _reference_matches(text)
+    if not matches:
+        return ReferenceScan((), ())
+    front_matter = front_matter_span(text)
+    code = code_spans(text)
+    excluded = merge_spans(code, wikilink_spans(text), skip_spans)
+    not_prose = merge_spans([front_matter] if front_matter else [], excluded)
+    context = _Context(
+        text=text,
+        front_matter=front_matter,
+        excluded=excluded,
+        constructs=_outermost(link_constructs(text, exclude=not_prose)),
+        tables=table_spans(text, exclude=code),
+    )
+    references: list[Reference] = []
+    invalid: list[InvalidReference] = []
+    seen: set[tuple[str, int]] = set()
+    for match in matches:
+        found = context.examine(match)
+        if found is None:
+            continue
+        if isinstance(found, InvalidReference):
+            invalid.append(found)
+            continue
+        if found.insert_at is not None:
+            if (found.arxiv_id.key, found.insert_at) in seen:
+                continue
+            seen.add((found.arxiv_id.key, found.insert_at))
+        references.append(found)
+    return ReferenceScan(tuple(references), tuple(invalid))
+
+
+def _outermost(constructs: list[LinkConstruct]) -> list[LinkConstruct]:
+    """Constructs not contained in another, sorted by start (input sorted by start, longest
+    first)."""
+    outermost: list[LinkConstruct] = []
+    for construct in constructs:
+        if outermost and construct.start < outermost[-1].end:
+            continue
+        outermost.append(construct)
+    return outermost
+
+
+@dataclass
+class _Context:
+    text: str
+    front_matter: Span | None
+    excluded: list[Span]
+    constructs: list[LinkConstruct]
+    tables: list[Span]
+
+    def __post_init__(self) -> None:
+        self._construct_spans = [(construct.start, construct.end) for construct in self.constructs]
+        # Matches arrive in text order, so lines are counted incrementally.
+        self._line = 1
+        self._line_counted_to = 0
+
+    def _line_of(self, pos: int) -> int:
+        self._line += self.text.count("\n", self._line_counted_to, pos)
+        self._line_counted_to = pos
+        return self._line
+
+    def examine(self, match: re.Match[str]) -> Reference | InvalidReference | None:
+        # The named group that closed last tells the form apart: url, prefixed, doi or old_id.
+        form = match.lastgroup or ""
+        id_group = form if form == "old_id" else f"{form}_id"
+        id_start = match.start(id_group)
+        raw_id = match[id_group].rstrip(".")
+        id_end = id_start + len(raw_id)
+        start = match.start()
+        if overlaps(start, id_end, self.excluded):
+            return None
+        url_start = self._url_start(start, is_url=form == "url")
+        end = self._url_end(url_start, id_end) if form == "url" else id_end
+        try:
+            arxiv_id = parse_arxiv_id(raw_id)
+        except InvalidArxivId as error:
+            if form == "old_id":
+                # A bare old-style id is only a reference when valid; otherwise it is a path.
+                return None
+            return InvalidReference(self.text[start:end], self._line_of(start), error.reason)
+        insert_at = self._insert_at(start, id_end, url_start)
+        return Reference(
+            arxiv_id=arxiv_id,
+            start=start,
+            end=end,
+            line=self._line_of(start),
+            insert_at=insert_at,
+            in_table=in_spans(start, self.tables),
+            next_wikilink=None if insert_at is None else _wikilink_target_at(self.text, insert_at),
+        )
+
+    def _insert_at(self, start: int, id_end: int, url_start: int | None) -> int | None:
+        if self.front_matter and in_spans(start, [self.front_matter]):
+            return None
+        if in_spans(start, self._construct_spans):
+            construct = self.constructs[_index_at(start, self._construct_spans)]
+            return construct.end if construct.insertion_after_allowed else None
+        if url_start is not None:
+            return self._url_end(url_start, id_end)
+        return id_end
+
+    def _url_start(self, start: int, *, is_url: bool) -> int | None:
+        """Start of the URL holding the reference at ``start``, or None outside any URL."""
+        text = self.text
+        floor = max(0, start - _URL_SCAN_LIMIT)
+        token_start = start
+        while token_start > floor and text[token_start - 1] in _URL_CHARS:
+            token_start -= 1
+        scheme = _URL_SCHEME.search(text, token_start, start)
+        if scheme:
+            return scheme.start()
+        return start if is_url else None
+
+    def _url_end(self, url_start: int, id_end: int) -> int:
+        """End of the URL starting at ``url_start`` (and holding ``id_end``), as GFM delimits
+        an autolink; never past the start of code or a wikilink."""
+        text = self.text
+        next_excluded = next_span_start(id_end, self.excluded)
+        limit = min(
+            len(text),
+            id_end + _URL_SCAN_LIMIT,
+            len(text) if next_excluded is None else next_excluded,
+        )
+        opened = text.count("(", url_start, id_end)
+        closed = text.count(")", url_start, id_end)
+        end = id_end
+        while end < limit:
+            char = text[end]
+            if char not in _URL_CHARS:
+                break
+            if char == "(":
+                opened += 1
+            elif char == ")":
+                if closed >= opened:
+                    break
+                closed += 1
+            end += 1
+        while end > id_end and text[end - 1] in _TRAILING_PUNCTUATION:
+            end -= 1
+        return end
+
+
+def _index_at(pos: int, spans: Sequence[Span]) -> int:
+    return bisect.bisect_right(spans, (pos, float("inf"))) - 1
+
+
+def _wikilink_target_at(text: str, pos: int) -> str | None:
+    link = _NEXT_WIKILINK.match(text, pos)
+    if not link:
+        return None
+    target = link.group(1).split("|", 1)[0]
+    if target.endswith("\\"):
+        target = target[:-1]
+    target = target.split("#", 1)[0].split("^", 1)[0].strip()
+    return target or None

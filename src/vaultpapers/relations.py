@@ -1,0 +1,254 @@
+"""Which papers of a library are related, and why: same series, or one names the other.
+
+Paper A mentions paper B when A's title or abstract contains B's short name as whole words, in
+B's spelling ("Perceiver", not "perceiver"; "LoRA", not "LoRa"). A name made only of ordinary
+capitalised words ("Perceiver", "Swin Transformer") counts only where its capitals stand out:
+not at the start of a sentence and not in a Title Case title. A name also stands for a whole
+series when no paper carries exactly that name ("YOLO" for YOLOv3, YOLOv4, ...).
+
+Precision over recall. Names that two papers share are ambiguous, and names that many papers
+mention are too common to relate anything; both are set aside with a reason.
+
+Every text is scanned once against a dict of normalised names, so the cost grows with the size
+of the library, not with the number of pairs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from vaultpapers.papers import Paper
+from vaultpapers.series import (
+    NameFinding,
+    Series,
+    Token,
+    detect_series,
+    find_name,
+    is_plain,
+    is_size_suffix,
+    is_version_suffix,
+    normalized,
+    tokenize,
+)
+
+# A name mentioned by more papers than this is a household word in the library, not a link.
+TOO_COMMON_SHARE = 0.05
+TOO_COMMON_FLOOR = 25
+
+
+@dataclass(frozen=True, order=True)
+class Relation:
+    """``source`` is related to ``target``; ``reason`` is a sentence a user can check.
+
+    Relations come in both directions: for each (A, B) there is a (B, A) with the same reason.
+    """
+
+    source: str
+    target: str
+    kind: Literal["series", "mention"]
+    reason: str
+
+
+@dataclass(frozen=True)
+class RelatedPapers:
+    names: dict[str, NameFinding]  # by arXiv key, for every paper
+    series: tuple[Series, ...]
+    relations: tuple[Relation, ...]  # sorted, both directions
+    set_aside: dict[str, str]  # name -> why its mentions relate nothing
+
+    def series_of(self, key: str) -> Series | None:
+        return next((series for series in self.series if key in series.members), None)
+
+    def relations_of(self, key: str) -> list[Relation]:
+        return [relation for relation in self.relations if relation.source == key]
+
+
+@dataclass(frozen=True)
+class _Target:
+    name: str
+    keys: tuple[str, ...]
+    plain: bool
+    series: str | None = None  # set when the name stands for every member of a series
+
+
+@dataclass(frozen=True)
+class _Mention:
+    source: str
+    target: str
+    field: Literal["title", "abstract"]
+    name: str
+
+
+def relate(papers: Iterable[Paper]) -> RelatedPapers:
+    library = {paper.arxiv_id: paper for paper in papers}
+    names = {key: find_name(paper.title) for key, paper in library.items()}
+    series = tuple(detect_series(library.values()))
+    index, set_aside = _name_index(names, series)
+
+    mentions = _find_mentions(library.values(), index, series)
+    too_common = max(TOO_COMMON_FLOOR, int(len(library) * TOO_COMMON_SHARE))
+    mentioners: dict[str, set[str]] = defaultdict(set)
+    for mention in mentions:
+        mentioners[mention.name].add(mention.source)
+    for name, sources in mentioners.items():
+        if len(sources) > too_common:
+            set_aside[name] = (
+                f'"{name}" is mentioned by {len(sources)} of {len(library)} papers: '
+                "too common to relate them"
+            )
+    mentions = [mention for mention in mentions if mention.name not in set_aside]
+
+    relations: set[Relation] = set()
+    for one in series:
+        for source in one.members:
+            for target in one.members:
+                if source != target:
+                    relations.add(Relation(source, target, "series", f"same series: {one.name}"))
+    for mention in mentions:
+        reason = f'{mention.field} of {mention.source} mentions "{mention.name}"'
+        relations.add(Relation(mention.source, mention.target, "mention", reason))
+        relations.add(Relation(mention.target, mention.source, "mention", reason))
+    return RelatedPapers(names, series, tuple(sorted(relations)), set_aside)
+
+
+def find_relations(papers: Iterable[Paper]) -> list[Relation]:
+    """Series and mention relations, both directions, sorted by (source, target, kind, reason)."""
+    return list(relate(papers).relations)
+
+
+def explain(key: str, papers: Iterable[Paper]) -> list[str]:
+    """Why ``key`` has the name, series and relations it has, one sentence per line."""
+    related = relate(papers)
+    if key not in related.names:
+        raise KeyError(f"{key} is not in the library")
+    finding = related.names[key]
+    if finding.name:
+        lines = [f'{key} is named "{finding.name}": {finding.reason}']
+    else:
+        lines = [f"{key} has {finding.reason}"]
+    if finding.name in related.set_aside:
+        lines.append(f"its name relates nothing: {related.set_aside[finding.name]}")
+    series = related.series_of(key)
+    if series:
+        lines.append(f"member of series {series.name}:")
+        lines.extend(f"  {evidence}" for evidence in series.evidence)
+    relations = related.relations_of(key)
+    lines.extend(f"related to {relation.target}: {relation.reason}" for relation in relations)
+    if not relations:
+        lines.append("no related papers")
+    return lines
+
+
+def _name_index(
+    names: dict[str, NameFinding], series: tuple[Series, ...]
+) -> tuple[dict[str, _Target], dict[str, str]]:
+    by_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key, finding in names.items():
+        if finding.name:
+            by_name[normalized(finding.name)].append((key, finding.name))
+
+    index: dict[str, _Target] = {}
+    set_aside: dict[str, str] = {}
+    for form, holders in by_name.items():
+        name = holders[0][1]
+        if len(holders) > 1:
+            keys = ", ".join(sorted(key for key, _ in holders))
+            set_aside[name] = f'"{name}" names {len(holders)} papers ({keys}): ambiguous'
+        else:
+            index[form] = _Target(name, (holders[0][0],), is_plain(name))
+    for one in series:
+        form = normalized(one.name)
+        if form not in by_name:
+            index[form] = _Target(one.name, one.members, is_plain(one.name), series=one.name)
+    return index, set_aside
+
+
+def _find_mentions(
+    papers: Iterable[Paper], index: dict[str, _Target], series: tuple[Series, ...]
+) -> list[_Mention]:
+    series_of = {key: one.name for one in series for key in one.members}
+    # Every prefix of every indexed name: a scan stops growing a span as soon as it leaves them.
+    prefixes = {form[:end] for form in index for end in range(1, len(form) + 1)}
+    found: dict[tuple[str, str], _Mention] = {}
+    for paper in papers:
+        fields: tuple[tuple[Literal["title", "abstract"], str], ...] = (
+            ("title", paper.title),
+            ("abstract", paper.summary),
+        )
+        for field, text in fields:
+            for target in _names_in(text, index, prefixes):
+                if target.series and series_of.get(paper.arxiv_id) == target.series:
+                    continue  # a member naming its own series is no news
+                for key in target.keys:
+                    if key != paper.arxiv_id:
+                        mention = _Mention(paper.arxiv_id, key, field, target.name)
+                        found.setdefault((paper.arxiv_id, key), mention)
+    return list(found.values())
+
+
+def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Iterator[_Target]:
+    """Indexed names in ``text``, longest first, each stretch of words used once."""
+    tokens = tokenize(text)
+    title_case: bool | None = None
+    start = 0
+    while start < len(tokens):
+        candidates: list[tuple[int, _Target]] = []
+        form = ""
+        for end in range(start, len(tokens)):
+            if end > start and not (tokens[end].joined or tokens[end].spaced):
+                break
+            form += tokens[end].text
+            if form not in prefixes:
+                break
+            if form in index:
+                candidates.append((end + 1, index[form]))
+        for end, target in reversed(candidates):
+            if not _stands_alone(tokens, start, end):
+                continue
+            if target.plain:
+                if title_case is None:
+                    title_case = _is_title_case(tokens)
+                if tokens[start].starts_sentence or title_case:
+                    continue
+            yield target
+            start = end
+            break
+        else:
+            start += 1
+
+
+def _stands_alone(tokens: list[Token], start: int, end: int) -> bool:
+    """False when the span is part of a longer name: "Scaled-YOLOv4", "GPT-3", "Perceiver IO"."""
+    if tokens[start].joined and not _is_lowercase_word(tokens[start - 1]):
+        return False
+    if end == len(tokens):
+        return True
+    after = tokens[end]
+    if is_size_suffix(after.text):
+        return True  # "PaLM-540B", "BERT Large": a model of the same paper
+    if after.joined:
+        return _is_lowercase_word(after)
+    return not (after.spaced and is_version_suffix(after.text))
+
+
+def _is_lowercase_word(token: Token) -> bool:
+    # "BERT-based", "non-BERT": a lowercase word glued on does not change the name.
+    return token.text.isalpha() and token.text.islower()
+
+
+def _is_title_case(tokens: list[Token]) -> bool:
+    """Title Case text capitalises ordinary words, so a capital there says nothing about names."""
+    words = [
+        token.text
+        for token in tokens
+        if not token.starts_sentence
+        and not token.joined
+        and token.text.isalpha()
+        and len(token.text) >= 4
+    ]
+    if not words:
+        return True
+    return sum(word[0].isupper() for word in words) * 2 >= len(words)

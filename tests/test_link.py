@@ -1,0 +1,355 @@
+"""`vaultpapers link`, end to end: a vault on disk, the real arxiv client, a loopback API."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper, snapshot
+
+from vaultpapers.cli import main
+from vaultpapers.testing.arxiv_server import FakeArxiv
+
+PERCEIVER_NOTE = "Papers/Perceiver - General Perception with Iterative Attention (2103.03206).md"
+MIXER_NOTE = "Papers/MLP-Mixer - An all-MLP Architecture for Vision (2105.01601).md"
+
+
+def run_link(vault: Path, api: FakeArxiv | None, *args: str) -> Result:
+    env = {"VAULTPAPERS_ARXIV_DELAY": "0"}
+    if api is not None:
+        env["VAULTPAPERS_ARXIV_API"] = api.url
+    return CliRunner().invoke(main, ["link", str(vault), *args], env=env)
+
+
+def inserted_chunks(old: str, new: str) -> list[str]:
+    """What `new` adds to `old`; fails if anything of `old` was changed or removed."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    chunks = []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        assert op in ("equal", "insert"), f"{op} of {old[i1:i2]!r} -> {new[j1:j2]!r}"
+        if op == "insert":
+            chunks.append(new[j1:j2])
+    return chunks
+
+
+def front_matter(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+@pytest.fixture
+def api(fake_arxiv: FakeArxiv) -> FakeArxiv:
+    for paper in (PERCEIVER, PERCEIVER_IO, MIXER, MALDACENA):
+        fake_arxiv.add(paper)
+    return fake_arxiv
+
+
+READING_LOG = """\
+---
+layout: post
+title: "Reading log: July"
+tags: [review]
+---
+# July
+
+- Perceiver https://arxiv.org/abs/2103.03206 is neat.
+- Same paper as a PDF: https://arxiv.org/pdf/2103.03206v2, and arXiv:2103.03206.
+- [Perceiver IO](https://arxiv.org/pdf/2107.14795v2) generalises it #review
+- 이 논문(https://arxiv.org/abs/2105.01601)가 재미있다.
+- Physics: hep-th/9711200 started it all.
+
+```
+https://arxiv.org/abs/1706.03762 is in a code block
+```
+
+Inline `arXiv:1810.04805` too.
+"""
+
+
+def test_every_paper_cited_gets_exactly_one_note_with_its_metadata(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    result = run_link(vault, api)
+    assert result.exit_code == 0, result.output
+
+    papers = sorted(p.relative_to(vault).as_posix() for p in (vault / "Papers").iterdir())
+    assert papers == [
+        "Papers/MLP-Mixer - An all-MLP Architecture for Vision (2105.01601).md",
+        PERCEIVER_NOTE,
+        "Papers/Perceiver IO - A General Architecture for Structured Inputs & Outputs "
+        "(2107.14795).md",
+        "Papers/The Large N Limit of Superconformal Field Theories and Supergravity "
+        "(hep-th_9711200).md",
+    ]
+    properties = front_matter(vault / PERCEIVER_NOTE)
+    assert properties == {
+        "vaultpapers": "paper",
+        "arxiv_id": "2103.03206",
+        "version": 2,
+        "title": "Perceiver: General Perception with Iterative Attention",
+        "authors": ["Andrew Jaegle", "Felix Gimeno", "Andrew Brock", "Andrew Zisserman"],
+        "published": PERCEIVER.published_date,
+        "updated": PERCEIVER.updated_date,
+        "primary_category": "cs.CV",
+        "categories": ["cs.CV", "cs.AI", "cs.LG"],
+        "url": "https://arxiv.org/abs/2103.03206",
+        "pdf": "https://arxiv.org/pdf/2103.03206v2",
+        "comment": "ICML 2021",
+        "aliases": ["Perceiver: General Perception with Iterative Attention"],
+        "tags": ["arxiv/cs-CV", "arxiv/cs-AI", "arxiv/cs-LG"],
+    }
+    maldacena = vault / "Papers" / (
+        "The Large N Limit of Superconformal Field Theories and Supergravity (hep-th_9711200).md"
+    )
+    assert front_matter(maldacena)["doi"] == "10.1023/A:1026654312961"
+    body = (vault / PERCEIVER_NOTE).read_text(encoding="utf-8")
+    assert "## Mentioned in\n\n- [[Reading log]]\n" in body
+    assert "Andrew Jaegle, Felix Gimeno" in body
+    assert "[PDF](https://arxiv.org/pdf/2103.03206v2)" in body
+
+
+def test_the_users_note_only_gains_links_placed_where_markdown_stays_intact(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    assert run_link(vault, api).exit_code == 0
+    new = (vault / "Reading log.md").read_text(encoding="utf-8")
+    assert all(chunk.strip().startswith("[[") for chunk in inserted_chunks(READING_LOG, new))
+    perceiver = " [[Perceiver - General Perception with Iterative Attention (2103.03206)|Perceiver]]"
+    assert new.count(perceiver) == 3
+    assert "https://arxiv.org/abs/2103.03206" + perceiver + " is neat." in new
+    assert "[Perceiver IO](https://arxiv.org/pdf/2107.14795v2) [[Perceiver IO - " in new
+    assert "(https://arxiv.org/abs/2105.01601 [[MLP-Mixer - " in new and "|MLP-Mixer]])가" in new
+    assert "hep-th/9711200 [[The Large N Limit" in new
+    assert "1706.03762 is in a code block" in new and "(1706.03762)" not in new
+    assert "`arXiv:1810.04805` too." in new
+
+
+def test_every_link_written_resolves_to_a_note_in_the_vault(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG, "b/Other.md": "x"})
+    assert run_link(vault, api).exit_code == 0
+    names = {p.stem.lower() for p in vault.rglob("*.md")}
+    for note in vault.rglob("*.md"):
+        for target in re.findall(r"\[\[([^\]|\\]+)", note.read_text(encoding="utf-8")):
+            assert target.lower() in names, f"{note}: dangling [[{target}]]"
+
+
+def test_a_second_run_with_nothing_changed_writes_nothing_and_asks_nothing(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    assert run_link(vault, api).exit_code == 0
+    before = snapshot(vault)
+    mtimes = {p: p.stat().st_mtime_ns for p in vault.rglob("*.md")}
+    requests = len(api.requests)
+
+    again = run_link(vault, api)
+    assert again.exit_code == 0, again.output
+    assert len(api.requests) == requests
+    assert snapshot(vault) == before
+    assert {p: p.stat().st_mtime_ns for p in vault.rglob("*.md")} == mtimes
+    assert "0 paper notes created" in again.output and "0 notes updated" in again.output
+
+
+def test_metadata_is_fetched_once_ever_even_when_the_notes_are_deleted(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    assert run_link(vault, api).exit_code == 0
+    requests = len(api.requests)
+    for note in (vault / "Papers").iterdir():
+        note.unlink()
+    assert run_link(vault, api).exit_code == 0
+    assert len(api.requests) == requests
+    assert len(list((vault / "Papers").iterdir())) == 4
+
+
+def test_ids_are_fetched_in_batches(tmp_path: Path, fake_arxiv: FakeArxiv) -> None:
+    ids = [f"2101.{n:05d}" for n in range(1, 251)]
+    for arxiv_id in ids:
+        fake_arxiv.add(make_paper(arxiv_id, f"Paper number {arxiv_id}"))
+    vault = build_vault(
+        tmp_path / "v",
+        {
+            ".vaultpapers/config.yaml": "arxiv:\n  batch_size: 100\n",
+            "many.md": "\n".join(f"- https://arxiv.org/abs/{i}" for i in ids) + "\n",
+        },
+    )
+    result = run_link(vault, fake_arxiv)
+    assert result.exit_code == 0, result.output
+    assert len(fake_arxiv.requests) == 3
+    assert all(len(r.id_list) <= 100 for r in fake_arxiv.requests)
+    assert len(list((vault / "Papers").iterdir())) == 250
+
+
+def test_invalid_and_unknown_ids_are_reported_with_file_and_line_and_get_no_note(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {"typo.md": "# Typos\n\nSee https://arxiv.org/abs/2006.162360 and arXiv:2109.99999.\n"},
+    )
+    result = run_link(vault, api)
+    assert result.exit_code == 0, result.output
+    assert "typo.md:3: https://arxiv.org/abs/2006.162360:" in result.stderr
+    assert "typo.md:3: arXiv has no paper 2109.99999" in result.stderr
+    assert not (vault / "Papers").exists()
+    assert (vault / "typo.md").read_text(encoding="utf-8").count("[[") == 0
+
+
+def test_offline_run_creates_pending_notes_a_later_run_completes_them(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"log.md": "Read https://arxiv.org/abs/2103.03206 today.\n"})
+    offline = run_link(vault, None, "--offline")
+    assert offline.exit_code == 1, offline.output
+    assert "2103.03206: offline" in offline.stderr
+    pending = vault / "Papers" / "arXiv 2103.03206.md"
+    assert front_matter(pending)["metadata"] == "pending"
+    assert (vault / "log.md").read_text(encoding="utf-8") == (
+        "Read https://arxiv.org/abs/2103.03206 today.\n"
+    ), "no link to a note whose name is not final yet"
+
+    online = run_link(vault, api)
+    assert online.exit_code == 0, online.output
+    assert not pending.exists()
+    assert front_matter(vault / PERCEIVER_NOTE)["title"].startswith("Perceiver")
+    assert "metadata" not in front_matter(vault / PERCEIVER_NOTE)
+    assert "[[Perceiver - General" in (vault / "log.md").read_text(encoding="utf-8")
+
+
+def test_a_failing_api_leaves_papers_pending_and_nothing_lost(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"log.md": "Read https://arxiv.org/abs/2103.03206.\n"})
+    (vault / ".vaultpapers").mkdir()
+    (vault / ".vaultpapers/config.yaml").write_text("arxiv:\n  max_retries: 0\n", encoding="utf-8")
+    api.fail_next(503)
+    result = run_link(vault, api)
+    assert result.exit_code == 1
+    assert "1 paper(s) pending" in result.stderr
+    assert (vault / "Papers" / "arXiv 2103.03206.md").exists()
+    assert run_link(vault, api).exit_code == 0
+    assert (vault / PERCEIVER_NOTE).exists()
+
+
+def test_a_paper_note_renamed_and_moved_by_the_user_is_found_again(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"a.md": "https://arxiv.org/abs/2103.03206\n"})
+    assert run_link(vault, api).exit_code == 0
+    moved = vault / "Reading" / "My Perceiver notes.md"
+    moved.parent.mkdir()
+    (vault / PERCEIVER_NOTE).rename(moved)
+    (vault / "b.md").write_text("Also arXiv:2103.03206.\n", encoding="utf-8")
+
+    assert run_link(vault, api).exit_code == 0
+    assert not (vault / "Papers" / PERCEIVER_NOTE.split("/")[1]).exists()
+    assert "- [[a]]\n- [[b]]\n" in moved.read_text(encoding="utf-8")
+    assert "arXiv:2103.03206 [[My Perceiver notes|Perceiver]]." in (vault / "b.md").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_what_the_user_writes_in_a_paper_note_survives_later_runs(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"a.md": "https://arxiv.org/abs/2103.03206\n"})
+    assert run_link(vault, api).exit_code == 0
+    note = vault / PERCEIVER_NOTE
+    text = note.read_text(encoding="utf-8")
+    text = text.replace("vaultpapers: paper\n", "vaultpapers: paper\nrating: 5  # mine\n")
+    text = text.replace("tags:\n", "tags:\n  - to-read\n")
+    text = text.replace("<!-- vaultpapers:begin paper -->", "My summary first.\n\n"
+                        "<!-- vaultpapers:begin paper -->")
+    text += "\n## My notes\n\nCross-attention to a latent array. See arXiv:2107.14795.\n"
+    note.write_text(text, encoding="utf-8")
+    (vault / "b.md").write_text("More https://arxiv.org/abs/2103.03206\n", encoding="utf-8")
+
+    assert run_link(vault, api).exit_code == 0
+    after = note.read_text(encoding="utf-8")
+    assert "rating: 5  # mine\n" in after
+    assert "  - to-read\n" in after
+    assert "My summary first.\n\n<!-- vaultpapers:begin paper -->" in after
+    assert "## My notes\n\nCross-attention to a latent array. See arXiv:2107.14795 [[" in after
+    assert "- [[a]]\n- [[b]]\n" in after
+    io_note = next((vault / "Papers").glob("Perceiver IO*"))
+    assert "- [[Perceiver - General Perception with Iterative Attention (2103.03206)]]" in (
+        io_note.read_text(encoding="utf-8")
+    )
+
+
+def test_links_in_a_table_escape_the_pipe(tmp_path: Path, api: FakeArxiv) -> None:
+    table = "| paper | link |\n|---|---|\n| Perceiver | https://arxiv.org/abs/2103.03206 |\n"
+    vault = build_vault(tmp_path / "v", {"t.md": table})
+    assert run_link(vault, api).exit_code == 0
+    row = (vault / "t.md").read_text(encoding="utf-8").splitlines()[2]
+    assert row == (
+        "| Perceiver | https://arxiv.org/abs/2103.03206 "
+        "[[Perceiver - General Perception with Iterative Attention (2103.03206)\\|Perceiver]] |"
+    )
+
+
+def test_inline_links_can_be_turned_off(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {".vaultpapers/config.yaml": "inline_links: off\n", "a.md": READING_LOG},
+    )
+    assert run_link(vault, api).exit_code == 0
+    assert (vault / "a.md").read_text(encoding="utf-8") == READING_LOG
+    assert (vault / PERCEIVER_NOTE).exists()
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    before = snapshot(vault)
+    result = run_link(vault, api, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"would create {PERCEIVER_NOTE}" in result.output
+    assert "would update Reading log.md" in result.output
+    assert {k: v for k, v in snapshot(vault).items() if not k.startswith(".vaultpapers")} == {
+        k: v for k, v in before.items()
+    }
+
+
+def test_unreadable_notes_are_reported_and_the_run_goes_on(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {
+            "latin1.md": "caf\xe9 https://arxiv.org/abs/2103.03206".encode("latin-1"),
+            "bad yaml.md": "---\ntitle: [oops\n---\nhttps://arxiv.org/abs/2105.01601\n",
+            "good.md": "https://arxiv.org/abs/2103.03206\n",
+        },
+    )
+    result = run_link(vault, api)
+    assert "latin1.md: skipped: not UTF-8" in result.stderr
+    assert "bad yaml.md:1: front matter not read" in result.stderr
+    assert (vault / "latin1.md").read_bytes() == "caf\xe9 https://arxiv.org/abs/2103.03206".encode(
+        "latin-1"
+    )
+    assert (vault / PERCEIVER_NOTE).exists() and (vault / MIXER_NOTE).exists()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("paper_folder: X\n", "unknown key 'paper_folder' (did you mean 'papers_folder'?)"),
+        ("inline_links: sometimes\n", "inline_links: expected one of each, first, off"),
+        ("arxiv:\n  delay: -1\n", "arxiv.delay: expected a number >= 0"),
+        ("filename_pattern: '{title}'\n", "must contain {id}"),
+        ("- a list\n", "expected a mapping of settings"),
+    ],
+)
+def test_bad_configuration_is_explained_and_nothing_is_done(
+    tmp_path: Path, config: str, message: str
+) -> None:
+    vault = build_vault(tmp_path / "v", {".vaultpapers/config.yaml": config, "a.md": READING_LOG})
+    result = run_link(vault, None, "--offline")
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not (vault / "Papers").exists()

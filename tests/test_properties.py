@@ -1,0 +1,101 @@
+"""Editing front matter touches only the keys vaultpapers owns; the user's lines stay as typed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from vaultpapers.properties import PropertiesError, edit_properties, find_front_matter
+
+OWNED = ("vaultpapers", "arxiv_id", "title", "published", "tags")
+
+
+def test_user_keys_comments_and_quoting_survive_byte_for_byte() -> None:
+    user_yaml = (
+        "# my reading status\n"
+        "status: \"reading\"   # keep my quotes\n"
+        "rating: 5\n"
+        "notes: |\n"
+        "  first line\n"
+        "\n"
+        "  second paragraph\n"
+    )
+    edited = edit_properties(
+        user_yaml + "title: Old title\n",
+        {"vaultpapers": "paper", "arxiv_id": "2103.03206", "title": "Perceiver: New"},
+        OWNED,
+    )
+    for line in user_yaml.splitlines(keepends=True):
+        assert line in edited
+    assert "title: 'Perceiver: New'\n" in edited
+    assert "Old title" not in edited
+
+
+def test_a_value_obsidian_reformatted_is_not_rewritten() -> None:
+    obsidian_style = 'title: "Perceiver: General Perception"\npublished: 2021-03-04\n'
+    desired = {"title": "Perceiver: General Perception", "published": dt.date(2021, 3, 4)}
+    assert edit_properties(obsidian_style, desired, ("title", "published")) == obsidian_style
+
+
+def test_ids_that_look_like_numbers_are_written_quoted() -> None:
+    edited = edit_properties("", {"arxiv_id": "2103.10000"}, ("arxiv_id",))
+    assert edited == "arxiv_id: '2103.10000'\n"
+    front = find_front_matter(f"---\n{edited}---\n")
+    assert front is not None and front.data == {"arxiv_id": "2103.10000"}
+
+
+def test_new_owned_keys_go_next_to_the_owned_keys_present() -> None:
+    edited = edit_properties(
+        "mine: 1\nvaultpapers: paper\ntags:\n  - x\nalso_mine: 2\n",
+        {"vaultpapers": "paper", "arxiv_id": "1706.03762", "tags": ["x"]},
+        OWNED,
+    )
+    assert edited == (
+        "mine: 1\nvaultpapers: paper\narxiv_id: '1706.03762'\ntags:\n  - x\nalso_mine: 2\n"
+    )
+
+
+def test_owned_keys_no_longer_wanted_are_removed_and_nothing_else() -> None:
+    edited = edit_properties("mine: 1\ndoi: 10.1/x\nrest: 2\n", {}, ("doi",))
+    assert edited == "mine: 1\nrest: 2\n"
+
+
+def test_crlf_front_matter_stays_crlf() -> None:
+    edited = edit_properties("mine: 1\r\ntitle: a\r\n", {"title": "b"}, ("title",), newline="\r\n")
+    assert edited == "mine: 1\r\ntitle: b\r\n"
+
+
+def test_unparseable_front_matter_is_refused_not_rewritten() -> None:
+    with pytest.raises(Exception):  # noqa: B017 - yaml's own error type, any is fine
+        edit_properties("title: [unclosed\n", {"title": "x"}, ("title",))
+
+
+def test_a_list_valued_front_matter_is_refused() -> None:
+    with pytest.raises(PropertiesError):
+        edit_properties("- a\n- b\n", {"title": "x"}, ("title",))
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("---\ntitle: [unclosed\n---\nbody", "expected ',' or ']'"),
+        ("---\n- a list\n---\nbody", "not a mapping"),
+        ("---\njust a scalar\n---\nbody", "not a mapping"),
+    ],
+)
+def test_bad_front_matter_is_found_and_explained(text: str, error: str) -> None:
+    front = find_front_matter(text)
+    assert front is not None and front.data is None
+    assert error in (front.error or "")
+
+
+def test_front_matter_with_bom_already_stripped_crlf_and_dots_closing() -> None:
+    front = find_front_matter("---\r\ntitle: x\r\n...\r\nbody")
+    assert front is not None and front.data == {"title": "x"}
+    assert front.end == len("---\r\ntitle: x\r\n...\r\n")
+
+
+def test_no_front_matter_when_the_dashes_are_not_on_the_first_line() -> None:
+    assert find_front_matter("\n---\ntitle: x\n---\n") is None
+    assert find_front_matter("# Title\n\n---\n") is None

@@ -1,0 +1,274 @@
+"""Relations between papers: golden cases, precision on unrelated papers, the mention rules."""
+
+from __future__ import annotations
+
+import string
+import time
+from datetime import datetime, timezone
+from datetime import time as clock
+from pathlib import Path
+
+import pytest
+import yaml
+
+from vaultpapers.papers import Paper
+from vaultpapers.relations import Relation, explain, find_relations, relate
+
+CASES_DIR = Path(__file__).parent / "cases"
+SERIES_CASES = sorted((CASES_DIR / "series").glob("*.yaml"))
+
+
+def paper(arxiv_id: str, title: str, abstract: str = "", published: str = "2020-01-01") -> Paper:
+    moment = datetime.fromisoformat(published).replace(tzinfo=timezone.utc)
+    return Paper(
+        arxiv_id=arxiv_id,
+        version=1,
+        title=title,
+        authors=(),
+        summary=abstract,
+        published=moment,
+        updated=moment,
+        primary_category="cs.LG",
+    )
+
+
+def load(path: Path) -> tuple[list[Paper], dict]:
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    papers = []
+    for entry in case["papers"]:
+        assert isinstance(entry["id"], str), f"{path.name}: quote the id {entry['id']!r}"
+        published = datetime.combine(entry["published"], clock(), timezone.utc)
+        papers.append(paper(entry["id"], entry["title"], entry["abstract"], published.isoformat()))
+    return papers, case.get("expected", {})
+
+
+UNRELATED, _ = load(CASES_DIR / "titles_unrelated.yaml")
+PERCEIVERS, _ = load(CASES_DIR / "series" / "perceiver.yaml")
+PERCEIVER, PERCEIVER_IO, PERCEIVER_AR = (p.arxiv_id for p in PERCEIVERS)
+
+
+def both_ways(source: str, target: str, kind: str, reason: str) -> set[Relation]:
+    return {
+        Relation(source, target, kind, reason),  # type: ignore[arg-type]
+        Relation(target, source, kind, reason),  # type: ignore[arg-type]
+    }
+
+
+def pairs(relations: list[Relation]) -> set[frozenset[str]]:
+    return {frozenset((relation.source, relation.target)) for relation in relations}
+
+
+# --- golden cases ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", SERIES_CASES, ids=lambda path: path.stem)
+def test_golden_case_relations(path: Path) -> None:
+    papers, expected = load(path)
+    wanted: set[Relation] = set()
+    for series in expected["series"]:
+        for source in series["members"]:
+            for target in series["members"]:
+                if source != target:
+                    wanted.add(Relation(source, target, "series", f"same series: {series['name']}"))
+    for mention in expected["mentions"]:
+        wanted |= both_ways(mention["source"], mention["target"], "mention", mention["reason"])
+    assert find_relations(papers) == sorted(wanted)
+
+
+# --- precision ---------------------------------------------------------------------------------
+
+
+def test_the_unrelated_set_is_broad_and_has_names_to_confuse() -> None:
+    assert len(UNRELATED) >= 60
+    assert len({p.arxiv_id for p in UNRELATED}) == len(UNRELATED)
+    names = relate(UNRELATED).names
+    assert (
+        len([key for key, finding in names.items() if finding.name]) >= 8
+    )  # so "no relation" is not trivially true
+
+
+def test_no_relation_among_unrelated_papers() -> None:
+    related = relate(UNRELATED)
+    assert related.relations == ()
+    assert related.series == ()
+
+
+def test_perceiver_family_among_unrelated_papers_is_linked_both_ways() -> None:
+    relations = find_relations([*UNRELATED[:30], *PERCEIVERS, *UNRELATED[30:]])
+    family = {PERCEIVER, PERCEIVER_IO, PERCEIVER_AR}
+
+    for source in family:
+        for target in family - {source}:
+            assert Relation(source, target, "series", "same series: Perceiver") in relations
+    mention = 'abstract of 2107.14795 mentions "Perceiver"'
+    assert both_ways(PERCEIVER_IO, PERCEIVER, "mention", mention) <= set(relations)
+
+    # Perceiver IO's abstract really names BERT ("a Transformer-based BERT baseline"): that link
+    # is right. Nothing else leaves the family, and no two unrelated papers are linked.
+    outside = {r for r in relations if not {r.source, r.target} <= family}
+    bert = 'abstract of 2107.14795 mentions "BERT"'
+    assert outside == both_ways(PERCEIVER_IO, "1810.04805", "mention", bert)
+    assert len(relations) == 6 + 2 + 2
+
+
+# --- mention rules -----------------------------------------------------------------------------
+
+GRAPHENE = paper("0906.3799", "Graphene: Status and Prospects", "Graphene is a wonder material.")
+
+
+def test_plain_name_at_the_start_of_a_sentence_or_in_title_case_is_no_mention() -> None:
+    sentence_start = paper(
+        "1803.02342",
+        "Unconventional superconductivity in magic-angle graphene superlattices",
+        "Graphene bilayers twisted by a small angle develop flat bands.",
+    )
+    title_case = paper("cond-mat/0411737", "Quantum Spin Hall Effect in Graphene")
+    assert find_relations([GRAPHENE, sentence_start, title_case]) == []
+
+
+def test_plain_name_capitalised_mid_sentence_is_a_mention() -> None:
+    # A constructed abstract: the capital stands out where "graphene" would be lower case.
+    citing = paper("9901.00001", "Devices from layered carbon", "We revisit the Graphene review.")
+    assert find_relations([GRAPHENE, citing]) == sorted(
+        both_ways(
+            "9901.00001", "0906.3799", "mention", 'abstract of 9901.00001 mentions "Graphene"'
+        )
+    )
+
+
+def test_names_are_matched_in_their_own_case() -> None:
+    lora_radio = next(p for p in UNRELATED if p.arxiv_id == "1607.08011")  # says "LoRa"
+    lora_adapters = next(p for p in UNRELATED if p.arxiv_id == "2106.09685")
+    assert find_relations([lora_radio, lora_adapters]) == []
+
+    citing = paper("9901.00002", "Cheap fine-tuning", "We fine-tune with LoRA adapters.")
+    assert pairs(find_relations([lora_adapters, citing])) == {
+        frozenset(("2106.09685", "9901.00002"))
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We compare against GPT-3 on every task.",  # another version of the name
+        "Our GPT-NeoX-20B baseline is strong.",  # a longer name that starts alike
+        "The later Perceiver IO model is faster.",  # a sibling: "Perceiver" + version
+        "The pre-trained SuperGPT-4 is used.",  # glued to a capitalised word
+    ],
+)
+def test_a_name_inside_a_longer_name_is_no_mention(text: str) -> None:
+    gpt4 = paper("2303.08774", "GPT-4 Technical Report")
+    perceiver = paper("2103.03206", "Perceiver: General Perception with Iterative Attention")
+    citing = paper("9901.00003", "A constructed title", text)
+    assert find_relations([gpt4, perceiver, citing]) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We start from a BERT-based encoder.",
+        "Unlike BERT, we mask spans.",
+        "We fine-tune BERT-Large on the task.",
+        "Our model beats BERT Large.",
+    ],
+)
+def test_a_name_with_a_lowercase_or_size_word_attached_is_a_mention(text: str) -> None:
+    bert = paper("1810.04805", "BERT: Pre-training of Deep Bidirectional Transformers")
+    citing = paper("9901.00004", "A constructed title", text)
+    assert pairs(find_relations([bert, citing])) == {frozenset(("1810.04805", "9901.00004"))}
+
+
+def test_a_generic_head_is_no_name_and_relates_nothing() -> None:
+    adam = next(p for p in UNRELATED if p.arxiv_id == "1412.6980")
+    lora = next(p for p in UNRELATED if p.arxiv_id == "2106.09685")  # "fine-tuned with Adam"
+    assert find_relations([adam, lora]) == []
+    assert explain("1412.6980", [adam, lora]) == [
+        '1412.6980 has no name: the part before ":" ("Adam") is made of ordinary or generic words',
+        "no related papers",
+    ]
+
+
+def test_a_name_two_papers_share_is_set_aside_as_ambiguous() -> None:
+    other = paper("cond-mat/0612534", "Graphene: carbon in two dimensions")
+    citing = paper("9901.00005", "Devices from layered carbon", "We revisit the Graphene review.")
+    related = relate([GRAPHENE, other, citing])
+    assert related.relations == ()
+    assert related.set_aside == {
+        "Graphene": '"Graphene" names 2 papers (0906.3799, cond-mat/0612534): ambiguous'
+    }
+
+
+def test_a_name_too_many_papers_mention_is_set_aside() -> None:
+    citing = [
+        paper(f"9901.{n:05d}", f"Constructed study {n}", "We compare with the Perceiver model.")
+        for n in range(30)
+    ]
+    related = relate([*PERCEIVERS, *citing])
+    assert {r.kind for r in related.relations} == {"series"}
+    assert related.set_aside == {
+        "Perceiver": '"Perceiver" is mentioned by 31 of 33 papers: too common to relate them'
+    }
+    assert (
+        'its name relates nothing: "Perceiver" is mentioned by 31 of 33 papers: '
+        "too common to relate them" in explain(PERCEIVER, [*PERCEIVERS, *citing])
+    )
+
+
+# --- shape of the answer -----------------------------------------------------------------------
+
+
+def test_every_relation_has_its_mirror() -> None:
+    papers = [p for path in SERIES_CASES for p in load(path)[0]]
+    relations = set(find_relations(papers))
+    assert relations
+    assert {Relation(r.target, r.source, r.kind, r.reason) for r in relations} == relations
+
+
+def test_result_does_not_depend_on_input_order() -> None:
+    papers = [*UNRELATED, *(p for path in SERIES_CASES for p in load(path)[0])]
+    assert find_relations(papers) == find_relations(list(reversed(papers)))
+
+
+def test_explain_gives_the_name_the_series_and_each_relation() -> None:
+    assert explain(PERCEIVER_IO, [*UNRELATED, *PERCEIVERS]) == [
+        '2107.14795 is named "Perceiver IO": the part of the title before ":"',
+        "member of series Perceiver:",
+        '  2103.03206 is named "Perceiver" (the part of the title before ":")',
+        '  2107.14795 is named "Perceiver IO" (the part of the title before ":") = Perceiver + IO',
+        '  2202.07765 is named "Perceiver AR" (the end of the title) = Perceiver + AR',
+        'related to 1810.04805: abstract of 2107.14795 mentions "BERT"',
+        'related to 2103.03206: abstract of 2107.14795 mentions "Perceiver"',
+        "related to 2103.03206: same series: Perceiver",
+        "related to 2202.07765: same series: Perceiver",
+    ]
+
+
+def test_explain_refuses_an_unknown_paper() -> None:
+    with pytest.raises(KeyError):
+        explain("0000.00000", PERCEIVERS)
+
+
+def _coined(n: int) -> str:
+    letters = ""
+    while True:
+        n, digit = divmod(n, 26)
+        letters += string.ascii_lowercase[digit]
+        if n == 0:
+            return f"Zq{letters}Net"
+
+
+def test_a_library_of_five_thousand_papers_is_related_in_seconds() -> None:
+    filler = " We report accuracy, latency and memory on standard benchmarks." * 10
+    papers = [
+        paper(
+            f"9901.{n:05d}",
+            f"{_coined(n)}: Parsing with fewer resources",
+            f"We improve on {_coined(n - 1)} for parsing.{filler}" if n else filler,
+        )
+        for n in range(5000)
+    ]
+    started = time.perf_counter()
+    relations = find_relations(papers)
+    elapsed = time.perf_counter() - started
+    assert len(relations) == 2 * 4999
+    assert elapsed < 10, f"took {elapsed:.1f} s"
