@@ -22,7 +22,11 @@ DEFAULT_TARGET = EXAMPLES / "vault" / ".vaultpapers" / "cache.sqlite"
 def build_cache(target: Path, entries: Path = ENTRIES) -> int:
     """Write a fresh cache at `target` holding every entry; returns the number of papers."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in (target, target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+    for stale in (
+        target,
+        target.with_name(target.name + "-wal"),
+        target.with_name(target.name + "-shm"),
+    ):
         stale.unlink(missing_ok=True)
     keys = [path.stem.replace("_", "/") for path in sorted(entries.glob("*.xml"))]
     with FakeArxiv() as api, PaperCache(target) as cache:

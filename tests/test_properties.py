@@ -14,7 +14,7 @@ OWNED = ("vaultpapers", "arxiv_id", "title", "published", "tags")
 def test_user_keys_comments_and_quoting_survive_byte_for_byte() -> None:
     user_yaml = (
         "# my reading status\n"
-        "status: \"reading\"   # keep my quotes\n"
+        'status: "reading"   # keep my quotes\n'
         "rating: 5\n"
         "notes: |\n"
         "  first line\n"

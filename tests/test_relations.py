@@ -7,6 +7,7 @@ import time
 from datetime import datetime, timezone
 from datetime import time as clock
 from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 import yaml
@@ -32,7 +33,7 @@ def paper(arxiv_id: str, title: str, abstract: str = "", published: str = "2020-
     )
 
 
-def load(path: Path) -> tuple[list[Paper], dict]:
+def load(path: Path) -> tuple[list[Paper], dict[str, Any]]:
     case = yaml.safe_load(path.read_text(encoding="utf-8"))
     papers = []
     for entry in case["papers"]:
@@ -47,11 +48,10 @@ PERCEIVERS, _ = load(CASES_DIR / "series" / "perceiver.yaml")
 PERCEIVER, PERCEIVER_IO, PERCEIVER_AR = (p.arxiv_id for p in PERCEIVERS)
 
 
-def both_ways(source: str, target: str, kind: str, reason: str) -> set[Relation]:
-    return {
-        Relation(source, target, kind, reason),  # type: ignore[arg-type]
-        Relation(target, source, kind, reason),  # type: ignore[arg-type]
-    }
+def both_ways(
+    source: str, target: str, kind: Literal["series", "mention"], reason: str
+) -> set[Relation]:
+    return {Relation(source, target, kind, reason), Relation(target, source, kind, reason)}
 
 
 def pairs(relations: list[Relation]) -> set[frozenset[str]]:
@@ -153,6 +153,7 @@ def test_names_are_matched_in_their_own_case() -> None:
         "We compare against GPT-3 on every task.",  # another version of the name
         "Our GPT-NeoX-20B baseline is strong.",  # a longer name that starts alike
         "The later Perceiver IO model is faster.",  # a sibling: "Perceiver" + version
+        "The later Perceiver-IO model is faster.",  # the same, hyphenated
         "The pre-trained SuperGPT-4 is used.",  # glued to a capitalised word
     ],
 )

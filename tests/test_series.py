@@ -93,9 +93,11 @@ def test_titles_with_a_name(title: str, name: str) -> None:
         "Pay Attention to MLPs",
         "A ConvNet for the 2020s",
         "Adam: A Method for Stochastic Optimization",
-        "Batch Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift",
+        "Batch Normalization: Accelerating Deep Network Training by Reducing Internal"
+        " Covariate Shift",
         "An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
-        "GPTs are GPTs: An Early Look at the Labor Market Impact Potential of Large Language Models",
+        "GPTs are GPTs: An Early Look at the Labor Market Impact Potential of Large Language"
+        " Models",
         "Quantum Spin Hall Effect in Graphene",
         "Observation of a new boson at a mass of 125 GeV with the CMS experiment at the LHC",
         "Mask R-CNN",

@@ -140,7 +140,11 @@ def test_a_write_that_fails_midway_leaves_the_file_and_no_temp_behind(tmp_path: 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     completed = subprocess.run(
         [sys.executable, "-c", _WRITE_UNDER_A_FILE_SIZE_LIMIT, str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
     )
     assert completed.stdout.startswith("failed"), completed.stdout + completed.stderr
     assert "nothing was changed" in completed.stdout

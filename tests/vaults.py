@@ -85,7 +85,9 @@ PERCEIVER_IO = make_paper(
     summary="The recently-proposed Perceiver model obtains good results on several domains.",
 )
 MIXER = make_paper(
-    "2105.01601", "MLP-Mixer: An all-MLP Architecture for Vision", published="2021-05-04",
+    "2105.01601",
+    "MLP-Mixer: An all-MLP Architecture for Vision",
+    published="2021-05-04",
     categories=("cs.CV", "cs.AI", "cs.LG"),
 )
 MALDACENA = make_paper(
@@ -97,3 +99,9 @@ MALDACENA = make_paper(
     journal_ref="Adv.Theor.Math.Phys.2:231-252,1998",
     doi="10.1023/A:1026654312961",
 )
+
+
+def is_only_insertions(old: str, new: str) -> bool:
+    """True when `new` is `old` with text inserted: `old` is a subsequence of `new`."""
+    remaining = iter(new)
+    return all(char in remaining for char in old)

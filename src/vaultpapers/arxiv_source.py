@@ -23,7 +23,8 @@ import requests
 from lxml import etree
 
 from vaultpapers.cache import PaperCache
-from vaultpapers.papers import Paper
+from vaultpapers.ids import InvalidArxivId, parse_arxiv_id
+from vaultpapers.papers import Paper, Resolution
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -45,7 +46,6 @@ NOT_FOUND_MAX_AGE = timedelta(days=7)
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 _ATOM_ENTRY_ID = "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id"
 _REJECTED_ID_MARKER = "incorrect_id_format_for_"
-_VERSIONED = re.compile(r"(?P<base>.+?)(?:v(?P<version>\d+))?")
 
 
 @dataclass(frozen=True)
@@ -60,32 +60,19 @@ class FetchResult:
     """HTTP requests made."""
 
 
-@dataclass(frozen=True)
-class Resolution:
-    papers: dict[str, Paper]
-    not_found: frozenset[str]
-    pending: dict[str, str]
-    """Key -> why it has no metadata yet ('offline', or the fetch failure)."""
-    requests: int = 0
-    """HTTP requests made to arXiv for this resolution."""
-
-
 class MalformedResponseError(Exception):
     """arXiv answered 200 with a body that is not a well-formed Atom feed."""
 
 
 def canonical_key(arxiv_id: str) -> tuple[str, int | None]:
     """``('2103.03206', 2)`` for ``2103.03206v2``; old-style ids lose their subject class
-    (``math.GT/0309136v1`` -> ``('math/0309136', 1)``)."""
-    match = _VERSIONED.fullmatch(arxiv_id.strip())
-    if match is None:
+    (``math.GT/0309136v1`` -> ``('math/0309136', 1)``). Ids arXiv itself returns are valid;
+    anything else is passed through unchanged rather than guessed at."""
+    try:
+        parsed = parse_arxiv_id(arxiv_id)
+    except InvalidArxivId:
         return arxiv_id, None
-    base = match["base"]
-    version = int(match["version"]) if match["version"] else None
-    if "/" in base:
-        archive, number = base.split("/", 1)
-        base = f"{archive.split('.', 1)[0]}/{number}"
-    return base, version
+    return parsed.key, parsed.version
 
 
 def _single_line(text: str | None) -> str:

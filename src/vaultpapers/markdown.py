@@ -461,9 +461,29 @@ _DEFINITION = re.compile(
 )
 _DEFINITION_HINT = re.compile(r"\]:")
 _BLANK_LINE = re.compile(r"\n[ \t]*\r?\n")
-_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_DESTINATION_LIMIT = 4096
-_TITLE_LIMIT = 4096
+
+
+def _nested_destination(depth: int) -> str:
+    """A link destination with parentheses balanced up to ``depth`` levels (cmark allows 32;
+    real URLs use one or two). Every alternative starts with a different character, so the
+    engine never has two ways to match and a failed attempt costs linear time."""
+    plain = r"[^\s()\\]|\\\S|\\(?!\S)"
+    pattern = f"(?:{plain})*"
+    for _ in range(depth):
+        pattern = f"(?:{plain}|\\({pattern}\\))*"
+    return pattern
+
+
+_LINE_BREAK_SPACE = r"(?:[ \t]*(?:\r?\n[ \t]*)?)"
+_SOME_SPACE = r"(?:[ \t]+(?:\r?\n[ \t]*)?|\r?\n[ \t]*)"
+_TITLE = r"(?:\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\((?:[^()\\]|\\.)*\))"
+# What follows ']' in an inline link: '(' destination, optional title, ')'.
+_INLINE_LINK_TAIL = re.compile(
+    rf"\({_LINE_BREAK_SPACE}"
+    rf"(?:<(?:[^<>\n\\]|\\.)*>|{_nested_destination(3)})"
+    rf"(?:{_SOME_SPACE}(?:{_TITLE}{_LINE_BREAK_SPACE})?)?\)",
+    re.DOTALL,
+)
 
 
 def _normalize_label(label: str) -> str:
@@ -545,7 +565,8 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
         end: int | None = None
         kind = "inline"
         if follower == "(":
-            end = _inline_link_end(text, at + 2)
+            tail = _INLINE_LINK_TAIL.match(text, at + 1)
+            end = tail.end() if tail else None
         elif follower == "[":
             label = _LABEL.match(text, at + 1)
             if label:
@@ -563,101 +584,6 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
                     opener[3] = False
     constructs.sort(key=lambda construct: (construct.start, -construct.end))
     return constructs
-
-
-def _skip_link_whitespace(text: str, pos: int) -> int:
-    """Skip spaces, tabs and at most one line ending."""
-    length = len(text)
-    seen_newline = False
-    while pos < length:
-        char = text[pos]
-        if char in " \t":
-            pos += 1
-        elif char == "\r" and not seen_newline and text[pos + 1 : pos + 2] == "\n":
-            pos += 2
-            seen_newline = True
-        elif char == "\n" and not seen_newline:
-            pos += 1
-            seen_newline = True
-        else:
-            break
-    return pos
-
-
-def _inline_link_end(text: str, pos: int) -> int | None:
-    """Offset just past the ``)`` closing an inline link whose ``(`` ends before ``pos``, or
-    None when no valid destination and title follow."""
-    length = len(text)
-    pos = _skip_link_whitespace(text, pos)
-    if pos >= length:
-        return None
-    if text[pos] == "<":
-        cursor = pos + 1
-        while cursor < length:
-            char = text[cursor]
-            if char == "\\":
-                cursor += 2
-                continue
-            if char == ">":
-                break
-            if char in "<\n":
-                return None
-            cursor += 1
-        else:
-            return None
-        destination_end = cursor + 1
-    else:
-        depth = 0
-        cursor = pos
-        limit = min(length, pos + _DESTINATION_LIMIT)
-        while cursor < limit:
-            char = text[cursor]
-            if char == "\\" and text[cursor + 1 : cursor + 2] in _ASCII_PUNCTUATION:
-                cursor += 2
-                continue
-            if char.isspace() or ord(char) < 0x20:
-                break
-            if char == "(":
-                depth += 1
-            elif char == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            cursor += 1
-        if depth or cursor >= limit:
-            return None
-        destination_end = cursor
-    cursor = _skip_link_whitespace(text, destination_end)
-    if cursor < length and text[cursor] == ")":
-        return cursor + 1
-    if cursor == destination_end or cursor >= length or text[cursor] not in "\"'(":
-        return None
-    closer = ")" if text[cursor] == "(" else text[cursor]
-    title_end = _title_end(text, cursor + 1, closer)
-    if title_end is None:
-        return None
-    cursor = _skip_link_whitespace(text, title_end)
-    if cursor < length and text[cursor] == ")":
-        return cursor + 1
-    return None
-
-
-def _title_end(text: str, pos: int, closer: str) -> int | None:
-    limit = min(len(text), pos + _TITLE_LIMIT)
-    cursor = pos
-    while cursor < limit:
-        char = text[cursor]
-        if char == "\\":
-            cursor += 2
-            continue
-        if char == closer:
-            return cursor + 1
-        if closer == ")" and char == "(":
-            return None
-        if char == "\n" and _BLANK.match(text, cursor + 1):
-            return None
-        cursor += 1
-    return None
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Paper metadata as vaultpapers keeps it: a small immutable record, independent of the API client."""
+"""Paper metadata as vaultpapers keeps it: small immutable records, independent of the client."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
@@ -58,3 +59,13 @@ class Paper:
         record["published"] = datetime.fromisoformat(record["published"])
         record["updated"] = datetime.fromisoformat(record["updated"])
         return cls(**record)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What is known about each cited paper after the cache and the API were asked."""
+
+    papers: Mapping[str, Paper]
+    not_found: frozenset[str] = frozenset()
+    pending: Mapping[str, str] = field(default_factory=dict)  # key -> why it is not known yet
+    requests: int = 0  # HTTP requests made to arXiv for this resolution

@@ -10,7 +10,7 @@ from pathlib import Path
 from .arxiv_source import ArxivSource, resolve
 from .cache import PaperCache
 from .config import STATE_DIR, Settings
-from .planner import Plan, Problem, Resolution, plan_link, scan_note
+from .planner import Plan, Problem, plan_link, scan_note
 from .vault import Note, read_vault
 from .writer import Outcome, VaultWriter, Write, WriteResult
 
@@ -113,6 +113,5 @@ def _plan_with_metadata(
     keys = {r.arxiv_id.key for scan in scans for r in scan.references}
     keys |= {scan.paper_key for scan in scans if scan.paper_key}
     source = None if offline else make_source(settings, cache)
-    resolved = resolve(sorted(keys), cache, source, progress=progress)
-    resolution = Resolution(resolved.papers, frozenset(resolved.not_found), resolved.pending)
-    return plan_link(scans, resolution, settings), resolved.requests
+    resolution = resolve(sorted(keys), cache, source, progress=progress)
+    return plan_link(scans, resolution, settings), resolution.requests

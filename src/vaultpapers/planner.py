@@ -6,6 +6,7 @@ is what keeps two synced copies of a vault from writing different notes.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,14 +16,14 @@ from .ids import InvalidArxivId, parse_arxiv_id
 from .notes import (
     PAPER_KIND,
     Mention,
-    citation_label,
     NoteError,
+    citation_label,
     new_paper_note,
     owned_spans,
     paper_file_stem,
     update_paper_note,
 )
-from .papers import Paper
+from .papers import Paper, Resolution
 from .properties import find_front_matter
 from .references import Reference, find_references
 from .vault import Note
@@ -38,15 +39,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """What is known about each cited paper after the cache and the API were asked."""
-
-    papers: Mapping[str, Paper]
-    not_found: frozenset[str] = frozenset()
-    pending: Mapping[str, str] = field(default_factory=dict)  # key -> why it is not known yet
 
 
 @dataclass(frozen=True)
@@ -279,7 +271,7 @@ def _insert_links(
         if settings.inline_links == "first" and key in linked_here:
             continue
         linked_here.add(key)
-        if _already_linked(ref, key, link_targets, paper_notes):
+        if _already_linked(scan.note.text, ref, key, link_targets, paper_notes):
             continue
         label = _label(paper, key, settings.link_label)
         pipe = "\\|" if ref.in_table else "|"
@@ -290,24 +282,37 @@ def _insert_links(
     return text, len(insertions)
 
 
+_WIKILINK_AT = re.compile(r" ?\[\[([^\[\]\n]+)\]\]")
+
+
+def _links_at(text: str, offset: int) -> list[str]:
+    """Targets of the wikilinks standing one after another at `offset`."""
+    targets = []
+    while match := _WIKILINK_AT.match(text, offset):
+        target = re.split(r"\\?\|", match.group(1), maxsplit=1)[0]
+        targets.append(re.split(r"[#^]", target, maxsplit=1)[0].strip())
+        offset = match.end()
+    return targets
+
+
 def _already_linked(
+    text: str,
     ref: Reference,
     key: str,
     link_targets: Mapping[str, str],
     paper_notes: Mapping[str, list[NoteScan]],
 ) -> bool:
-    if ref.next_wikilink is None:
-        return False
-    target = ref.next_wikilink.removesuffix(".md").lower()
+    assert ref.insert_at is not None
     candidates = {link_targets[key].lower()}
     for scan in paper_notes.get(key, ()):
         candidates.add(scan.note.path.removesuffix(".md").lower())
         candidates.add(scan.note.stem.lower())
-    return (
-        target in candidates
-        or target.rsplit("/", 1)[-1] in candidates
-        or (parse_arxiv_id(key).filename_part.lower() in target)
-    )
+    id_part = parse_arxiv_id(key).filename_part.lower()
+    for target in _links_at(text, ref.insert_at):
+        target = target.removesuffix(".md").lower()
+        if target in candidates or target.rsplit("/", 1)[-1] in candidates or id_part in target:
+            return True
+    return False
 
 
 def _label(paper: Paper, key: str, mode: str) -> str:

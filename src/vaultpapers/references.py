@@ -95,14 +95,30 @@ _REFERENCE = re.compile(
     """,
     re.VERBOSE,
 )
-# Every form above contains one of these. Python's regex engine tries an alternation at every
-# position of the text, which costs about a second on a 5 MB note; ``str.find`` for a few
-# literals costs milliseconds, and the alternation then only runs in a window around each hit.
-_ANCHOR_LITERALS = ("xiv", "Xiv", "XIV", "5iv", "5IV", "uggingface.co/", "uggingFace.co/")
+# Every form above contains one of these (in the usual spellings: 'arXiv.ORG' with mixed case
+# is not looked for). Python's regex engine tries an alternation at every position of the
+# text, which costs about a second on a 5 MB note; ``str.find`` for a few literals costs
+# milliseconds, and the alternation then only runs in a window around each hit. The word
+# "arXiv" in prose is deliberately not an anchor: notes about papers say it all the time.
+_ANCHOR_LITERALS = (
+    "xiv:",
+    "Xiv:",
+    "XIV:",
+    "xiv.org/",
+    "Xiv.org/",
+    "XIV.org/",
+    "XIV.ORG/",
+    "5iv.org/",
+    "10.48550/",
+    "uggingface.co/",
+    "uggingFace.co/",
+    "UGGINGFACE.CO/",
+)
 _OLD_STYLE_ANCHOR = re.compile(r"/\d{7}")
 # Longest text a match can hold before its anchor ('https://dx.doi.org/10.48550/arXiv.' and
 # 'cond-mat.<16-letter subject class>/'), and a window wide enough for any real id after it.
 _BEFORE_ANCHOR = 48
+_MATCH_START = re.compile(r"(?<!\w)[A-Za-z1]")
 _AFTER_ANCHOR = 512
 
 # RFC 3986 characters; '[' ']' (IPv6 hosts only) and '|' (a table cell boundary) end a URL.
@@ -117,7 +133,11 @@ _NEXT_WIKILINK = re.compile(r" ?\[\[([^\[\]\n]*)\]\]")
 
 
 def _reference_matches(text: str) -> list[re.Match[str]]:
-    """What ``_REFERENCE.finditer(text)`` yields, found through cheap literal anchors."""
+    """What ``_REFERENCE.finditer(text)`` yields, found through cheap literal anchors.
+
+    A match holding an anchor starts at most ``_BEFORE_ANCHOR`` characters before it, at a
+    position not preceded by a word character (every alternative has that lookbehind). Each
+    such start is tried once, so even a note made only of ``arXiv:`` stays linear."""
     anchors: set[int] = set()
     for literal in _ANCHOR_LITERALS:
         at = text.find(literal)
@@ -126,17 +146,23 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
             at = text.find(literal, at + 1)
     anchors.update(anchor.start() for anchor in _OLD_STYLE_ANCHOR.finditer(text))
     matches: list[re.Match[str]] = []
-    pos = 0
+    next_start = 0  # starts before this are inside a match or already tried
     for anchor in sorted(anchors):
-        if anchor < pos:
+        if anchor < next_start:
             continue
-        match = _REFERENCE.search(
-            text, max(pos, anchor - _BEFORE_ANCHOR), min(len(text), anchor + _AFTER_ANCHOR)
-        )
-        # A match starting after the anchor is found again from its own anchor.
-        if match is not None and match.start() <= anchor:
-            matches.append(match)
-            pos = match.end()
+        window_end = min(len(text), anchor + _AFTER_ANCHOR)
+        first = max(next_start, anchor - _BEFORE_ANCHOR)
+        # No form holds whitespace before its anchor: start after the last space.
+        before = text[first:anchor]
+        first += 1 + max(before.rfind(" "), before.rfind("\n"), before.rfind("\t"))
+        for candidate in _MATCH_START.finditer(text, first, anchor + 1):
+            match = _REFERENCE.match(text, candidate.start(), window_end)
+            if match is not None:
+                matches.append(match)
+                next_start = match.end()
+                break
+        else:
+            next_start = anchor + 1
     return matches
 
 

@@ -86,7 +86,7 @@ _DIGIT_VERSION = re.compile(r"(?P<stem>.*[^\W\d_]{3})(?P<suffix>\d+)")
 _CAMEL = re.compile(r"[a-z][A-Z]")
 _CAPS_RUN = re.compile(r"[A-Z]{2,}")
 _SINGLE_CAPITAL_PART = re.compile(r"(?:^|-)[A-Z](?:-|$)")
-_EDGE_PUNCTUATION = "\"'“”‘’.,;!?"
+_EDGE_PUNCTUATION = "\"'“”‘’.,;!?()[]"
 
 
 def is_version_suffix(word: str) -> bool:
@@ -242,13 +242,7 @@ def _split_version(name: str) -> tuple[str, str]:
         match = pattern.fullmatch(last)
         if not match or _letters(match["stem"]) < 2:
             continue
-        stem, suffix = match["stem"], match["suffix"]
-        # "YOLOv4" and "MobileNetV2" carry versions; "Conv2" does not.
-        if pattern is _V_VERSION and not (
-            (suffix[0] == "v" and stem[-1].isupper()) or (suffix[0] == "V" and stem[-1].islower())
-        ):
-            continue
-        return " ".join([*words[:-1], stem]), suffix
+        return " ".join([*words[:-1], match["stem"]]), match["suffix"]
     return name, ""
 
 
@@ -283,47 +277,48 @@ class Series:
     evidence: tuple[str, ...]
 
 
-def _unique_by_key(papers: Iterable[Paper]) -> list[Paper]:
-    return list({paper.arxiv_id: paper for paper in papers}.values())
+class _Named(NamedTuple):
+    paper: Paper
+    name: str
+    reason: str
+
+
+def _named_papers(papers: Iterable[Paper]) -> list[_Named]:
+    unique = {paper.arxiv_id: paper for paper in papers}.values()
+    findings = ((paper, find_name(paper.title)) for paper in unique)
+    return [_Named(paper, found.name, found.reason) for paper, found in findings if found.name]
 
 
 def detect_series(papers: Iterable[Paper]) -> list[Series]:
     """Every series of two or more papers, ordered by series name."""
-    groups: dict[str, list[tuple[Paper, NameFinding]]] = defaultdict(list)
-    for paper in _unique_by_key(papers):
-        finding = find_name(paper.title)
-        if finding.name:
-            groups[_series_key(series_stem(finding.name))].append((paper, finding))
+    groups: dict[str, list[_Named]] = defaultdict(list)
+    for named in _named_papers(papers):
+        groups[_series_key(series_stem(named.name))].append(named)
 
     found: list[Series] = []
     for key, group in groups.items():
-        assert all(finding.name for _, finding in group)
-        names = [finding.name for _, finding in group if finding.name]
-        stem = series_stem(names[0])
-        if len({_series_key(name) for name in names}) < 2 or not is_distinctive(stem):
+        group.sort(key=lambda named: (named.paper.published, named.paper.arxiv_id))
+        distinct_names = {_series_key(named.name) for named in group}
+        if len(distinct_names) < 2 or not is_distinctive(series_stem(group[0].name)):
             continue
-        group.sort(key=lambda item: (item[0].published, item[0].arxiv_id))
-        bases = [finding.name for _, finding in group if _series_key(finding.name or "") == key]
-        series_name = bases[0] if bases else series_stem(group[0][1].name or "")
+        # Called after its first paper without a version ("Perceiver"), else the stem ("YOLO").
+        bases = [named.name for named in group if _series_key(named.name) == key]
         found.append(
             Series(
-                name=series_name,
-                members=tuple(paper.arxiv_id for paper, _ in group),
-                names=tuple(finding.name or "" for _, finding in group),
-                evidence=tuple(
-                    _member_evidence(paper, finding, series_name) for paper, finding in group
-                ),
+                name=bases[0] if bases else series_stem(group[0].name),
+                members=tuple(named.paper.arxiv_id for named in group),
+                names=tuple(named.name for named in group),
+                evidence=tuple(_member_evidence(named) for named in group),
             )
         )
     return sorted(found, key=lambda series: (series.name.casefold(), series.members))
 
 
-def _member_evidence(paper: Paper, finding: NameFinding, series_name: str) -> str:
-    name = finding.name or ""
-    stem = series_stem(name)
-    version = name[len(stem) :].strip(" -")
+def _member_evidence(named: _Named) -> str:
+    stem = series_stem(named.name)
+    version = named.name[len(stem) :].strip(" -")
     shape = f" = {stem} + {version}" if version else ""
-    return f'{paper.arxiv_id} is named "{name}" ({finding.reason}){shape}'
+    return f'{named.paper.arxiv_id} is named "{named.name}" ({named.reason}){shape}'
 
 
 # --- word lists --------------------------------------------------------------------------------

@@ -1,0 +1,315 @@
+"""Where a note is not prose: front matter, code, comments, math, wikilinks, links, tables."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+
+from vaultpapers.markdown import (
+    LineIndex,
+    code_spans,
+    front_matter_span,
+    in_spans,
+    line_number,
+    link_constructs,
+    merge_spans,
+    overlaps,
+    strictly_inside,
+    table_spans,
+    wikilink_spans,
+)
+
+
+def pieces(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    return [text[start:end] for start, end in spans]
+
+
+# --- front matter ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "front_matter"),
+    [
+        ("---\ntitle: Perceiver\n---\nBody", "---\ntitle: Perceiver\n---\n"),
+        ("---\r\ntitle: x\r\n---\r\nBody", "---\r\ntitle: x\r\n---\r\n"),
+        ("\ufeff---\ntags: [ml]\n---\nBody", "---\ntags: [ml]\n---\n"),
+        ("---\nlayout: post\ntitle: x\n...\nBody", "---\nlayout: post\ntitle: x\n...\n"),
+        ("---\n---\nBody", "---\n---\n"),
+        ("---\ntitle: x\n---", "---\ntitle: x\n---"),
+        (
+            '---\nlayout: post\ntitle: "Perceiver 리뷰"\ncategories: [paper]\n---\n# 본문',
+            '---\nlayout: post\ntitle: "Perceiver 리뷰"\ncategories: [paper]\n---\n',
+        ),
+    ],
+)
+def test_front_matter_covers_both_delimiter_lines(text: str, front_matter: str) -> None:
+    span = front_matter_span(text)
+    assert span is not None
+    assert text[span[0] : span[1]] == front_matter
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Body first\n---\ntitle: x\n---\n",
+        "---\ntitle: never closed\n",
+        " ---\ntitle: x\n---\n",
+        "----\ntitle: x\n----\n",
+        "",
+    ],
+)
+def test_no_front_matter(text: str) -> None:
+    assert front_matter_span(text) is None
+
+
+# --- code, comments, math ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Use `x = 1` here", ["`x = 1`"]),
+        ("Use ``a`b`` and `c`", ["``a`b``", "`c`"]),
+        ("A lone ` backtick stays prose", []),
+        ("Runs of different length ``a` do not close", []),
+        ("Escaped \\`not code` but `this`", ["` but `"]),
+        ("`spans\ncontinue` on the next line", ["`spans\ncontinue`"]),
+        ("`not across\n\na blank line`", []),
+        ("# Heading with `open\nparagraph with close`", []),
+        ("| `a | b` |\n| c | d |", ["`a | b`"]),
+        (
+            "```python\nurl = 'https://arxiv.org/abs/2103.03206'\n```\nafter",
+            ["```python\nurl = 'https://arxiv.org/abs/2103.03206'\n```"],
+        ),
+        ("~~~\ncode\n~~~\nafter", ["~~~\ncode\n~~~"]),
+        ("````\n```\nstill code\n````\nafter", ["````\n```\nstill code\n````"]),
+        ("~~~\n```\nstill code\n~~~", ["~~~\n```\nstill code\n~~~"]),
+        ("```\nnever closed\nto the end", ["```\nnever closed\nto the end"]),
+        (
+            "- item\n    ```bash\n    pip install x\n    ```\n- next",
+            ["    ```bash\n    pip install x\n    ```"],
+        ),
+        ("> ```\n> quoted code\n> ```\noutside", ["> ```\n> quoted code\n> ```"]),
+        ("> ```\n> quote ends the code\noutside", ["> ```\n> quote ends the code"]),
+        ("``` not a fence ` because of the backtick\nx", []),
+        ("text ``` mid-line is no fence\nx", []),
+        ("a <!-- hidden\ncomment --> b", ["<!-- hidden\ncomment -->"]),
+        ("a <!-- never closed\nrest", ["<!-- never closed\nrest"]),
+        ("a %% obsidian comment %% b", ["%% obsidian comment %%"]),
+        ("a %%\nblock\ncomment\n%% b", ["%%\nblock\ncomment\n%%"]),
+        ("a %% unclosed\nrest", ["%% unclosed\nrest"]),
+        ("$$\n\\sum_i x_i\n$$ after", ["$$\n\\sum_i x_i\n$$"]),
+        ("costs $$ only once", []),
+        ("`<!--` is code, so this --> is prose", ["`<!--`"]),
+        ("<!-- `backtick` inside a comment -->", ["<!-- `backtick` inside a comment -->"]),
+        ("\\%% escaped", []),
+        ("---\ntitle: `not code`\n---\nbody `code`", ["`code`"]),
+        ("CRLF `code`\r\n```\r\nx\r\n```\r\nafter", ["`code`", "```\r\nx\r\n```\r"]),
+    ],
+)
+def test_code_spans(text: str, expected: list[str]) -> None:
+    assert pieces(text, code_spans(text)) == expected
+
+
+def test_code_spans_are_sorted_and_disjoint() -> None:
+    text = "`a` <!-- `b` --> %% c %% ```\nd\n```\n$$e$$ `f`"
+    spans = code_spans(text)
+    assert spans == sorted(spans)
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
+
+
+# --- wikilinks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("See [[Perceiver (2103.03206)]].", ["[[Perceiver (2103.03206)]]"]),
+        (
+            "![[diagram.png]] and [[Note#Heading|shown]]",
+            ["![[diagram.png]]", "[[Note#Heading|shown]]"],
+        ),
+        ("| [[Paper\\|alias]] |", ["[[Paper\\|alias]]"]),
+        ("[[not\nacross lines]]", []),
+        ("[single] brackets", []),
+    ],
+)
+def test_wikilink_spans(text: str, expected: list[str]) -> None:
+    assert pieces(text, wikilink_spans(text)) == expected
+
+
+# --- links and raw HTML ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[Perceiver](https://arxiv.org/abs/2103.03206)",
+            [("inline", "[Perceiver](https://arxiv.org/abs/2103.03206)")],
+        ),
+        ('[t](https://x.org/a_(b) "title") rest', [("inline", '[t](https://x.org/a_(b) "title")')]),
+        ("[t](<with space.md>)", [("inline", "[t](<with space.md>)")]),
+        ("[t](url 'title')", [("inline", "[t](url 'title')")]),
+        ("[t](url (title))", [("inline", "[t](url (title))")]),
+        ("[multi\nline](url)", [("inline", "[multi\nline](url)")]),
+        ("[t]()", [("inline", "[t]()")]),
+        (
+            "[![badge](https://img.shields.io/x.svg)](https://arxiv.org/abs/2103.03206)",
+            [
+                (
+                    "inline",
+                    "[![badge](https://img.shields.io/x.svg)](https://arxiv.org/abs/2103.03206)",
+                ),
+                ("inline", "![badge](https://img.shields.io/x.svg)"),
+            ],
+        ),
+        (
+            "<https://arxiv.org/abs/2103.03206>",
+            [("autolink", "<https://arxiv.org/abs/2103.03206>")],
+        ),
+        (
+            '<a href="https://arxiv.org/abs/2103.03206">',
+            [("html", '<a href="https://arxiv.org/abs/2103.03206">')],
+        ),
+        ("<br/>", [("html", "<br/>")]),
+        ("[text][ref]", [("reference", "[text][ref]")]),
+        ("[text][]", [("reference", "[text][]")]),
+        (
+            "[Perceiver] is defined below.\n\n[perceiver]: https://arxiv.org/abs/2103.03206",
+            [
+                ("reference", "[Perceiver]"),
+                ("definition", "[perceiver]: https://arxiv.org/abs/2103.03206"),
+                ("reference", "[perceiver]"),
+            ],
+        ),
+        ("arXiv:2106.12345v2 [cs.CV] 23 Jun 2021", []),
+        ("- [ ] task and [x] done", []),
+        ("[^1]: a footnote is prose", []),
+        ("[t] (url) with a space is no link", []),
+        ("[t](url with spaces)", []),
+        ("\\[t](url)", []),
+        ("a < b and c > d", []),
+        ("`[t](url)` in code", []),
+        ("[t](url\n\n) blank line", []),
+        ("[a [b](u1) c](u2)", [("inline", "[b](u1)")]),
+    ],
+)
+def test_link_constructs(text: str, expected: list[tuple[str, str]]) -> None:
+    assert [(c.kind, text[c.start : c.end]) for c in link_constructs(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "allowed"),
+    [
+        ("inline", True),
+        ("autolink", True),
+        ("reference", False),
+        ("definition", False),
+        ("html", False),
+    ],
+)
+def test_insertion_is_allowed_only_after_inline_links_and_autolinks(
+    kind: str, allowed: bool
+) -> None:
+    samples = {
+        "inline": "[t](u)",
+        "autolink": "<https://x.org>",
+        "reference": "[t][r]",
+        "definition": "[r]: https://x.org",
+        "html": "<span>",
+    }
+    construct = link_constructs(samples[kind])[0]
+    assert construct.kind == kind
+    assert construct.insertion_after_allowed is allowed
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Papers:\n\n| Paper | Link |\n|---|---|\n"
+            "| Perceiver | https://arxiv.org/abs/2103.03206 |\n\nAfter",
+            ["| Paper | Link |\n|---|---|\n| Perceiver | https://arxiv.org/abs/2103.03206 |"],
+        ),
+        (
+            "Paper | Link\n:--- | ---:\nPerceiver | x\nMLP-Mixer | y",
+            ["Paper | Link\n:--- | ---:\nPerceiver | x\nMLP-Mixer | y"],
+        ),
+        (
+            "| 논문 | 링크 |\n| :-: | --- |\n| 퍼시버 | x |",
+            ["| 논문 | 링크 |\n| :-: | --- |\n| 퍼시버 | x |"],
+        ),
+        ("| a |\n|---|---|\n| x |", []),
+        ("a | b\nno delimiter row", []),
+        ("Prose with a | pipe\nand another | pipe", []),
+        ("| a | b |\n|---|---|\n| x | y |\n> quote ends it", ["| a | b |\n|---|---|\n| x | y |"]),
+        ("```\n| a | b |\n|---|---|\n```", []),
+        ("Title\n---", []),
+    ],
+)
+def test_table_spans(text: str, expected: list[str]) -> None:
+    assert pieces(text, table_spans(text)) == expected
+
+
+# --- lines and spans ---------------------------------------------------------------------------
+
+
+def test_line_index_and_line_number_agree() -> None:
+    text = "first\nsecond\r\n\nfourth 논문\nfifth"
+    index = LineIndex(text)
+    for offset in range(len(text) + 1):
+        assert index.line_of(offset) == line_number(text, offset) == text.count("\n", 0, offset) + 1
+    assert index.line_count == 5
+    assert text[index.line_start(4) : index.line_end(4)] == "fourth 논문"
+    assert index.line_end(5) == len(text)
+
+
+def test_span_helpers() -> None:
+    spans = merge_spans([(10, 20), (0, 5)], [(15, 25), (25, 30), (40, 40)])
+    assert spans == [(0, 5), (10, 25), (25, 30)]
+    assert in_spans(10, spans) and in_spans(24, spans) and not in_spans(5, spans)
+    assert strictly_inside(11, spans) and not strictly_inside(10, spans)
+    assert not strictly_inside(25, spans) and not strictly_inside(5, spans)
+    assert overlaps(4, 6, spans) and not overlaps(5, 10, spans) and overlaps(29, 31, spans)
+
+
+# --- no catastrophic inputs --------------------------------------------------------------------
+
+_MEGABYTE = 1_000_000
+
+_HOSTILE_NOTES = {
+    "backtick staircase": "".join("`" * k + " x " for k in range(1, 1400)),
+    "unclosed backticks": "` a\n\n" * (_MEGABYTE // 5),
+    "open brackets": "[" * _MEGABYTE,
+    "link starts": "[x](" * (_MEGABYTE // 4),
+    "link starts with titles": '[a](b "' * (_MEGABYTE // 7),
+    "link then spaces": "[a](b" + " " * _MEGABYTE,
+    "tag starts": "<a " * (_MEGABYTE // 3),
+    "quoted attributes": '<a b="' * (_MEGABYTE // 6),
+    "spaces before a fence": " " * _MEGABYTE + "```",
+    "fence lines": "```\n" * (_MEGABYTE // 4),
+    "pipes": "|-" * (_MEGABYTE // 2),
+    "dollars": "$$" * (_MEGABYTE // 2) + "$",
+    "comment starts": "<!--" * (_MEGABYTE // 4),
+    "wikilink starts": "[[" * (_MEGABYTE // 2),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(_HOSTILE_NOTES))
+def test_scanners_stay_fast_on_hostile_notes(name: str) -> None:
+    text = _HOSTILE_NOTES[name]
+    started = time.perf_counter()
+    code_spans(text)
+    link_constructs(text)
+    table_spans(text)
+    wikilink_spans(text)
+    front_matter_span(text)
+    # Generous: the point is linear time (about a second at most), not minutes.
+    assert time.perf_counter() - started < 10
