@@ -192,22 +192,23 @@ def _paper_section(key: str, paper: Paper | None) -> str:
             f"# arXiv {key}\n\n"
             "Metadata not fetched yet: vaultpapers completes this note on its next run "
             "with network access.\n\n"
-            f"**Links:** [arXiv](https://arxiv.org/abs/{key}) · [PDF](https://arxiv.org/pdf/{key})\n"
+            f"- **Links:** [arXiv](https://arxiv.org/abs/{key}) · [PDF](https://arxiv.org/pdf/{key})\n"
         )
+    # A list, not consecutive lines: strict CommonMark renderers would merge those into one.
     lines = [
         f"# {_escape_inline(paper.title)}",
         "",
-        f"**Authors:** {_escape_inline(', '.join(paper.authors))}",
-        f"**Published:** {paper.published_date.isoformat()} · "
-        f"**Updated:** {paper.updated_date.isoformat()} (v{paper.version}) · "
-        f"**Categories:** {', '.join(paper.categories) or paper.primary_category}",
-        f"**Links:** [arXiv]({paper.url}) · [PDF]({paper.pdf})"
+        f"- **Authors:** {_escape_inline(', '.join(paper.authors))}",
+        f"- **Published:** {paper.published_date.isoformat()} · "
+        f"**Updated:** {paper.updated_date.isoformat()} (v{paper.version})",
+        f"- **Categories:** {', '.join(paper.categories) or paper.primary_category}",
+        f"- **Links:** [arXiv]({paper.url}) · [PDF]({paper.pdf})"
         + (f" · [DOI](https://doi.org/{paper.doi})" if paper.doi else ""),
     ]
     if paper.journal_ref:
-        lines.append(f"**Journal:** {_escape_inline(paper.journal_ref)}")
+        lines.append(f"- **Journal:** {_escape_inline(paper.journal_ref)}")
     if paper.comment:
-        lines.append(f"**Comment:** {_escape_inline(paper.comment)}")
+        lines.append(f"- **Comment:** {_escape_inline(paper.comment)}")
     lines += ["", "## Abstract", "", _escape_block(paper.summary.strip())]
     return "\n".join(lines) + "\n"
 

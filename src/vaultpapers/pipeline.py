@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,12 +73,17 @@ def run_link(
     offline: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    defer_links_in: Collection[str] = (),
 ) -> RunReport:
+    """Bring the whole vault up to date. `defer_links_in`: notes not to insert links into yet
+    (the watcher passes the notes the user is still editing)."""
     notes, read_problems = read_vault(vault, settings)
     report = RunReport(notes=len(notes), dry_run=dry_run)
     report.problems.extend(Problem(p.path, None, p.message) for p in read_problems)
     with open_cache(vault) as cache:
-        plan, requests = _plan_with_metadata(notes, settings, cache, offline, progress)
+        plan, requests = _plan_with_metadata(
+            notes, settings, cache, offline, progress, defer_links_in
+        )
     report.requests = requests
     report.problems.extend(plan.problems)
     report.papers = len(plan.cited)
@@ -108,10 +113,12 @@ def _plan_with_metadata(
     cache: PaperCache,
     offline: bool,
     progress: Progress | None,
+    defer_links_in: Collection[str],
 ) -> tuple[Plan, int]:
     scans = [scan_note(note) for note in notes]
     keys = {r.arxiv_id.key for scan in scans for r in scan.references}
     keys |= {scan.paper_key for scan in scans if scan.paper_key}
     source = None if offline else make_source(settings, cache)
     resolution = resolve(sorted(keys), cache, source, progress=progress)
-    return plan_link(scans, resolution, settings), resolution.requests
+    plan = plan_link(scans, resolution, settings, defer_links_in=defer_links_in)
+    return plan, resolution.requests

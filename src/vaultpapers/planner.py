@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .config import Settings
@@ -115,7 +115,18 @@ def _stem(path: str) -> str:
     return path.rsplit("/", 1)[-1].removesuffix(".md")
 
 
-def plan_link(scans: Iterable[NoteScan], resolution: Resolution, settings: Settings) -> Plan:
+def plan_link(
+    scans: Iterable[NoteScan],
+    resolution: Resolution,
+    settings: Settings,
+    *,
+    defer_links_in: Collection[str] = (),
+) -> Plan:
+    """Every write that brings the vault up to date.
+
+    Notes in `defer_links_in` (the one being typed in) get no inserted links this time; their
+    references still count everywhere else.
+    """
     scans = sorted(scans, key=lambda s: s.note.path)
     plan = Plan()
     for scan in scans:
@@ -171,7 +182,7 @@ def plan_link(scans: Iterable[NoteScan], resolution: Resolution, settings: Setti
     link_targets = {key: names.target(path) for key, path in note_path.items()}
     linked_text: dict[str, str] = {}
     for scan in scans:
-        if settings.inline_links != "off":
+        if settings.inline_links != "off" and scan.note.path not in defer_links_in:
             text, count = _insert_links(scan, resolution, link_targets, paper_notes, settings)
             if count:
                 linked_text[scan.note.path] = text

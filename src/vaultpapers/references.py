@@ -77,7 +77,7 @@ _ARCHIVES = "|".join(re.escape(name) for name in sorted(OLD_STYLE_ARCHIVES, key=
 
 _REFERENCE = re.compile(
     rf"""
-    (?P<url>(?<![\w.\-])(?:(?i:https?)://)?
+    (?P<url>(?<![A-Za-z0-9.\-])(?:(?i:https?)://)?
       (?:
          (?i:(?:www\.|export\.)?arxiv\.org)/(?:abs|pdf|html|ps|format)/
        | (?i:(?:dx\.)?doi\.org)/10\.48550/(?i:arxiv)\.
@@ -88,10 +88,11 @@ _REFERENCE = re.compile(
       )
       (?P<url_id>{_URL_ID})
     )
-    | (?P<prefixed>(?<!\w)(?i:arxiv):[ ]?(?P<prefixed_id>{_PREFIXED_ID}))
-    | (?P<doi>(?<![\w/.])10\.48550/(?i:arxiv)\.(?P<doi_id>{_PREFIXED_ID}))
-    | (?<![\w/.\-])(?P<old_id>(?:{_ARCHIVES})(?:\.[A-Za-z][A-Za-z-]{{0,15}})?/\d{{7}}(?:v\d+)?)
-      (?![\w/])
+    | (?P<prefixed>(?<![A-Za-z0-9])(?i:arxiv):[ ]?(?P<prefixed_id>{_PREFIXED_ID}))
+    | (?P<doi>(?<![A-Za-z0-9/.])10\.48550/(?i:arxiv)\.(?P<doi_id>{_PREFIXED_ID}))
+    | (?<![A-Za-z0-9/.\-])
+      (?P<old_id>(?:{_ARCHIVES})(?:\.[A-Za-z][A-Za-z-]{{0,15}})?/\d{{7}}(?:v\d+)?)
+      (?![A-Za-z0-9/])
     """,
     re.VERBOSE,
 )
@@ -118,7 +119,7 @@ _OLD_STYLE_ANCHOR = re.compile(r"/\d{7}")
 # Longest text a match can hold before its anchor ('https://dx.doi.org/10.48550/arXiv.' and
 # 'cond-mat.<16-letter subject class>/'), and a window wide enough for any real id after it.
 _BEFORE_ANCHOR = 48
-_MATCH_START = re.compile(r"(?<!\w)[A-Za-z1]")
+_MATCH_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z1]")
 _AFTER_ANCHOR = 512
 
 # RFC 3986 characters; '[' ']' (IPv6 hosts only) and '|' (a table cell boundary) end a URL.
@@ -136,7 +137,8 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
     """What ``_REFERENCE.finditer(text)`` yields, found through cheap literal anchors.
 
     A match holding an anchor starts at most ``_BEFORE_ANCHOR`` characters before it, at a
-    position not preceded by a word character (every alternative has that lookbehind). Each
+    position not preceded by an ASCII letter or digit (every alternative has that lookbehind;
+    '_' and Korean text may come right before a reference). Each
     such start is tried once, so even a note made only of ``arXiv:`` stays linear."""
     anchors: set[int] = set()
     for literal in _ANCHOR_LITERALS:
@@ -187,6 +189,7 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
         excluded=excluded,
         constructs=_outermost(link_constructs(text, exclude=not_prose)),
         tables=table_spans(text, exclude=code),
+        matched=[(match.start(), _id_end(match)) for match in matches],
     )
     references: list[Reference] = []
     invalid: list[InvalidReference] = []
@@ -224,6 +227,7 @@ class _Context:
     excluded: list[Span]
     constructs: list[LinkConstruct]
     tables: list[Span]
+    matched: list[Span]  # (start, end of id) of every match, in text order
 
     def __post_init__(self) -> None:
         self._construct_spans = [(construct.start, construct.end) for construct in self.constructs]
@@ -237,12 +241,9 @@ class _Context:
         return self._line
 
     def examine(self, match: re.Match[str]) -> Reference | InvalidReference | None:
-        # The named group that closed last tells the form apart: url, prefixed, doi or old_id.
         form = match.lastgroup or ""
-        id_group = form if form == "old_id" else f"{form}_id"
-        id_start = match.start(id_group)
-        raw_id = match[id_group].rstrip(".")
-        id_end = id_start + len(raw_id)
+        raw_id = match[_id_group(match)].rstrip(".")
+        id_end = _id_end(match)
         start = match.start()
         if overlaps(start, id_end, self.excluded):
             return None
@@ -272,9 +273,15 @@ class _Context:
         if in_spans(start, self._construct_spans):
             construct = self.constructs[_index_at(start, self._construct_spans)]
             return construct.end if construct.insertion_after_allowed else None
-        if url_start is not None:
-            return self._url_end(url_start, id_end)
-        return id_end
+        if url_start is None:
+            return id_end
+        position = self._url_end(url_start, id_end)
+        # A URL glued to the next reference ('...01601(arXiv: 2106.12345') may end inside it;
+        # a link inserted there would split that reference, so go past it instead.
+        index = _index_at(position, self.matched)
+        if index >= 0 and self.matched[index][0] < position < self.matched[index][1]:
+            return self.matched[index][1]
+        return position
 
     def _url_start(self, start: int, *, is_url: bool) -> int | None:
         """Start of the URL holding the reference at ``start``, or None outside any URL."""
@@ -315,6 +322,18 @@ class _Context:
         while end > id_end and text[end - 1] in _TRAILING_PUNCTUATION:
             end -= 1
         return end
+
+
+def _id_group(match: re.Match[str]) -> str:
+    # The named group that closed last tells the form apart: url, prefixed, doi or old_id.
+    form = match.lastgroup or ""
+    return form if form == "old_id" else f"{form}_id"
+
+
+def _id_end(match: re.Match[str]) -> int:
+    """End of the id in ``match``, without the sentence's full stop."""
+    group = _id_group(match)
+    return match.start(group) + len(match[group].rstrip("."))
 
 
 def _index_at(pos: int, spans: Sequence[Span]) -> int:

@@ -65,6 +65,7 @@ class WriteResult:
     write: Write
     outcome: Outcome
     message: str = ""
+    state: FileState | None = None  # the file as we left it, when WRITTEN
 
 
 class VaultWriter:
@@ -117,7 +118,9 @@ class VaultWriter:
                 return WriteResult(write, Outcome.CONFLICT, f"{write.replaces} changed on disk")
             os.unlink(old)
             _fsync_directory(old.parent)
-        return WriteResult(write, Outcome.WRITTEN)
+        stat = os.stat(target)
+        written = FileState(stat.st_mtime_ns, stat.st_size, content_digest(data))
+        return WriteResult(write, Outcome.WRITTEN, state=written)
 
     def _inside_vault(self, relative: str) -> Path:
         candidate = (self.root / relative).resolve()

@@ -1,0 +1,735 @@
+"""Finding arXiv references in notes, and where a link to the paper note may go.
+
+In the notes below ``‸`` marks where a link may be inserted (``insert_at``). It is removed before
+the note is scanned.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from vaultpapers.ids import ArxivId
+from vaultpapers.markdown import (
+    code_spans,
+    front_matter_span,
+    link_constructs,
+    strictly_inside,
+    wikilink_spans,
+)
+from vaultpapers.references import InvalidReference, ReferenceScan, find_references
+
+CARET = "‸"
+
+
+class Ref(NamedTuple):
+    versioned: str
+    written: str
+    line: int
+    insertable: bool = True
+
+
+def scan_marked(marked: str) -> tuple[str, list[int], ReferenceScan]:
+    text = marked.replace(CARET, "")
+    carets = [index - number for number, index in enumerate(_caret_indexes(marked))]
+    return text, carets, find_references(text)
+
+
+def _caret_indexes(marked: str) -> list[int]:
+    return [index for index, char in enumerate(marked) if char == CARET]
+
+
+def check(marked: str, expected: list[Ref]) -> ReferenceScan:
+    text, carets, scan = scan_marked(marked)
+    found = [
+        Ref(r.arxiv_id.versioned, text[r.start : r.end], r.line, r.insert_at is not None)
+        for r in scan.references
+    ]
+    assert found == expected
+    assert [r.insert_at for r in scan.references if r.insert_at is not None] == carets
+    return scan
+
+
+# --- every form users paste --------------------------------------------------------------------
+
+URL_FORMS = [
+    (
+        "Perceiver https://arxiv.org/abs/2103.03206‸ generalizes attention.",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "퍼시버(https://arxiv.org/abs/2105.01601‸)가 제안되었다.",
+        [Ref("2105.01601", "https://arxiv.org/abs/2105.01601", 1)],
+    ),
+    (
+        "MLP-Mixer 논문 https://arxiv.org/abs/2105.01601‸를 읽었다.",
+        [Ref("2105.01601", "https://arxiv.org/abs/2105.01601", 1)],
+    ),
+    (
+        "PDF: https://arxiv.org/abs/2105.01601.pdf‸.",
+        [Ref("2105.01601", "https://arxiv.org/abs/2105.01601.pdf", 1)],
+    ),
+    (
+        "https://arxiv.org/pdf/2107.14795v2‸",
+        [Ref("2107.14795v2", "https://arxiv.org/pdf/2107.14795v2", 1)],
+    ),
+    (
+        "download https://arxiv.org/pdf/2107.14795v2.pdf‸ first",
+        [Ref("2107.14795v2", "https://arxiv.org/pdf/2107.14795v2.pdf", 1)],
+    ),
+    (
+        "http://www.arxiv.org/abs/1706.03762v5‸ or https://export.arxiv.org/abs/1706.03762‸",
+        [
+            Ref("1706.03762v5", "http://www.arxiv.org/abs/1706.03762v5", 1),
+            Ref("1706.03762", "https://export.arxiv.org/abs/1706.03762", 1),
+        ],
+    ),
+    (
+        "Section 3: https://arxiv.org/html/2403.09611v1#S3‸",
+        [Ref("2403.09611v1", "https://arxiv.org/html/2403.09611v1#S3", 1)],
+    ),
+    (
+        "https://arxiv.org/abs/2103.03206?context=cs#x‸, then more",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206?context=cs#x", 1)],
+    ),
+    (
+        "https://arxiv.org/ps/hep-th/9711200v2‸ and https://arxiv.org/format/2103.03206‸",
+        [
+            Ref("hep-th/9711200v2", "https://arxiv.org/ps/hep-th/9711200v2", 1),
+            Ref("2103.03206", "https://arxiv.org/format/2103.03206", 1),
+        ],
+    ),
+    (
+        "https://arxiv.org/abs/math.GT/0309136‸",
+        [Ref("math/0309136", "https://arxiv.org/abs/math.GT/0309136", 1)],
+    ),
+    (
+        "https://doi.org/10.48550/arXiv.2103.03206‸ https://dx.doi.org/10.48550/ARXIV.1706.03762‸",
+        [
+            Ref("2103.03206", "https://doi.org/10.48550/arXiv.2103.03206", 1),
+            Ref("1706.03762", "https://dx.doi.org/10.48550/ARXIV.1706.03762", 1),
+        ],
+    ),
+    (
+        "https://www.alphaxiv.org/abs/2103.03206‸ and https://huggingface.co/papers/2103.03206‸",
+        [
+            Ref("2103.03206", "https://www.alphaxiv.org/abs/2103.03206", 1),
+            Ref("2103.03206", "https://huggingface.co/papers/2103.03206", 1),
+        ],
+    ),
+    (
+        "https://ar5iv.org/abs/1706.03762‸ or https://ar5iv.labs.arxiv.org/html/1706.03762‸",
+        [
+            Ref("1706.03762", "https://ar5iv.org/abs/1706.03762", 1),
+            Ref("1706.03762", "https://ar5iv.labs.arxiv.org/html/1706.03762", 1),
+        ],
+    ),
+    (
+        "without scheme: arxiv.org/abs/2103.03206‸.",
+        [Ref("2103.03206", "arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "code https://github.com/x/y https://arxiv.org/abs/2103.03206‸ https://paperswithcode.com",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "(see https://arxiv.org/abs/2103.03206v2‸). And https://arxiv.org/abs/1706.03762‸;",
+        [
+            Ref("2103.03206v2", "https://arxiv.org/abs/2103.03206v2", 1),
+            Ref("1706.03762", "https://arxiv.org/abs/1706.03762", 1),
+        ],
+    ),
+    (
+        "**https://arxiv.org/abs/2103.03206‸** and _https://arxiv.org/abs/1706.03762‸_",
+        [
+            Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1),
+            Ref("1706.03762", "https://arxiv.org/abs/1706.03762", 1),
+        ],
+    ),
+    (
+        "archived https://web.archive.org/web/2021/https://arxiv.org/abs/2103.03206‸ copy",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "https://en.wikipedia.org/wiki/Perceiver_(arXiv:2103.03206)‸ is a made-up page",
+        [Ref("2103.03206", "arXiv:2103.03206", 1)],
+    ),
+]
+
+PREFIXED_FORMS = [
+    ("Attention arXiv:1706.03762‸.", [Ref("1706.03762", "arXiv:1706.03762", 1)]),
+    ("arxiv: 1706.03762‸ with one space", [Ref("1706.03762", "arxiv: 1706.03762", 1)]),
+    ("ARXIV:1706.03762v7‸", [Ref("1706.03762v7", "ARXIV:1706.03762v7", 1)]),
+    (
+        "arXiv:2106.12345v2‸ [cs.CV] 23 Jun 2021",
+        [Ref("2106.12345v2", "arXiv:2106.12345v2", 1)],
+    ),
+    ("(arXiv:hep-th/9711200‸)", [Ref("hep-th/9711200", "arXiv:hep-th/9711200", 1)]),
+    (
+        "journal = {arXiv preprint arXiv:2103.03206‸},",
+        [Ref("2103.03206", "arXiv:2103.03206", 1)],
+    ),
+    (
+        "doi:10.48550/arXiv.2103.03206‸ in BibTeX",
+        [Ref("2103.03206", "10.48550/arXiv.2103.03206", 1)],
+    ),
+    (
+        "searched https://scholar.google.com/scholar?q=arXiv:2103.03206&hl=en‸.",
+        [Ref("2103.03206", "arXiv:2103.03206", 1)],
+    ),
+]
+
+OLD_STYLE_FORMS = [
+    ("Maldacena hep-th/9711200‸ started it.", [Ref("hep-th/9711200", "hep-th/9711200", 1)]),
+    ("Perelman math.GT/0309136v1‸", [Ref("math/0309136v1", "math.GT/0309136v1", 1)]),
+    ("(cond-mat/0102536‸)", [Ref("cond-mat/0102536", "cond-mat/0102536", 1)]),
+    (
+        "_hep-th/9711200‸_ 논문hep-ph/9905221‸를",
+        [
+            Ref("hep-th/9711200", "hep-th/9711200", 1),
+            Ref("hep-ph/9905221", "hep-ph/9905221", 1),
+        ],
+    ),
+    ("https://example.com/hep-th/9711200 is a path", []),
+    ("xhep-th/9711200 is glued to a word", []),
+    ("hep-th/97112001 has too many digits", []),
+    ("hep-th/9713200 has month 13 and is not a reference", []),
+    ("images/9711200 is no archive", []),
+]
+
+MARKDOWN_CONTEXTS = [
+    (
+        "- [Perceiver](https://arxiv.org/abs/2103.03206)‸ reads images.",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "[arXiv:2103.03206](https://arxiv.org/abs/2103.03206v2)‸",
+        [Ref("2103.03206", "arXiv:2103.03206", 1)],
+    ),
+    (
+        "[Perceiver, arXiv:2103.03206](https://deepmind.com/perceiver)‸",
+        [Ref("2103.03206", "arXiv:2103.03206", 1)],
+    ),
+    (
+        '[P](https://arxiv.org/abs/2103.03206 "Perceiver (arXiv:2103.03206)")‸',
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "[![arXiv](https://img.shields.io/badge/arXiv-2103.03206-red)]"
+        "(https://arxiv.org/abs/2103.03206)‸",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "<https://arxiv.org/abs/2103.03206>‸ in angle brackets",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+    (
+        "[Perceiver][1] is great.\n\n[1]: https://arxiv.org/abs/2103.03206",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 3, insertable=False)],
+    ),
+    (
+        '<a href="https://arxiv.org/abs/2103.03206">Perceiver</a>',
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1, insertable=False)],
+    ),
+    (
+        "[Perceiver arXiv:2103.03206][p] and [p]\n\n[p]: https://deepmind.com",
+        [Ref("2103.03206", "arXiv:2103.03206", 1, insertable=False)],
+    ),
+    (
+        "## Perceiver (arXiv:2103.03206‸)\n> quoted: https://arxiv.org/abs/1706.03762‸",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 1),
+            Ref("1706.03762", "https://arxiv.org/abs/1706.03762", 2),
+        ],
+    ),
+    (
+        "See `code` then arXiv:2103.03206‸ and %% hidden %% https://arxiv.org/abs/1706.03762‸",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 1),
+            Ref("1706.03762", "https://arxiv.org/abs/1706.03762", 1),
+        ],
+    ),
+    (
+        "https://arxiv.org/abs/2103.03206‸%% a comment glued to the URL %%",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("marked", "expected"),
+    URL_FORMS + PREFIXED_FORMS + OLD_STYLE_FORMS + MARKDOWN_CONTEXTS,
+)
+def test_references_and_insertion_points(marked: str, expected: list[Ref]) -> None:
+    check(marked, expected)
+
+
+# --- what is not a reference -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```python\nurl = 'https://arxiv.org/abs/2103.03206'\n```",
+        "~~~\narXiv:1706.03762\n~~~",
+        "- item\n    ```\n    arXiv:1706.03762\n    ```",
+        "> ```\n> https://arxiv.org/abs/2103.03206\n> ```",
+        "Inline `arXiv:2103.03206` and ``https://arxiv.org/abs/1706.03762``",
+        "<!-- https://arxiv.org/abs/2103.03206 -->",
+        "%% arXiv:2103.03206 %%",
+        "$$\n\\text{arXiv:2103.03206}\n$$",
+        "[[Perceiver arXiv:2103.03206]] and [[https://arxiv.org/abs/1706.03762]]",
+        "![[arXiv:2103.03206.pdf]]",
+        "https://arxiv.org/list/cs.LG/recent and https://arxiv.org/a/jaegle_a_1",
+        "A bare number 2103.03206 is too ambiguous to be a reference.",
+        "arXiv 2103.03206 without a colon, and the arXiv: page",
+        "arXiv:cs.LG is a category",
+        "https://notarxiv.org/abs/2103.03206",
+        "https://arxiv.org/abs/ with nothing after",
+    ],
+)
+def test_not_a_reference(text: str) -> None:
+    assert find_references(text) == ReferenceScan((), ())
+
+
+def test_skip_spans_hide_the_tools_own_regions() -> None:
+    text = (
+        "Mine: arXiv:2103.03206\n"
+        "<!-- generated -->\nhttps://arxiv.org/abs/1706.03762\n<!-- end -->\n"
+    )
+    generated = (text.index("<!-- generated"), text.index("<!-- end -->") + len("<!-- end -->"))
+    scan = find_references(text, skip_spans=[generated])
+    assert [r.arxiv_id.key for r in scan.references] == ["2103.03206"]
+
+
+# --- front matter ------------------------------------------------------------------------------
+
+
+def test_front_matter_references_count_but_accept_no_insertion() -> None:
+    marked = (
+        "---\n"
+        "layout: post\n"
+        'title: "Perceiver 리뷰"\n'
+        "paper: https://arxiv.org/abs/2103.03206\n"
+        "arxiv: 2103.03206\n"
+        "---\n"
+        "# Perceiver\n"
+        "본문에서 https://arxiv.org/abs/2103.03206‸ 를 다시 인용한다.\n"
+    )
+    check(
+        marked,
+        [
+            Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 4, insertable=False),
+            Ref("2103.03206", "arxiv: 2103.03206", 5, insertable=False),
+            Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 8),
+        ],
+    )
+
+
+def test_front_matter_after_a_bom_and_with_crlf() -> None:
+    text = "\ufeff---\r\nsource: arXiv:1706.03762\r\n---\r\nBody arXiv:2103.03206\r\n"
+    scan = find_references(text)
+    assert [(r.arxiv_id.key, r.line, r.insert_at is None) for r in scan.references] == [
+        ("1706.03762", 2, True),
+        ("2103.03206", 4, False),
+    ]
+    assert text[: scan.references[1].insert_at].endswith("Body arXiv:2103.03206")
+
+
+# --- a whole note ------------------------------------------------------------------------------
+
+
+def test_a_korean_research_note() -> None:
+    marked = (
+        "---\n"
+        "tags: [paper, vision]\n"
+        "---\n"
+        "# Perceiver 정리\n"
+        "\n"
+        "원문: https://arxiv.org/abs/2103.03206‸\n"
+        "관련 연구로 MLP-Mixer(https://arxiv.org/abs/2105.01601‸)가 있다.\n"
+        "\n"
+        "```python\n"
+        "# 코드 안의 링크는 무시: https://arxiv.org/abs/1706.03762\n"
+        "```\n"
+        "\n"
+        "| 논문 | 링크 |\n"
+        "|---|---|\n"
+        "| Perceiver IO | https://arxiv.org/abs/2107.14795v2‸ |\n"
+        "\n"
+        "오타: https://arxiv.org/abs/2006.162360\n"
+    )
+    scan = check(
+        marked,
+        [
+            Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 6),
+            Ref("2105.01601", "https://arxiv.org/abs/2105.01601", 7),
+            Ref("2107.14795v2", "https://arxiv.org/abs/2107.14795v2", 15),
+        ],
+    )
+    assert [r.in_table for r in scan.references] == [False, False, True]
+    assert scan.invalid == (
+        InvalidReference(
+            "https://arxiv.org/abs/2006.162360",
+            17,
+            "6 digits after the dot; new-style ids have 4 (0704-1412) or 5 (from 1501)",
+        ),
+    )
+    assert scan.keys == ("2103.03206", "2105.01601", "2107.14795")
+
+
+# --- malformed references ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "line", "reason"),
+    [
+        (
+            "# Notes\n\nTypo: https://arxiv.org/abs/2006.162360 oops",
+            "https://arxiv.org/abs/2006.162360",
+            3,
+            "6 digits after the dot; new-style ids have 4 (0704-1412) or 5 (from 1501)",
+        ),
+        ("arXiv:2013.01234", "arXiv:2013.01234", 1, "month 13 does not exist (YYMM 2013)"),
+        (
+            "a\nb\nhttps://arxiv.org/pdf/2103.03206v0.pdf",
+            "https://arxiv.org/pdf/2103.03206v0.pdf",
+            3,
+            "version v0 does not exist; versions start at v1",
+        ),
+        (
+            "[paper](https://arxiv.org/abs/2103.0320)",
+            "https://arxiv.org/abs/2103.0320",
+            1,
+            "4 digits after the dot; new-style ids have 4 (0704-1412) or 5 (from 1501)",
+        ),
+        (
+            "https://arxiv.org/abs/foo/1234567",
+            "https://arxiv.org/abs/foo/1234567",
+            1,
+            "unknown arXiv archive 'foo'",
+        ),
+        (
+            "see arXiv:0612.1234.",
+            "arXiv:0612.1234",
+            1,
+            "new-style ids start at 0704 (April 2007); 0612 is earlier",
+        ),
+    ],
+)
+def test_malformed_references_are_reported_not_guessed(
+    text: str, written: str, line: int, reason: str
+) -> None:
+    scan = find_references(text)
+    assert scan.references == ()
+    assert scan.invalid == (InvalidReference(written, line, reason),)
+
+
+def test_malformed_references_in_code_are_not_reported() -> None:
+    assert find_references("`https://arxiv.org/abs/2006.162360`") == ReferenceScan((), ())
+
+
+# --- one reference per insertion point ---------------------------------------------------------
+
+
+def test_a_link_citing_a_paper_twice_gives_one_reference() -> None:
+    text = "[arXiv:2103.03206v1](https://arxiv.org/abs/2103.03206v2) and arXiv:2103.03206"
+    scan = find_references(text)
+    assert [(r.arxiv_id.versioned, r.insert_at) for r in scan.references] == [
+        ("2103.03206v1", text.index(" and")),
+        ("2103.03206", len(text)),
+    ]
+
+
+def test_different_papers_at_one_insertion_point_are_kept() -> None:
+    text = "[arXiv:2103.03206](https://arxiv.org/abs/1706.03762)"
+    scan = find_references(text)
+    assert [(r.arxiv_id.key, r.insert_at) for r in scan.references] == [
+        ("2103.03206", len(text)),
+        ("1706.03762", len(text)),
+    ]
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "in_table"),
+    [
+        ("| Paper | Link |\n|---|---|\n| P | https://arxiv.org/abs/2103.03206 |", True),
+        ("| arXiv:2103.03206 | Link |\n| --- | :-: |\n| P | x |", True),
+        ("Paper | Link\n--- | ---\nP | arXiv:2103.03206", True),
+        ("| a | b |\n|---|---|\n| x | y |\n\narXiv:2103.03206 | after the table", False),
+        ("Prose with | a pipe and arXiv:2103.03206 | more", False),
+        ("| no | delimiter |\n| P | arXiv:2103.03206 |", False),
+    ],
+)
+def test_in_table(text: str, in_table: bool) -> None:
+    (reference,) = find_references(text).references
+    assert reference.in_table is in_table
+
+
+# --- an existing link right after the reference ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        (
+            "https://arxiv.org/abs/2103.03206 [[Perceiver (2103.03206)|Perceiver]]",
+            "Perceiver (2103.03206)",
+        ),
+        ("arXiv:2103.03206[[Perceiver (2103.03206)]]", "Perceiver (2103.03206)"),
+        (
+            "| P | https://arxiv.org/abs/2103.03206 [[Perceiver (2103.03206)\\|P]] |\n",
+            "Perceiver (2103.03206)",
+        ),
+        (
+            "[P](https://arxiv.org/abs/2103.03206) [[Perceiver (2103.03206)#Abstract|P]]",
+            "Perceiver (2103.03206)",
+        ),
+        ("arXiv:2103.03206 [[Perceiver (2103.03206)#^summary]]", "Perceiver (2103.03206)"),
+        ("arXiv:2103.03206  [[two spaces are too far]]", None),
+        ("arXiv:2103.03206 ![[an embed is not a link]]", None),
+        ("arXiv:2103.03206 and [[later]]", None),
+    ],
+)
+def test_next_wikilink(text: str, target: str | None) -> None:
+    (reference,) = find_references(text).references
+    assert reference.next_wikilink == target
+
+
+def test_reference_records_are_plain_values() -> None:
+    (reference,) = find_references("arXiv:2103.03206v2").references
+    assert reference.arxiv_id == ArxivId("2103.03206", 2)
+    assert (reference.start, reference.end, reference.line) == (0, 18, 1)
+    assert reference.insert_at == 18
+    assert not reference.in_table
+    assert reference.next_wikilink is None
+
+
+# --- speed -------------------------------------------------------------------------------------
+
+
+def _large_note(size: int) -> str:
+    paragraph = (
+        "## Perceiver 정리\n"
+        "원문 https://arxiv.org/abs/2103.03206 과 [MLP-Mixer](https://arxiv.org/abs/2105.01601)를"
+        " 비교한다. arXiv:1706.03762 [cs.CL] 도 참고. `inline code` and **bold** text, #tag.\n"
+        "\n"
+        "```python\nprint('https://arxiv.org/abs/2107.14795')\n```\n"
+        "| 논문 | 링크 |\n|---|---|\n| Old | hep-th/9711200 |\n\n"
+        + "Plain prose about attention and transformers without any links at all. " * 20
+        + "\n\n"
+    )
+    return paragraph * (size // len(paragraph) + 1)
+
+
+def test_a_five_megabyte_note_takes_well_under_a_second() -> None:
+    text = _large_note(5_000_000)
+    durations = []
+    for _ in range(3):
+        started = time.perf_counter()
+        scan = find_references(text)
+        durations.append(time.perf_counter() - started)
+    assert len(scan.references) == 4 * (len(text) // len(_large_note(1)))
+    assert min(durations) < 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text",
+    [
+        "arXiv:" * 200_000,
+        "https://arxiv.org/abs/" * 50_000,
+        "arXiv:2103." + "1" * 1_000_000,
+        "hep-th/9711200 " * 70_000,
+        "/1234567" * 125_000,
+        "https://arxiv.org/abs/2103.03206" + "(" * 1_000_000,
+        "[x](" * 250_000 + "arXiv:2103.03206",
+    ],
+    ids=["prefixes", "url-prefixes", "long-digits", "many-old-ids", "slashes", "parens", "links"],
+)
+def test_hostile_notes_stay_linear(text: str) -> None:
+    started = time.perf_counter()
+    find_references(text)
+    assert time.perf_counter() - started < 10
+
+
+# --- properties --------------------------------------------------------------------------------
+
+_CHUNKS = [
+    " ",
+    " ",
+    " ",
+    "\n",
+    "\n",
+    "\n\n",
+    "the ",
+    "논문 ",
+    "가",
+    "(",
+    ")",
+    "[",
+    "]",
+    "](",
+    "<",
+    ">",
+    "`",
+    "``",
+    "```",
+    "~~~",
+    "\n```\n",
+    "%%",
+    "$$",
+    "<!--",
+    "-->",
+    "[[",
+    "]]",
+    "|",
+    "\n|---|---|\n",
+    "> ",
+    "# ",
+    "- ",
+    "!",
+    '"',
+    "'",
+    "*",
+    "_",
+    "\\",
+    "#",
+    "---\n",
+    ".",
+    ",",
+    ":",
+    "/",
+    "\r\n",
+    "https://arxiv.org/abs/2103.03206",
+    "https://arxiv.org/pdf/2107.14795v2.pdf",
+    "arXiv:1706.03762",
+    "arXiv: 2106.12345v2 [cs.CV]",
+    "hep-th/9711200",
+    "math.GT/0309136",
+    "https://doi.org/10.48550/arXiv.2105.01601",
+    "https://arxiv.org/abs/2006.162360",
+    "https://x.org/a_(b)",
+    "[P](https://arxiv.org/abs/2103.03206)",
+    "<https://arxiv.org/abs/2103.03206>",
+    "[[Perceiver (2103.03206)|P]]",
+    '<a href="https://arxiv.org/abs/1706.03762">',
+    "[1]: ",
+]
+
+markdownish = st.lists(
+    st.sampled_from(_CHUNKS) | st.text(alphabet="ab ()[]<>`|\n#-*", max_size=4), max_size=60
+).map("".join)
+
+
+def _assert_scan_is_consistent(text: str, scan: ReferenceScan) -> None:
+    code = code_spans(text)
+    wikilinks = wikilink_spans(text)
+    front_matter = front_matter_span(text)
+    constructs = sorted((c.start, c.end) for c in link_constructs(text))
+    starts = [r.start for r in scan.references]
+    assert starts == sorted(starts)
+    for reference in scan.references:
+        assert 0 <= reference.start < reference.end <= len(text)
+        assert reference.line == text.count("\n", 0, reference.start) + 1
+        assert not any(start <= reference.start < end for start, end in code + wikilinks)
+        position = reference.insert_at
+        if position is None:
+            continue
+        assert reference.end <= position <= len(text)
+        assert not strictly_inside(position, code)
+        assert not strictly_inside(position, wikilinks)
+        assert not any(start < position < end for start, end in constructs)
+        assert front_matter is None or position >= front_matter[1]
+    for invalid in scan.invalid:
+        assert invalid.text in text
+        assert invalid.reason
+
+
+@settings(max_examples=6000, suppress_health_check=[HealthCheck.too_slow])
+@given(markdownish)
+@example("[a `b](c` d)e https://arxiv.org/abs/2103.03206")
+@example("---\narXiv:1706.03762\n---\n[x](arXiv:2103.03206 'a')")
+@example("<!--\n```\n-->arXiv:1706.03762\n```")
+def test_scans_never_fail_and_never_point_inside_a_construct(text: str) -> None:
+    _assert_scan_is_consistent(text, find_references(text))
+
+
+@settings(max_examples=6000, suppress_health_check=[HealthCheck.too_slow])
+@given(markdownish)
+def test_a_link_inserted_at_insert_at_is_found_next_time(text: str) -> None:
+    scan = find_references(text)
+    edited = text
+    for position in sorted({r.insert_at for r in scan.references if r.insert_at is not None})[::-1]:
+        edited = edited[:position] + " [[P]]" + edited[position:]
+    rescan = find_references(edited)
+    assert [r.arxiv_id for r in rescan.references] == [r.arxiv_id for r in scan.references]
+    for before, after in zip(scan.references, rescan.references, strict=True):
+        assert (after.insert_at is None) == (before.insert_at is None)
+        if after.insert_at is not None:
+            assert after.next_wikilink == "P"
+
+
+# Fragments whose inside must never receive a link, and whose references are never found.
+_SEALED = [
+    "`arXiv:1901.00001`",
+    "\n```\nhttps://arxiv.org/abs/1901.00002\n```\n",
+    "\n~~~md\n[x](https://arxiv.org/abs/1901.00003)\n~~~\n",
+    "<!-- arXiv:1901.00004 -->",
+    "%% https://arxiv.org/abs/1901.00005 %%",
+    "$$ arXiv:1901.00006 $$",
+    "[[Perceiver arXiv:1901.00007]]",
+]
+# Fragments that may hold a reference but whose inside must never receive a link.
+_ATOMIC = [
+    "[Perceiver](https://arxiv.org/abs/2103.03206)",
+    '[arXiv:1706.03762](https://arxiv.org/abs/1706.03762 "title")',
+    "![fig](https://arxiv.org/html/2103.03206v2/x1.png)",
+    "<https://arxiv.org/abs/2105.01601>",
+    '<a href="https://arxiv.org/abs/2107.14795">',
+]
+_PROSE = [
+    "arXiv:2103.03206",
+    "https://arxiv.org/abs/2105.01601",
+    "(https://arxiv.org/abs/2105.01601)가",
+    "hep-th/9711200",
+    "the model",
+    "논문에서 제안한",
+    "**bold**",
+]
+
+
+@settings(max_examples=4000)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_SEALED + _ATOMIC + _PROSE), st.sampled_from([" ", "\n", "\n\n"])
+        ),
+        max_size=25,
+    )
+)
+def test_built_notes_keep_code_sealed_and_constructs_whole(
+    fragments: list[tuple[str, str]],
+) -> None:
+    text = ""
+    sealed: list[tuple[int, int]] = []
+    atomic: list[tuple[int, int]] = []
+    for fragment, separator in fragments:
+        start = len(text)
+        text += fragment + separator
+        if fragment in _SEALED:
+            sealed.append((start, start + len(fragment)))
+        elif fragment in _ATOMIC:
+            atomic.append((start, start + len(fragment)))
+    scan = find_references(text)
+    assert not any(r.arxiv_id.key.startswith("1901.") for r in scan.references)
+    for reference in scan.references:
+        if reference.insert_at is not None:
+            assert not any(start < reference.insert_at < end for start, end in sealed + atomic)
