@@ -31,6 +31,14 @@ class ArxivSettings:
 
 
 @dataclass(frozen=True)
+class WatchSettings:
+    settle: float = 5.0  # seconds a note must be quiet before links go into it (Obsidian saves ~2 s)
+    quiet: float = 0.3  # seconds without events before a burst is processed
+    rescan_interval: float = 300.0  # full rescan, for events the kernel dropped
+    log_file: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     papers_folder: str = "Papers"
     filename_pattern: str = "{title} ({id})"
@@ -40,6 +48,7 @@ class Settings:
     exclude: tuple[str, ...] = ()
     max_note_bytes: int = 10_000_000
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
 
 
 _FILENAME_FIELDS = ("title", "short_title", "id", "year", "first_author")
@@ -68,6 +77,8 @@ def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
         where = f"{source}: {key}"
         if key == "arxiv":
             values["arxiv"] = _arxiv_settings(value, where)
+        elif key == "watch":
+            values["watch"] = _watch_settings(value, where)
         elif key in ("papers_folder", "filename_pattern", "link_label"):
             values[key] = _text(value, where)
         elif key == "inline_links":
@@ -112,6 +123,20 @@ def _arxiv_settings(raw: Any, where: str) -> ArxivSettings:
         elif key == "max_retries":
             values[key] = _number(value, at, int, minimum=0, maximum=20)
     return ArxivSettings(**values)
+
+
+def _watch_settings(raw: Any, where: str) -> WatchSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping (settle, quiet, rescan_interval, log_file)")
+    _reject_unknown(raw, WatchSettings, where)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        at = f"{where}.{key}"
+        if key == "log_file":
+            values[key] = _text(value, at)
+        else:
+            values[key] = _number(value, at, float, minimum=0.0 if key != "rescan_interval" else 1.0)
+    return WatchSettings(**values)
 
 
 def _reject_unknown(raw: dict[Any, Any], schema: type, where: str) -> None:

@@ -74,15 +74,19 @@ def run_link(
     dry_run: bool = False,
     progress: Progress | None = None,
     defer_links_in: Collection[str] = (),
+    defer_papers: Collection[str] = (),
 ) -> RunReport:
-    """Bring the whole vault up to date. `defer_links_in`: notes not to insert links into yet
-    (the watcher passes the notes the user is still editing)."""
+    """Bring the whole vault up to date.
+
+    The watcher passes `defer_links_in` (notes the user is still editing: no links inserted
+    yet) and `defer_papers` (papers whose metadata it is fetching: no stub note yet).
+    """
     notes, read_problems = read_vault(vault, settings)
     report = RunReport(notes=len(notes), dry_run=dry_run)
     report.problems.extend(Problem(p.path, None, p.message) for p in read_problems)
     with open_cache(vault) as cache:
         plan, requests = _plan_with_metadata(
-            notes, settings, cache, offline, progress, defer_links_in
+            notes, settings, cache, offline, progress, defer_links_in, defer_papers
         )
     report.requests = requests
     report.problems.extend(plan.problems)
@@ -114,11 +118,14 @@ def _plan_with_metadata(
     offline: bool,
     progress: Progress | None,
     defer_links_in: Collection[str],
+    defer_papers: Collection[str],
 ) -> tuple[Plan, int]:
     scans = [scan_note(note) for note in notes]
     keys = {r.arxiv_id.key for scan in scans for r in scan.references}
     keys |= {scan.paper_key for scan in scans if scan.paper_key}
     source = None if offline else make_source(settings, cache)
     resolution = resolve(sorted(keys), cache, source, progress=progress)
-    plan = plan_link(scans, resolution, settings, defer_links_in=defer_links_in)
+    plan = plan_link(
+        scans, resolution, settings, defer_links_in=defer_links_in, defer_papers=defer_papers
+    )
     return plan, resolution.requests

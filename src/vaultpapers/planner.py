@@ -121,11 +121,13 @@ def plan_link(
     settings: Settings,
     *,
     defer_links_in: Collection[str] = (),
+    defer_papers: Collection[str] = (),
 ) -> Plan:
     """Every write that brings the vault up to date.
 
     Notes in `defer_links_in` (the one being typed in) get no inserted links this time; their
-    references still count everywhere else.
+    references still count everywhere else. Papers in `defer_papers` (metadata on its way) get
+    no new note yet, so a stub is not created only to be renamed a second later.
     """
     scans = sorted(scans, key=lambda s: s.note.path)
     plan = Plan()
@@ -168,6 +170,8 @@ def plan_link(
                 target = _new_note_path(key, paper, settings, names)
                 renames[key] = current
                 note_path[key] = target
+            continue
+        if key in defer_papers and key not in resolution.papers:
             continue
         if key in resolution.not_found:
             for scan in citations[key]:
