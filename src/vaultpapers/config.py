@@ -32,7 +32,7 @@ class ArxivSettings:
 
 @dataclass(frozen=True)
 class WatchSettings:
-    settle: float = 5.0  # seconds a note must be quiet before links go into it (Obsidian saves ~2 s)
+    settle: float = 5.0  # quiet seconds before links go into a note (Obsidian saves every ~2 s)
     quiet: float = 0.3  # seconds without events before a burst is processed
     rescan_interval: float = 300.0  # full rescan, for events the kernel dropped
     log_file: str | None = None
@@ -135,7 +135,8 @@ def _watch_settings(raw: Any, where: str) -> WatchSettings:
         if key == "log_file":
             values[key] = _text(value, at)
         else:
-            values[key] = _number(value, at, float, minimum=0.0 if key != "rescan_interval" else 1.0)
+            minimum = 1.0 if key == "rescan_interval" else 0.0
+            values[key] = _number(value, at, float, minimum=minimum)
     return WatchSettings(**values)
 
 
