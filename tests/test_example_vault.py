@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from vaults import snapshot
 
 from vaultpapers.cache import PaperCache
 from vaultpapers.cli import main
+from vaults import snapshot
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ENTRY_IDS = sorted(p.stem.replace("_", "/") for p in (EXAMPLES / "arxiv-entries").glob("*.xml"))

@@ -97,8 +97,12 @@ def test_every_paper_cited_gets_exactly_one_note_with_its_metadata(
         "url": "https://arxiv.org/abs/2103.03206",
         "pdf": "https://arxiv.org/pdf/2103.03206v2",
         "comment": "ICML 2021",
+        "series": "Perceiver",
         "aliases": ["Perceiver: General Perception with Iterative Attention"],
         "tags": ["arxiv/cs-CV", "arxiv/cs-AI", "arxiv/cs-LG"],
+        "related": [
+            "[[Perceiver IO - A General Architecture for Structured Inputs & Outputs (2107.14795)]]"
+        ],
     }
     maldacena = next((vault / "Papers").glob("The Large N Limit*(hep-th_9711200).md"))
     assert front_matter(maldacena)["doi"] == "10.1023/A:1026654312961"

@@ -15,14 +15,20 @@ import pytest
 import yaml
 
 from vaultpapers.config import Settings
-from vaultpapers.notes import Mention, new_paper_note, paper_file_stem, update_paper_note
+from vaultpapers.notes import (
+    Mention,
+    PaperNoteContent,
+    new_paper_note,
+    paper_file_stem,
+    update_paper_note,
+)
 from vaultpapers.papers import Paper
 from vaultpapers.properties import find_front_matter
 
 CASES = Path(__file__).parent / "cases" / "paper_notes"
 
 
-def load_case(folder: Path) -> tuple[str, Paper | None, list[Mention]]:
+def load_case(folder: Path) -> PaperNoteContent:
     case = yaml.safe_load((folder / "case.yaml").read_text(encoding="utf-8"))
     raw = case["paper"]
     paper = None
@@ -41,16 +47,16 @@ def load_case(folder: Path) -> tuple[str, Paper | None, list[Mention]]:
             journal_ref=raw.get("journal_ref"),
             comment=raw.get("comment"),
         )
-    return case["key"], paper, [Mention(link) for link in case["mentions"]]
+    mentions = [Mention(link) for link in case["mentions"]]
+    return PaperNoteContent(case["key"], paper, mentions)
 
 
 def render(folder: Path) -> str:
-    key, paper, mentions = load_case(folder)
+    content = load_case(folder)
     before = folder / "before.md"
     if before.exists():
-        text = before.read_bytes().decode("utf-8")
-        return update_paper_note(text, key, paper, mentions, Settings())
-    return new_paper_note(key, paper, mentions, Settings())
+        return update_paper_note(before.read_bytes().decode("utf-8"), content, Settings())
+    return new_paper_note(content, Settings())
 
 
 @pytest.mark.parametrize("folder", sorted(CASES.iterdir()), ids=lambda p: p.name)
@@ -64,14 +70,14 @@ def test_paper_note_matches_golden(folder: Path) -> None:
 
 @pytest.mark.parametrize("folder", sorted(CASES.iterdir()), ids=lambda p: p.name)
 def test_rendering_is_a_fixed_point(folder: Path) -> None:
-    key, paper, mentions = load_case(folder)
     once = render(folder)
-    assert update_paper_note(once, key, paper, mentions, Settings()) == once
+    assert update_paper_note(once, load_case(folder), Settings()) == once
 
 
 @pytest.mark.parametrize("folder", sorted(CASES.iterdir()), ids=lambda p: p.name)
 def test_properties_round_trip_exactly(folder: Path) -> None:
-    key, paper, _ = load_case(folder)
+    content = load_case(folder)
+    key, paper = content.key, content.paper
     front = find_front_matter(render(folder))
     assert front is not None and front.data is not None
     assert front.data["arxiv_id"] == key
@@ -82,7 +88,8 @@ def test_properties_round_trip_exactly(folder: Path) -> None:
 
 
 def test_file_names_are_safe_everywhere_and_keep_the_id() -> None:
-    _, paper, _ = load_case(CASES / "specials_in_title")
+    paper = load_case(CASES / "specials_in_title").paper
+    assert paper is not None
     stem = paper_file_stem("2301.00001", paper, "{title} ({id})")
     assert not set(stem) & set('\\/:*?"<>|#^[]')
     assert stem.endswith("(2301.00001)") and ".." not in stem.split("/")

@@ -486,6 +486,13 @@ _INLINE_LINK_TAIL = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class _Opener:
+    start: int  # where the construct would start: the '[', or the '!' of an image
+    text_start: int
+    is_image: bool
+
+
 def _normalize_label(label: str) -> str:
     return " ".join(label.split()).casefold()
 
@@ -516,8 +523,10 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             [front_matter] if front_matter else [], code_spans(text), wikilink_spans(text)
         )
     constructs, labels = _definitions(text, exclude)
-    # Open brackets: [construct start, link text start, is image, may still form a link].
-    openers: list[list] = []
+    openers: list[_Opener] = []
+    # CommonMark: links do not nest, so once a link forms, no '[' still open below it may
+    # become a link (images may). Openers below this stack height are in that state.
+    links_closed_below = 0
     scanner = _LiteralScanner(text, ("[", "]", "<"))
     exclude_index = 0
     next_blank = -1  # the next blank line after the last bracket seen
@@ -536,6 +545,7 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
         if at > next_blank:
             # Brackets never pair across a blank line.
             openers.clear()
+            links_closed_below = 0
             blank = _BLANK_LINE.search(text, at)
             next_blank = blank.start() if blank else len(text)
         if _preceding_backslashes(text, at) % 2:
@@ -554,12 +564,14 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             is_image = (
                 at > 0 and text[at - 1] == "!" and not _preceding_backslashes(text, at - 1) % 2
             )
-            openers.append([at - 1 if is_image else at, at + 1, is_image, True])
+            openers.append(_Opener(at - 1 if is_image else at, at + 1, is_image))
             continue
         if not openers:
             continue
-        start, text_start, is_image, active = openers.pop()
-        if not active:
+        opener = openers.pop()
+        may_link = opener.is_image or len(openers) >= links_closed_below
+        links_closed_below = min(links_closed_below, len(openers))
+        if not may_link:
             continue
         follower = text[at + 1 : at + 2]
         end: int | None = None
@@ -571,17 +583,14 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             label = _LABEL.match(text, at + 1)
             if label:
                 end, kind = label.end(), "reference"
-        elif labels and _normalize_label(text[text_start:at]) in labels:
+        elif labels and _normalize_label(text[opener.text_start : at]) in labels:
             end, kind = at + 1, "reference"
         if end is None:
             continue
-        constructs.append(LinkConstruct(start, end, kind))
+        constructs.append(LinkConstruct(opener.start, end, kind))
         pos = end
-        if not is_image:
-            # CommonMark: links do not nest, so no earlier bracket can become a link now.
-            for opener in openers:
-                if not opener[2]:
-                    opener[3] = False
+        if not opener.is_image:
+            links_closed_below = len(openers)
     constructs.sort(key=lambda construct: (construct.start, -construct.end))
     return constructs
 

@@ -20,6 +20,8 @@ from .config import Settings
 from .ids import parse_arxiv_id
 from .papers import Paper
 from .properties import PropertiesError, dump_properties, edit_properties, find_front_matter
+from .related import RelatedList, render_related_section
+from .series import short_name
 from .tags import category_tag
 
 PAPER_KIND = "paper"
@@ -40,8 +42,10 @@ OWNED_PROPERTIES = (
     "journal_ref",
     "comment",
     "metadata",
+    "series",
 )
-SECTION_ORDER = ("paper", "mentions")
+RELATION_PROPERTIES = ("related", "unrelated")
+SECTION_ORDER = ("paper", "related", "mentions")
 _SECTION = re.compile(
     r"<!-- vaultpapers:begin (?P<name>[a-z]+) -->.*?<!-- vaultpapers:end (?P=name) -->",
     re.DOTALL,
@@ -62,6 +66,18 @@ class Mention:
     link: str  # the wikilink target, unique in the vault
 
 
+@dataclass(frozen=True)
+class PaperNoteContent:
+    """Everything a paper note shows that is ours to write."""
+
+    key: str
+    paper: Paper | None
+    mentions: Sequence[Mention] = ()
+    related: RelatedList | None = None
+    series: str | None = None
+    series_link: str | None = None  # wikilink target of the series index note
+
+
 def short_title(title: str) -> str:
     """The name a paper goes by: 'Perceiver: General ...' -> 'Perceiver'."""
     head, colon, _ = title.partition(":")
@@ -76,6 +92,8 @@ def short_title(title: str) -> str:
 def citation_label(paper: Paper) -> str:
     """How a researcher would name the paper in a sentence: 'Perceiver', 'BERT', or, for a
     title with no short name, 'Vaswani et al. 2017'."""
+    if name := short_name(paper):
+        return name
     head, colon, _ = paper.title.partition(":")
     if colon and len(head.strip()) <= 40:
         return head.strip()
@@ -140,8 +158,9 @@ def tool_tags(categories: Sequence[str], settings: Settings) -> list[str]:
     return tags
 
 
-def paper_properties(key: str, paper: Paper | None) -> dict[str, Any]:
+def paper_properties(content: PaperNoteContent) -> dict[str, Any]:
     """The owned properties, in the order a new note lists them."""
+    key, paper = content.key, content.paper
     if paper is None:
         return {
             "vaultpapers": PAPER_KIND,
@@ -167,6 +186,19 @@ def paper_properties(key: str, paper: Paper | None) -> dict[str, Any]:
         value = getattr(paper, optional)
         if value:
             values[optional] = value
+    if content.series:
+        values["series"] = content.series
+    return values
+
+
+def _relation_properties(content: PaperNoteContent, existing: Mapping[str, Any]) -> dict[str, Any]:
+    """`related` and `unrelated`, written only when they have entries or already exist."""
+    values: dict[str, Any] = {}
+    related = content.related
+    for name in RELATION_PROPERTIES:
+        entries = getattr(related, name) if related else []
+        if entries or name in existing:
+            values[name] = list(entries)
     return values
 
 
@@ -182,8 +214,12 @@ def _merge_list(existing: Any, old_tool: Sequence[str], new_tool: Sequence[str])
     return merged
 
 
-def render_sections(key: str, paper: Paper | None, mentions: Sequence[Mention]) -> dict[str, str]:
-    return {"paper": _paper_section(key, paper), "mentions": _mentions_section(mentions)}
+def render_sections(content: PaperNoteContent) -> dict[str, str]:
+    sections = {"paper": _paper_section(content.key, content.paper)}
+    if content.related is not None and (content.related.entries or content.series_link):
+        sections["related"] = render_related_section(content.related.entries, content.series_link)
+    sections["mentions"] = _mentions_section(content.mentions)
+    return sections
 
 
 def _paper_section(key: str, paper: Paper | None) -> str:
@@ -243,31 +279,26 @@ def _wrap(name: str, content: str) -> str:
     return f"<!-- vaultpapers:begin {name} -->\n{content}<!-- vaultpapers:end {name} -->"
 
 
-def new_paper_note(
-    key: str, paper: Paper | None, mentions: Sequence[Mention], settings: Settings
-) -> str:
-    properties = paper_properties(key, paper)
+def new_paper_note(content: PaperNoteContent, settings: Settings) -> str:
+    paper = content.paper
+    properties = paper_properties(content)
     properties["aliases"] = tool_aliases(paper.title if paper else None)
     properties["tags"] = tool_tags(paper.categories if paper else (), settings)
-    sections = render_sections(key, paper, mentions)
-    body = "\n\n".join(_wrap(name, sections[name]) for name in SECTION_ORDER)
+    properties.update(_relation_properties(content, {}))
+    sections = render_sections(content)
+    body = "\n\n".join(_wrap(name, sections[name]) for name in SECTION_ORDER if name in sections)
     return f"---\n{dump_properties(properties)}---\n{body}\n"
 
 
-def update_paper_note(
-    text: str,
-    key: str,
-    paper: Paper | None,
-    mentions: Sequence[Mention],
-    settings: Settings,
-) -> str:
+def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) -> str:
     """The note with our properties and sections brought up to date, the rest untouched."""
     newline = "\r\n" if "\r\n" in text else "\n"
     front = find_front_matter(text)
     if front is None or front.data is None:
         raise NoteError("its front matter is missing or invalid, so its arxiv_id cannot be trusted")
     old = front.data
-    desired = paper_properties(key, paper)
+    desired = paper_properties(content)
+    desired.update(_relation_properties(content, old))
     old_title = old.get("title") if isinstance(old.get("title"), str) else None
     old_categories = [c for c in old.get("categories") or [] if isinstance(c, str)]
     desired["aliases"] = _merge_list(
@@ -278,44 +309,67 @@ def update_paper_note(
         tool_tags(old_categories, settings),
         tool_tags(desired.get("categories", ()), settings),
     )
-    owned = (*OWNED_PROPERTIES, "aliases", "tags")
+    owned = (*OWNED_PROPERTIES, *RELATION_PROPERTIES, "aliases", "tags")
     yaml_text = text[front.yaml_start : front.yaml_end]
     try:
         new_yaml = edit_properties(yaml_text, desired, owned, newline=newline)
     except PropertiesError as exc:
         raise NoteError(str(exc)) from exc
     body = text[front.end :]
-    body = replace_sections(body, render_sections(key, paper, mentions), newline)
+    body = replace_sections(body, render_sections(content), newline)
     return text[: front.yaml_start] + new_yaml + text[front.yaml_end : front.end] + body
 
 
 def replace_sections(body: str, sections: Mapping[str, str], newline: str) -> str:
-    """Swap each owned section for its new content; add the ones the note lacks."""
-    found = {match.group("name") for match in _SECTION.finditer(body)}
-    stray = len(_MARKER.findall(body)) - 2 * len(list(_SECTION.finditer(body)))
-    if stray:
+    """Swap each owned section for its new content, drop the ones no longer wanted, and add
+    missing ones next to their neighbours in SECTION_ORDER."""
+    matches = list(_SECTION.finditer(body))
+    if len(_MARKER.findall(body)) != 2 * len(matches):
         raise NoteError(
             "a vaultpapers begin/end marker is missing or damaged; restore it or delete the "
             "section with both markers, and it will be regenerated"
         )
 
-    def substitute(match: re.Match[str]) -> str:
-        name = match.group("name")
-        if name not in sections:
-            return match.group(0)
+    def block(name: str) -> str:
         return _wrap(name, sections[name]).replace("\n", newline)
 
-    body = _SECTION.sub(substitute, body)
-    missing = [name for name in sections if name not in found]
-    for name in missing:
-        block = _wrap(name, sections[name]).replace("\n", newline)
-        if name == SECTION_ORDER[0]:
-            body = (
-                block + newline + newline + body.lstrip("\r\n") if body.strip() else block + newline
-            )
-        else:
-            body = body.rstrip("\r\n") + newline + newline + block + newline
+    for match in reversed(matches):
+        name = match.group("name")
+        before, after = body[: match.start()], body[match.end() :]
+        if name in sections:
+            body = before + block(name) + after
+        elif name in SECTION_ORDER:
+            gap = newline * 2 if before.strip() and after.strip() else ""
+            body = before.rstrip("\r\n") + gap + after.lstrip("\r\n")
+            if not before.strip() and not after.strip():
+                body = ""
+    for name in (n for n in SECTION_ORDER if n in sections):
+        if f"<!-- vaultpapers:begin {name} -->" in body:
+            continue
+        body = _insert_section(body, name, block(name), newline)
     return body
+
+
+def _insert_section(body: str, name: str, block: str, newline: str) -> str:
+    order = list(SECTION_ORDER)
+    earlier = [n for n in order[: order.index(name)] if f"vaultpapers:end {n} -->" in body]
+    later = [n for n in order[order.index(name) + 1 :] if f"vaultpapers:begin {n} -->" in body]
+    if earlier:
+        anchor = body.index(f"<!-- vaultpapers:end {earlier[-1]} -->")
+        anchor += len(f"<!-- vaultpapers:end {earlier[-1]} -->")
+        return body[:anchor] + newline + newline + block + body[anchor:]
+    if later:
+        anchor = body.index(f"<!-- vaultpapers:begin {later[0]} -->")
+        return body[:anchor] + block + newline + newline + body[anchor:]
+    if not body.strip():
+        return block + newline
+    if name == order[0]:
+        return block + newline + newline + body.lstrip("\r\n")
+    return body.rstrip("\r\n") + newline + newline + block + newline
+
+
+def section_text(text: str, name: str) -> str | None:
+    return next((m.group(0) for m in _SECTION.finditer(text) if m.group("name") == name), None)
 
 
 def owned_spans(text: str) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import Settings
 from .ids import InvalidArxivId, parse_arxiv_id
@@ -17,15 +18,19 @@ from .notes import (
     PAPER_KIND,
     Mention,
     NoteError,
+    PaperNoteContent,
     citation_label,
     new_paper_note,
     owned_spans,
     paper_file_stem,
+    section_text,
     update_paper_note,
 )
 from .papers import Paper, Resolution
 from .properties import find_front_matter
 from .references import Reference, find_references
+from .related import PaperRelations, RelatedList, plan_related
+from .relations import relate
 from .vault import Note
 from .writer import Write
 
@@ -49,6 +54,7 @@ class NoteScan:
     paper_key: str | None  # set for paper notes: the arxiv_id in its front matter
     references: tuple[Reference, ...]
     problems: tuple[Problem, ...]
+    properties: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,7 +94,8 @@ def scan_note(note: Note) -> NoteScan:
     references = tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     for invalid in found.invalid:
         problems.append(Problem(note.path, invalid.line, f"{invalid.text}: {invalid.reason}"))
-    return NoteScan(note, paper_key, references, tuple(problems))
+    properties = front.data if front is not None and front.data is not None else {}
+    return NoteScan(note, paper_key, references, tuple(problems), properties)
 
 
 class _LinkNames:
@@ -192,6 +199,7 @@ def plan_link(
                 linked_text[scan.note.path] = text
                 plan.links_inserted += count
 
+    related = _plan_relations(paper_notes, note_path, resolution, names)
     for key in sorted(note_path):
         paper = resolution.papers.get(key)
         if paper is None:
@@ -204,14 +212,18 @@ def plan_link(
             },
             key=lambda m: (m.link.lower(), m.link),
         )
+        series = related.series.get(key)
+        content = PaperNoteContent(
+            key, paper, mentions, related.lists.get(key), series, related.series_links.get(series)
+        )
         if key in paper_notes:
             note = paper_notes[key][0].note
             base = linked_text.pop(note.path, note.text)
             _plan_paper_update(
-                plan, note, base, key, paper, mentions, note_path[key], renames.get(key), settings
+                plan, note, base, content, note_path[key], renames.get(key), settings
             )
         else:
-            text = new_paper_note(key, paper, mentions, settings)
+            text = new_paper_note(content, settings)
             plan.writes.append(Write(note_path[key], text, None, reason="new paper note"))
             plan.created += 1
 
@@ -220,6 +232,40 @@ def plan_link(
         note = notes_by_path[path]
         plan.writes.append(Write(path, text, note.state, note.bom, "links inserted"))
     return plan
+
+
+@dataclass(frozen=True)
+class _Relations:
+    lists: Mapping[str, RelatedList]
+    series: Mapping[str, str]  # key -> series name
+    series_links: Mapping[str, str]  # series name -> wikilink target of its index note
+
+
+def _plan_relations(
+    paper_notes: Mapping[str, list[NoteScan]],
+    note_path: Mapping[str, str],
+    resolution: Resolution,
+    names: _LinkNames,
+) -> _Relations:
+    complete = sorted(key for key in note_path if key in resolution.papers)
+    link_of = {key: names.target(note_path[key]) for key in complete}
+    key_of_target: dict[str, str] = {}
+    for key, path in note_path.items():
+        key_of_target[_stem(path).lower()] = key
+        key_of_target[path.removesuffix(".md").lower()] = key
+    for key, scans in paper_notes.items():
+        key_of_target.setdefault(scans[0].note.stem.lower(), key)
+    detected = relate(resolution.papers[key] for key in complete)
+    previous = {
+        key: PaperRelations.read(
+            key, scans[0].properties, section_text(scans[0].note.text, "related")
+        )
+        for key, scans in paper_notes.items()
+    }
+    labels = {key: citation_label(resolution.papers[key]) for key in complete}
+    lists = plan_related(detected, previous, link_of, key_of_target, labels)
+    series = {member: s.name for s in detected.series for member in s.members}
+    return _Relations(lists, series, {})
 
 
 def _new_note_path(key: str, paper: Paper | None, settings: Settings, names: _LinkNames) -> str:
@@ -237,15 +283,13 @@ def _plan_paper_update(
     plan: Plan,
     note: Note,
     base_text: str,
-    key: str,
-    paper: Paper | None,
-    mentions: list[Mention],
+    content: PaperNoteContent,
     path: str,
     renamed_from: str | None,
     settings: Settings,
 ) -> None:
     try:
-        text = update_paper_note(base_text, key, paper, mentions, settings)
+        text = update_paper_note(base_text, content, settings)
     except NoteError as exc:
         plan.problems.append(Problem(note.path, None, f"paper note left unchanged: {exc}"))
         return

@@ -1,7 +1,8 @@
 """Every arXiv reference in a note, with a safe place to insert a link next to it.
 
-One precompiled alternation finds all candidate forms in a single pass; everything else is
-bisection into spans computed once per note (see :mod:`vaultpapers.markdown`).
+One precompiled alternation recognises every form; it runs only around literal anchors found
+with ``str.find``, so a note is scanned once at C speed. Everything else is bisection into
+spans computed once per note (see :mod:`vaultpapers.markdown`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from vaultpapers.markdown import (
     merge_spans,
     next_span_start,
     overlaps,
+    strictly_inside,
     table_spans,
     wikilink_spans,
 )
@@ -138,8 +140,8 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
 
     A match holding an anchor starts at most ``_BEFORE_ANCHOR`` characters before it, at a
     position not preceded by an ASCII letter or digit (every alternative has that lookbehind;
-    '_' and Korean text may come right before a reference). Each
-    such start is tried once, so even a note made only of ``arXiv:`` stays linear."""
+    '_' and Korean text may come right before a reference). Each such start is tried once, so
+    even a note made only of ``arXiv:`` stays linear."""
     anchors: set[int] = set()
     for literal in _ANCHOR_LITERALS:
         at = text.find(literal)
@@ -247,8 +249,8 @@ class _Context:
         start = match.start()
         if overlaps(start, id_end, self.excluded):
             return None
-        url_start = self._url_start(start, is_url=form == "url")
-        end = self._url_end(url_start, id_end) if form == "url" else id_end
+        url_end = self._enclosing_url_end(start, id_end, is_url=form == "url")
+        end = url_end if form == "url" and url_end is not None else id_end
         try:
             arxiv_id = parse_arxiv_id(raw_id)
         except InvalidArxivId as error:
@@ -256,7 +258,7 @@ class _Context:
                 # A bare old-style id is only a reference when valid; otherwise it is a path.
                 return None
             return InvalidReference(self.text[start:end], self._line_of(start), error.reason)
-        insert_at = self._insert_at(start, id_end, url_start)
+        insert_at = self._insert_at(start, id_end, url_end)
         return Reference(
             arxiv_id=arxiv_id,
             start=start,
@@ -267,47 +269,57 @@ class _Context:
             next_wikilink=None if insert_at is None else _wikilink_target_at(self.text, insert_at),
         )
 
-    def _insert_at(self, start: int, id_end: int, url_start: int | None) -> int | None:
+    def _insert_at(self, start: int, id_end: int, url_end: int | None) -> int | None:
         if self.front_matter and in_spans(start, [self.front_matter]):
             return None
         if in_spans(start, self._construct_spans):
             construct = self.constructs[_index_at(start, self._construct_spans)]
-            return construct.end if construct.insertion_after_allowed else None
-        if url_start is None:
-            return id_end
-        position = self._url_end(url_start, id_end)
+            if not construct.insertion_after_allowed:
+                return None
+            position = construct.end
+        else:
+            position = id_end if url_end is None else url_end
         # A URL glued to the next reference ('...01601(arXiv: 2106.12345') may end inside it;
         # a link inserted there would split that reference, so go past it instead.
         index = _index_at(position, self.matched)
         if index >= 0 and self.matched[index][0] < position < self.matched[index][1]:
-            return self.matched[index][1]
+            position = self.matched[index][1]
+        # Constructs never straddle code by design, but a stray '%%' or '<!--' inside a URL can
+        # still open a comment that runs past the construct's end.
+        if strictly_inside(position, self.excluded):
+            return None
         return position
 
-    def _url_start(self, start: int, *, is_url: bool) -> int | None:
-        """Start of the URL holding the reference at ``start``, or None outside any URL."""
+    def _enclosing_url_end(self, start: int, id_end: int, *, is_url: bool) -> int | None:
+        """End of the URL the reference at ``start`` belongs to: a URL that began earlier in
+        the same run of URL characters and still runs past the id (a Wayback or search link),
+        else the reference itself when it is a URL; None outside any URL."""
         text = self.text
         floor = max(0, start - _URL_SCAN_LIMIT)
         token_start = start
         while token_start > floor and text[token_start - 1] in _URL_CHARS:
             token_start -= 1
-        scheme = _URL_SCHEME.search(text, token_start, start)
-        if scheme:
-            return scheme.start()
-        return start if is_url else None
+        for scheme in _URL_SCHEME.finditer(text, token_start, start):
+            end = self._url_end(scheme.start())
+            if end >= id_end:
+                return end
+        if is_url:
+            return max(self._url_end(start), id_end)
+        return None
 
-    def _url_end(self, url_start: int, id_end: int) -> int:
-        """End of the URL starting at ``url_start`` (and holding ``id_end``), as GFM delimits
-        an autolink; never past the start of code or a wikilink."""
+    def _url_end(self, url_start: int) -> int:
+        """End of the URL starting at ``url_start`` as GFM delimits an autolink (ASCII URL
+        characters, balanced parentheses, no trailing punctuation), never past the start of
+        code or a wikilink."""
         text = self.text
-        next_excluded = next_span_start(id_end, self.excluded)
+        next_excluded = next_span_start(url_start, self.excluded)
         limit = min(
             len(text),
-            id_end + _URL_SCAN_LIMIT,
+            url_start + _URL_SCAN_LIMIT,
             len(text) if next_excluded is None else next_excluded,
         )
-        opened = text.count("(", url_start, id_end)
-        closed = text.count(")", url_start, id_end)
-        end = id_end
+        opened = closed = 0
+        end = url_start
         while end < limit:
             char = text[end]
             if char not in _URL_CHARS:
@@ -319,7 +331,7 @@ class _Context:
                     break
                 closed += 1
             end += 1
-        while end > id_end and text[end - 1] in _TRAILING_PUNCTUATION:
+        while end > url_start and text[end - 1] in _TRAILING_PUNCTUATION:
             end -= 1
         return end
 

@@ -1,0 +1,197 @@
+"""The related-papers list of each paper note: what we detected, what the user said.
+
+Three sources, all written both ways:
+- detected relations (same series, mentions), from `relations`;
+- the user's word: a link the user puts in a paper note's `related` property is kept there and
+  mirrored on the other paper;
+- the user's veto: a detected or mirrored entry the user deletes from `related` is recorded in
+  the note's `unrelated` property and stays removed, on both sides, until they delete it there.
+
+The previous run's entries are read back from our own "Related papers" section, which is what
+lets us tell a deleted entry (a veto) from a relation that is simply new.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .relations import RelatedPapers
+
+USER_REASON = "added by you"
+_LINK = re.compile(r"\[\[([^\[\]|#^]+)(?:[#^][^\[\]|]*)?(?:\\?\|[^\[\]]*)?\]\]")
+_SECTION_LINE = re.compile(r"^- (\[\[[^\]]+\]\]) · (.*)$", re.MULTILINE)
+
+
+def link_target(entry: str) -> str:
+    """'[[Perceiver (2103.03206)|P]]' -> 'perceiver (2103.03206)': the part Obsidian resolves."""
+    match = _LINK.search(entry)
+    target = match.group(1) if match else entry
+    return target.strip().removesuffix(".md").lower()
+
+
+@dataclass(frozen=True)
+class PaperRelations:
+    """One paper note as it stands: its `related`/`unrelated` properties and our last list."""
+
+    key: str
+    related: tuple[str, ...]  # the property's entries, as written
+    has_related_property: bool
+    unrelated: tuple[str, ...]
+    previous: tuple[tuple[str, str], ...]  # (link, reason) lines of our last section
+
+    @classmethod
+    def read(cls, key: str, properties: Mapping[str, Any], section: str | None) -> PaperRelations:
+        return cls(
+            key,
+            tuple(_strings(properties.get("related"))),
+            "related" in properties,
+            tuple(_strings(properties.get("unrelated"))),
+            tuple(_SECTION_LINE.findall(section or "")),
+        )
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return []
+
+
+@dataclass
+class RelatedList:
+    """What a paper note should show: entries (link, reasons) and its properties."""
+
+    entries: list[tuple[str, list[str]]] = field(default_factory=list)
+    related: list[str] = field(default_factory=list)  # the `related` property
+    unrelated: list[str] = field(default_factory=list)  # the `unrelated` property
+
+
+def plan_related(
+    detected: RelatedPapers,
+    notes: Mapping[str, PaperRelations],
+    link_of: Mapping[str, str],
+    key_of_target: Mapping[str, str],
+    label_of: Mapping[str, str],
+) -> dict[str, RelatedList]:
+    """Every paper note's related list.
+
+    `link_of`: key -> the wikilink target of its note. `key_of_target`: lowercase link target
+    (file name or path) -> key, to tell which of the user's links point at paper notes.
+    `label_of`: key -> the short name shown for it ('Perceiver IO', 'Brown et al. 2020').
+    """
+    user_said: dict[str, list[str]] = {}
+    vetoes: set[frozenset[str]] = set()
+    vetoed_here: dict[str, set[str]] = defaultdict(set)
+    for key, note in notes.items():
+        ours_before = {link_target(link) for link, why in note.previous if why != USER_REASON}
+        written = {link_target(entry) for entry in note.related}
+        user_said[key] = [e for e in note.related if link_target(e) not in ours_before]
+        # Deleting the whole property is not read as a veto of every entry; deleting entries is.
+        removed = ours_before - written if note.has_related_property else set()
+        for target in removed:
+            if (other := key_of_target.get(target)) is not None:
+                vetoes.add(frozenset((key, other)))
+                vetoed_here[key].add(other)
+        for entry in note.unrelated:
+            if (other := key_of_target.get(link_target(entry))) is not None:
+                vetoes.add(frozenset((key, other)))
+
+    reasons: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for relation in detected.relations:
+        if relation.source in link_of and relation.target in link_of:
+            reasons[relation.source][relation.target].append(relation.reason)
+    for key, entries in user_said.items():
+        for entry in entries:
+            other = key_of_target.get(link_target(entry))
+            if other is not None and other != key and other in link_of and key in link_of:
+                reasons[other][key].append(f"you related them in [[{link_of[key]}]]")
+
+    return {
+        key: _related_list(
+            key,
+            notes.get(key),
+            user_said.get(key, []),
+            reasons[key],
+            vetoes,
+            vetoed_here[key],
+            link_of,
+            label_of,
+        )
+        for key in sorted(link_of)
+    }
+
+
+def _related_list(
+    key: str,
+    note: PaperRelations | None,
+    user_entries: list[str],
+    reasons: Mapping[str, list[str]],
+    vetoes: set[frozenset[str]],
+    vetoed_here: set[str],
+    link_of: Mapping[str, str],
+    label_of: Mapping[str, str],
+) -> RelatedList:
+    user_targets = {link_target(entry) for entry in user_entries}
+    plan = RelatedList()
+    ours = []
+    for other in sorted(reasons, key=lambda k: link_of[k].lower()):
+        link = f"[[{link_of[other]}]]"
+        if other == key or frozenset((key, other)) in vetoes or link_target(link) in user_targets:
+            continue
+        ours.append(link)
+        why = [_from_here(reason, key, label_of) for reason in dict.fromkeys(reasons[other])]
+        labelled = f"[[{link_of[other]}|{label_of[other]}]]" if other in label_of else link
+        plan.entries.append((labelled, why))
+    plan.entries += [(_as_link(entry), [USER_REASON]) for entry in user_entries]
+
+    # Keep the property's order as the user (or Obsidian) left it: no churn between runs.
+    wanted = user_targets | {link_target(link) for link in ours}
+    existing = list(note.related) if note else []
+    plan.related = [entry for entry in existing if link_target(entry) in wanted]
+    present = {link_target(entry) for entry in plan.related}
+    plan.related += [link for link in ours if link_target(link) not in present]
+
+    plan.unrelated = list(note.unrelated) if note else []
+    known = {link_target(entry) for entry in plan.unrelated}
+    for other in sorted(vetoed_here, key=lambda k: link_of.get(k, k).lower()):
+        if other in link_of and link_of[other].lower() not in known:
+            plan.unrelated.append(f"[[{link_of[other]}]]")
+    return plan
+
+
+_WHOSE_TEXT = re.compile(r"\b(abstract|title) of (\S+)")
+
+
+def _from_here(reason: str, key: str, label_of: Mapping[str, str]) -> str:
+    """'abstract of 2107.14795 mentions "BERT"', read in 2107.14795's own note, becomes
+    'its abstract mentions "BERT"'; elsewhere 'the abstract of Perceiver IO mentions ...'."""
+
+    def name(match: re.Match[str]) -> str:
+        part, whose = match.groups()
+        if whose == key:
+            return f"its {part}"
+        return f"the {part} of {label_of.get(whose, whose)}"
+
+    return _WHOSE_TEXT.sub(name, reason)
+
+
+def _as_link(entry: str) -> str:
+    return entry if _LINK.search(entry) else f"[[{entry}]]"
+
+
+def render_related_section(
+    entries: Sequence[tuple[str, list[str]]], series_link: str | None
+) -> str:
+    lines = ["## Related papers", ""]
+    if series_link:
+        lines += [f"Series: [[{series_link}]]", ""]
+    if not entries:
+        lines.append("_No related papers in this vault yet._")
+    for link, reasons in entries:
+        lines.append(f"- {link} · {'; '.join(reasons)}")
+    return "\n".join(lines) + "\n"
