@@ -448,7 +448,8 @@ def make_corpus(notes: int, seed: int = DEFAULT_SEED, spare: int = SPARE_PAPERS)
     spare_papers, _ = _make_papers(spare, rng, taken)
     decoys, _ = _make_papers(max(1, notes // 50), rng, taken)
     unknown_count = round(distinct * UNKNOWN_SHARE)
-    unknown = frozenset(p.arxiv_id for p in cited_papers[:unknown_count])
+    # From the end of the list: the first ids are the popular ones, cited everywhere.
+    unknown = frozenset(p.arxiv_id for p in cited_papers[len(cited_papers) - unknown_count :])
     keys = [p.arxiv_id for p in cited_papers]
 
     citing = sorted(rng.sample(range(notes), max(1, notes // 3)))

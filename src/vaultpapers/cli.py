@@ -104,9 +104,12 @@ def _print_report(
                     echo(_diff(vault, write.path, write.text, write.replaces), nl=False)
     elif not quiet:
         echo(
-            f"{report.notes} notes scanned, {report.papers} papers cited; "
-            f"{report.created} paper notes created in {papers_folder}/, "
-            f"{report.updated} notes updated, {report.links_inserted} links inserted."
+            f"{report.notes} notes scanned, {report.papers} papers cited: "
+            f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
+            f"{report.written('paper', new=False)} updated; "
+            f"{report.links_inserted} links inserted into {report.written('note')} notes; "
+            f"{report.written('index')} index notes written"
+            + (f", {report.removed} removed." if report.removed else ".")
         )
         if report.requests:
             echo(f"{report.requests} arXiv API request(s).")
@@ -136,3 +139,66 @@ def _diff(vault: Path, path: str, new_text: str, replaces: str | None) -> str:
         tofile=f"b/{path}",
     )
     return "".join(lines)
+
+
+@main.command()
+@vault_argument
+@click.option(
+    "--polling",
+    is_flag=True,
+    help="Look for changes every second instead of using OS file events "
+    "(network drives, WSL, Docker volumes).",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="How long a note must be quiet before links go into it (default: watch.settle, 5).",
+)
+@click.option("--offline", is_flag=True, help="Never fetch metadata; use the cache only.")
+def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> None:
+    """Keep VAULT linked while you write in it; stop with Ctrl-C or SIGTERM.
+
+    Catches up on everything changed since the last run, then watches. New paper notes
+    appear within about a second; links go into a note once it has been quiet for
+    --settle seconds. Logs go to stderr (and to watch.log_file if set).
+
+    \b
+    Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 could not start (another watcher runs
+    on VAULT, the cache cannot be used) or stopped on a fault; 2 bad usage or configuration.
+    """
+    from dataclasses import replace
+
+    from .watcher import VaultWatcher, watch_logging
+    from .watchstate import WatcherAlreadyRunning
+
+    try:
+        settings = load_settings(vault)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if settle is not None:
+        settings = replace(settings, watch=replace(settings.watch, settle=settle))
+    watcher = VaultWatcher(vault, settings, polling=polling, offline=offline)
+    with watch_logging(watcher.vault, settings):
+        try:
+            code = watcher.run_until_signalled()
+        except (WatcherAlreadyRunning, CacheError, OSError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    sys.exit(code)
+
+
+@main.command()
+@vault_argument
+def status(vault: Path) -> None:
+    """Whether a watcher runs on VAULT, what is pending, and what problems it saw.
+
+    \b
+    Exit codes: 0 a watcher is running; 1 none is.
+    """
+    from .watchstate import describe_status, read_status
+
+    report = read_status(vault.resolve())
+    for line in describe_status(report):
+        click.echo(line)
+    sys.exit(EXIT_OK if report.running else EXIT_INCOMPLETE)

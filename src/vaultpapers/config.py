@@ -41,6 +41,9 @@ class WatchSettings:
 @dataclass(frozen=True)
 class Settings:
     papers_folder: str = "Papers"
+    tag_index_folder: str = "Papers/Tags"
+    series_index_folder: str = "Papers/Series"
+    index_dataview: bool = False
     filename_pattern: str = "{title} ({id})"
     inline_links: str = "each"
     link_label: str = "short"
@@ -79,8 +82,15 @@ def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
             values["arxiv"] = _arxiv_settings(value, where)
         elif key == "watch":
             values["watch"] = _watch_settings(value, where)
-        elif key in ("papers_folder", "filename_pattern", "link_label"):
+        elif key in ("papers_folder", "tag_index_folder", "series_index_folder"):
             values[key] = _text(value, where)
+            _check_folder(values[key], where)
+        elif key in ("filename_pattern", "link_label"):
+            values[key] = _text(value, where)
+        elif key == "index_dataview":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            values[key] = value
         elif key == "inline_links":
             values[key] = _inline_links(value, where)
         elif key in ("paper_tags", "exclude"):
@@ -88,7 +98,6 @@ def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
         elif key == "max_note_bytes":
             values[key] = _number(value, where, int, minimum=1)
     settings = Settings(**values)
-    _check_folder(settings.papers_folder, f"{source}: papers_folder")
     _check_filename_pattern(settings.filename_pattern, f"{source}: filename_pattern")
     _check_tags(settings.paper_tags, f"{source}: paper_tags")
     return settings

@@ -51,6 +51,7 @@ _SECTION = re.compile(
     re.DOTALL,
 )
 _MARKER = re.compile(r"<!-- vaultpapers:(?:begin|end) [a-z]+ -->")
+OWNED_MARKERS = ("<!-- vaultpapers:begin {} -->", "<!-- vaultpapers:end {} -->")
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f]')
 _MAX_NAME_BYTES = 180  # far below the 255-byte limit, leaving room for " 2.md" and sync suffixes
 
@@ -232,9 +233,9 @@ def _paper_section(key: str, paper: Paper | None) -> str:
         )
     # A list, not consecutive lines: strict CommonMark renderers would merge those into one.
     lines = [
-        f"# {_escape_inline(paper.title)}",
+        f"# {escape_inline(paper.title)}",
         "",
-        f"- **Authors:** {_escape_inline(', '.join(paper.authors))}",
+        f"- **Authors:** {escape_inline(', '.join(paper.authors))}",
         f"- **Published:** {paper.published_date.isoformat()} · "
         f"**Updated:** {paper.updated_date.isoformat()} (v{paper.version})",
         f"- **Categories:** {', '.join(paper.categories) or paper.primary_category}",
@@ -242,9 +243,9 @@ def _paper_section(key: str, paper: Paper | None) -> str:
         + (f" · [DOI](https://doi.org/{paper.doi})" if paper.doi else ""),
     ]
     if paper.journal_ref:
-        lines.append(f"- **Journal:** {_escape_inline(paper.journal_ref)}")
+        lines.append(f"- **Journal:** {escape_inline(paper.journal_ref)}")
     if paper.comment:
-        lines.append(f"- **Comment:** {_escape_inline(paper.comment)}")
+        lines.append(f"- **Comment:** {escape_inline(paper.comment)}")
     lines += ["", "## Abstract", "", _escape_block(paper.summary.strip())]
     return "\n".join(lines) + "\n"
 
@@ -256,7 +257,7 @@ def _mentions_section(mentions: Sequence[Mention]) -> str:
     return f"## Mentioned in\n\n{items}\n"
 
 
-def _escape_inline(text: str) -> str:
+def escape_inline(text: str) -> str:
     # Titles and abstracts are data, not Markdown: neutralise what would turn into links,
     # embeds, comments or markers; keep `$...$` maths readable.
     return (
@@ -269,14 +270,15 @@ def _escape_inline(text: str) -> str:
 
 
 def _escape_block(text: str) -> str:
-    escaped = _escape_inline(re.sub(r"\s*\n\s*", " ", text))
+    escaped = escape_inline(re.sub(r"\s*\n\s*", " ", text))
     if escaped.lstrip().startswith(("#", "---", ">", "-", "*", "+", "=")):
         escaped = "\\" + escaped.lstrip()
     return escaped
 
 
-def _wrap(name: str, content: str) -> str:
-    return f"<!-- vaultpapers:begin {name} -->\n{content}<!-- vaultpapers:end {name} -->"
+def wrap_section(name: str, content: str) -> str:
+    begin, end = OWNED_MARKERS
+    return f"{begin.format(name)}\n{content}{end.format(name)}"
 
 
 def new_paper_note(content: PaperNoteContent, settings: Settings) -> str:
@@ -286,7 +288,9 @@ def new_paper_note(content: PaperNoteContent, settings: Settings) -> str:
     properties["tags"] = tool_tags(paper.categories if paper else (), settings)
     properties.update(_relation_properties(content, {}))
     sections = render_sections(content)
-    body = "\n\n".join(_wrap(name, sections[name]) for name in SECTION_ORDER if name in sections)
+    body = "\n\n".join(
+        wrap_section(name, sections[name]) for name in SECTION_ORDER if name in sections
+    )
     return f"---\n{dump_properties(properties)}---\n{body}\n"
 
 
@@ -331,7 +335,7 @@ def replace_sections(body: str, sections: Mapping[str, str], newline: str) -> st
         )
 
     def block(name: str) -> str:
-        return _wrap(name, sections[name]).replace("\n", newline)
+        return wrap_section(name, sections[name]).replace("\n", newline)
 
     for match in reversed(matches):
         name = match.group("name")

@@ -10,7 +10,8 @@ from pathlib import Path
 from .arxiv_source import ArxivSource, resolve
 from .cache import PaperCache
 from .config import STATE_DIR, Settings
-from .planner import Plan, Problem, plan_link, scan_note
+from .planner import Plan, plan_link
+from .scan import Problem, scan_note
 from .vault import Note, read_vault
 from .writer import Outcome, VaultWriter, Write, WriteResult
 
@@ -24,8 +25,6 @@ Progress = Callable[[int, int], None]
 class RunReport:
     notes: int = 0
     papers: int = 0
-    created: int = 0
-    updated: int = 0
     links_inserted: int = 0
     pending: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
@@ -33,6 +32,21 @@ class RunReport:
     results: list[WriteResult] = field(default_factory=list)
     requests: int = 0
     dry_run: bool = False
+
+    def written(self, kind: str, *, new: bool | None = None) -> int:
+        """How many files of `kind` were written (`new`: created, or changed in place)."""
+        return sum(
+            1
+            for r in self.results
+            if r.outcome is Outcome.WRITTEN
+            and r.write.kind == kind
+            and not r.write.delete
+            and (new is None or (r.write.expected is None and r.write.replaces is None) == new)
+        )
+
+    @property
+    def removed(self) -> int:
+        return sum(1 for r in self.results if r.outcome is Outcome.WRITTEN and r.write.delete)
 
     @property
     def conflicts(self) -> list[WriteResult]:
@@ -91,7 +105,6 @@ def run_link(
     report.requests = requests
     report.problems.extend(plan.problems)
     report.papers = len(plan.cited)
-    report.created = plan.created
     report.links_inserted = plan.links_inserted
     report.pending = dict(plan.pending)
     report.planned = plan.writes
@@ -101,13 +114,8 @@ def run_link(
     for write in plan.writes:
         result = writer.apply(write)
         report.results.append(result)
-        if result.outcome is Outcome.WRITTEN and write.expected is not None:
-            report.updated += 1
-        elif result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
+        if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
             log.warning("%s: not written: %s", write.path, result.message)
-    report.created = sum(
-        1 for r in report.results if r.outcome is Outcome.WRITTEN and r.write.expected is None
-    )
     return report
 
 

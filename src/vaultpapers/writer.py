@@ -51,6 +51,8 @@ class Write:
     reason: str = ""
     replaces: str | None = None  # a file this one takes over from (a rename), removed after
     replaces_state: FileState | None = None
+    delete: bool = False  # remove the file (only if still exactly as read)
+    kind: str = "note"  # what the file is: "paper", "index" or a user "note"
 
 
 class Outcome(Enum):
@@ -85,6 +87,10 @@ class VaultWriter:
             current = _read_state(target)
             if current is None or current[1] != write.expected:
                 return WriteResult(write, Outcome.CONFLICT, "changed on disk since it was read")
+            if write.delete:
+                os.unlink(target)
+                _fsync_directory(target.parent)
+                return WriteResult(write, Outcome.WRITTEN)
             if current[0] == data:
                 return WriteResult(write, Outcome.UNCHANGED)
             mode = os.stat(target).st_mode & 0o7777

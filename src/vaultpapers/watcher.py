@@ -1,0 +1,1032 @@
+"""`vaultpapers watch`: keep a vault linked while its owner writes in it.
+
+The watcher only decides *when* to run the one pipeline (`pipeline.run_link`) and *which* notes
+and papers to hold back; every write goes through that pipeline's writer. Three threads:
+
+- watchdog's observer calls `_EventRecorder`, which only appends the event to a list and wakes
+  the worker. It cannot raise: an exception in a handler silently kills watchdog's thread.
+- the worker coalesces events per path, waits until the vault has been quiet for
+  `watch.quiet` seconds, drops the events of its own writes (the file is exactly as the writer
+  left it), and runs the pipeline offline. A note changed less than `watch.settle` seconds ago
+  gets no links yet (`defer_links_in`); a follow-up run inserts them once it has been quiet.
+- the fetcher asks arXiv for papers cited but not cached, so the network never holds up local
+  work; while a paper is on its way no stub note is made for it (`defer_papers`). A failed fetch
+  lets the stub appear and is retried with backoff.
+
+The worker also supervises the observer (restarting it, or falling back to polling when the
+kernel's inotify limits are reached) and runs a full pass every `watch.rescan_interval` seconds
+for events the kernel dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fnmatch
+import glob
+import logging
+import os
+import signal
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+from watchdog.events import (
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserverVFS
+
+from .arxiv_source import NOT_FOUND_MAX_AGE, ArxivSource, FetchResult, resolve
+from .cache import PaperCache
+from .config import STATE_DIR, Settings
+from .pipeline import RunReport, open_cache, run_link
+from .planner import plan_link
+from .scan import scan_note
+from .vault import Note, markdown_paths, read_note, read_vault
+from .watchstate import StatusRecord, WatchLock, now_iso, write_status
+from .writer import FileState, Outcome, content_digest
+
+__all__ = ["VaultWatcher", "log_file_path", "watch_logging"]
+
+log = logging.getLogger("vaultpapers.watch")
+
+NOTE_SUFFIX = ".md"
+# Only what can change a note; no Opened/Closed events, which every run's own reads would cause.
+WATCHED_EVENTS: list[type[FileSystemEvent]] = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileDeletedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]
+SUPERVISE_EVERY = 1.0  # seconds between checks that the observer is still alive
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_STOP_GRACE = 3.0  # seconds stop() lets the current run finish before abandoning it
+DEFAULT_FETCH_BACKOFF = (5.0, 600.0)  # first and longest wait before re-asking arXiv
+RUN_RETRY_BACKOFF = (2.0, 300.0)  # after a run failed for a reason no single note explains
+MAX_SKIPPED_NOTES = 10  # notes isolated after one failed run; more means it is not the notes
+_WATCH_LIMITS = {
+    errno.ENOSPC: "fs.inotify.max_user_watches=524288",
+    errno.EMFILE: "fs.inotify.max_user_instances=512",
+}
+
+Stat = tuple[int, int]  # (mtime_ns, size): cheap to compare on every event
+ObserverFactory = Callable[[], BaseObserver]
+
+
+@dataclass(frozen=True)
+class _RawEvent:
+    kind: str
+    src: str
+    dest: str
+    is_directory: bool
+    at: float
+
+
+@dataclass
+class _Seen:
+    """A path with unprocessed changes: when it last changed, and how it looked then."""
+
+    at: float
+    stat: Stat | None
+
+
+class _EventRecorder(FileSystemEventHandler):
+    def __init__(self, sink: Callable[[_RawEvent], None]) -> None:
+        self._sink = sink
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        # Never raise: watchdog's observer thread dies silently on a handler's exception.
+        try:
+            dest = getattr(event, "dest_path", "") or ""
+            self._sink(
+                _RawEvent(
+                    event.event_type,
+                    os.fsdecode(event.src_path),
+                    os.fsdecode(dest),
+                    event.is_directory,
+                    time.monotonic(),
+                )
+            )
+        except Exception:
+            with contextlib.suppress(Exception):
+                log.exception("could not record a file event")
+
+
+def _visible_entries(path: str | None) -> Iterator[os.DirEntry[str]]:
+    """`os.scandir` without dot-entries, so polling never walks `.git` or `.trash`."""
+    with os.scandir(path) as entries:
+        visible = [entry for entry in entries if not entry.name.startswith(".")]
+    return iter(visible)
+
+
+def _stat(path: Path) -> Stat | None:
+    try:
+        result = os.stat(path)
+    except OSError:
+        return None
+    return result.st_mtime_ns, result.st_size
+
+
+def _excluded(relative: str, patterns: tuple[str, ...]) -> bool:
+    """The vault's `exclude` rule (as `vault.markdown_paths` applies it) for one path: the
+    file, or any folder above it, matches a pattern."""
+    parts = relative.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    cleaned = [p.removesuffix("/**").rstrip("/") for p in patterns]
+    return any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes for pattern in cleaned)
+
+
+def log_file_path(vault: Path, settings: Settings) -> Path | None:
+    """`watch.log_file`, relative to the vault unless absolute."""
+    if not settings.watch.log_file:
+        return None
+    return (vault / Path(settings.watch.log_file).expanduser()).resolve()
+
+
+@contextlib.contextmanager
+def watch_logging(vault: Path, settings: Settings) -> Iterator[Path | None]:
+    """Show the watcher's INFO lines (what it did) and copy the log to `watch.log_file`."""
+    watch_logger = logging.getLogger("vaultpapers.watch")
+    previous_level = watch_logger.level
+    if watch_logger.getEffectiveLevel() > logging.INFO:
+        watch_logger.setLevel(logging.INFO)
+    path = log_file_path(vault, settings)
+    handler: logging.Handler | None = None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("vaultpapers").addHandler(handler)
+    try:
+        yield path
+    finally:
+        if handler is not None:
+            logging.getLogger("vaultpapers").removeHandler(handler)
+            handler.close()
+        watch_logger.setLevel(previous_level)
+
+
+class _Stopped(Exception):
+    """Raised inside a fetch when the watcher stops, to abandon a backoff wait."""
+
+
+@dataclass
+class _Retry:
+    attempts: int
+    due: float
+    reason: str
+    at_wall: str
+
+
+class _Fetcher:
+    """Fetches uncached papers on its own thread; the worker never waits for the network."""
+
+    def __init__(
+        self,
+        vault: Path,
+        settings: Settings,
+        stopping: threading.Event,
+        on_change: Callable[[], None],
+        backoff: tuple[float, float],
+    ) -> None:
+        self._vault = vault
+        self._settings = settings
+        self._stopping = stopping
+        self._on_change = on_change
+        self._backoff = backoff
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._queued: set[str] = set()  # asked for, first attempt not made yet
+        self._fetching: set[str] = set()
+        self._fetching_first: set[str] = set()
+        self._retries: dict[str, _Retry] = {}
+        self.requests = 0
+        self._thread = threading.Thread(target=self._loop, name="vaultpapers-fetch", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def join(self, timeout: float) -> None:
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def request(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            new = set(keys) - self._queued - self._fetching - set(self._retries)
+            if not new:
+                return
+            self._queued |= new
+        log.info("fetching metadata for %d paper(s) from arXiv: %s", len(new), _few(new))
+        self._wake.set()
+
+    def known(self) -> set[str]:
+        with self._lock:
+            return self._queued | self._fetching | set(self._retries)
+
+    def deferred(self) -> frozenset[str]:
+        """Papers on their first trip to arXiv: no stub note for them yet."""
+        with self._lock:
+            return frozenset(self._queued | self._fetching_first)
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._queued or self._fetching)
+
+    def reasons(self) -> dict[str, str]:
+        with self._lock:
+            reasons = dict.fromkeys(self._queued | self._fetching, "fetching metadata from arXiv")
+            for key, retry in self._retries.items():
+                if key not in self._fetching:
+                    reasons[key] = f"{retry.reason}; retrying at {retry.at_wall}"
+        return reasons
+
+    def _sleep(self, seconds: float) -> None:
+        if self._stopping.wait(seconds):
+            raise _Stopped
+
+    def _next_batch(self) -> list[str] | None:
+        while not self._stopping.is_set():
+            with self._lock:
+                now = time.monotonic()
+                due = {key for key, retry in self._retries.items() if retry.due <= now}
+                batch = self._queued | due
+                if batch:
+                    self._fetching_first = set(self._queued)
+                    self._fetching = batch
+                    self._queued = set()
+                    return sorted(batch)
+                wait = min((r.due for r in self._retries.values()), default=now + 60) - now
+            self._wake.wait(max(0.0, min(wait, 60.0)))
+            self._wake.clear()
+        return None
+
+    def _loop(self) -> None:
+        try:
+            cache = open_cache(self._vault)
+        except Exception as exc:
+            log.error("cannot fetch metadata: %s", exc)
+            return
+        arxiv = self._settings.arxiv
+        source = ArxivSource(
+            arxiv.api_url,
+            delay=arxiv.delay,
+            timeout=arxiv.timeout,
+            batch_size=arxiv.batch_size,
+            max_retries=arxiv.max_retries,
+            cache=cache,
+            sleep=self._sleep,
+        )
+        with cache:
+            while (batch := self._next_batch()) is not None:
+                try:
+                    result = source.fetch(batch, progress=self._batch_done)
+                except _Stopped:
+                    return
+                except Exception as exc:
+                    log.exception("fetching metadata failed")
+                    result = FetchResult({}, frozenset(), dict.fromkeys(batch, str(exc)), 0)
+                self._record(batch, result)
+
+    def _batch_done(self, done: int, total: int) -> None:
+        # Each batch is cached as it arrives: a long fetch lets the worker use it at once.
+        if done < total:
+            self._on_change()
+
+    def _record(self, batch: list[str], result: FetchResult) -> None:
+        with self._lock:
+            self.requests += result.requests
+            now = time.monotonic()
+            for key in batch:
+                if key not in result.failed:
+                    self._retries.pop(key, None)
+                    continue
+                attempts = self._retries[key].attempts + 1 if key in self._retries else 1
+                first, longest = self._backoff
+                wait = min(longest, first * 2 ** (attempts - 1))
+                at_wall = datetime.fromtimestamp(time.time() + wait).strftime("%H:%M:%S")
+                self._retries[key] = _Retry(attempts, now + wait, result.failed[key], at_wall)
+            self._fetching = set()
+            self._fetching_first = set()
+            # Still under the lock: whoever sees this fetcher idle also sees the news.
+            self._on_change()
+        if result.failed:
+            log.warning(
+                "could not fetch %d paper(s) (%s); their notes are made as pending and "
+                "completed when arXiv answers",
+                len(result.failed),
+                next(iter(result.failed.values())),
+            )
+
+
+class VaultWatcher:
+    """Watches one vault and keeps it linked. `start()`/`stop()`, or use it as a context manager.
+
+    `polling` watches by comparing snapshots (network drives, WSL); `offline` never fetches.
+    `native_observer` makes the platform's observer (a parameter so that a test can stand in
+    for a kernel that refuses more inotify watches).
+    """
+
+    def __init__(
+        self,
+        vault: Path,
+        settings: Settings,
+        *,
+        polling: bool = False,
+        offline: bool = False,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        stop_grace: float = DEFAULT_STOP_GRACE,
+        fetch_backoff: tuple[float, float] = DEFAULT_FETCH_BACKOFF,
+        native_observer: ObserverFactory | None = None,
+    ) -> None:
+        self.vault = Path(vault).resolve()
+        self.settings = settings
+        self.offline = offline
+        self._polling = polling
+        self._poll_interval = poll_interval
+        self._stop_grace = stop_grace
+        self._fetch_backoff = fetch_backoff
+        self._native_observer: ObserverFactory = native_observer or Observer
+        self._root = str(self.vault)
+        self._log_file = log_file_path(self.vault, settings)
+        watch = settings.watch
+        self._quiet = watch.quiet
+        self._settle = watch.settle
+        self._max_batch_delay = max(2.0, 10 * watch.quiet)
+        self._rescan_interval = watch.rescan_interval
+
+        self._lock = WatchLock(self.vault)
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._state = threading.Condition()
+        self._events_lock = threading.Lock()
+        self._events: list[_RawEvent] = []
+        self._started = False
+        self._idle = False
+
+        # Worker-only state.
+        self._dirty: dict[str, _Seen] = {}  # paths with unprocessed events
+        self._settling: dict[str, _Seen] = {}  # notes with references, links held back
+        self._own: dict[str, FileState] = {}  # files as our writer left them
+        self._own_removed: set[str] = set()  # paths our writer removed (renamed stubs)
+        self._skipped: dict[str, str] = {}  # notes processing failed on -> why; until changed
+        self._fetched = False
+        self._forced: str | None = None
+        self._next_rescan = 0.0
+        self._retry_at: float | None = None
+        self._retry_wait = RUN_RETRY_BACKOFF[0]
+        self._logged_problems: set[str] = set()
+        self._errors: deque[str] = deque(maxlen=50)
+        self._last_error: tuple[str, float] = ("", 0.0)
+        self._status_text = ""
+
+        self.runs = 0
+        self.run_reasons: Counter[str] = Counter()
+        self.events_seen = 0  # note events that were not the watcher's own writes
+        self.own_events_ignored = 0
+        self.last_report: RunReport | None = None
+        self.observer: BaseObserver | None = None
+        self.observer_kind = ""
+        self._cache: PaperCache | None = None
+        self._fetcher: _Fetcher | None = None
+        self._worker = threading.Thread(target=self._work, name="vaultpapers-watch", daemon=True)
+        self._status: StatusRecord | None = None
+
+    # -- control -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the vault's lock, start watching, and begin the catch-up run in the background."""
+        if self._started:
+            raise RuntimeError("this watcher was already started")
+        self._lock.acquire()
+        try:
+            self._cache = open_cache(self.vault)
+            self._status = StatusRecord(pid=os.getpid(), vault=str(self.vault), since=now_iso())
+            self._start_observer()
+            if not self.offline:
+                self._fetcher = _Fetcher(
+                    self.vault,
+                    self.settings,
+                    self._stopping,
+                    self._metadata_arrived,
+                    self._fetch_backoff,
+                )
+                self._fetcher.start()
+        except BaseException:
+            self._stopping.set()
+            self._stop_observer()
+            if self._cache is not None:
+                self._cache.close()
+            self._lock.release()
+            raise
+        self._started = True
+        log.info("watching %s (%s)", self.vault, self.observer_kind)
+        self._worker.start()
+
+    def stop(self, grace: float | None = None) -> bool:
+        """Stop watching. Lets the current run finish for up to `grace` seconds; a run still going
+        after that is abandoned (each file it wrote is complete: writes are atomic). Returns
+        whether the run finished."""
+        if not self._started:
+            return True
+        self._started = False
+        self._stopping.set()
+        self._wake.set()
+        self._stop_observer()
+        self._worker.join(self._stop_grace if grace is None else grace)
+        finished = not self._worker.is_alive()
+        if not finished:
+            log.warning(
+                "stopping without waiting for the current run: every file written so far is "
+                "complete, the rest is done on the next start"
+            )
+        if self._fetcher is not None:
+            self._fetcher.join(0.5)
+        if finished:
+            if self._status is not None:
+                self._status.stopped = now_iso()
+                self._status.settling = []
+                self._write_status()
+            if self._cache is not None:
+                self._cache.close()
+        self._lock.release()
+        log.info("stopped watching %s", self.vault)
+        return finished
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until nothing is queued, running, settling or being fetched. Writes whose events
+        have not arrived yet are not known here: wait on their effect instead."""
+        with self._state:
+            return self._state.wait_for(self._is_idle, timeout)
+
+    def run_until_signalled(self) -> int:
+        """Run until SIGTERM or SIGINT (Ctrl-C); the exit code (0 when stopped by a signal)."""
+        received: list[int] = []
+
+        def on_signal(signum: int, frame: object) -> None:
+            received.append(signum)
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self.start()
+            # A signal handler may not take locks the main thread could hold: poll a flag.
+            while not received and self._worker.is_alive():
+                time.sleep(0.1)
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if received:
+            log.info("received %s", signal.Signals(received[0]).name)
+            return 0
+        return 1
+
+    def __enter__(self) -> VaultWatcher:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self._errors)
+
+    @property
+    def pending(self) -> dict[str, str]:
+        pending = dict(self.last_report.pending) if self.last_report else {}
+        if self._fetcher is not None:
+            pending.update(self._fetcher.reasons())
+        return pending
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _record_event(self, event: _RawEvent) -> None:
+        with self._events_lock:
+            self._events.append(event)
+        self._idle = False
+        self._wake.set()
+
+    def _metadata_arrived(self) -> None:
+        with self._state:
+            self._fetched = True
+            self._idle = False
+        self._wake.set()
+
+    def _relative(self, path: str) -> str | None:
+        if not path or not path.startswith(self._root + os.sep):
+            return None
+        return path[len(self._root) + 1 :].replace(os.sep, "/")
+
+    def _is_watched(self, relative: str, *, directory: bool) -> bool:
+        if any(part.startswith(".") for part in relative.split("/")):
+            return False
+        if not directory and not relative.endswith(NOTE_SUFFIX):
+            return False
+        if self._log_file is not None and self.vault / relative == self._log_file:
+            return False
+        return not _excluded(relative, self.settings.exclude)
+
+    def _is_own_write(self, relative: str, stat: Stat | None) -> bool:
+        if stat is None:
+            return relative in self._own_removed
+        self._own_removed.discard(relative)
+        own = self._own.get(relative)
+        if own is None or (own.mtime_ns, own.size) != stat:
+            return False
+        # Same mtime and size: compare the bytes too (coarse clocks, same-length edits).
+        try:
+            return content_digest((self.vault / relative).read_bytes()) == own.digest
+        except OSError:
+            return False
+
+    def _absorb_events(self) -> None:
+        with self._events_lock:
+            events, self._events = self._events, []
+        for event in events:
+            paths = [event.src, event.dest] if event.kind == "moved" else [event.src]
+            for path in paths:
+                relative = self._relative(path)
+                if relative is None or not self._is_watched(relative, directory=event.is_directory):
+                    continue
+                if event.is_directory:
+                    # A folder moved or deleted: its notes' own events may not all come.
+                    self._dirty[relative] = _Seen(event.at, None)
+                    continue
+                stat = _stat(self.vault / relative)
+                if self._is_own_write(relative, stat):
+                    self.own_events_ignored += 1
+                    continue
+                self.events_seen += 1
+                self._dirty[relative] = _Seen(event.at, stat)
+                self._skipped.pop(relative, None)
+
+    # -- the worker --------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        try:
+            self._catch_up()
+        except Exception as exc:
+            self._fault(f"catch-up run failed: {exc}", exc)
+        while not self._stopping.is_set():
+            self._wake.wait(self._seconds_to_next_duty())
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                self._supervise_observer()
+                self._absorb_events()
+                reason = self._due()
+                if reason is not None:
+                    self._run(reason)
+            except Exception as exc:
+                self._fault(f"watcher step failed: {exc}", exc)
+                self._stopping.wait(1.0)  # a fault that repeats must not spin
+            finally:
+                self._publish()
+
+    def _catch_up(self) -> None:
+        """Everything changed since the last run: one full run. Notes modified just before the
+        start may still be open in an editor, so they settle like edited ones."""
+        now, wall = time.monotonic(), time.time()
+        paths = list(markdown_paths(self.vault, self.settings))
+        recent: dict[str, _Seen] = {}
+        for relative in paths:
+            stat = _stat(self.vault / relative)
+            if stat is not None and wall - stat[0] / 1e9 < self._settle:
+                recent[relative] = _Seen(now - max(0.0, wall - stat[0] / 1e9), stat)
+        with_references = self._discover(paths)
+        self._settling.update(
+            (path, seen) for path, seen in recent.items() if path in with_references
+        )
+        self._run("catch-up")
+        self._publish()
+
+    def _seconds_to_next_duty(self) -> float:
+        now = time.monotonic()
+        duties = [self._next_rescan, now + SUPERVISE_EVERY]
+        if self._retry_at is not None:
+            duties.append(self._retry_at)
+        if self._dirty:
+            seen = [s.at for s in self._dirty.values()]
+            duties.append(min(max(seen) + self._quiet, min(seen) + self._max_batch_delay))
+        if self._settling:
+            duties.append(min(s.at for s in self._settling.values()) + self._settle)
+        return max(0.0, min(duties) - now)
+
+    def _due(self) -> str | None:
+        now = time.monotonic()
+        with self._state:
+            if self._fetched:
+                self._fetched = False
+                return "metadata fetched"
+        if self._forced is not None:
+            reason, self._forced = self._forced, None
+            return reason
+        if self._dirty:
+            seen = [s.at for s in self._dirty.values()]
+            if now - max(seen) >= self._quiet or now - min(seen) >= self._max_batch_delay:
+                return "changes"
+        if any(now - s.at >= self._settle for s in self._settling.values()):
+            return "notes settled"
+        if now >= self._next_rescan:
+            return "rescan"
+        if self._retry_at is not None and now >= self._retry_at:
+            return "retry"
+        return None
+
+    def _take_changes(self) -> bool:
+        """Move quiet changes into `_settling`; False when a file is still being written."""
+        now = time.monotonic()
+        oldest = min((s.at for s in self._dirty.values()), default=now)
+        # Re-check size and mtime before reading: an event may still be on its way.
+        moving = {
+            path: stat
+            for path, seen in self._dirty.items()
+            if seen.stat is not None and (stat := _stat(self.vault / path)) != seen.stat
+        }
+        if moving and now - oldest < self._max_batch_delay:
+            for path, stat in moving.items():
+                self._dirty[path] = _Seen(now, stat)
+            return False
+        notes = {path: seen for path, seen in self._dirty.items() if seen.stat is not None}
+        with_references = self._discover(sorted(notes))
+        for path in self._dirty:
+            self._settling.pop(path, None)
+        for path, seen in notes.items():
+            if path in with_references:
+                self._settling[path] = _Seen(seen.at, _stat(self.vault / path))
+        self._dirty.clear()
+        return True
+
+    def _links_held_back(self) -> set[str]:
+        """Notes changed less than `settle` seconds ago (or changed again since last looked)."""
+        now = time.monotonic()
+        held = set()
+        for path, seen in list(self._settling.items()):
+            stat = _stat(self.vault / path)
+            if stat is None:
+                del self._settling[path]
+            elif stat != seen.stat:
+                self._settling[path] = _Seen(now, stat)
+                held.add(path)
+            elif now - seen.at < self._settle:
+                held.add(path)
+        return held
+
+    def _run(self, reason: str) -> None:
+        if self._dirty and not self._take_changes() and reason == "changes":
+            return
+        # Anything still in `_dirty` is a file being written right now.
+        held = self._links_held_back() | set(self._dirty)
+        deferred_papers = self._fetcher.deferred() if self._fetcher is not None else frozenset()
+        started = time.monotonic()
+        report = self._run_pipeline(held, deferred_papers)
+        self._next_rescan = time.monotonic() + self._rescan_interval
+        if report is None:
+            return
+        elapsed = time.monotonic() - started
+        self.runs += 1
+        self.run_reasons[reason] += 1
+        self.last_report = report
+        for path in list(self._settling):
+            if path not in held:
+                del self._settling[path]
+        self._remember_own_writes(report)
+        self._request_metadata(report.pending)
+        created, updated, removed = _count_writes(report)
+        self._log_run(reason, report, (created, updated, removed), elapsed)
+        if self._status is not None and (reason != "rescan" or created + updated + removed):
+            record = self._status
+            record.last_activity = now_iso()
+            record.runs += 1
+            record.notes_created += created
+            record.notes_updated += updated
+            record.notes_removed += removed
+            record.links_inserted += report.links_inserted
+
+    def _run_pipeline(self, held: set[str], deferred_papers: Collection[str]) -> RunReport | None:
+        """One run; when it fails, find the notes it fails on, skip them, and run once more."""
+        failure: Exception | None = None
+        for attempt in range(2):
+            settings = self._settings_skipping(self._skipped)
+            try:
+                report = run_link(
+                    self.vault,
+                    settings,
+                    offline=True,
+                    defer_links_in=held,
+                    defer_papers=deferred_papers,
+                )
+            except Exception as exc:
+                failure = exc
+                log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+                culprits = (
+                    [] if attempt else self._isolate_failing_notes(settings, held, deferred_papers)
+                )
+                if not culprits:
+                    break
+                for path in culprits:
+                    why = (
+                        "skipped until it changes: vaultpapers failed on this note "
+                        f"({type(exc).__name__}: {exc}); please report it"
+                    )
+                    self._skipped[path] = why
+                    self._fault(f"{path}: {why}", None)
+                continue
+            self._retry_at = None
+            self._retry_wait = RUN_RETRY_BACKOFF[0]
+            return report
+        self._fault(
+            f"a run failed ({type(failure).__name__}: {failure}); nothing more was written, "
+            f"retrying in {self._retry_wait:.0f} s",
+            None,
+        )
+        self._retry_at = time.monotonic() + self._retry_wait
+        self._retry_wait = min(RUN_RETRY_BACKOFF[1], self._retry_wait * 2)
+        return None
+
+    def _settings_skipping(self, paths: Collection[str]) -> Settings:
+        if not paths:
+            return self.settings
+        patterns = tuple(glob.escape(path) for path in sorted(paths))
+        return replace(self.settings, exclude=self.settings.exclude + patterns)
+
+    def _isolate_failing_notes(
+        self, settings: Settings, held: Collection[str], deferred_papers: Collection[str]
+    ) -> list[str]:
+        """The notes a run fails on, found by planning (pure, nothing written) ever shorter
+        prefixes of the vault: the shortest failing prefix ends with a culprit."""
+        try:
+            notes, _ = read_vault(self.vault, settings)
+            culprits: list[str] = []
+            scans = []
+            for note in notes:
+                try:
+                    scans.append(scan_note(note))
+                except Exception:
+                    culprits.append(note.path)
+            keys = {r.arxiv_id.key for scan in scans for r in scan.references}
+            keys |= {scan.paper_key for scan in scans if scan.paper_key}
+            assert self._cache is not None
+            resolution = resolve(sorted(keys), self._cache, None)
+
+            def fails(subset: list) -> bool:
+                try:
+                    plan_link(
+                        subset,
+                        resolution,
+                        settings,
+                        defer_links_in=held,
+                        defer_papers=deferred_papers,
+                    )
+                except Exception:
+                    return True
+                return False
+
+            if fails([]):
+                return culprits
+            while len(culprits) < MAX_SKIPPED_NOTES and fails(scans):
+                passing, failing = 0, len(scans)
+                while failing - passing > 1:
+                    middle = (passing + failing) // 2
+                    if fails(scans[:middle]):
+                        failing = middle
+                    else:
+                        passing = middle
+                culprits.append(scans.pop(failing - 1).note.path)
+            return culprits
+        except Exception:
+            log.exception("could not find the note the run failed on")
+            return []
+
+    def _remember_own_writes(self, report: RunReport) -> None:
+        """So that the events of these writes, when they come back, cause no run."""
+        for result in report.results:
+            if result.outcome is not Outcome.WRITTEN:
+                continue
+            write = result.write
+            if write.delete or result.state is None:
+                self._own.pop(write.path, None)
+                self._own_removed.add(write.path)
+                continue
+            self._own[write.path] = result.state
+            self._own_removed.discard(write.path)
+            if write.replaces is not None:
+                self._own.pop(write.replaces, None)
+                self._own_removed.add(write.replaces)
+
+    def _discover(self, paths: Iterable[str]) -> set[str]:
+        """Read the given notes: ask the fetcher for papers they cite that are not cached.
+        Returns the notes that cite anything (only those need links, hence settling)."""
+        with_references: set[str] = set()
+        keys: set[str] = set()
+        for path in paths:
+            note = read_note(self.vault, path, max_bytes=self.settings.max_note_bytes)
+            if not isinstance(note, Note):
+                continue
+            try:
+                scan = scan_note(note)
+            except Exception:
+                continue  # the run will isolate it
+            if scan.references:
+                with_references.add(path)
+            keys.update(r.arxiv_id.key for r in scan.references)
+        self._request_metadata(keys)
+        return with_references
+
+    def _request_metadata(self, keys: Iterable[str]) -> None:
+        if self._fetcher is None or self._cache is None:
+            return
+        wanted = set(keys) - self._fetcher.known()
+        if not wanted:
+            return
+        wanted -= set(self._cache.get_many(wanted))
+        wanted -= self._cache.not_found(wanted, max_age=NOT_FOUND_MAX_AGE)
+        if wanted:
+            self._fetcher.request(wanted)
+
+    def _log_run(
+        self, reason: str, report: RunReport, counts: tuple[int, int, int], elapsed: float
+    ) -> None:
+        created, updated, removed = counts
+        log.log(
+            logging.INFO if any(counts) else logging.DEBUG,
+            "%s: %d notes created, %d updated, %d removed; %d links inserted (%d notes, %.2f s)",
+            reason,
+            created,
+            updated,
+            removed,
+            report.links_inserted,
+            report.notes,
+            elapsed,
+        )
+        problems = {str(p) for p in report.problems}
+        for problem in sorted(problems - self._logged_problems):
+            log.warning("%s", problem)
+        self._logged_problems = problems
+
+    # -- observer ----------------------------------------------------------------------------
+
+    def _start_observer(self) -> None:
+        if not self._polling:
+            observer: BaseObserver | None = None
+            try:
+                observer = self._native_observer()
+                observer.schedule(
+                    _EventRecorder(self._record_event),
+                    self._root,
+                    recursive=True,
+                    event_filter=WATCHED_EVENTS,
+                )
+                observer.start()
+            except OSError as exc:
+                if exc.errno not in _WATCH_LIMITS:
+                    raise
+                if observer is not None:
+                    with contextlib.suppress(Exception):
+                        observer.stop()
+                self._fault(
+                    f"the system's limit on file watches is reached ({exc.strerror or exc}); "
+                    f"watching by polling every {self._poll_interval:g} s instead, which costs "
+                    f"more CPU on a big vault. To raise the limit: sudo sysctl "
+                    f"{_WATCH_LIMITS[exc.errno]} (add it to /etc/sysctl.d/ to keep it)",
+                    None,
+                )
+                self._polling = True
+            else:
+                self.observer = observer
+                self.observer_kind = f"file events ({type(observer).__name__})"
+                return
+        observer = PollingObserverVFS(
+            os.stat, _visible_entries, polling_interval=self._poll_interval
+        )
+        observer.schedule(
+            _EventRecorder(self._record_event),
+            self._root,
+            recursive=True,
+            event_filter=WATCHED_EVENTS,
+        )
+        observer.start()
+        self.observer = observer
+        self.observer_kind = f"polling every {self._poll_interval:g} s"
+
+    def _stop_observer(self) -> None:
+        observer, self.observer = self.observer, None
+        if observer is None:
+            return
+        with contextlib.suppress(Exception):
+            observer.stop()
+        with contextlib.suppress(Exception):
+            observer.join(1.0)
+
+    def _supervise_observer(self) -> None:
+        observer = self.observer
+        if observer is not None and observer.is_alive():
+            emitters = list(observer.emitters)
+            if emitters and all(emitter.is_alive() for emitter in emitters):
+                return
+        self._fault("the file watcher stopped; restarting it and rescanning the vault", None)
+        self._stop_observer()
+        self._start_observer()
+        self._forced = "watcher restarted"
+
+    # -- status ------------------------------------------------------------------------------
+
+    def _is_idle(self) -> bool:
+        with self._events_lock:
+            if self._events:
+                return False
+        return self._idle
+
+    def _publish(self) -> None:
+        fetching = self._fetcher is not None and self._fetcher.busy()
+        with self._state:
+            self._idle = not (
+                self._dirty or self._settling or self._forced or self._fetched or fetching
+            )
+            self._state.notify_all()
+        self._write_status()
+
+    def _write_status(self) -> None:
+        record = self._status
+        if record is None:
+            return
+        report = self.last_report
+        record.observer = self.observer_kind
+        if report is not None:
+            record.notes = report.notes
+            record.papers = report.papers
+            record.problems = [str(p) for p in report.problems]
+            record.problems += [
+                f"{r.write.path}: not written: {r.message}"
+                for r in report.results
+                if r.outcome is Outcome.FAILED
+            ]
+        record.problems += [f"{path}: {why}" for path, why in sorted(self._skipped.items())]
+        record.pending = self.pending
+        record.settling = sorted(self._settling)
+        record.errors = list(self._errors)
+        if self._fetcher is not None:
+            record.requests = self._fetcher.requests
+        text = record.to_json()
+        if text == self._status_text:
+            return  # an idle watcher writes nothing, not even its status
+        try:
+            write_status(self.vault, record)
+            self._status_text = text
+        except OSError as exc:
+            log.warning("cannot write %s/%s: %s", STATE_DIR, "status.json", exc)
+
+    def _fault(self, message: str, exc: BaseException | None) -> None:
+        now = time.monotonic()
+        last, when = self._last_error
+        if message == last and now - when < 60:
+            log.debug("%s", message)
+            return
+        self._last_error = (message, now)
+        log.error("%s", message, exc_info=exc)
+        self._errors.append(f"{now_iso()}: {message}")
+
+
+def _count_writes(report: RunReport) -> tuple[int, int, int]:
+    """Files created, changed in place, and removed by a run (renames count as changes)."""
+    created = updated = removed = 0
+    for result in report.results:
+        if result.outcome is not Outcome.WRITTEN:
+            continue
+        write = result.write
+        if write.delete:
+            removed += 1
+        elif write.expected is None and write.replaces is None:
+            created += 1
+        else:
+            updated += 1
+    return created, updated, removed
+
+
+def _few(keys: Iterable[str], limit: int = 5) -> str:
+    ordered = sorted(keys)
+    shown = ", ".join(ordered[:limit])
+    return shown + (f" and {len(ordered) - limit} more" if len(ordered) > limit else "")
