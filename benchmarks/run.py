@@ -737,7 +737,8 @@ def _watch(key: str) -> Callable[[dict[str, Any]], Any]:
             return None
         if key in record:
             return record[key]
-        return record.get("status")
+        status = record.get("status")
+        return None if status == "ok" else status
 
     return value
 

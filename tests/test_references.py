@@ -653,7 +653,7 @@ def _assert_scan_is_consistent(text: str, scan: ReferenceScan) -> None:
         assert invalid.reason
 
 
-@settings(max_examples=6000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(markdownish)
 @example("[a `b](c` d)e https://arxiv.org/abs/2103.03206")
 @example("---\narXiv:1706.03762\n---\n[x](arXiv:2103.03206 'a')")
@@ -662,7 +662,7 @@ def test_scans_never_fail_and_never_point_inside_a_construct(text: str) -> None:
     _assert_scan_is_consistent(text, find_references(text))
 
 
-@settings(max_examples=6000, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(markdownish)
 def test_a_link_inserted_at_insert_at_is_found_next_time(text: str) -> None:
     scan = find_references(text)
@@ -706,7 +706,7 @@ _PROSE = [
 ]
 
 
-@settings(max_examples=4000)
+@settings(max_examples=200)
 @given(
     st.lists(
         st.tuples(

@@ -19,6 +19,7 @@ from .indexes import (
     TagIndex,
     first_sentence,
     index_file_stem,
+    note_summary,
     render_series_index,
     render_tag_index,
     update_index_note,
@@ -385,7 +386,10 @@ class _Planner:
 
     def _note_entry(self, path: str) -> IndexEntry:
         target = self.names.target(path)
-        summary = self.scan_at[path].summary
+        scan = self.scan_at[path]
+        # Summarise the note as this run leaves it, or the next run would see a new line.
+        linked = self.linked_text.get(path)
+        summary = note_summary(linked, scan.properties) if linked is not None else scan.summary
         line = "" if summary.casefold() == target.casefold() else summary
         return IndexEntry(target, None, line, target.casefold())
 

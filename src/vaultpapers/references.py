@@ -18,12 +18,8 @@ from vaultpapers.markdown import (
     Span,
     code_spans,
     front_matter_span,
-    in_spans,
     link_constructs,
     merge_spans,
-    next_span_start,
-    overlaps,
-    strictly_inside,
     table_spans,
     wikilink_spans,
 )
@@ -130,6 +126,7 @@ _URL_CHARS = frozenset(
 )
 # What GFM leaves out of the end of an autolink (';' and quote included, as they end sentences).
 _TRAILING_PUNCTUATION = frozenset(".,;:!?'*_~")
+_URL_RUN = re.compile(r"[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]*")
 _URL_SCHEME = re.compile(r"(?i:https?://|www\.)")
 _URL_SCAN_LIMIT = 8192
 _NEXT_WIKILINK = re.compile(r" ?\[\[([^\[\]\n]*)\]\]")
@@ -188,32 +185,74 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
     context = _Context(
         text=text,
         front_matter=front_matter,
-        excluded=excluded,
+        excluded=_SpanIndex(excluded),
         constructs=_outermost(link_constructs(text, exclude=not_prose)),
-        tables=table_spans(text, exclude=code),
-        matched=[(match.start(), _id_end(match)) for match in matches],
+        tables=_SpanIndex(table_spans(text, exclude=code)),
     )
+    found = [_Match(match) for match in matches]
+    context.matched = _SpanIndex([(match.start, match.id_end) for match in found])
     references: list[Reference] = []
     invalid: list[InvalidReference] = []
     seen: set[tuple[str, int]] = set()
-    for match in matches:
-        found = context.examine(match)
-        if found is None:
+    for match in found:
+        result = context.examine(match)
+        if result is None:
             continue
-        if isinstance(found, InvalidReference):
-            invalid.append(found)
+        if isinstance(result, InvalidReference):
+            invalid.append(result)
             continue
-        if found.insert_at is not None:
-            if (found.arxiv_id.key, found.insert_at) in seen:
+        if result.insert_at is not None:
+            if (result.arxiv_id.key, result.insert_at) in seen:
                 continue
-            seen.add((found.arxiv_id.key, found.insert_at))
-        references.append(found)
+            seen.add((result.arxiv_id.key, result.insert_at))
+        references.append(result)
     return ReferenceScan(tuple(references), tuple(invalid))
 
 
+class _Match:
+    """One regex match, reduced to what the checks need."""
+
+    __slots__ = ("form", "id_end", "raw_id", "start")
+
+    def __init__(self, match: re.Match[str]) -> None:
+        # The named group that closed last tells the form apart: url, prefixed, doi or old_id.
+        self.form = match.lastgroup or ""
+        group = self.form if self.form == "old_id" else f"{self.form}_id"
+        self.raw_id = match[group].rstrip(".")  # a sentence's full stop is not part of the id
+        self.start = match.start()
+        self.id_end = match.start(group) + len(self.raw_id)
+
+
+class _SpanIndex:
+    """Sorted, non-overlapping spans with bisection over plain integers."""
+
+    __slots__ = ("ends", "starts")
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        self.starts = [start for start, _ in spans]
+        self.ends = [end for _, end in spans]
+
+    def index_containing(self, pos: int) -> int:
+        """Index of the span with ``start <= pos < end``, or -1."""
+        index = bisect.bisect_right(self.starts, pos) - 1
+        return index if index >= 0 and pos < self.ends[index] else -1
+
+    def strictly_inside(self, pos: int) -> int:
+        """Index of the span with ``start < pos < end``, or -1."""
+        index = bisect.bisect_left(self.starts, pos) - 1
+        return index if index >= 0 and pos < self.ends[index] else -1
+
+    def overlaps(self, start: int, end: int) -> bool:
+        index = bisect.bisect_left(self.starts, end) - 1
+        return index >= 0 and self.ends[index] > start
+
+    def next_start(self, pos: int) -> int | None:
+        index = bisect.bisect_left(self.starts, pos)
+        return self.starts[index] if index < len(self.starts) else None
+
+
 def _outermost(constructs: list[LinkConstruct]) -> list[LinkConstruct]:
-    """Constructs not contained in another, sorted by start (input sorted by start, longest
-    first)."""
+    """The constructs not contained in another (input sorted by start, longest first)."""
     outermost: list[LinkConstruct] = []
     for construct in constructs:
         if outermost and construct.start < outermost[-1].end:
@@ -222,17 +261,25 @@ def _outermost(constructs: list[LinkConstruct]) -> list[LinkConstruct]:
     return outermost
 
 
-@dataclass
 class _Context:
-    text: str
-    front_matter: Span | None
-    excluded: list[Span]
-    constructs: list[LinkConstruct]
-    tables: list[Span]
-    matched: list[Span]  # (start, end of id) of every match, in text order
+    """Everything known about one note, asked about its matches in text order."""
 
-    def __post_init__(self) -> None:
-        self._construct_spans = [(construct.start, construct.end) for construct in self.constructs]
+    def __init__(
+        self,
+        *,
+        text: str,
+        front_matter: Span | None,
+        excluded: _SpanIndex,
+        constructs: list[LinkConstruct],
+        tables: _SpanIndex,
+    ) -> None:
+        self.text = text
+        self.front_matter_end = front_matter[1] if front_matter else -1
+        self.excluded = excluded
+        self.constructs = _SpanIndex([(construct.start, construct.end) for construct in constructs])
+        self.link_may_follow = [construct.insertion_after_allowed for construct in constructs]
+        self.tables = tables
+        self.matched = _SpanIndex([])
         # Matches arrive in text order, so lines are counted incrementally.
         self._line = 1
         self._line_counted_to = 0
@@ -242,19 +289,16 @@ class _Context:
         self._line_counted_to = pos
         return self._line
 
-    def examine(self, match: re.Match[str]) -> Reference | InvalidReference | None:
-        form = match.lastgroup or ""
-        raw_id = match[_id_group(match)].rstrip(".")
-        id_end = _id_end(match)
-        start = match.start()
-        if overlaps(start, id_end, self.excluded):
+    def examine(self, match: _Match) -> Reference | InvalidReference | None:
+        start, id_end = match.start, match.id_end
+        if self.excluded.overlaps(start, id_end):
             return None
-        url_end = self._enclosing_url_end(start, id_end, is_url=form == "url")
-        end = url_end if form == "url" and url_end is not None else id_end
+        url_end = self._enclosing_url_end(start, id_end, is_url=match.form == "url")
+        end = url_end if match.form == "url" and url_end is not None else id_end
         try:
-            arxiv_id = parse_arxiv_id(raw_id)
+            arxiv_id = parse_arxiv_id(match.raw_id)
         except InvalidArxivId as error:
-            if form == "old_id":
+            if match.form == "old_id":
                 # A bare old-style id is only a reference when valid; otherwise it is a path.
                 return None
             return InvalidReference(self.text[start:end], self._line_of(start), error.reason)
@@ -265,28 +309,28 @@ class _Context:
             end=end,
             line=self._line_of(start),
             insert_at=insert_at,
-            in_table=in_spans(start, self.tables),
+            in_table=self.tables.index_containing(start) >= 0,
             next_wikilink=None if insert_at is None else _wikilink_target_at(self.text, insert_at),
         )
 
     def _insert_at(self, start: int, id_end: int, url_end: int | None) -> int | None:
-        if self.front_matter and in_spans(start, [self.front_matter]):
+        if start < self.front_matter_end:
             return None
-        if in_spans(start, self._construct_spans):
-            construct = self.constructs[_index_at(start, self._construct_spans)]
-            if not construct.insertion_after_allowed:
+        construct = self.constructs.index_containing(start)
+        if construct >= 0:
+            if not self.link_may_follow[construct]:
                 return None
-            position = construct.end
+            position = self.constructs.ends[construct]
         else:
             position = id_end if url_end is None else url_end
         # A URL glued to the next reference ('...01601(arXiv: 2106.12345') may end inside it;
         # a link inserted there would split that reference, so go past it instead.
-        index = _index_at(position, self.matched)
-        if index >= 0 and self.matched[index][0] < position < self.matched[index][1]:
-            position = self.matched[index][1]
+        split = self.matched.strictly_inside(position)
+        if split >= 0:
+            position = self.matched.ends[split]
         # Constructs never straddle code by design, but a stray '%%' or '<!--' inside a URL can
         # still open a comment that runs past the construct's end.
-        if strictly_inside(position, self.excluded):
+        if self.excluded.strictly_inside(position) >= 0:
             return None
         return position
 
@@ -312,44 +356,32 @@ class _Context:
         characters, balanced parentheses, no trailing punctuation), never past the start of
         code or a wikilink."""
         text = self.text
-        next_excluded = next_span_start(url_start, self.excluded)
+        next_excluded = self.excluded.next_start(url_start)
         limit = min(
             len(text),
             url_start + _URL_SCAN_LIMIT,
             len(text) if next_excluded is None else next_excluded,
         )
-        opened = closed = 0
-        end = url_start
-        while end < limit:
-            char = text[end]
-            if char not in _URL_CHARS:
-                break
-            if char == "(":
-                opened += 1
-            elif char == ")":
-                if closed >= opened:
-                    break
-                closed += 1
-            end += 1
+        end = _URL_RUN.match(text, url_start, limit).end()
+        if ")" in text[url_start:end]:
+            end = _balanced_url_end(text, url_start, end)
         while end > url_start and text[end - 1] in _TRAILING_PUNCTUATION:
             end -= 1
         return end
 
 
-def _id_group(match: re.Match[str]) -> str:
-    # The named group that closed last tells the form apart: url, prefixed, doi or old_id.
-    form = match.lastgroup or ""
-    return form if form == "old_id" else f"{form}_id"
-
-
-def _id_end(match: re.Match[str]) -> int:
-    """End of the id in ``match``, without the sentence's full stop."""
-    group = _id_group(match)
-    return match.start(group) + len(match[group].rstrip("."))
-
-
-def _index_at(pos: int, spans: Sequence[Span]) -> int:
-    return bisect.bisect_right(spans, (pos, float("inf"))) - 1
+def _balanced_url_end(text: str, start: int, end: int) -> int:
+    """Where the URL ``text[start:end]`` stops at its first unbalanced ')'."""
+    depth = 0
+    for pos in range(start, end):
+        char = text[pos]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                return pos
+            depth -= 1
+    return end
 
 
 def _wikilink_target_at(text: str, pos: int) -> str | None:

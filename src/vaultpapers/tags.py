@@ -21,9 +21,7 @@ from vaultpapers.markdown import (
 
 _TAG_CHARACTERS = re.compile(r"[\w\-/]+")
 _INVALID_TAG_CHARACTER = re.compile(r"[^\w\-/]")
-# '#' opens a tag only at the start of a line or after whitespace: never mid-word ('a#b'),
-# in a URL fragment ('/#frag'), an entity ('&#123;') or a wikilink heading ('[[Note#H]]').
-_BODY_TAG = re.compile(r"(?<!\S)#([\w\-/]+)")
+_BODY_TAG = re.compile(r"#([\w\-/]+)")
 _FRONT_MATTER_SEPARATORS = re.compile(r"[,\s]+")
 
 
@@ -79,7 +77,11 @@ def body_tags(text: str, *, skip_spans: Sequence[Span] = ()) -> list[str]:
     return _unique_valid(
         match.group(1)
         for match in _BODY_TAG.finditer(text)
-        if not in_spans(match.start(), excluded)
+        # '#' opens a tag only at the start of a line or after whitespace: never mid-word
+        # ('a#b'), in a URL fragment ('/#frag'), an entity ('&#123;') or a wikilink heading.
+        # (Checked here rather than by a lookbehind, which would make the regex scan slowly.)
+        if (match.start() == 0 or text[match.start() - 1].isspace())
+        and not in_spans(match.start(), excluded)
     )
 
 

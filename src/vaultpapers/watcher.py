@@ -961,13 +961,14 @@ class VaultWatcher:
         return self._idle
 
     def _publish(self) -> None:
+        """Write the status file, then tell `wait_idle` whether anything is left to do."""
+        self._write_status()
         fetching = self._fetcher is not None and self._fetcher.busy()
         with self._state:
             self._idle = not (
                 self._dirty or self._settling or self._forced or self._fetched or fetching
             )
             self._state.notify_all()
-        self._write_status()
 
     def _write_status(self) -> None:
         record = self._status
