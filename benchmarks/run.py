@@ -159,6 +159,10 @@ class Child:
         timer.start()
         try:
             _, status, rusage = os.wait4(self.pid, 0)
+        except BaseException:
+            # Ctrl-C on the harness: the child is in a session of its own and would live on.
+            self._kill_for_time()
+            raise
         finally:
             timer.cancel()
         with self._lock:
@@ -428,7 +432,7 @@ def measure_obsidiantools(run: SizeRun) -> None:
     done = run_child(argv, run.env, run.args.obsidiantools_timeout)
     record: dict[str, Any] = done.record()
     if done.timed_out:
-        record["status"] = "timeout"
+        record["status"] = f"timeout (> {run.args.obsidiantools_timeout:g} s)"
     elif done.exit_code != 0:
         record["status"] = "failed"
         record["output_tail"] = done.stderr[-2000:]
@@ -995,7 +999,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--timeout", type=float, default=3600, help="seconds before one link run is abandoned"
     )
-    parser.add_argument("--obsidiantools-timeout", type=float, default=900)
+    parser.add_argument(
+        "--obsidiantools-timeout",
+        type=float,
+        default=1800,
+        help="seconds before obsidiantools is abandoned and recorded as a timeout",
+    )
     parser.add_argument("--watch-command", default=DEFAULT_WATCH_COMMAND)
     parser.add_argument(
         "--watch-settle",
