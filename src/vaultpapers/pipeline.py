@@ -10,8 +10,13 @@ from pathlib import Path
 from .arxiv_source import ArxivSource, resolve
 from .cache import PaperCache
 from .config import STATE_DIR, Settings
+from .ids import parse_arxiv_id
+from .notes import section_text
+from .papers import Resolution
 from .planner import Plan, plan_link
-from .scan import Problem, scan_note
+from .properties import find_front_matter
+from .relations import explain
+from .scan import NoteScan, Problem, scan_note
 from .vault import Note, read_vault
 from .writer import Outcome, VaultWriter, Write, WriteResult
 
@@ -137,3 +142,40 @@ def _plan_with_metadata(
         scans, resolution, settings, defer_links_in=defer_links_in, defer_papers=defer_papers
     )
     return plan, resolution.requests
+
+
+def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]:
+    """Why a paper is related to others in this vault: its name, its series, each detected
+    relation with its reason, and what the user added or vetoed. Offline, writes nothing.
+
+    Raises InvalidArxivId for a malformed id and LookupError for a paper without metadata.
+    """
+    key = parse_arxiv_id(arxiv_id).key
+    notes, _ = read_vault(vault, settings)
+    scans = [scan_note(note) for note in notes]
+    keys = {scan.paper_key for scan in scans if scan.paper_key} | {key}
+    with open_cache(vault) as cache:
+        papers = cache.get_many(keys)
+    if key not in papers:
+        raise LookupError(f"no metadata for arXiv {key} yet; run `vaultpapers link` first")
+    lines = explain(key, [paper for k, paper in papers.items() if k in keys])
+    plan = plan_link(scans, Resolution(papers), settings)
+    text = _text_after(plan, scans, key)
+    section = section_text(text, "related") if text else None
+    own = [ln[2:] for ln in (section or "").splitlines() if ln.startswith("- ") and "you " in ln]
+    lines += [f"your word: {entry}" for entry in own]
+    front = find_front_matter(text) if text else None
+    vetoed = (front.data or {}).get("unrelated") if front else None
+    if isinstance(vetoed, list) and vetoed:
+        lines += [f"removed by you (listed in `unrelated`): {entry}" for entry in vetoed]
+    return lines
+
+
+def _text_after(plan: Plan, scans: list[NoteScan], key: str) -> str | None:
+    """The paper note's text once the plan is applied (or as it is, if nothing changes)."""
+    for write in plan.writes:
+        front = find_front_matter(write.text) if write.kind == "paper" else None
+        if front is not None and front.data and front.data.get("arxiv_id") == key:
+            return write.text
+    note = next((scan.note for scan in scans if scan.paper_key == key), None)
+    return note.text if note else None
