@@ -301,26 +301,34 @@ def _plain_title(rng: random.Random) -> str:
     )
 
 
+ABSTRACT_SENTENCES = (
+    "Existing {noun} scale poorly with input size and require {adj} supervision.",
+    "Our method replaces {noun} with a {adj} mechanism that is {n} times cheaper to train.",
+    "On {task} it improves over strong baselines by {n}.{n} points while using fewer parameters.",
+    "We further show that {adj} {noun} emerge without any explicit supervision signal.",
+    "Ablations isolate the contribution of each component and of the training schedule.",
+    "Code and pretrained models are publicly available to facilitate future research.",
+    "A theoretical analysis shows convergence under mild {adj} assumptions on the data.",
+    "Experiments span {n} datasets, {n} model sizes and several compute budgets.",
+    "Despite their success, current approaches to {task} remain brittle under distribution shift.",
+    "We identify {adj} {noun} as the main bottleneck and propose a simple remedy.",
+    "The resulting model matches the state of the art on {task} at a fraction of the cost.",
+    "Surprisingly, the gains persist when the {noun} are frozen after pretraining.",
+    "We also release a benchmark of {n}k examples that targets {adj} generalization.",
+    "Extensive experiments on {task} and {task} demonstrate the generality of the approach.",
+    "Our analysis reveals a trade-off between {adj} capacity and sample efficiency.",
+    "Finally, we discuss limitations and directions for {adj} {noun} in {task}.",
+)
+
+
 def _abstract(rng: random.Random, name: str | None) -> str:
+    """About 130-220 words, like most arXiv abstracts."""
     opening = (
         f"We introduce {name}, a {rng.choice(ADJECTIVES)} approach to {rng.choice(TASKS)}."
         if name
         else f"We study {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} for {rng.choice(TASKS)}."
     )
-    body = [
-        _fill(s, rng)
-        for s in (
-            "Existing {noun} scale poorly and require {adj} supervision.",
-            "Our method replaces {noun} with a {adj} mechanism that is {n} times cheaper.",
-            "On {task} it improves over strong baselines by {n}.{n} points.",
-            "We further show that {adj} {noun} emerge without explicit supervision.",
-            "Ablations isolate the contribution of each component.",
-            "Code and pretrained models are publicly available.",
-            "Theoretical analysis shows convergence under {adj} assumptions.",
-            "Experiments span {n} datasets and {n} model sizes.",
-        )
-        if rng.random() < 0.7
-    ]
+    body = [_fill(s, rng) for s in rng.sample(ABSTRACT_SENTENCES, rng.randint(9, 14))]
     return " ".join([opening, *body])
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from vaults import snapshot
 
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
+from vaults import snapshot
 
 CASES = Path(__file__).parent / "cases" / "vaults"
 ENTRIES = Path(__file__).resolve().parents[1] / "examples" / "arxiv-entries"

@@ -21,7 +21,13 @@ from vaultpapers.markdown import (
     strictly_inside,
     wikilink_spans,
 )
-from vaultpapers.references import InvalidReference, ReferenceScan, find_references
+from vaultpapers.references import (
+    _REFERENCE,
+    InvalidReference,
+    ReferenceScan,
+    _reference_matches,
+    find_references,
+)
 
 CARET = "‸"
 
@@ -240,9 +246,9 @@ MARKDOWN_CONTEXTS = [
         [Ref("2103.03206", "arXiv:2103.03206", 1, insertable=False)],
     ),
     (
-        "## Perceiver (arXiv:2103.03206‸)\n> quoted: https://arxiv.org/abs/1706.03762‸",
+        "## Perceiver (arXiv:2103.03206)\n> quoted: https://arxiv.org/abs/1706.03762‸",
         [
-            Ref("2103.03206", "arXiv:2103.03206", 1),
+            Ref("2103.03206", "arXiv:2103.03206", 1, insertable=False),
             Ref("1706.03762", "https://arxiv.org/abs/1706.03762", 2),
         ],
     ),
@@ -677,6 +683,45 @@ def test_a_link_inserted_at_insert_at_is_found_next_time(text: str) -> None:
             assert after.next_wikilink == "P"
 
 
+_FORMS = [
+    "https://arxiv.org/abs/2103.03206",
+    "http://export.arxiv.org/abs/hep-th/9711200v2",
+    "https://www.arxiv.org/pdf/2107.14795v2.pdf",
+    "arXiv.org/abs/2103.03206",
+    "https://dx.doi.org/10.48550/arXiv.2105.01601",
+    "10.48550/ARXIV.1706.03762",
+    "https://www.alphaxiv.org/abs/2103.03206",
+    "https://HuggingFace.co/papers/2103.03206",
+    "https://ar5iv.labs.arxiv.org/html/1706.03762",
+    "ar5iv.org/abs/1706.03762",
+    "arXiv:",
+    "ARXIV: 2103.03206",
+    "arxiv:math.GT/0309136",
+    "cond-mat.mes-hall/0102536",
+    "hep-th/9711200",
+    "/1234567",
+    "2103.03206",
+    "v2",
+    ".pdf",
+]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from(_FORMS)
+        | st.sampled_from(["", " ", "\n", "/", ".", "-", "_", "(", "x", "가", ":"]),
+        max_size=30,
+    ).map("".join)
+)
+def test_anchored_search_finds_exactly_what_the_full_pattern_finds(text: str) -> None:
+    # find_references only runs its pattern near literal anchors, for speed; that must never
+    # change what is found.
+    assert [m.span() for m in _reference_matches(text)] == [
+        m.span() for m in _REFERENCE.finditer(text)
+    ]
+
+
 # Fragments whose inside must never receive a link, and whose references are never found.
 _SEALED = [
     "`arXiv:1901.00001`",
@@ -733,3 +778,23 @@ def test_built_notes_keep_code_sealed_and_constructs_whole(
     for reference in scan.references:
         if reference.insert_at is not None:
             assert not any(start < reference.insert_at < end for start, end in sealed + atomic)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "# Notes on https://arxiv.org/abs/2103.03206\n",
+        "## arXiv:2103.03206 revisited\n",
+        "   ### [Perceiver](https://arxiv.org/abs/2103.03206)\n",
+    ],
+)
+def test_a_reference_in_a_heading_counts_but_gets_no_link(text: str) -> None:
+    """A link added to a heading would change its anchor and break [[Note#Heading]] links."""
+    (reference,) = find_references(text).references
+    assert reference.arxiv_id.key == "2103.03206"
+    assert reference.insert_at is None
+
+
+def test_a_hash_tag_line_is_not_a_heading() -> None:
+    (reference,) = find_references("#review https://arxiv.org/abs/2103.03206\n").references
+    assert reference.insert_at is not None

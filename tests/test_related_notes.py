@@ -239,3 +239,25 @@ def test_an_index_note_moved_by_the_user_is_found_again(
     link(vault, fake_arxiv)
     assert not (vault / "Papers/Tags/Tag idea.md").exists()
     assert "- [[b]]" in moved.read_text(encoding="utf-8")
+
+
+def test_the_related_command_explains_detected_relations_and_the_users_word(
+    trio: Path, fake_arxiv: FakeArxiv
+) -> None:
+    link(trio, fake_arxiv)
+    perceiver, ar = paper_note(trio, "2103.03206"), paper_note(trio, "2202.07765")
+    edit_properties(perceiver, lambda d: d["related"].remove(f"[[{ar.stem}]]"))
+    link(trio, fake_arxiv)
+
+    result = CliRunner().invoke(main, ["related", "arXiv:2107.14795v2", str(trio)])
+    assert result.exit_code == 0, result.output
+    assert 'is named "Perceiver IO"' in result.output
+    assert "related to 2103.03206: same series: Perceiver" in result.output
+
+    vetoed = CliRunner().invoke(main, ["related", "2103.03206", str(trio)])
+    assert f"removed by you (listed in `unrelated`): [[{ar.stem}]]" in vetoed.output
+
+    unknown = CliRunner().invoke(main, ["related", "2301.00001", str(trio)])
+    assert unknown.exit_code == 1 and "run `vaultpapers link` first" in unknown.output
+    malformed = CliRunner().invoke(main, ["related", "2006.162360", str(trio)])
+    assert malformed.exit_code == 2 and "6 digits after the dot" in malformed.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,10 @@ import click
 from . import __version__
 from .cache import CacheError
 from .config import ConfigError, load_settings
-from .pipeline import RunReport, run_link
+from .ids import InvalidArxivId
+from .pipeline import RunReport, explain_related, run_link
+from .watcher import VaultWatcher, watch_logging
+from .watchstate import WatcherAlreadyRunning, describe_status, read_status
 from .writer import Outcome
 
 EXIT_OK = 0
@@ -168,11 +172,6 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> No
     Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 could not start (another watcher runs
     on VAULT, the cache cannot be used) or stopped on a fault; 2 bad usage or configuration.
     """
-    from dataclasses import replace
-
-    from .watcher import VaultWatcher, watch_logging
-    from .watchstate import WatcherAlreadyRunning
-
     try:
         settings = load_settings(vault)
     except ConfigError as exc:
@@ -196,9 +195,32 @@ def status(vault: Path) -> None:
     \b
     Exit codes: 0 a watcher is running; 1 none is.
     """
-    from .watchstate import describe_status, read_status
-
     report = read_status(vault.resolve())
     for line in describe_status(report):
         click.echo(line)
     sys.exit(EXIT_OK if report.running else EXIT_INCOMPLETE)
+
+
+@main.command()
+@click.argument("arxiv_id")
+@vault_argument
+def related(arxiv_id: str, vault: Path) -> None:
+    """Explain why ARXIV_ID is related to other papers in VAULT.
+
+    Prints the paper's short name, its series and how each member was matched, every
+    detected relation with its reason, and what you added or removed yourself. Offline and
+    read-only: uses the cached metadata of the papers that have notes in VAULT.
+
+    \b
+    Exit codes: 0 explained; 1 no metadata for that paper yet; 2 malformed id or bad usage.
+    """
+    try:
+        settings = load_settings(vault)
+        lines = explain_related(vault, settings, arxiv_id)
+    except (ConfigError, InvalidArxivId) as exc:
+        raise click.UsageError(str(exc)) from exc
+    except LookupError as exc:
+        click.echo(str(exc).strip("'\""), err=True)
+        sys.exit(EXIT_INCOMPLETE)
+    for line in lines:
+        click.echo(line)

@@ -69,8 +69,8 @@ _PREFIX = re.compile(r"arxiv:\s*", re.IGNORECASE)
 _FILE_SUFFIXES = (".gz", ".ps", ".pdf")
 
 FIRST_NEW_STYLE_YYMM = 704
+# Five-digit sequence numbers start at 1501; no valid month lies between 1412 and 1501.
 LAST_FOUR_DIGIT_YYMM = 1412
-FIRST_FIVE_DIGIT_YYMM = 1501
 
 
 class InvalidArxivId(ValueError):

@@ -209,8 +209,9 @@ def _merge_list(existing: Any, old_tool: Sequence[str], new_tool: Sequence[str])
         existing = [existing]
     if not isinstance(existing, list):
         existing = []
+    # Entries can be anything YAML reads, e.g. `[[Mixer]]` unquoted is a nested list: keep them.
     stale = set(old_tool) - set(new_tool)
-    merged = [item for item in existing if item not in stale]
+    merged = [item for item in existing if not (isinstance(item, str) and item in stale)]
     merged.extend(item for item in new_tool if item not in merged)
     return merged
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,7 @@ from .papers import Resolution
 from .planner import Plan, plan_link
 from .properties import find_front_matter
 from .relations import explain
-from .scan import NoteScan, Problem, scan_note
+from .scan import NoteScan, Problem, scan_or_report
 from .vault import Note, read_vault
 from .writer import Outcome, VaultWriter, Write, WriteResult
 
@@ -37,6 +39,7 @@ class RunReport:
     results: list[WriteResult] = field(default_factory=list)
     requests: int = 0
     dry_run: bool = False
+    cancelled: bool = False  # stopped between writes; the rest is left for the next run
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
         """How many files of `kind` were written (`new`: created, or changed in place)."""
@@ -60,7 +63,7 @@ class RunReport:
     @property
     def complete(self) -> bool:
         """True when a rerun would have nothing left to do."""
-        return not self.pending and not self.conflicts
+        return not self.pending and not self.conflicts and not self.cancelled
 
 
 def cache_path(vault: Path) -> Path:
@@ -73,7 +76,10 @@ def open_cache(vault: Path) -> PaperCache:
     return PaperCache(path)
 
 
-def make_source(settings: Settings, cache: PaperCache) -> ArxivSource:
+def make_source(
+    settings: Settings, cache: PaperCache, *, sleep: Callable[[float], None] = time.sleep
+) -> ArxivSource:
+    """`sleep` is where pacing and backoff wait: the watcher passes one that wakes on stop."""
     arxiv = settings.arxiv
     return ArxivSource(
         arxiv.api_url,
@@ -82,6 +88,7 @@ def make_source(settings: Settings, cache: PaperCache) -> ArxivSource:
         batch_size=arxiv.batch_size,
         max_retries=arxiv.max_retries,
         cache=cache,
+        sleep=sleep,
     )
 
 
@@ -94,11 +101,13 @@ def run_link(
     progress: Progress | None = None,
     defer_links_in: Collection[str] = (),
     defer_papers: Collection[str] = (),
+    cancel: threading.Event | None = None,
 ) -> RunReport:
     """Bring the whole vault up to date.
 
     The watcher passes `defer_links_in` (notes the user is still editing: no links inserted
     yet) and `defer_papers` (papers whose metadata it is fetching: no stub note yet).
+    Setting `cancel` stops the run between two writes; every file written is complete.
     """
     notes, read_problems = read_vault(vault, settings)
     report = RunReport(notes=len(notes), dry_run=dry_run)
@@ -117,6 +126,9 @@ def run_link(
         return report
     writer = VaultWriter(vault)
     for write in plan.writes:
+        if cancel is not None and cancel.is_set():
+            report.cancelled = True
+            break
         result = writer.apply(write)
         report.results.append(result)
         if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
@@ -133,7 +145,7 @@ def _plan_with_metadata(
     defer_links_in: Collection[str],
     defer_papers: Collection[str],
 ) -> tuple[Plan, int]:
-    scans = [scan_note(note) for note in notes]
+    scans = [scan_or_report(note) for note in notes]
     keys = {r.arxiv_id.key for scan in scans for r in scan.references}
     keys |= {scan.paper_key for scan in scans if scan.paper_key}
     source = None if offline else make_source(settings, cache)
@@ -152,7 +164,7 @@ def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]
     """
     key = parse_arxiv_id(arxiv_id).key
     notes, _ = read_vault(vault, settings)
-    scans = [scan_note(note) for note in notes]
+    scans = [scan_or_report(note) for note in notes]
     keys = {scan.paper_key for scan in scans if scan.paper_key} | {key}
     with open_cache(vault) as cache:
         papers = cache.get_many(keys)

@@ -7,8 +7,9 @@ is what keeps two synced copies of a vault from writing different notes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .config import Settings
 from .indexes import (
@@ -45,6 +46,8 @@ from .tags import tag_with_parents
 from .writer import Write
 
 __all__ = ["Plan", "Problem", "plan_link"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -256,14 +259,20 @@ class _Planner:
         for scan in self.scans:
             if scan.note.path in defer_links_in or not scan.references:
                 continue
-            text, count = insert_links(
-                scan,
-                self.resolution.papers,
-                targets,
-                known,
-                mode=self.settings.inline_links,
-                label=self.settings.link_label,
+            inserted = self._guarded(
+                scan.note.path,
+                lambda scan=scan: insert_links(
+                    scan,
+                    self.resolution.papers,
+                    targets,
+                    known,
+                    mode=self.settings.inline_links,
+                    label=self.settings.link_label,
+                ),
             )
+            if inserted is None:
+                continue
+            text, count = inserted
             if count:
                 self.linked_text[scan.note.path] = text
                 self.plan.links_inserted += count
@@ -288,9 +297,15 @@ class _Planner:
                 self.names.target(series_path) if series_path else None,
             )
             if key in self.paper_notes:
-                self._update_paper_note(key, content)
-            else:
-                text = new_paper_note(content, self.settings)
+                path = self.paper_notes[key][0].note.path
+                self._guarded(
+                    path, lambda key=key, content=content: self._update_paper_note(key, content)
+                )
+                continue
+            text = self._guarded(
+                self.note_path[key], lambda c=content: new_paper_note(c, self.settings)
+            )
+            if text is not None:
                 write = Write(self.note_path[key], text, None, reason="new note", kind="paper")
                 self.plan.writes.append(write)
 
@@ -350,15 +365,7 @@ class _Planner:
         assert self.related is not None
         dataview = self.settings.index_dataview
         for (kind, name), path in sorted(self.index_path.items()):
-            if kind == TAG_KIND:
-                rendered = render_tag_index(self._tag_index(name), dataview=dataview)
-            else:
-                series = next(s for s in self.related.detected.series if s.name == name)
-                rendered = render_series_index(
-                    SeriesIndex(name, [self._paper_entry(k, dated=True) for k in series.members]),
-                    dataview=dataview,
-                )
-            self._write_index(kind, name, path, rendered)
+            self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
         wanted = {(kind, name.casefold()) for kind, name in self.index_path}
         for identity, scans in sorted(self.index_notes.items()):
             note = scans[0].note
@@ -368,6 +375,31 @@ class _Planner:
                         note.path, "", note.state, note.bom, "index no longer needed", delete=True
                     )
                 )
+
+    def _index_note(self, kind: str, name: str, path: str, dataview: bool) -> None:
+        assert self.related is not None
+        if kind == TAG_KIND:
+            rendered = render_tag_index(self._tag_index(name), dataview=dataview)
+        else:
+            series = next(s for s in self.related.detected.series if s.name == name)
+            members = [self._paper_entry(key, dated=True) for key in series.members]
+            rendered = render_series_index(SeriesIndex(name, members), dataview=dataview)
+        self._write_index(kind, name, path, rendered)
+
+    def _guarded(self, path: str, step: Callable[[], T]) -> T | None:
+        """One note's step; if it fails, that note is left unchanged and the run goes on."""
+        try:
+            return step()
+        except Exception as exc:  # a bug must cost one note, never the whole vault
+            self.plan.problems.append(
+                Problem(
+                    path,
+                    None,
+                    f"left unchanged: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
+                    "please report this",
+                )
+            )
+            return None
 
     def _tag_index(self, tag: str) -> TagIndex:
         group = self.tags[tag]

@@ -100,18 +100,14 @@ _REFERENCE = re.compile(
 # milliseconds, and the alternation then only runs in a window around each hit. The word
 # "arXiv" in prose is deliberately not an anchor: notes about papers say it all the time.
 _ANCHOR_LITERALS = (
-    "xiv:",
-    "Xiv:",
-    "XIV:",
-    "xiv.org/",
-    "Xiv.org/",
-    "XIV.org/",
-    "XIV.ORG/",
-    "5iv.org/",
-    "10.48550/",
-    "uggingface.co/",
-    "uggingFace.co/",
-    "UGGINGFACE.CO/",
+    "iv:",  # arXiv:, arxiv:
+    "IV:",  # ARXIV:
+    "iv.org/",  # arxiv.org, alphaxiv.org, ar5iv.org, ar5iv.labs.arxiv.org
+    "IV.org/",
+    "IV.ORG/",
+    "10.48550/",  # arXiv's DOI prefix
+    "ace.co/",  # huggingface.co, HuggingFace.co
+    "ACE.CO/",
 )
 _OLD_STYLE_ANCHOR = re.compile(r"/\d{7}")
 # Longest text a match can hold before its anchor ('https://dx.doi.org/10.48550/arXiv.' and
@@ -165,6 +161,9 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
         else:
             next_start = anchor + 1
     return matches
+
+
+_ATX_HEADING = re.compile(r"[ ]{0,3}#{1,6}(?:[ \t]|$)", re.MULTILINE)
 
 
 def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceScan:
@@ -315,6 +314,10 @@ class _Context:
 
     def _insert_at(self, start: int, id_end: int, url_end: int | None) -> int | None:
         if start < self.front_matter_end:
+            return None
+        # Text added to a heading changes its anchor and breaks [[Note#Heading]] links to it.
+        line_start = self.text.rfind("\n", 0, start) + 1
+        if _ATX_HEADING.match(self.text, line_start):
             return None
         construct = self.constructs.index_containing(start)
         if construct >= 0:

@@ -19,6 +19,7 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 
 USER_KIND = "user"
+OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,19 @@ def scan_note(note: Note) -> NoteScan:
         )
         return _scan_content(note, USER_KIND, properties, None, [problem])
     return _scan_content(note, USER_KIND, properties, None, [])
+
+
+def scan_or_report(note: Note) -> NoteScan:
+    """`scan_note`, except that a failure costs only this note: it is then treated as text
+    we do not touch, with a problem saying so."""
+    try:
+        return scan_note(note)
+    except Exception as exc:  # a bug must cost one note, never the whole vault
+        message = (
+            f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
+            "please report this"
+        )
+        return NoteScan(note, OPAQUE_KIND, problems=(Problem(note.path, None, message),))
 
 
 def _scan_content(

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 from .config import Settings
 from .writer import BOM, FileState
@@ -51,28 +52,38 @@ def markdown_paths(root: Path, settings: Settings) -> Iterator[str]:
             relative = f"{folder}/{entry.name}" if folder else entry.name
             if entry.is_symlink():
                 continue
-            if entry.is_dir():
-                if not _excluded(relative, settings.exclude):
+            if entry.is_dir(follow_symlinks=False):
+                if not is_excluded(relative, settings.exclude):
                     subfolders.append(relative)
-            elif entry.name.endswith(".md") and not _excluded(relative, settings.exclude):
+            elif (
+                entry.name.endswith(".md")
+                and entry.is_file(follow_symlinks=False)
+                and not is_excluded(relative, settings.exclude)
+            ):
                 yield relative
         stack.extend(reversed(subfolders))
 
 
-def _excluded(relative: str, patterns: tuple[str, ...]) -> bool:
-    """Glob match on the vault-relative path; a folder pattern (`Templates`, `Templates/**`)
-    prunes the whole folder because folders are tested before their contents."""
-    return any(
-        fnmatch.fnmatchcase(relative, pattern.removesuffix("/**").rstrip("/"))
-        for pattern in patterns
-    )
+def is_excluded(relative: str, patterns: tuple[str, ...]) -> bool:
+    """Whether a vault-relative path, or any folder above it, matches an `exclude` glob
+    (`Templates`, `Templates/**`, `*.excalidraw.md`)."""
+    if not patterns:
+        return False
+    parts = relative.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    cleaned = [pattern.removesuffix("/**").rstrip("/") for pattern in patterns]
+    return any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes for pattern in cleaned)
 
 
 def read_note(root: Path, relative: str, *, max_bytes: int) -> Note | ReadProblem:
     path = root / relative
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: a named pipe called `x.md` must not hang the run; it is refused below.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, "rb") as handle:
             stat = os.fstat(handle.fileno())
+            if not S_ISREG(stat.st_mode):
+                return ReadProblem(relative, "skipped: not a regular file")
             if stat.st_size > max_bytes:
                 return ReadProblem(
                     relative,

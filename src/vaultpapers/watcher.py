@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fnmatch
-import glob
 import logging
 import os
 import signal
@@ -31,7 +29,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -50,13 +48,12 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
-from .arxiv_source import NOT_FOUND_MAX_AGE, ArxivSource, FetchResult, resolve
+from .arxiv_source import NOT_FOUND_MAX_AGE, FetchResult
 from .cache import PaperCache
 from .config import STATE_DIR, Settings
-from .pipeline import RunReport, open_cache, run_link
-from .planner import plan_link
-from .scan import scan_note
-from .vault import Note, markdown_paths, read_note, read_vault
+from .pipeline import RunReport, make_source, open_cache, run_link
+from .scan import scan_or_report
+from .vault import Note, is_excluded, markdown_paths, read_note
 from .watchstate import StatusRecord, WatchLock, now_iso, write_status
 from .writer import FileState, Outcome, content_digest
 
@@ -79,7 +76,6 @@ DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_STOP_GRACE = 3.0  # seconds stop() lets the current run finish before abandoning it
 DEFAULT_FETCH_BACKOFF = (5.0, 600.0)  # first and longest wait before re-asking arXiv
 RUN_RETRY_BACKOFF = (2.0, 300.0)  # after a run failed for a reason no single note explains
-MAX_SKIPPED_NOTES = 10  # notes isolated after one failed run; more means it is not the notes
 _WATCH_LIMITS = {
     errno.ENOSPC: "fs.inotify.max_user_watches=524288",
     errno.EMFILE: "fs.inotify.max_user_instances=512",
@@ -141,15 +137,6 @@ def _stat(path: Path) -> Stat | None:
     except OSError:
         return None
     return result.st_mtime_ns, result.st_size
-
-
-def _excluded(relative: str, patterns: tuple[str, ...]) -> bool:
-    """The vault's `exclude` rule (as `vault.markdown_paths` applies it) for one path: the
-    file, or any folder above it, matches a pattern."""
-    parts = relative.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    cleaned = [p.removesuffix("/**").rstrip("/") for p in patterns]
-    return any(fnmatch.fnmatchcase(prefix, pattern) for prefix in prefixes for pattern in cleaned)
 
 
 def log_file_path(vault: Path, settings: Settings) -> Path | None:
@@ -283,16 +270,7 @@ class _Fetcher:
         except Exception as exc:
             log.error("cannot fetch metadata: %s", exc)
             return
-        arxiv = self._settings.arxiv
-        source = ArxivSource(
-            arxiv.api_url,
-            delay=arxiv.delay,
-            timeout=arxiv.timeout,
-            batch_size=arxiv.batch_size,
-            max_retries=arxiv.max_retries,
-            cache=cache,
-            sleep=self._sleep,
-        )
+        source = make_source(self._settings, cache, sleep=self._sleep)
         with cache:
             while (batch := self._next_batch()) is not None:
                 try:
@@ -383,9 +361,10 @@ class VaultWatcher:
         # Worker-only state.
         self._dirty: dict[str, _Seen] = {}  # paths with unprocessed events
         self._settling: dict[str, _Seen] = {}  # notes with references, links held back
-        self._own: dict[str, FileState] = {}  # files as our writer left them
-        self._own_removed: set[str] = set()  # paths our writer removed (renamed stubs)
-        self._skipped: dict[str, str] = {}  # notes processing failed on -> why; until changed
+        # Files as our writer left them, and paths it removed, with when that run started: an
+        # event from before then is the user's, even if the file now looks as we left it.
+        self._own: dict[str, tuple[FileState, float]] = {}
+        self._own_removed: dict[str, float] = {}
         self._fetched = False
         self._forced: str | None = None
         self._next_rescan = 0.0
@@ -395,6 +374,7 @@ class VaultWatcher:
         self._errors: deque[str] = deque(maxlen=50)
         self._last_error: tuple[str, float] = ("", 0.0)
         self._status_text = ""
+        self._notes_in_vault = 0
 
         self.runs = 0
         self.run_reasons: Counter[str] = Counter()
@@ -488,14 +468,13 @@ class VaultWatcher:
             # A signal handler may not take locks the main thread could hold: poll a flag.
             while not received and self._worker.is_alive():
                 time.sleep(0.1)
+            if received:
+                log.info("received %s; stopping", signal.Signals(received[0]).name)
         finally:
             self.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        if received:
-            log.info("received %s", signal.Signals(received[0]).name)
-            return 0
-        return 1
+        return 0 if received else 1
 
     def __enter__(self) -> VaultWatcher:
         self.start()
@@ -546,18 +525,18 @@ class VaultWatcher:
             return False
         if self._log_file is not None and self.vault / relative == self._log_file:
             return False
-        return not _excluded(relative, self.settings.exclude)
+        return not is_excluded(relative, self.settings.exclude)
 
-    def _is_own_write(self, relative: str, stat: Stat | None) -> bool:
+    def _is_own_write(self, relative: str, stat: Stat | None, event_at: float) -> bool:
         if stat is None:
-            return relative in self._own_removed
-        self._own_removed.discard(relative)
-        own = self._own.get(relative)
-        if own is None or (own.mtime_ns, own.size) != stat:
+            return self._own_removed.get(relative, float("inf")) <= event_at
+        self._own_removed.pop(relative, None)
+        state, since = self._own.get(relative, (None, float("inf")))
+        if state is None or event_at < since or (state.mtime_ns, state.size) != stat:
             return False
         # Same mtime and size: compare the bytes too (coarse clocks, same-length edits).
         try:
-            return content_digest((self.vault / relative).read_bytes()) == own.digest
+            return content_digest((self.vault / relative).read_bytes()) == state.digest
         except OSError:
             return False
 
@@ -575,12 +554,11 @@ class VaultWatcher:
                     self._dirty[relative] = _Seen(event.at, None)
                     continue
                 stat = _stat(self.vault / relative)
-                if self._is_own_write(relative, stat):
+                if self._is_own_write(relative, stat, event.at):
                     self.own_events_ignored += 1
                     continue
                 self.events_seen += 1
                 self._dirty[relative] = _Seen(event.at, stat)
-                self._skipped.pop(relative, None)
 
     # -- the worker --------------------------------------------------------------------------
 
@@ -713,9 +691,11 @@ class VaultWatcher:
         for path in list(self._settling):
             if path not in held:
                 del self._settling[path]
-        self._remember_own_writes(report)
+        self._remember_own_writes(report, started)
         self._request_metadata(report.pending)
         created, updated, removed = _count_writes(report)
+        # As the vault is after this run's writes, so that the next run does not see a change.
+        self._notes_in_vault = report.notes + created - removed
         self._log_run(reason, report, (created, updated, removed), elapsed)
         if self._status is not None and (reason != "rescan" or created + updated + removed):
             record = self._status
@@ -727,101 +707,32 @@ class VaultWatcher:
             record.links_inserted += report.links_inserted
 
     def _run_pipeline(self, held: set[str], deferred_papers: Collection[str]) -> RunReport | None:
-        """One run; when it fails, find the notes it fails on, skip them, and run once more."""
-        failure: Exception | None = None
-        for attempt in range(2):
-            settings = self._settings_skipping(self._skipped)
-            try:
-                report = run_link(
-                    self.vault,
-                    settings,
-                    offline=True,
-                    defer_links_in=held,
-                    defer_papers=deferred_papers,
-                )
-            except Exception as exc:
-                failure = exc
-                log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
-                culprits = (
-                    [] if attempt else self._isolate_failing_notes(settings, held, deferred_papers)
-                )
-                if not culprits:
-                    break
-                for path in culprits:
-                    why = (
-                        "skipped until it changes: vaultpapers failed on this note "
-                        f"({type(exc).__name__}: {exc}); please report it"
-                    )
-                    self._skipped[path] = why
-                    self._fault(f"{path}: {why}", None)
-                continue
-            self._retry_at = None
-            self._retry_wait = RUN_RETRY_BACKOFF[0]
-            return report
-        self._fault(
-            f"a run failed ({type(failure).__name__}: {failure}); nothing more was written, "
-            f"retrying in {self._retry_wait:.0f} s",
-            None,
-        )
-        self._retry_at = time.monotonic() + self._retry_wait
-        self._retry_wait = min(RUN_RETRY_BACKOFF[1], self._retry_wait * 2)
-        return None
-
-    def _settings_skipping(self, paths: Collection[str]) -> Settings:
-        if not paths:
-            return self.settings
-        patterns = tuple(glob.escape(path) for path in sorted(paths))
-        return replace(self.settings, exclude=self.settings.exclude + patterns)
-
-    def _isolate_failing_notes(
-        self, settings: Settings, held: Collection[str], deferred_papers: Collection[str]
-    ) -> list[str]:
-        """The notes a run fails on, found by planning (pure, nothing written) ever shorter
-        prefixes of the vault: the shortest failing prefix ends with a culprit."""
+        """One run. The planner already confines a failure to the note it happened on; what
+        fails a whole run (the cache, the disk) is retried with backoff."""
         try:
-            notes, _ = read_vault(self.vault, settings)
-            culprits: list[str] = []
-            scans = []
-            for note in notes:
-                try:
-                    scans.append(scan_note(note))
-                except Exception:
-                    culprits.append(note.path)
-            keys = {r.arxiv_id.key for scan in scans for r in scan.references}
-            keys |= {scan.paper_key for scan in scans if scan.paper_key}
-            assert self._cache is not None
-            resolution = resolve(sorted(keys), self._cache, None)
+            report = run_link(
+                self.vault,
+                self.settings,
+                offline=True,
+                defer_links_in=held,
+                defer_papers=deferred_papers,
+                cancel=self._stopping,
+            )
+        except Exception as exc:
+            log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
+            self._fault(
+                f"a run failed ({type(exc).__name__}: {exc}); nothing more was written, "
+                f"retrying in {self._retry_wait:.0f} s",
+                None,
+            )
+            self._retry_at = time.monotonic() + self._retry_wait
+            self._retry_wait = min(RUN_RETRY_BACKOFF[1], self._retry_wait * 2)
+            return None
+        self._retry_at = None
+        self._retry_wait = RUN_RETRY_BACKOFF[0]
+        return report
 
-            def fails(subset: list) -> bool:
-                try:
-                    plan_link(
-                        subset,
-                        resolution,
-                        settings,
-                        defer_links_in=held,
-                        defer_papers=deferred_papers,
-                    )
-                except Exception:
-                    return True
-                return False
-
-            if fails([]):
-                return culprits
-            while len(culprits) < MAX_SKIPPED_NOTES and fails(scans):
-                passing, failing = 0, len(scans)
-                while failing - passing > 1:
-                    middle = (passing + failing) // 2
-                    if fails(scans[:middle]):
-                        failing = middle
-                    else:
-                        passing = middle
-                culprits.append(scans.pop(failing - 1).note.path)
-            return culprits
-        except Exception:
-            log.exception("could not find the note the run failed on")
-            return []
-
-    def _remember_own_writes(self, report: RunReport) -> None:
+    def _remember_own_writes(self, report: RunReport, started: float) -> None:
         """So that the events of these writes, when they come back, cause no run."""
         for result in report.results:
             if result.outcome is not Outcome.WRITTEN:
@@ -829,13 +740,13 @@ class VaultWatcher:
             write = result.write
             if write.delete or result.state is None:
                 self._own.pop(write.path, None)
-                self._own_removed.add(write.path)
+                self._own_removed[write.path] = started
                 continue
-            self._own[write.path] = result.state
-            self._own_removed.discard(write.path)
+            self._own[write.path] = (result.state, started)
+            self._own_removed.pop(write.path, None)
             if write.replaces is not None:
                 self._own.pop(write.replaces, None)
-                self._own_removed.add(write.replaces)
+                self._own_removed[write.replaces] = started
 
     def _discover(self, paths: Iterable[str]) -> set[str]:
         """Read the given notes: ask the fetcher for papers they cite that are not cached.
@@ -846,10 +757,7 @@ class VaultWatcher:
             note = read_note(self.vault, path, max_bytes=self.settings.max_note_bytes)
             if not isinstance(note, Note):
                 continue
-            try:
-                scan = scan_note(note)
-            except Exception:
-                continue  # the run will isolate it
+            scan = scan_or_report(note)
             if scan.references:
                 with_references.add(path)
             keys.update(r.arxiv_id.key for r in scan.references)
@@ -917,7 +825,7 @@ class VaultWatcher:
                 self._polling = True
             else:
                 self.observer = observer
-                self.observer_kind = f"file events ({type(observer).__name__})"
+                self.observer_kind = type(observer).__name__
                 return
         observer = PollingObserverVFS(
             os.stat, _visible_entries, polling_interval=self._poll_interval
@@ -977,7 +885,7 @@ class VaultWatcher:
         report = self.last_report
         record.observer = self.observer_kind
         if report is not None:
-            record.notes = report.notes
+            record.notes = self._notes_in_vault
             record.papers = report.papers
             record.problems = [str(p) for p in report.problems]
             record.problems += [
@@ -985,7 +893,6 @@ class VaultWatcher:
                 for r in report.results
                 if r.outcome is Outcome.FAILED
             ]
-        record.problems += [f"{path}: {why}" for path, why in sorted(self._skipped.items())]
         record.pending = self.pending
         record.settling = sorted(self._settling)
         record.errors = list(self._errors)

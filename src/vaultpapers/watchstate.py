@@ -186,7 +186,7 @@ def describe_status(status: WatchStatus) -> list[str]:
     if status.running:
         pid = status.running_pid or (record.pid if record else None)
         since = f", since {_local(record.since)}" if record and record.pid == pid else ""
-        how = f", {record.observer}" if record and record.observer and record.pid == pid else ""
+        how = f"; {record.observer}" if record and record.observer and record.pid == pid else ""
         lines.append(f"A watcher is running on {status.vault} (pid {pid}{since}{how}).")
     else:
         lines.append(f"No watcher is running on {status.vault}.")
