@@ -1076,7 +1076,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["harness_s"] = round(time.perf_counter() - started, 1)
         args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     table = report["table"]
-    block = f"Machine: {machine_line(machine)}\n\n{table}\n"
+    command = " ".join(["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])])
+    when = report["started"][:10]
+    commit = (machine["git_commit"] or "?")[:10] + (" (modified)" if machine["git_dirty"] else "")
+    block = (
+        f"Run {when} at {commit}: `{command}`, {report['harness_s']:.0f} s in all.\n"
+        f"Machine: {machine_line(machine)}\n\n{table}\n"
+    )
     args.out.with_suffix(".md").write_text(block, encoding="utf-8")
     print(f"\n{block}")
     print(f"Harness time: {report['harness_s']:.0f} s. JSON: {args.out}")

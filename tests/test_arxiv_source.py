@@ -20,9 +20,9 @@ from vaultpapers.arxiv_source import (
     FetchResult,
     canonical_key,
     paper_from_result,
-    resolve,
 )
 from vaultpapers.cache import PaperCache
+from vaultpapers.metadata import resolve
 from vaultpapers.papers import Paper
 from vaultpapers.testing import FakeArxiv
 

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import arxiv
@@ -28,20 +28,17 @@ from vaultpapers.papers import Paper, Resolution
 
 __all__ = [
     "DEFAULT_API_URL",
-    "NOT_FOUND_MAX_AGE",
     "ArxivSource",
     "FetchResult",
     "MalformedResponseError",
     "Resolution",
     "canonical_key",
     "paper_from_result",
-    "resolve",
 ]
 
 logger = logging.getLogger("vaultpapers.arxiv")
 
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
-NOT_FOUND_MAX_AGE = timedelta(days=7)
 
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 _ATOM_ENTRY_ID = "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id"
@@ -411,35 +408,3 @@ class ArxivSource:
         if wait > 0:
             logger.debug("waiting %.2f s for the next arXiv request slot", wait)
             self._sleep(wait)
-
-
-def resolve(
-    keys: Iterable[str],
-    cache: PaperCache,
-    source: ArxivSource | None,
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> Resolution:
-    """Metadata for ``keys``: cached papers first, recent "not found" answers trusted, the rest
-    fetched (or left pending as 'offline' when there is no source)."""
-    wanted = sorted(set(keys))
-    papers = cache.get_many(wanted)
-    uncached = [key for key in wanted if key not in papers]
-    not_found = cache.not_found(uncached, max_age=NOT_FOUND_MAX_AGE)
-    to_fetch = [key for key in uncached if key not in not_found]
-    pending: dict[str, str] = {}
-    requests = 0
-    if to_fetch and source is None:
-        pending = dict.fromkeys(to_fetch, "offline")
-    elif to_fetch and source is not None:
-        result = source.fetch(to_fetch, progress=progress)
-        if source.cache is not cache:
-            cache.put_many(result.papers.values())
-            cache.mark_not_found(result.not_found)
-        papers.update(result.papers)
-        not_found |= result.not_found
-        pending = dict(result.failed)
-        requests = result.requests
-    return Resolution(
-        papers=papers, not_found=frozenset(not_found), pending=pending, requests=requests
-    )

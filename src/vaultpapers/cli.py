@@ -16,8 +16,6 @@ from .cache import CacheError
 from .config import ConfigError, load_settings
 from .ids import InvalidArxivId
 from .pipeline import RunReport, explain_related, run_link
-from .watcher import VaultWatcher, watch_logging
-from .watchstate import WatcherAlreadyRunning, describe_status, read_status
 from .writer import Outcome
 
 EXIT_OK = 0
@@ -172,6 +170,10 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> No
     Exit codes: 0 stopped by Ctrl-C or SIGTERM; 1 could not start (another watcher runs
     on VAULT, the cache cannot be used) or stopped on a fault; 2 bad usage or configuration.
     """
+    # Imported here: watchdog is not needed by the other commands, which should start fast.
+    from .watcher import VaultWatcher, watch_logging
+    from .watchstate import WatcherAlreadyRunning
+
     try:
         settings = load_settings(vault)
     except ConfigError as exc:
@@ -195,6 +197,8 @@ def status(vault: Path) -> None:
     \b
     Exit codes: 0 a watcher is running; 1 none is.
     """
+    from .watchstate import describe_status, read_status
+
     report = read_status(vault.resolve())
     for line in describe_status(report):
         click.echo(line)

@@ -15,10 +15,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .arxiv_source import FetchResult
 from .config import Settings
 from .pipeline import make_source, open_cache
+
+if TYPE_CHECKING:
+    from .arxiv_source import FetchResult
 
 log = logging.getLogger("vaultpapers.watch")
 
@@ -133,6 +136,8 @@ class MetadataFetcher:
                     return
                 except Exception as exc:
                     log.exception("fetching metadata failed")
+                    from .arxiv_source import FetchResult
+
                     result = FetchResult({}, frozenset(), dict.fromkeys(batch, str(exc)), 0)
                 self._record(batch, result)
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from functools import lru_cache
 
 from .ids import parse_arxiv_id
 from .notes import citation_label
 from .papers import Paper
 from .scan import NoteScan
 
-_WIKILINK_AT = re.compile(r" ?\[\[([^\[\]\n]+)\]\]")
 
-
-def insert_links(
+def links_to_insert(
     scan: NoteScan,
     papers: Mapping[str, Paper],
     link_targets: Mapping[str, str],
@@ -21,9 +19,9 @@ def insert_links(
     *,
     mode: str,
     label: str,
-) -> tuple[str, int]:
-    """The note's text with a wikilink after each reference to a paper with a complete note,
-    and how many were inserted.
+) -> list[tuple[int, str]]:
+    """(offset, link text) for each reference to a paper with a complete note that has no
+    link yet. Decided from the scan alone, so an unchanged note is not even read.
 
     `link_targets`: key -> the wikilink target of its note. `known_names`: key -> every
     lowercase name its note goes by (file name, path), to see that a link is already there.
@@ -31,7 +29,7 @@ def insert_links(
     """
     insertions: list[tuple[int, str]] = []
     linked_here: set[str] = set()
-    for ref in scan.references:
+    for ref, links_after in zip(scan.references, scan.links_after, strict=True):
         key = ref.arxiv_id.key
         paper = papers.get(key)
         if ref.insert_at is None or paper is None or key not in link_targets:
@@ -39,31 +37,29 @@ def insert_links(
         if mode == "first" and key in linked_here:
             continue
         linked_here.add(key)
-        if _already_linked(scan.note.text, ref.insert_at, key, known_names.get(key, ())):
+        if _already_linked(links_after, key, known_names.get(key, ())):
             continue
         pipe = "\\|" if ref.in_table else "|"
         shown = _label(paper, key, label)
         insertions.append((ref.insert_at, f" [[{link_targets[key]}{pipe}{shown}]]"))
-    text = scan.note.text
+    return insertions
+
+
+def insert(text: str, insertions: Sequence[tuple[int, str]]) -> str:
     for offset, link in sorted(insertions, reverse=True):
         text = text[:offset] + link + text[offset:]
-    return text, len(insertions)
+    return text
 
 
-def _links_at(text: str, offset: int) -> list[str]:
-    """Targets of the wikilinks standing one after another at `offset`."""
-    targets = []
-    while match := _WIKILINK_AT.match(text, offset):
-        target = re.split(r"\\?\|", match.group(1), maxsplit=1)[0]
-        targets.append(re.split(r"[#^]", target, maxsplit=1)[0].strip())
-        offset = match.end()
-    return targets
+@lru_cache(maxsize=65536)
+def _id_in_names(key: str) -> str:
+    return parse_arxiv_id(key).filename_part.lower()
 
 
-def _already_linked(text: str, offset: int, key: str, names: Collection[str]) -> bool:
+def _already_linked(links_after: Sequence[str], key: str, names: Collection[str]) -> bool:
     # Several references can share one insertion point (glued URLs): look at every link there.
-    id_part = parse_arxiv_id(key).filename_part.lower()
-    for target in _links_at(text, offset):
+    id_part = _id_in_names(key)
+    for target in links_after:
         target = target.removesuffix(".md").lower()
         if target in names or target.rsplit("/", 1)[-1] in names or id_part in target:
             return True

@@ -666,3 +666,17 @@ def table_spans(text: str, *, exclude: Sequence[Span] | None = None) -> list[Spa
             continue
         tables.append((header_start, end))
         pos = end + 1
+
+
+_WIKILINK_AT = re.compile(r" ?\[\[([^\[\]\n]+)\]\]")
+
+
+def wikilinks_at(text: str, offset: int) -> list[str]:
+    """Targets of the wikilinks standing one after another at `offset` (each optionally after
+    one space), without alias, heading or block parts: '[[A|x]] [[B#h]]' -> ['A', 'B']."""
+    targets = []
+    while match := _WIKILINK_AT.match(text, offset):
+        target = re.split(r"\\?\|", match.group(1), maxsplit=1)[0]
+        targets.append(re.split(r"[#^]", target, maxsplit=1)[0].strip())
+        offset = match.end()
+    return targets

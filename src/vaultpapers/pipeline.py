@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .arxiv_source import ArxivSource, resolve
 from .cache import PaperCache
 from .config import STATE_DIR, Settings
 from .ids import parse_arxiv_id
+from .metadata import NOT_FOUND_MAX_AGE, resolve
 from .notes import section_text
-from .papers import Resolution
+from .papers import Paper, Resolution
 from .planner import Plan, plan_link
 from .properties import find_front_matter
-from .relations import explain
-from .scan import NoteScan, Problem, scan_or_report
-from .vault import Note, read_vault
+from .relations import RelatedPapers, explain, relate, related_from_json, related_to_json
+from .scan import OPAQUE_KIND, NoteScan, Problem, scan_from_json, scan_or_report, scan_to_json
+from .state import StateStore, StatKey
+from .vault import Note, ReadProblem, markdown_files, read_note, read_vault
 from .writer import Outcome, VaultWriter, Write, WriteResult
+
+if TYPE_CHECKING:
+    from .arxiv_source import ArxivSource, FetchResult
 
 log = logging.getLogger("vaultpapers")
 
 CACHE_FILE = "cache.sqlite"
+STATE_FILE = "state.sqlite"
 Progress = Callable[[int, int], None]
 
 
@@ -80,6 +88,8 @@ def make_source(
     settings: Settings, cache: PaperCache, *, sleep: Callable[[float], None] = time.sleep
 ) -> ArxivSource:
     """`sleep` is where pacing and backoff wait: the watcher passes one that wakes on stop."""
+    from .arxiv_source import ArxivSource  # the HTTP and XML stack, only once it is needed
+
     arxiv = settings.arxiv
     return ArxivSource(
         arxiv.api_url,
@@ -109,51 +119,219 @@ def run_link(
     yet) and `defer_papers` (papers whose metadata it is fetching: no stub note yet).
     Setting `cancel` stops the run between two writes; every file written is complete.
     """
-    notes, read_problems = read_vault(vault, settings)
-    report = RunReport(notes=len(notes), dry_run=dry_run)
-    report.problems.extend(Problem(p.path, None, p.message) for p in read_problems)
-    with open_cache(vault) as cache:
-        plan, requests = _plan_with_metadata(
-            notes, settings, cache, offline, progress, defer_links_in, defer_papers
+    with open_state(vault) as state:
+        listing = list(markdown_files(vault, settings))
+        unchanged = _unchanged_since_complete_run(state, settings, listing)
+        if unchanged is not None and not dry_run:
+            return unchanged
+        scans, read_problems = scan_vault(vault, settings, state, listing)
+        report = RunReport(notes=len(scans), dry_run=dry_run)
+        report.problems.extend(read_problems)
+        with open_cache(vault) as cache:
+            keys = {key for scan in scans for key in scan.cited}
+            keys |= {scan.paper_key for scan in scans if scan.paper_key}
+            source = None if offline else _SourceOnDemand(settings, cache)
+            resolution = resolve(sorted(keys), cache, source, progress=progress)
+        previous_outputs = state.outputs()
+        plan = plan_link(
+            scans,
+            resolution,
+            settings,
+            defer_links_in=defer_links_in,
+            defer_papers=defer_papers,
+            load=lambda note: _reread(vault, note, settings),
+            outputs=previous_outputs,
+            relations=_remembered_relations(state),
         )
-    report.requests = requests
-    report.problems.extend(plan.problems)
-    report.papers = len(plan.cited)
-    report.links_inserted = plan.links_inserted
-    report.pending = dict(plan.pending)
-    report.planned = plan.writes
-    if dry_run:
-        return report
-    writer = VaultWriter(vault)
-    for write in plan.writes:
-        if cancel is not None and cancel.is_set():
-            report.cancelled = True
-            break
-        result = writer.apply(write)
-        report.results.append(result)
-        if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
-            log.warning("%s: not written: %s", write.path, result.message)
+        report.requests = resolution.requests
+        report.problems.extend(plan.problems)
+        report.papers = len(plan.cited)
+        report.links_inserted = plan.links_inserted
+        report.pending = dict(plan.pending)
+        report.planned = plan.writes
+        if dry_run:
+            return report
+        writer = VaultWriter(vault)
+        for write in plan.writes:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
+            result = writer.apply(write)
+            report.results.append(result)
+            if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
+                log.warning("%s: not written: %s", write.path, result.message)
+        written = _remember(state, vault, plan, report.results, previous_outputs)
+        if report.complete and not defer_links_in and not defer_papers:
+            after = dict(listing)
+            for path, stat in written.items():
+                if stat is None:
+                    after.pop(path, None)
+                else:
+                    after[path] = stat
+            _remember_complete_run(state, settings, sorted(after.items()), report, resolution)
     return report
 
 
-def _plan_with_metadata(
-    notes: list[Note],
+def _snapshot(settings: Settings, listing: list[tuple[str, StatKey]]) -> str:
+    return hashlib.blake2b(repr((settings, sorted(listing))).encode(), digest_size=16).hexdigest()
+
+
+def _unchanged_since_complete_run(
+    state: StateStore, settings: Settings, listing: list[tuple[str, StatKey]]
+) -> RunReport | None:
+    """The last run's report, if it left nothing to do and not one note changed since:
+    then this run has nothing to do either, and needs not even look at the notes."""
+    saved = state.get("complete_run")
+    if not isinstance(saved, dict) or saved.get("snapshot") != _snapshot(settings, listing):
+        return None
+    if time.time() >= saved.get("recheck_after", 0):
+        return None  # arXiv said "no such paper" long enough ago to ask again
+    report = RunReport(notes=len(listing), papers=saved.get("papers", 0))
+    report.problems = [Problem(path, line, message) for path, line, message in saved["problems"]]
+    return report
+
+
+def _remember_complete_run(
+    state: StateStore,
     settings: Settings,
-    cache: PaperCache,
-    offline: bool,
-    progress: Progress | None,
-    defer_links_in: Collection[str],
-    defer_papers: Collection[str],
-) -> tuple[Plan, int]:
-    scans = [scan_or_report(note) for note in notes]
-    keys = {r.arxiv_id.key for scan in scans for r in scan.references}
-    keys |= {scan.paper_key for scan in scans if scan.paper_key}
-    source = None if offline else make_source(settings, cache)
-    resolution = resolve(sorted(keys), cache, source, progress=progress)
-    plan = plan_link(
-        scans, resolution, settings, defer_links_in=defer_links_in, defer_papers=defer_papers
+    listing: list[tuple[str, StatKey]],
+    report: RunReport,
+    resolution: Resolution,
+) -> None:
+    recheck = NOT_FOUND_MAX_AGE if resolution.not_found else timedelta(days=365)
+    state.put(
+        "complete_run",
+        {
+            "snapshot": _snapshot(settings, listing),
+            "recheck_after": time.time() + recheck.total_seconds(),
+            "papers": report.papers,
+            "problems": [[p.path, p.line, p.message] for p in report.problems],
+        },
     )
-    return plan, resolution.requests
+
+
+class _SourceOnDemand:
+    """The arXiv source, built on the first fetch: most runs have nothing to fetch."""
+
+    def __init__(self, settings: Settings, cache: PaperCache) -> None:
+        self.settings = settings
+        self.cache = cache
+
+    def fetch(
+        self, keys: Iterable[str], *, progress: Callable[[int, int], None] | None = None
+    ) -> FetchResult:
+        return make_source(self.settings, self.cache).fetch(keys, progress=progress)
+
+
+def open_state(vault: Path) -> StateStore:
+    path = vault / STATE_DIR / STATE_FILE
+    path.parent.mkdir(exist_ok=True)
+    return StateStore(path)
+
+
+def scan_vault(
+    vault: Path, settings: Settings, state: StateStore, listing: list[tuple[str, StatKey]]
+) -> tuple[list[NoteScan], list[Problem]]:
+    """Every note's scan: kept from an earlier run while the file is unchanged, else read now."""
+    kept = state.scans()
+    scans: list[NoteScan] = []
+    problems: list[Problem] = []
+    fresh: dict[str, tuple[StatKey, str]] = {}
+    listed: set[str] = set()
+    for relative, stat in listing:
+        listed.add(relative)
+        previous = kept.get(relative)
+        if previous is not None and previous[0] == stat:
+            scans.append(scan_from_json(relative, stat, previous[1]))
+            continue
+        note = read_note(vault, relative, max_bytes=settings.max_note_bytes)
+        if isinstance(note, ReadProblem):
+            problems.append(Problem(note.path, None, note.message))
+            continue
+        scan = scan_or_report(note)
+        scans.append(scan)
+        if scan.kind != OPAQUE_KIND:
+            fresh[relative] = (note.stat, scan_to_json(scan))
+    state.save_scans(fresh, set(kept) - listed)
+    return scans, problems
+
+
+def _reread(vault: Path, note: Note, settings: Settings) -> Note | None:
+    """The note's text, provided the file is still exactly what was scanned."""
+    current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
+    if isinstance(current, Note) and current.state == note.state:
+        return current
+    return None
+
+
+def _remember(
+    state: StateStore,
+    vault: Path,
+    plan: Plan,
+    results: list[WriteResult],
+    previous: dict[str, tuple[StatKey, str]],
+) -> dict[str, StatKey | None]:
+    """Record what this run left behind, so the next run need not look at it again: the
+    generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
+    stat of each file written (None: removed)."""
+    stats: dict[str, StatKey | None] = {}
+    outputs: dict[str, tuple[StatKey, str]] = {}
+    scans: dict[str, tuple[StatKey, str]] = {}
+    gone: list[str] = []
+    written = {r.write.path: r for r in results}
+    for path, (stat, inputs) in plan.outputs.items():
+        if stat is not None:
+            outputs[path] = (stat, inputs)
+        elif path in written and written[path].outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
+            outputs[path] = ("", inputs)  # filled in below with the stat as written
+    for result in results:
+        write = result.write
+        if result.outcome is not Outcome.WRITTEN:
+            continue
+        if write.delete or write.replaces:
+            gone.append(write.replaces or write.path)
+            stats[write.replaces or write.path] = None
+        if write.delete:
+            continue
+        note = read_note(vault, write.path, max_bytes=10**9)
+        if not isinstance(note, Note):
+            outputs.pop(write.path, None)
+            continue
+        stats[write.path] = note.stat
+        if write.path in outputs:
+            outputs[write.path] = (note.stat, outputs[write.path][1])
+        scan = scan_or_report(note)
+        if scan.kind != OPAQUE_KIND:
+            scans[write.path] = (note.stat, scan_to_json(scan))
+    changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
+    state.save_outputs(changed, gone)
+    state.save_scans(scans, gone)
+    return stats
+
+
+def _remembered_relations(state: StateStore) -> Callable[[Iterable[Paper]], RelatedPapers]:
+    """`relate`, answered from the state when the set of papers is the one it last saw.
+
+    Relations depend only on the papers' titles and abstracts, which never change for a given
+    version, so the set of (id, version) pairs identifies the answer.
+    """
+
+    def remembered(papers: Iterable[Paper]) -> RelatedPapers:
+        papers = list(papers)
+        identity = hashlib.blake2b(
+            repr(sorted((p.arxiv_id, p.version) for p in papers)).encode(), digest_size=16
+        ).hexdigest()
+        saved = state.get("relations")
+        if isinstance(saved, dict) and saved.get("identity") == identity:
+            try:
+                return related_from_json(saved["related"])
+            except (KeyError, TypeError, ValueError):
+                pass
+        related = relate(papers)
+        state.put("relations", {"identity": identity, "related": related_to_json(related)})
+        return related
+
+    return remembered
 
 
 def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]:

@@ -6,11 +6,13 @@ is what keeps two synced copies of a vault from writing different notes.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from . import __version__
 from .config import Settings
 from .indexes import (
     SERIES_KIND,
@@ -26,7 +28,7 @@ from .indexes import (
     update_index_note,
     user_wrote_in,
 )
-from .links import insert_links
+from .links import insert, links_to_insert
 from .notes import (
     Mention,
     NoteError,
@@ -34,7 +36,6 @@ from .notes import (
     citation_label,
     new_paper_note,
     paper_file_stem,
-    section_text,
     tool_tags,
     update_paper_note,
 )
@@ -42,7 +43,9 @@ from .papers import Paper, Resolution
 from .related import PaperRelations, RelatedList, plan_related
 from .relations import RelatedPapers, relate
 from .scan import USER_KIND, NoteScan, Problem
+from .state import StatKey
 from .tags import tag_with_parents
+from .vault import Note
 from .writer import Write
 
 __all__ = ["Plan", "Problem", "plan_link"]
@@ -57,6 +60,9 @@ class Plan:
     cited: set[str] = field(default_factory=set)
     links_inserted: int = 0
     pending: dict[str, str] = field(default_factory=dict)  # key -> why
+    # Generated notes brought up to date: path -> (its stat if unchanged, else None, digest of
+    # what it was rendered from). The next run skips a note whose pair is the same.
+    outputs: dict[str, tuple[StatKey | None, str]] = field(default_factory=dict)
 
 
 def plan_link(
@@ -66,14 +72,29 @@ def plan_link(
     *,
     defer_links_in: Collection[str] = (),
     defer_papers: Collection[str] = (),
+    load: Callable[[Note], Note | None] = lambda note: note,
+    outputs: Mapping[str, tuple[StatKey, str]] | None = None,
+    relations: Callable[[Iterable[Paper]], RelatedPapers] = relate,
 ) -> Plan:
     """Every write that brings the vault up to date.
 
     Notes in `defer_links_in` (the one being typed in) get no inserted links this time; their
     references still count everywhere else. Papers in `defer_papers` (metadata on its way) get
     no new note yet, so a stub is not created only to be renamed a second later.
+
+    Scans may come without text (unchanged since an earlier run): `load` reads a note's text
+    when it is needed, or gives None if the note changed meanwhile. `outputs` is the previous
+    plan's `outputs`: a generated note whose stat and inputs are the same is not re-rendered.
+    `relations` finds related papers (the pipeline passes one that remembers its answer).
     """
-    planner = _Planner(sorted(scans, key=lambda s: s.note.path), resolution, settings)
+    planner = _Planner(
+        sorted(scans, key=lambda s: s.note.path),
+        resolution,
+        settings,
+        load,
+        outputs or {},
+        relations,
+    )
     planner.place_paper_notes(defer_papers)
     planner.place_index_notes()
     planner.insert_links(defer_links_in)
@@ -89,18 +110,23 @@ class _LinkNames:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.count: dict[str, int] = defaultdict(int)
+        self.targets: dict[str, str] = {}
         for path in paths:
             self.count[_stem(path).lower()] += 1
 
     def add(self, path: str) -> None:
         self.count[_stem(path).lower()] += 1
+        self.targets.clear()
 
     def taken(self, stem: str) -> bool:
         return self.count.get(stem.lower(), 0) > 0
 
     def target(self, path: str) -> str:
-        stem = _stem(path)
-        return stem if self.count[stem.lower()] <= 1 else path.removesuffix(".md")
+        if path not in self.targets:
+            stem = _stem(path)
+            unique = self.count[stem.lower()] <= 1
+            self.targets[path] = stem if unique else path.removesuffix(".md")
+        return self.targets[path]
 
     def free_path(self, folder: str, stem: str) -> str:
         candidate, number = stem, 1
@@ -117,10 +143,23 @@ def _stem(path: str) -> str:
 
 
 class _Planner:
-    def __init__(self, scans: list[NoteScan], resolution: Resolution, settings: Settings):
+    def __init__(
+        self,
+        scans: list[NoteScan],
+        resolution: Resolution,
+        settings: Settings,
+        load: Callable[[Note], Note | None],
+        outputs: Mapping[str, tuple[StatKey, str]],
+        relations: Callable[[Iterable[Paper]], RelatedPapers],
+    ):
         self.scans = scans
         self.resolution = resolution
         self.settings = settings
+        self.load = load
+        self.previous_outputs = outputs
+        self.relate = relations
+        self.settings_digest = _digest(repr(settings), __version__)
+        self.labels = _Labels(resolution.papers)
         self.plan = Plan()
         self.names = _LinkNames(scan.note.path for scan in scans)
         self.paper_notes: dict[str, list[NoteScan]] = defaultdict(list)
@@ -133,7 +172,7 @@ class _Planner:
                 self.paper_notes[scan.paper_key].append(scan)
             elif scan.index_name is not None:
                 self.index_notes[(scan.kind, scan.index_name.casefold())].append(scan)
-            for key in dict.fromkeys(r.arxiv_id.key for r in scan.references):
+            for key in scan.cited:
                 self.citations[key].append(scan)
         self.plan.cited = set(self.citations)
         self._report_duplicates()
@@ -214,35 +253,58 @@ class _Planner:
             if kind == TAG_KIND and scans[0].index_name:
                 spelling[folded] = scans[0].index_name
         members: dict[str, _TagMembers] = {}
+        groups_of: dict[str, list[_TagMembers]] = {}  # a tag -> its group and its parents'
 
-        def add(tags: Iterable[str], *, note: str | None = None, paper: str | None = None) -> None:
-            for tag in tags:
-                for level in tag_with_parents(tag):
-                    group = members.setdefault(
-                        spelling.setdefault(level.casefold(), level), _TagMembers()
-                    )
-                    if note is not None:
-                        group.notes.add(note)
-                    if paper is not None:
-                        group.papers.add(paper)
+        def groups(tag: str) -> list[_TagMembers]:
+            if tag not in groups_of:
+                groups_of[tag] = [
+                    members.setdefault(spelling.setdefault(level.casefold(), level), _TagMembers())
+                    for level in tag_with_parents(tag)
+                ]
+            return groups_of[tag]
 
         for scan in self.scans:
             if scan.kind == USER_KIND:
-                add(scan.tags, note=scan.note.path)
+                for tag in scan.tags:
+                    for group in groups(tag):
+                        group.notes.add(scan.note.path)
         for key in self.note_path:
             # A paper carries the tags its note will have after this run: the user's and ours.
             paper = self.resolution.papers.get(key)
             existing = self.paper_notes.get(key)
-            add(existing[0].tags if existing else (), paper=key)
-            add(tool_tags(paper.categories if paper else (), self.settings), paper=key)
+            tags = list(existing[0].tags) if existing else []
+            tags += tool_tags(paper.categories if paper else (), self.settings)
+            for tag in tags:
+                for group in groups(tag):
+                    group.papers.add(key)
         return dict(sorted(members.items(), key=lambda item: item[0].casefold()))
 
     def _detect_relations(self) -> _Relations:
         papers = self.resolution.papers
         complete = sorted(key for key in self.note_path if key in papers)
-        return _Relations(relate(papers[key] for key in complete), complete)
+        return _Relations(self.relate(papers[key] for key in complete), complete)
 
     # -- what the notes say ----------------------------------------------------------------
+
+    def _text_of(self, scan: NoteScan) -> Note | None:
+        """The note with its text, read now if the scan came without it."""
+        if scan.note.text is not None:
+            return scan.note
+        note = self.load(scan.note)
+        if note is None:
+            message = "changed while vaultpapers was running; left for the next run"
+            self.plan.problems.append(Problem(scan.note.path, None, message))
+        return note
+
+    def _unchanged_output(self, scan: NoteScan, inputs: str) -> bool:
+        """Whether a generated note is as we left it, from the same inputs: nothing to do."""
+        if scan.note.path in self.linked_text:
+            return False
+        previous = self.previous_outputs.get(scan.note.path)
+        if previous == (scan.note.stat, inputs):
+            self.plan.outputs[scan.note.path] = previous
+            return True
+        return False
 
     def link_target(self, key: str) -> str:
         return self.names.target(self.note_path[key])
@@ -257,11 +319,11 @@ class _Planner:
             for scan in self.paper_notes.get(key, ()):
                 known[key] |= {scan.note.path.removesuffix(".md").lower(), scan.note.stem.lower()}
         for scan in self.scans:
-            if scan.note.path in defer_links_in or not scan.references:
+            if scan.note.path in defer_links_in or not scan.cited:
                 continue
-            inserted = self._guarded(
+            insertions = self._guarded(
                 scan.note.path,
-                lambda scan=scan: insert_links(
+                lambda scan=scan: links_to_insert(
                     scan,
                     self.resolution.papers,
                     targets,
@@ -270,12 +332,10 @@ class _Planner:
                     label=self.settings.link_label,
                 ),
             )
-            if inserted is None:
-                continue
-            text, count = inserted
-            if count:
-                self.linked_text[scan.note.path] = text
-                self.plan.links_inserted += count
+            note = self._text_of(scan) if insertions else None
+            if insertions and note is not None and note.text is not None:
+                self.linked_text[scan.note.path] = insert(note.text, insertions)
+                self.plan.links_inserted += len(insertions)
 
     def write_paper_notes(self) -> None:
         assert self.related is not None
@@ -296,10 +356,14 @@ class _Planner:
                 series,
                 self.names.target(series_path) if series_path else None,
             )
+            inputs = _digest(_content_inputs(content), self.settings_digest)
             if key in self.paper_notes:
-                path = self.paper_notes[key][0].note.path
+                scan = self.paper_notes[key][0]
+                if key not in self.renames and self._unchanged_output(scan, inputs):
+                    continue
                 self._guarded(
-                    path, lambda key=key, content=content: self._update_paper_note(key, content)
+                    scan.note.path,
+                    lambda k=key, c=content, i=inputs: self._update_paper_note(k, c, i),
                 )
                 continue
             text = self._guarded(
@@ -308,6 +372,7 @@ class _Planner:
             if text is not None:
                 write = Write(self.note_path[key], text, None, reason="new note", kind="paper")
                 self.plan.writes.append(write)
+                self.plan.outputs[write.path] = (None, inputs)
 
     def _mentions(self, key: str) -> list[Mention]:
         citing = {
@@ -327,16 +392,15 @@ class _Planner:
         for key, scans in self.paper_notes.items():
             key_of_target.setdefault(scans[0].note.stem.lower(), key)
         previous = {
-            key: PaperRelations.read(
-                key, scans[0].properties, section_text(scans[0].note.text, "related")
-            )
+            key: PaperRelations.read(key, scans[0].properties, scans[0].related_section)
             for key, scans in self.paper_notes.items()
         }
-        labels = {key: citation_label(self.resolution.papers[key]) for key in link_of}
-        return plan_related(self.related.detected, previous, link_of, key_of_target, labels)
+        return plan_related(self.related.detected, previous, link_of, key_of_target, self.labels)
 
-    def _update_paper_note(self, key: str, content: PaperNoteContent) -> None:
-        note = self.paper_notes[key][0].note
+    def _update_paper_note(self, key: str, content: PaperNoteContent, inputs: str) -> None:
+        note = self._text_of(self.paper_notes[key][0])
+        if note is None or note.text is None:
+            return
         base = self.linked_text.pop(note.path, note.text)
         try:
             text = update_paper_note(base, content, self.settings)
@@ -357,9 +421,13 @@ class _Planner:
                     kind="paper",
                 )
             )
+            self.plan.outputs[self.note_path[key]] = (None, inputs)
         elif text != note.text:
             write = Write(note.path, text, note.state, note.bom, "paper note", kind="paper")
             self.plan.writes.append(write)
+            self.plan.outputs[note.path] = (None, inputs)
+        else:
+            self.plan.outputs[note.path] = (note.stat, inputs)
 
     def write_index_notes(self) -> None:
         assert self.related is not None
@@ -368,8 +436,14 @@ class _Planner:
             self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
         wanted = {(kind, name.casefold()) for kind, name in self.index_path}
         for identity, scans in sorted(self.index_notes.items()):
-            note = scans[0].note
-            if identity not in wanted and not user_wrote_in(note.text, identity[0]):
+            if identity in wanted:
+                continue
+            note = self._text_of(scans[0])
+            if (
+                note is not None
+                and note.text is not None
+                and not user_wrote_in(note.text, identity[0])
+            ):
                 self.plan.writes.append(
                     Write(
                         note.path, "", note.state, note.bom, "index no longer needed", delete=True
@@ -378,13 +452,36 @@ class _Planner:
 
     def _index_note(self, kind: str, name: str, path: str, dataview: bool) -> None:
         assert self.related is not None
+        inputs = _digest(repr(self._index_inputs(kind, name)), self.settings_digest)
+        existing = self.index_notes.get((kind, name.casefold()))
+        if existing and self._unchanged_output(existing[0], inputs):
+            return
         if kind == TAG_KIND:
             rendered = render_tag_index(self._tag_index(name), dataview=dataview)
         else:
             series = next(s for s in self.related.detected.series if s.name == name)
             members = [self._paper_entry(key, dated=True) for key in series.members]
             rendered = render_series_index(SeriesIndex(name, members), dataview=dataview)
-        self._write_index(kind, name, path, rendered)
+        self._write_index(kind, name, path, rendered, inputs)
+
+    def _index_inputs(self, kind: str, name: str) -> tuple[Any, ...]:
+        """Everything an index note is rendered from, cheaper to compare than to render."""
+        assert self.related is not None
+        papers = self.resolution.papers
+
+        def paper_state(key: str) -> tuple[str, str, int | None]:
+            paper = papers.get(key)
+            return key, self.link_target(key), paper.version if paper else None
+
+        if kind == SERIES_KIND:
+            series = next(s for s in self.related.detected.series if s.name == name)
+            return kind, name, [paper_state(key) for key in series.members]
+        group = self.tags[name]
+        notes = sorted((self.names.target(p), self._summary(p)) for p in group.notes)
+        children = sorted(
+            child for child in self.tags if child.casefold().startswith(name.casefold() + "/")
+        )
+        return kind, name, notes, sorted(paper_state(k) for k in group.papers), children
 
     def _guarded(self, path: str, step: Callable[[], T]) -> T | None:
         """One note's step; if it fails, that note is left unchanged and the run goes on."""
@@ -416,12 +513,15 @@ class _Planner:
         ]
         return TagIndex(tag, notes, papers, children)
 
+    def _summary(self, path: str) -> str:
+        # Summarise the note as this run leaves it, or the next run would see a new line.
+        scan = self.scan_at[path]
+        linked = self.linked_text.get(path)
+        return note_summary(linked, scan.properties) if linked is not None else scan.summary
+
     def _note_entry(self, path: str) -> IndexEntry:
         target = self.names.target(path)
-        scan = self.scan_at[path]
-        # Summarise the note as this run leaves it, or the next run would see a new line.
-        linked = self.linked_text.get(path)
-        summary = note_summary(linked, scan.properties) if linked is not None else scan.summary
+        summary = self._summary(path)
         line = "" if summary.casefold() == target.casefold() else summary
         return IndexEntry(target, None, line, target.casefold())
 
@@ -437,21 +537,27 @@ class _Planner:
             sort_key = f"{paper.published.isoformat()} {key}"
         else:
             line = f"{paper.published.year} · {paper.title}"
-            sort_key = citation_label(paper).casefold() + " " + key
-        return IndexEntry(target, citation_label(paper), line, sort_key)
+            sort_key = self.labels[key].casefold() + " " + key
+        return IndexEntry(target, self.labels[key], line, sort_key)
 
-    def _write_index(self, kind: str, name: str, path: str, rendered: str) -> None:
+    def _write_index(self, kind: str, name: str, path: str, rendered: str, inputs: str) -> None:
         existing = self.index_notes.get((kind, name.casefold()))
         if not existing:
             self.plan.writes.append(
                 Write(path, rendered, None, reason=f"{kind} index", kind="index")
             )
+            self.plan.outputs[path] = (None, inputs)
             return
-        note = existing[0].note
+        note = self._text_of(existing[0])
+        if note is None or note.text is None:
+            return
         text = update_index_note(note.text, rendered)
         if text != note.text:
             write = Write(note.path, text, note.state, note.bom, f"{kind} index", kind="index")
             self.plan.writes.append(write)
+            self.plan.outputs[note.path] = (None, inputs)
+        else:
+            self.plan.outputs[note.path] = (note.stat, inputs)
 
     def write_linked_notes(self) -> None:
         for path, text in sorted(self.linked_text.items()):
@@ -469,3 +575,32 @@ class _TagMembers:
 class _Relations:
     detected: RelatedPapers
     complete: list[str]  # keys of papers with metadata and a note
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+
+
+class _Labels(dict[str, str]):
+    """Citation labels, worked out only for the papers actually shown (it costs a title parse)."""
+
+    def __init__(self, papers: Mapping[str, Paper]) -> None:
+        super().__init__()
+        self.papers = papers
+
+    def __missing__(self, key: str) -> str:
+        label = self[key] = citation_label(self.papers[key])
+        return label
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.papers
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return self[key] if key in self.papers else default
+
+
+def _content_inputs(content: PaperNoteContent) -> str:
+    # A paper's metadata never changes for a given version, so (id, version) stands for it.
+    version = content.paper.version if content.paper else None
+    rest = (content.mentions, content.related, content.series, content.series_link)
+    return repr((content.key, version, rest))

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from vaultpapers.papers import Paper
 from vaultpapers.series import (
@@ -252,3 +252,25 @@ def _is_title_case(tokens: list[Token]) -> bool:
     if not words:
         return True
     return sum(word[0].isupper() for word in words) * 2 >= len(words)
+
+
+def related_to_json(related: RelatedPapers) -> dict[str, Any]:
+    """What planning uses of a `RelatedPapers`, as JSON, to be remembered between runs."""
+    return {
+        "series": [[s.name, s.members, s.names, s.evidence] for s in related.series],
+        "relations": [[r.source, r.target, r.kind, r.reason] for r in related.relations],
+        "set_aside": related.set_aside,
+    }
+
+
+def related_from_json(data: dict[str, Any]) -> RelatedPapers:
+    """The inverse of `related_to_json`; `names` are not kept (only `explain` reads them)."""
+    return RelatedPapers(
+        names={},
+        series=tuple(
+            Series(name, tuple(members), tuple(names), tuple(evidence))
+            for name, members, names, evidence in data["series"]
+        ),
+        relations=tuple(Relation(*relation) for relation in data["relations"]),
+        set_aside=dict(data["set_aside"]),
+    )

@@ -1,25 +1,33 @@
 """Scanning one note: what kind it is, what it cites, which tags it carries.
 
-Pure and per note, so the result can be kept per file state and reused while the file is
-unchanged.
+Pure and per note. A scan holds everything planning needs without the note's text (which links
+already follow each reference, the related-papers section of a paper note), so a scan kept
+from an earlier run stands in for a note that has not changed, and the text is read only for
+the few notes that will actually be written.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from .ids import InvalidArxivId, parse_arxiv_id
+from .ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from .indexes import INDEX_KINDS, note_summary
-from .notes import PAPER_KIND, owned_spans
+from .markdown import wikilinks_at
+from .notes import PAPER_KIND, owned_spans, section_text
 from .properties import find_front_matter
 from .references import Reference, find_references
 from .tags import body_tags, front_matter_tags
 from .vault import Note
+from .writer import FileState
 
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
+# The properties planning reads; kept small and JSON-safe so scans can be stored.
+KEPT_PROPERTIES = ("title", "related", "unrelated")
 
 
 @dataclass(frozen=True)
@@ -35,46 +43,82 @@ class Problem:
 
 @dataclass(frozen=True)
 class NoteScan:
-    """One note as the planner sees it."""
+    """One note as the planner sees it. `note.text` is None for a scan kept from a run
+    before: the note is unchanged, and its text is read only if it has to be written.
+
+    References are kept encoded (`_references`) and decoded only when asked for: most runs
+    need just the ids a note cites (`cited`), and a vault has tens of thousands of references.
+    """
 
     note: Note
-    kind: str  # "user", "paper", or an index kind ("tag", "series")
-    references: tuple[Reference, ...] = ()
+    kind: str  # "user", "paper", an index kind ("tag", "series"), or "opaque"
+    cited: tuple[str, ...] = ()  # the arXiv keys cited, each once, in order
     problems: tuple[Problem, ...] = ()
     properties: Mapping[str, Any] = field(default_factory=dict)
     paper_key: str | None = None  # paper notes: the arxiv_id in the front matter
     index_name: str | None = None  # index notes: the tag or series they list
     tags: tuple[str, ...] = ()
     summary: str = ""
+    related_section: str | None = None  # paper notes: our "Related papers" section as it is
+    _references: tuple[tuple[Any, ...], ...] = ()  # see _encode_reference
+
+    @cached_property
+    def references(self) -> tuple[Reference, ...]:
+        return tuple(_decode_reference(row) for row in self._references)
+
+    @cached_property
+    def links_after(self) -> tuple[tuple[str, ...], ...]:
+        """The wikilink targets already standing at each reference's insertion point."""
+        return tuple(tuple(row[-1]) for row in self._references)
+
+
+def _encode_reference(ref: Reference, links_after: list[str]) -> tuple[Any, ...]:
+    return (
+        ref.arxiv_id.key,
+        ref.arxiv_id.version,
+        ref.start,
+        ref.end,
+        ref.line,
+        ref.insert_at,
+        ref.in_table,
+        ref.next_wikilink,
+        links_after,
+    )
+
+
+def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
+    key, version, start, end, line, insert_at, in_table, next_wikilink, _ = row
+    return Reference(ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink)
 
 
 def scan_note(note: Note) -> NoteScan:
+    assert note.text is not None
     front = find_front_matter(note.text)
-    properties: Mapping[str, Any] = {}
+    data: Mapping[str, Any] = {}
     if front is not None and front.data is None:
         problem = Problem(note.path, 1, f"front matter not read: {front.error}")
         return _scan_content(note, USER_KIND, {}, None, [problem])
     if front is not None and front.data is not None:
-        properties = front.data
-    kind = properties.get("vaultpapers")
-    if kind in INDEX_KINDS and isinstance(properties.get(kind), str):
-        return NoteScan(note, kind, properties=properties, index_name=properties[kind])
+        data = front.data
+    kind = data.get("vaultpapers")
+    if kind in INDEX_KINDS and isinstance(data.get(kind), str):
+        return NoteScan(note, kind, index_name=data[kind])
     if kind == PAPER_KIND:
-        raw_id = properties.get("arxiv_id")
+        raw_id = data.get("arxiv_id")
         try:
             paper_key = parse_arxiv_id(raw_id).key if isinstance(raw_id, str) else None
         except InvalidArxivId:
             paper_key = None
         if paper_key is not None:
-            return _scan_content(note, PAPER_KIND, properties, paper_key, [])
+            return _scan_content(note, PAPER_KIND, data, paper_key, [])
         problem = Problem(
             note.path,
             1,
             f"paper note with an unusable arxiv_id {raw_id!r} "
             "(write it quoted, e.g. arxiv_id: '2103.03206'); treated as your own note",
         )
-        return _scan_content(note, USER_KIND, properties, None, [problem])
-    return _scan_content(note, USER_KIND, properties, None, [])
+        return _scan_content(note, USER_KIND, data, None, [problem])
+    return _scan_content(note, USER_KIND, data, None, [])
 
 
 def scan_or_report(note: Note) -> NoteScan:
@@ -93,20 +137,49 @@ def scan_or_report(note: Note) -> NoteScan:
 def _scan_content(
     note: Note,
     kind: str,
-    properties: Mapping[str, Any],
+    data: Mapping[str, Any],
     paper_key: str | None,
     problems: list[Problem],
 ) -> NoteScan:
-    skip = owned_spans(note.text) if kind == PAPER_KIND else []
-    found = find_references(note.text, skip_spans=skip)
+    text = note.text
+    assert text is not None
+    skip = owned_spans(text) if kind == PAPER_KIND else []
+    found = find_references(text, skip_spans=skip)
     references = tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     problems += [Problem(note.path, bad.line, f"{bad.text}: {bad.reason}") for bad in found.invalid]
-    tags = front_matter_tags(properties.get("tags", properties.get("tag")))
-    tags += body_tags(note.text, skip_spans=skip)
-    summary = "" if kind == PAPER_KIND else note_summary(note.text, properties)
+    tags = front_matter_tags(data.get("tags", data.get("tag")))
+    tags += body_tags(text, skip_spans=skip)
+    properties = _kept(data)
     return NoteScan(
-        note, kind, references, tuple(problems), properties, paper_key, None, _unique(tags), summary
+        note,
+        kind,
+        cited=tuple(dict.fromkeys(r.arxiv_id.key for r in references)),
+        problems=tuple(problems),
+        properties=properties,
+        paper_key=paper_key,
+        tags=_unique(tags),
+        summary="" if kind == PAPER_KIND else note_summary(text, properties),
+        related_section=section_text(text, "related") if kind == PAPER_KIND else None,
+        _references=tuple(
+            _encode_reference(r, wikilinks_at(text, r.insert_at) if r.insert_at is not None else [])
+            for r in references
+        ),
     )
+
+
+def _kept(data: Mapping[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key in KEPT_PROPERTIES:
+        if key not in data:
+            continue
+        value = data[key]
+        if isinstance(value, list):
+            kept[key] = [item if isinstance(item, str) else str(item) for item in value]
+        elif value is None or isinstance(value, str):
+            kept[key] = value
+        else:
+            kept[key] = str(value)
+    return kept
 
 
 def _unique(tags: list[str]) -> tuple[str, ...]:
@@ -118,3 +191,58 @@ def _unique(tags: list[str]) -> tuple[str, ...]:
             seen.add(tag.casefold())
             unique.append(tag)
     return tuple(unique)
+
+
+# -- keeping scans between runs ------------------------------------------------------------
+
+
+def scan_to_json(scan: NoteScan) -> str:
+    note = scan.note
+    return json.dumps(
+        [
+            note.bom,
+            [note.state.mtime_ns, note.state.size, note.state.digest],
+            scan.kind,
+            scan.cited,
+            [[p.line, p.message] for p in scan.problems],
+            scan.properties,
+            scan.paper_key,
+            scan.index_name,
+            scan.tags,
+            scan.summary,
+            scan.related_section,
+            scan._references,
+        ],
+        ensure_ascii=False,
+    )
+
+
+def scan_from_json(path: str, stat: str, text: str) -> NoteScan:
+    """The scan kept for `path`; its note has no text (read it only when needed)."""
+    (
+        bom,
+        state,
+        kind,
+        cited,
+        problems,
+        properties,
+        paper_key,
+        index_name,
+        tags,
+        summary,
+        related_section,
+        references,
+    ) = json.loads(text)
+    return NoteScan(
+        Note(path, None, bom, FileState(*state), stat),
+        kind,
+        tuple(cited),
+        tuple(Problem(path, line, message) for line, message in problems),
+        properties,
+        paper_key,
+        index_name,
+        tuple(tags),
+        summary,
+        related_section,
+        references,
+    )

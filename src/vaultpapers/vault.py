@@ -10,17 +10,22 @@ from pathlib import Path
 from stat import S_ISREG
 
 from .config import Settings
+from .state import StatKey, stat_key
 from .writer import BOM, FileState
 
 
 @dataclass(frozen=True)
 class Note:
-    """A Markdown note as read: text without BOM, line endings untouched."""
+    """A Markdown note as read: text without BOM, line endings untouched.
+
+    `text` is None for a note known from an earlier run's scan and not read this time.
+    """
 
     path: str  # relative to the vault, POSIX separators
-    text: str
+    text: str | None
     bom: bool
     state: FileState
+    stat: StatKey = ""
 
     @property
     def stem(self) -> str:
@@ -34,7 +39,13 @@ class ReadProblem:
 
 
 def markdown_paths(root: Path, settings: Settings) -> Iterator[str]:
-    """Every `.md` note below root, sorted, skipping dot-folders, dot-files and excluded globs.
+    for relative, _ in markdown_files(root, settings):
+        yield relative
+
+
+def markdown_files(root: Path, settings: Settings) -> Iterator[tuple[str, StatKey]]:
+    """Every `.md` note below root with its stat key, sorted, skipping dot-folders, dot-files
+    and excluded globs.
 
     Symlinks are not followed: a link could lead out of the vault or into a loop.
     """
@@ -60,7 +71,10 @@ def markdown_paths(root: Path, settings: Settings) -> Iterator[str]:
                 and entry.is_file(follow_symlinks=False)
                 and not is_excluded(relative, settings.exclude)
             ):
-                yield relative
+                try:
+                    yield relative, stat_key(entry.stat(follow_symlinks=False))
+                except OSError:
+                    continue
         stack.extend(reversed(subfolders))
 
 
@@ -104,7 +118,7 @@ def read_note(root: Path, relative: str, *, max_bytes: int) -> Note | ReadProble
             "re-save it as UTF-8 to include it",
         )
     bom = text.startswith(BOM)
-    return Note(relative, text[1:] if bom else text, bom, state)
+    return Note(relative, text[1:] if bom else text, bom, state, stat_key(stat))
 
 
 def read_vault(root: Path, settings: Settings) -> tuple[list[Note], list[ReadProblem]]:

@@ -47,10 +47,10 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
-from .arxiv_source import NOT_FOUND_MAX_AGE
 from .cache import PaperCache
 from .config import STATE_DIR, Settings
 from .fetcher import MetadataFetcher
+from .metadata import NOT_FOUND_MAX_AGE
 from .pipeline import RunReport, open_cache, run_link
 from .scan import scan_or_report
 from .vault import Note, is_excluded, markdown_paths, read_note
@@ -614,9 +614,9 @@ class VaultWatcher:
             if not isinstance(note, Note):
                 continue
             scan = scan_or_report(note)
-            if scan.references:
+            if scan.cited:
                 with_references.add(path)
-            keys.update(r.arxiv_id.key for r in scan.references)
+            keys.update(scan.cited)
         self._request_metadata(keys)
         return with_references
 

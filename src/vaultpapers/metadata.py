@@ -1,0 +1,57 @@
+"""Where paper metadata comes from: the cache first, then (only if needed) a source such as
+arXiv. Kept apart from `arxiv_source` so that a run which fetches nothing never even imports
+the HTTP and XML stack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from .cache import PaperCache
+from .papers import Resolution
+
+if TYPE_CHECKING:
+    from .arxiv_source import FetchResult
+
+NOT_FOUND_MAX_AGE = timedelta(days=7)  # arXiv's "no such paper" is asked again after this
+
+
+class Source(Protocol):
+    cache: PaperCache | None
+
+    def fetch(
+        self, keys: Iterable[str], *, progress: Callable[[int, int], None] | None = None
+    ) -> FetchResult: ...
+
+
+def resolve(
+    keys: Iterable[str],
+    cache: PaperCache,
+    source: Source | None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Resolution:
+    """Metadata for ``keys``: cached papers first, recent "not found" answers trusted, the rest
+    fetched (or left pending as 'offline' when there is no source)."""
+    wanted = sorted(set(keys))
+    papers = cache.get_many(wanted)
+    uncached = [key for key in wanted if key not in papers]
+    not_found = cache.not_found(uncached, max_age=NOT_FOUND_MAX_AGE)
+    to_fetch = [key for key in uncached if key not in not_found]
+    pending: dict[str, str] = {}
+    requests = 0
+    if to_fetch and source is None:
+        pending = dict.fromkeys(to_fetch, "offline")
+    elif to_fetch and source is not None:
+        result = source.fetch(to_fetch, progress=progress)
+        if source.cache is not cache:
+            cache.put_many(result.papers.values())
+            cache.mark_not_found(result.not_found)
+        papers.update(result.papers)
+        not_found |= result.not_found
+        pending = dict(result.failed)
+        requests = result.requests
+    return Resolution(
+        papers=papers, not_found=frozenset(not_found), pending=pending, requests=requests
+    )

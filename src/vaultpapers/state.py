@@ -1,0 +1,142 @@
+"""What vaultpapers remembers between runs, so unchanged notes are neither re-read nor re-planned.
+
+Kept in `.vaultpapers/state.sqlite`, apart from the metadata cache: this is derived data, safe
+to delete at any time (the next run rebuilds it), and it differs between machines. It holds:
+- each note's scan, valid while the file's stat (mtime, ctime, size, inode) is unchanged;
+- for each generated note, the digest of what it was last brought up to date with;
+- small values: the relations found for a set of papers, the vault's last complete snapshot.
+
+Nothing here is ever trusted for safety: every write still re-checks the file itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("vaultpapers")
+
+SCHEMA = 1
+StatKey = str  # "mtime_ns:ctime_ns:size:inode"
+
+
+def stat_key(stat: os.stat_result) -> StatKey:
+    return f"{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_size}:{stat.st_ino}"
+
+
+class StateStore:
+    """A best-effort memory: if the file is missing, locked, corrupt or from another schema,
+    it starts empty and the run is merely slower."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = self._open()
+        except sqlite3.Error as exc:
+            log.warning("state %s unusable (%s); starting afresh", path, exc)
+            self._reset()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA):
+            db.close()
+            raise sqlite3.DatabaseError(f"schema {version}, expected {SCHEMA}")
+        db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS scans (path TEXT PRIMARY KEY, stat TEXT, scan TEXT);
+            CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, stat TEXT, inputs TEXT);
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+            """
+        )
+        if version == 0:
+            db.execute(f"PRAGMA user_version={SCHEMA}")
+        return db
+
+    def _reset(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        try:
+            self._db = self._open()
+        except sqlite3.Error as exc:
+            log.warning("state %s cannot be created (%s); running without it", self.path, exc)
+            self._db = None
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self._db is None:
+            return []
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            log.warning("state %s unreadable (%s)", self.path, exc)
+            return []
+
+    def _write(self, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        rows = list(rows)
+        if self._db is None or not rows:
+            return  # an unchanged vault leaves even this file untouched
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            log.warning("state %s not saved (%s); the next run redoes the work", self.path, exc)
+
+    # -- scans ------------------------------------------------------------------------------
+
+    def scans(self) -> dict[str, tuple[StatKey, str]]:
+        return {path: (stat, scan) for path, stat, scan in self._rows("SELECT * FROM scans")}
+
+    def save_scans(self, rows: Mapping[str, tuple[StatKey, str]], gone: Iterable[str]) -> None:
+        self._write("DELETE FROM scans WHERE path = ?", ((path,) for path in gone))
+        self._write(
+            "INSERT OR REPLACE INTO scans VALUES (?, ?, ?)",
+            ((path, stat, scan) for path, (stat, scan) in rows.items()),
+        )
+
+    # -- generated notes ---------------------------------------------------------------------
+
+    def outputs(self) -> dict[str, tuple[StatKey, str]]:
+        return {path: (stat, inputs) for path, stat, inputs in self._rows("SELECT * FROM outputs")}
+
+    def save_outputs(self, rows: Mapping[str, tuple[StatKey, str]], gone: Iterable[str]) -> None:
+        self._write("DELETE FROM outputs WHERE path = ?", ((path,) for path in gone))
+        self._write(
+            "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)",
+            ((path, stat, inputs) for path, (stat, inputs) in rows.items()),
+        )
+
+    # -- small values ------------------------------------------------------------------------
+
+    def get(self, key: str) -> Any:
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        if not rows:
+            return None
+        try:
+            return json.loads(rows[0][0])
+        except ValueError:
+            return None
+
+    def put(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, json.dumps(value))])
+
+    def close(self) -> None:
+        if self._db is not None:
+            with closing(self._db):
+                pass
+            self._db = None
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
