@@ -347,9 +347,12 @@ class SizeRun:
                 record[name] = int(found[1])
         problems = re.search(r"(\d+) problem\(s\):", done.stderr)
         record["problems"] = int(problems[1]) if problems else 0
-        if done.exit_code not in (0, 1):
+        if done.exit_code != 0:
+            # Exit 1 is also what an uncaught exception gives: keep the output to tell them apart.
             record["output_tail"] = (done.stdout + done.stderr)[-2000:]
-            log(f"  {label}: exit code {done.exit_code}:\n{record['output_tail']}")
+            if done.exit_code != 1 or "Traceback" in done.stderr:
+                record["crashed"] = True
+                log(f"  {label}: exit code {done.exit_code}:\n{record['output_tail']}")
         if done.peak_rss_mib is not None:
             self.rss[label] = max(self.rss.get(label, 0.0), done.peak_rss_mib)
         log(
@@ -377,7 +380,9 @@ def measure_links(run: SizeRun) -> None:
     for _ in range(UNCHANGED_RUNS):
         before = vault_files(run.vault)
         record = run.link("rerun_unchanged")
-        record["files_written"] = changed_files(before, vault_files(run.vault))[:50]
+        written = changed_files(before, vault_files(run.vault))
+        record["files_written"] = len(written)
+        record["files_written_sample"] = written[:20]
         runs.append(record)
     times = [r["seconds"] for r in runs]
     results["rerun_unchanged"] = {
@@ -385,7 +390,7 @@ def measure_links(run: SizeRun) -> None:
         "median_s": statistics.median(times),
         "best_s": min(times),
         "requests": max(r["requests"] for r in runs),
-        "files_written": max(len(r["files_written"]) for r in runs),
+        "files_written": max(r["files_written"] for r in runs),
     }
 
     log(f"{run.notes}: rerun after one note changed (x{CHANGED_NOTE_RUNS}, different notes)")
@@ -557,6 +562,9 @@ def measure_watch(run: SizeRun) -> None:
     if len(expected) != len(keys) or leftover:
         record["status"] = "setup failed"
         record["detail"] = f"{len(expected)}/{len(keys)} notes made; still present: {leftover}"
+        tail = record["prefetch_link"].get("output_tail", "")
+        if tail:
+            record["detail"] += f"; prefetch link said: {tail[-600:]}"
         run.results["watch"] = record
         log(f"  watcher setup failed: {record['detail']}")
         return

@@ -124,7 +124,9 @@ def run_link(
         unchanged = _unchanged_since_complete_run(state, settings, listing)
         if unchanged is not None and not dry_run:
             return unchanged
-        scans, read_problems = scan_vault(vault, settings, state, listing)
+        scans, changed, read_problems = scan_vault(
+            vault, settings, state, listing, save=not dry_run
+        )
         report = RunReport(notes=len(scans), dry_run=dry_run)
         report.problems.extend(read_problems)
         with open_cache(vault) as cache:
@@ -133,6 +135,14 @@ def run_link(
             source = None if offline else _SourceOnDemand(settings, cache)
             resolution = resolve(sorted(keys), cache, source, progress=progress)
         previous_outputs = state.outputs()
+        basis = state.get("basis")
+        dirty = None
+        if isinstance(basis, dict) and basis.get("settings") == _settings_digest(settings):
+            dirty = dict(changed)
+            current = {scan.note.path: scan for scan in scans}
+            for path in basis.get("owed", []):
+                dirty.setdefault(path, current.get(path))
+        remembered = _RememberedRelations(state, save=not dry_run)
         plan = plan_link(
             scans,
             resolution,
@@ -141,7 +151,9 @@ def run_link(
             defer_papers=defer_papers,
             load=lambda note: _reread(vault, note, settings),
             outputs=previous_outputs,
-            relations=_remembered_relations(state),
+            relations=remembered,
+            dirty=dirty,
+            previous_related=remembered.previous,
         )
         report.requests = resolution.requests
         report.problems.extend(plan.problems)
@@ -161,6 +173,15 @@ def run_link(
             if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
                 log.warning("%s: not written: %s", write.path, result.message)
         written = _remember(state, vault, plan, report.results, previous_outputs)
+        unfinished = {
+            r.write.path for r in report.results if r.outcome in (Outcome.CONFLICT, Outcome.FAILED)
+        }
+        if report.cancelled:
+            unfinished |= {w.path for w in plan.writes} | {
+                w.replaces for w in plan.writes if w.replaces
+            }
+        owed = set(defer_links_in) | plan.skipped | {p for p in unfinished if p}
+        state.put("basis", {"settings": _settings_digest(settings), "owed": sorted(owed)})
         if report.complete and not defer_links_in and not defer_papers:
             after = dict(listing)
             for path, stat in written.items():
@@ -230,20 +251,31 @@ def open_state(vault: Path) -> StateStore:
 
 
 def scan_vault(
-    vault: Path, settings: Settings, state: StateStore, listing: list[tuple[str, StatKey]]
-) -> tuple[list[NoteScan], list[Problem]]:
-    """Every note's scan: kept from an earlier run while the file is unchanged, else read now."""
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    listing: list[tuple[str, StatKey]],
+    *,
+    save: bool = True,
+) -> tuple[list[NoteScan], dict[str, NoteScan | None], list[Problem]]:
+    """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
+
+    Also returns the notes that changed since then, each with its earlier scan (None if new).
+    The kept scans are what the last real plan was based on, so a dry run does not `save`.
+    """
     kept = state.scans()
     scans: list[NoteScan] = []
     problems: list[Problem] = []
     fresh: dict[str, tuple[StatKey, str]] = {}
     listed: set[str] = set()
+    changed: dict[str, NoteScan | None] = {}
     for relative, stat in listing:
         listed.add(relative)
         previous = kept.get(relative)
         if previous is not None and previous[0] == stat:
             scans.append(scan_from_json(relative, stat, previous[1]))
             continue
+        changed[relative] = scan_from_json(relative, *previous) if previous else None
         note = read_note(vault, relative, max_bytes=settings.max_note_bytes)
         if isinstance(note, ReadProblem):
             problems.append(Problem(note.path, None, note.message))
@@ -252,8 +284,12 @@ def scan_vault(
         scans.append(scan)
         if scan.kind != OPAQUE_KIND:
             fresh[relative] = (note.stat, scan_to_json(scan))
-    state.save_scans(fresh, set(kept) - listed)
-    return scans, problems
+    gone = set(kept) - listed
+    for relative in gone:
+        changed[relative] = scan_from_json(relative, *kept[relative])
+    if save:
+        state.save_scans(fresh, gone)
+    return scans, changed, problems
 
 
 def _reread(vault: Path, note: Note, settings: Settings) -> Note | None:
@@ -309,29 +345,42 @@ def _remember(
     return stats
 
 
-def _remembered_relations(state: StateStore) -> Callable[[Iterable[Paper]], RelatedPapers]:
-    """`relate`, answered from the state when the set of papers is the one it last saw.
+class _RememberedRelations:
+    """`relate`, answered from the state when the set of papers is the one it last saw;
+    `previous` is that last answer, so a plan can see which papers' relations changed.
 
     Relations depend only on the papers' titles and abstracts, which never change for a given
-    version, so the set of (id, version) pairs identifies the answer.
+    version, so the set of (id, version) pairs identifies the answer. A dry run does not `save`:
+    the remembered answer is the one the last real plan used.
     """
 
-    def remembered(papers: Iterable[Paper]) -> RelatedPapers:
+    def __init__(self, state: StateStore, *, save: bool = True) -> None:
+        self.state = state
+        self.save = save
+        self.saved = state.get("relations")
+        self.previous: RelatedPapers | None = None
+        if isinstance(self.saved, dict):
+            try:
+                self.previous = related_from_json(self.saved["related"])
+            except (KeyError, TypeError, ValueError):
+                self.saved = None
+
+    def __call__(self, papers: Iterable[Paper]) -> RelatedPapers:
         papers = list(papers)
         identity = hashlib.blake2b(
             repr(sorted((p.arxiv_id, p.version) for p in papers)).encode(), digest_size=16
         ).hexdigest()
-        saved = state.get("relations")
-        if isinstance(saved, dict) and saved.get("identity") == identity:
-            try:
-                return related_from_json(saved["related"])
-            except (KeyError, TypeError, ValueError):
-                pass
+        if self.previous is not None and self.saved.get("identity") == identity:
+            return self.previous
         related = relate(papers)
-        state.put("relations", {"identity": identity, "related": related_to_json(related)})
+        if self.save:
+            record = {"identity": identity, "related": related_to_json(related)}
+            self.state.put("relations", record)
         return related
 
-    return remembered
+
+def _settings_digest(settings: Settings) -> str:
+    return hashlib.blake2b(repr(settings).encode(), digest_size=16).hexdigest()
 
 
 def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]:

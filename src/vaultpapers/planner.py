@@ -40,7 +40,7 @@ from .notes import (
     update_paper_note,
 )
 from .papers import Paper, Resolution
-from .related import PaperRelations, RelatedList, plan_related
+from .related import PaperRelations, RelatedList, link_target, plan_related
 from .relations import RelatedPapers, relate
 from .scan import USER_KIND, NoteScan, Problem
 from .state import StatKey
@@ -63,6 +63,7 @@ class Plan:
     # Generated notes brought up to date: path -> (its stat if unchanged, else None, digest of
     # what it was rendered from). The next run skips a note whose pair is the same.
     outputs: dict[str, tuple[StatKey | None, str]] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)  # notes changed mid-run: owed to the next run
 
 
 def plan_link(
@@ -75,6 +76,8 @@ def plan_link(
     load: Callable[[Note], Note | None] = lambda note: note,
     outputs: Mapping[str, tuple[StatKey, str]] | None = None,
     relations: Callable[[Iterable[Paper]], RelatedPapers] = relate,
+    dirty: Mapping[str, NoteScan | None] | None = None,
+    previous_related: RelatedPapers | None = None,
 ) -> Plan:
     """Every write that brings the vault up to date.
 
@@ -86,6 +89,12 @@ def plan_link(
     when it is needed, or gives None if the note changed meanwhile. `outputs` is the previous
     plan's `outputs`: a generated note whose stat and inputs are the same is not re-rendered.
     `relations` finds related papers (the pipeline passes one that remembers its answer).
+
+    `dirty` makes the plan incremental: the notes changed since the last complete plan, each
+    with its scan from then (None if new). Only what those notes can affect is looked at: the
+    papers they cite or cited, the tags they carry or carried, and whatever a change of
+    relations (`previous_related` is the last answer) or of note names touches. When names
+    collide or it cannot tell, it plans everything.
     """
     planner = _Planner(
         sorted(scans, key=lambda s: s.note.path),
@@ -97,6 +106,7 @@ def plan_link(
     )
     planner.place_paper_notes(defer_papers)
     planner.place_index_notes()
+    planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
     planner.write_paper_notes()
     planner.write_index_notes()
@@ -181,6 +191,7 @@ class _Planner:
         self.index_path: dict[tuple[str, str], str] = {}
         self.linked_text: dict[str, str] = {}
         self.related: _Relations | None = None
+        self.scope: _Scope | None = None
 
     def _report_duplicates(self) -> None:
         groups = [(f"arXiv {key}", scans) for key, scans in self.paper_notes.items()]
@@ -284,6 +295,64 @@ class _Planner:
         complete = sorted(key for key in self.note_path if key in papers)
         return _Relations(self.relate(papers[key] for key in complete), complete)
 
+    # -- what a change can affect -----------------------------------------------------------
+
+    def affected_by(
+        self, dirty: Mapping[str, NoteScan | None] | None, previous: RelatedPapers | None
+    ) -> _Scope | None:
+        """What the dirty notes can change, or None when everything must be planned."""
+        assert self.related is not None
+        if dirty is None or previous is None:
+            return None
+        for path, before in dirty.items():
+            now = self.scan_at.get(path)
+            if (before is None) != (now is None) and self.names.count[_stem(path).lower()] >= (
+                2 if now is not None else 1
+            ):
+                return None  # a name now shared, or no longer: link targets change elsewhere
+        scope = _Scope()
+        key_of_target = {
+            name: key
+            for key, path in self.note_path.items()
+            for name in (_stem(path).lower(), path.removesuffix(".md").lower())
+        }
+        for path, before in dirty.items():
+            for scan in (before, self.scan_at.get(path)):
+                if scan is None:
+                    continue
+                scope.keys.update(scan.cited)
+                if scan.paper_key:
+                    scope.keys.add(scan.paper_key)
+                    # The user's word in `related` is mirrored on the papers it names.
+                    for entry in (
+                        *_strings(scan.properties.get("related")),
+                        *_strings(scan.properties.get("unrelated")),
+                    ):
+                        if (other := key_of_target.get(link_target(entry))) is not None:
+                            scope.keys.add(other)
+                if scan.index_name is not None:
+                    scope.indexes.add((scan.kind, scan.index_name.casefold()))
+                scope.tags.update(scan.tags)
+            if path in self.scan_at:
+                scope.notes.add(path)
+        moved = {k for k in self.note_path if k not in self.paper_notes} | set(self.renames)
+        scope.keys |= moved
+        scope.keys |= _relations_changed(previous, self.related.detected)
+        for key in moved:
+            scope.notes.update(scan.note.path for scan in self.citations.get(key, ()))
+        for key in scope.keys:
+            existing = self.paper_notes.get(key)
+            scope.tags.update(existing[0].tags if existing else ())
+            paper = self.resolution.papers.get(key)
+            scope.tags.update(tool_tags(paper.categories if paper else (), self.settings))
+        for tag in list(scope.tags):
+            for level in tag_with_parents(tag):
+                scope.indexes.add((TAG_KIND, level.casefold()))
+        for series in (*previous.series, *self.related.detected.series):
+            if scope.keys & set(series.members):
+                scope.indexes.add((SERIES_KIND, series.name.casefold()))
+        return scope
+
     # -- what the notes say ----------------------------------------------------------------
 
     def _text_of(self, scan: NoteScan) -> Note | None:
@@ -294,6 +363,7 @@ class _Planner:
         if note is None:
             message = "changed while vaultpapers was running; left for the next run"
             self.plan.problems.append(Problem(scan.note.path, None, message))
+            self.plan.skipped.add(scan.note.path)
         return note
 
     def _unchanged_output(self, scan: NoteScan, inputs: str) -> bool:
@@ -321,6 +391,8 @@ class _Planner:
         for scan in self.scans:
             if scan.note.path in defer_links_in or not scan.cited:
                 continue
+            if self.scope is not None and scan.note.path not in self.scope.notes:
+                continue
             insertions = self._guarded(
                 scan.note.path,
                 lambda scan=scan: links_to_insert(
@@ -346,6 +418,8 @@ class _Planner:
             if paper is None:
                 reason = self.resolution.pending.get(key, "metadata not available yet")
                 self.plan.pending[key] = reason
+            if self.scope is not None and key not in self.scope.keys:
+                continue
             series = series_of.get(key)
             series_path = self.index_path.get((SERIES_KIND, series)) if series else None
             content = PaperNoteContent(
@@ -432,11 +506,14 @@ class _Planner:
     def write_index_notes(self) -> None:
         assert self.related is not None
         dataview = self.settings.index_dataview
+        in_scope = self.scope.indexes if self.scope is not None else None
         for (kind, name), path in sorted(self.index_path.items()):
+            if in_scope is not None and (kind, name.casefold()) not in in_scope:
+                continue
             self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
         wanted = {(kind, name.casefold()) for kind, name in self.index_path}
         for identity, scans in sorted(self.index_notes.items()):
-            if identity in wanted:
+            if identity in wanted or (in_scope is not None and identity not in in_scope):
                 continue
             note = self._text_of(scans[0])
             if (
@@ -604,3 +681,35 @@ def _content_inputs(content: PaperNoteContent) -> str:
     version = content.paper.version if content.paper else None
     rest = (content.mentions, content.related, content.series, content.series_link)
     return repr((content.key, version, rest))
+
+
+@dataclass
+class _Scope:
+    """What an incremental plan looks at."""
+
+    keys: set[str] = field(default_factory=set)  # papers whose notes may change
+    notes: set[str] = field(default_factory=set)  # notes that may need links
+    tags: set[str] = field(default_factory=set)
+    indexes: set[tuple[str, str]] = field(default_factory=set)  # (kind, casefolded name)
+
+
+def _relations_changed(before: RelatedPapers, after: RelatedPapers) -> set[str]:
+    """Papers whose related list or series differs between two answers of `relate`."""
+
+    def by_paper(related: RelatedPapers) -> dict[str, set[tuple[str, ...]]]:
+        found: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+        for relation in related.relations:
+            found[relation.source].add((relation.target, relation.kind, relation.reason))
+        for series in related.series:
+            for member in series.members:
+                found[member].add(("series", series.name, *series.members))
+        return found
+
+    old, new = by_paper(before), by_paper(after)
+    return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []

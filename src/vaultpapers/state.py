@@ -127,7 +127,10 @@ class StateStore:
             return None
 
     def put(self, key: str, value: Any) -> None:
-        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, json.dumps(value))])
+        encoded = json.dumps(value)
+        if self._rows("SELECT 1 FROM meta WHERE key = ? AND value = ?", (key, encoded)):
+            return
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(key, encoded)])
 
     def close(self) -> None:
         if self._db is not None:

@@ -1,0 +1,96 @@
+"""An incremental run plans exactly what a full run would: it only looks at less."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vaultpapers.cache import PaperCache
+from vaultpapers.config import Settings
+from vaultpapers.pipeline import cache_path, open_state, run_link
+from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper
+
+PERCEIVER_AR = make_paper(
+    "2202.07765",
+    "General-purpose, long-context autoregressive modeling with Perceiver AR",
+    published="2022-02-15",
+    summary="We build on the Perceiver architecture.",
+)
+CACHED = (PERCEIVER, PERCEIVER_IO, MIXER, MALDACENA, PERCEIVER_AR)
+IDS = ["2103.03206", "2107.14795", "2105.01601", "hep-th/9711200", "2202.07765", "2301.00001"]
+START = {
+    "a.md": "# A\nSee https://arxiv.org/abs/2103.03206 #review\n",
+    "b.md": "---\ntags: [ml/vision]\n---\nMixer arXiv:2105.01601 and arXiv:2107.14795\n",
+    "c/d.md": "Physics hep-th/9711200 #physics\n",
+    "e.md": "No references, #review only.\n",
+}
+
+EDITS = st.one_of(
+    st.tuples(st.just("cite"), st.sampled_from(sorted(START)), st.sampled_from(IDS)),
+    st.tuples(st.just("tag"), st.sampled_from(sorted(START)), st.sampled_from(["#x", "#ml/nlp"])),
+    st.tuples(st.just("new"), st.sampled_from(["n1.md", "c/n2.md", "a2.md"]), st.sampled_from(IDS)),
+    st.tuples(st.just("delete"), st.sampled_from(sorted(START)), st.just("")),
+    st.tuples(
+        st.just("rename"), st.sampled_from(sorted(START)), st.sampled_from(["z.md", "c/a.md"])
+    ),
+    st.tuples(st.just("unrelate"), st.just("2103.03206"), st.just("")),
+    st.tuples(st.just("uncite"), st.sampled_from(sorted(START)), st.just("")),
+)
+
+
+def apply(vault: Path, edit: tuple[str, str, str]) -> None:
+    kind, path, arg = edit
+    target = vault / path
+    if kind == "new":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(f"New note on https://arxiv.org/abs/{arg} #fresh\n", encoding="utf-8")
+    elif not target.exists() and kind != "unrelate":
+        return
+    elif kind == "cite":
+        target.write_text(target.read_text(encoding="utf-8") + f"\nAlso arXiv:{arg}.\n", "utf-8")
+    elif kind == "tag":
+        target.write_text(target.read_text(encoding="utf-8") + f"\n{arg}\n", encoding="utf-8")
+    elif kind == "uncite":
+        target.write_text("Nothing cited here any more.\n", encoding="utf-8")
+    elif kind == "delete":
+        target.unlink()
+    elif kind == "rename":
+        (vault / arg).parent.mkdir(parents=True, exist_ok=True)
+        if not (vault / arg).exists():
+            target.rename(vault / arg)
+    elif kind == "unrelate":
+        note = next((vault / "Papers").glob("Perceiver - *.md"), None)
+        if note is not None:
+            text = note.read_text(encoding="utf-8")
+            note.write_text(text.replace("  - '[[General-purpose", "  - '[[Gone"), "utf-8")
+
+
+def planned(vault: Path, *, full: bool) -> list[tuple[str, str, bool, str | None]]:
+    if full:
+        with open_state(vault) as state:
+            state.put("basis", None)
+    report = run_link(vault, Settings(), offline=True, dry_run=True)
+    return sorted((w.path, w.text, w.delete, w.replaces) for w in report.planned)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(EDITS, min_size=1, max_size=4), rounds=st.integers(1, 2))
+def test_an_incremental_plan_equals_a_full_plan(edits: list, rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        vault = build_vault(Path(tmp) / "v", dict(START))
+        cache_path(vault).parent.mkdir()
+        with PaperCache(cache_path(vault)) as cache:
+            cache.put_many(CACHED)
+        run_link(vault, Settings(), offline=True)
+        for round_ in range(rounds):
+            for edit in edits[round_::rounds]:
+                apply(vault, edit)
+            copy = Path(tmp) / f"copy{round_}"
+            shutil.copytree(vault, copy)
+            incremental = planned(vault, full=False)
+            assert incremental == planned(copy, full=True)
+            run_link(vault, Settings(), offline=True)
