@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .config import Settings
@@ -151,12 +152,17 @@ def tool_aliases(title: str | None) -> list[str]:
 
 
 def tool_tags(categories: Sequence[str], settings: Settings) -> list[str]:
-    tags = [tag.lstrip("#") for tag in settings.paper_tags]
+    return list(_tool_tags(tuple(categories), settings.paper_tags))
+
+
+@lru_cache(maxsize=4096)
+def _tool_tags(categories: tuple[str, ...], paper_tags: tuple[str, ...]) -> tuple[str, ...]:
+    tags = [tag.lstrip("#") for tag in paper_tags]
     for category in categories:
         tag = category_tag(category)
         if tag not in tags:
             tags.append(tag)
-    return tags
+    return tuple(tags)
 
 
 def paper_properties(content: PaperNoteContent) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import __version__
 from .cache import PaperCache
 from .config import STATE_DIR, Settings
 from .ids import parse_arxiv_id
@@ -21,7 +22,15 @@ from .papers import Paper, Resolution
 from .planner import Plan, plan_link
 from .properties import find_front_matter
 from .relations import RelatedPapers, explain, relate, related_from_json, related_to_json
-from .scan import OPAQUE_KIND, NoteScan, Problem, scan_from_json, scan_or_report, scan_to_json
+from .scan import (
+    OPAQUE_KIND,
+    SCAN_FORMAT,
+    NoteScan,
+    Problem,
+    scan_from_json,
+    scan_or_report,
+    scan_to_json,
+)
 from .state import StateStore, StatKey
 from .vault import Note, ReadProblem, markdown_files, read_note, read_vault
 from .writer import Outcome, VaultWriter, Write, WriteResult
@@ -247,7 +256,7 @@ class _SourceOnDemand:
 def open_state(vault: Path) -> StateStore:
     path = vault / STATE_DIR / STATE_FILE
     path.parent.mkdir(exist_ok=True)
-    return StateStore(path)
+    return StateStore(path, f"{__version__}/scan-{SCAN_FORMAT}")
 
 
 def scan_vault(
@@ -272,10 +281,11 @@ def scan_vault(
     for relative, stat in listing:
         listed.add(relative)
         previous = kept.get(relative)
-        if previous is not None and previous[0] == stat:
-            scans.append(scan_from_json(relative, stat, previous[1]))
+        earlier = _decoded(relative, previous)
+        if earlier is not None and previous is not None and previous[0] == stat:
+            scans.append(earlier)
             continue
-        changed[relative] = scan_from_json(relative, *previous) if previous else None
+        changed[relative] = earlier
         note = read_note(vault, relative, max_bytes=settings.max_note_bytes)
         if isinstance(note, ReadProblem):
             problems.append(Problem(note.path, None, note.message))
@@ -286,10 +296,21 @@ def scan_vault(
             fresh[relative] = (note.stat, scan_to_json(scan))
     gone = set(kept) - listed
     for relative in gone:
-        changed[relative] = scan_from_json(relative, *kept[relative])
+        changed[relative] = _decoded(relative, kept[relative])
     if save:
         state.save_scans(fresh, gone)
     return scans, changed, problems
+
+
+def _decoded(path: str, kept: tuple[StatKey, str] | None) -> NoteScan | None:
+    """A kept scan, or None if there is none or it cannot be read (then the note is read)."""
+    if kept is None:
+        return None
+    try:
+        return scan_from_json(path, *kept)
+    except (ValueError, TypeError, KeyError) as exc:
+        log.debug("kept scan of %s unreadable (%s); reading the note", path, exc)
+        return None
 
 
 def _reread(vault: Path, note: Note, settings: Settings) -> Note | None:

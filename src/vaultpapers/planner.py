@@ -218,7 +218,12 @@ class _Planner:
             if key in self.paper_notes:
                 current = self.paper_notes[key][0].note.path
                 self.note_path[key] = current
-                if paper is not None and _stem(current) == paper_file_stem(key, None, ""):
+                pending_stem = _stem(current).startswith("arXiv ")  # cheap test first
+                if (
+                    pending_stem
+                    and paper is not None
+                    and _stem(current) == paper_file_stem(key, None, "")
+                ):
                     self.renames[key] = current
                     self.note_path[key] = self._new_paper_path(key, paper)
             elif key in defer_papers and paper is None:
@@ -469,7 +474,10 @@ class _Planner:
             key: PaperRelations.read(key, scans[0].properties, scans[0].related_section)
             for key, scans in self.paper_notes.items()
         }
-        return plan_related(self.related.detected, previous, link_of, key_of_target, self.labels)
+        only = self.scope.keys if self.scope is not None else None
+        return plan_related(
+            self.related.detected, previous, link_of, key_of_target, self.labels, only
+        )
 
     def _update_paper_note(self, key: str, content: PaperNoteContent, inputs: str) -> None:
         note = self._text_of(self.paper_notes[key][0])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,8 +77,9 @@ def plan_related(
     link_of: Mapping[str, str],
     key_of_target: Mapping[str, str],
     label_of: Mapping[str, str],
+    only: Collection[str] | None = None,
 ) -> dict[str, RelatedList]:
-    """Every paper note's related list.
+    """Every paper note's related list (or those of the papers in `only`).
 
     `link_of`: key -> the wikilink target of its note. `key_of_target`: lowercase link target
     (file name or path) -> key, to tell which of the user's links point at paper notes.
@@ -123,6 +124,7 @@ def plan_related(
             label_of,
         )
         for key in sorted(link_of)
+        if only is None or key in only
     }
 
 

@@ -24,6 +24,7 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
+SCAN_FORMAT = 2  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # The properties planning reads; kept small and JSON-safe so scans can be stored.
@@ -41,7 +42,7 @@ class Problem:
         return f"{where}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: a vault has tens of thousands, and frozen ones build slowly
 class NoteScan:
     """One note as the planner sees it. `note.text` is None for a scan kept from a run
     before: the note is unchanged, and its text is read only if it has to be written.

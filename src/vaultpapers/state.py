@@ -34,7 +34,9 @@ class StateStore:
     """A best-effort memory: if the file is missing, locked, corrupt or from another schema,
     it starts empty and the run is merely slower."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, generation: str) -> None:
+        """`generation` names the code that wrote the state (version, scan format): state
+        from other code is dropped, since what it remembers may mean something else now."""
         self.path = path
         self._db: sqlite3.Connection | None = None
         try:
@@ -42,6 +44,11 @@ class StateStore:
         except sqlite3.Error as exc:
             log.warning("state %s unusable (%s); starting afresh", path, exc)
             self._reset()
+        if self.get("generation") != generation:
+            self._write("DELETE FROM scans", [()])
+            self._write("DELETE FROM outputs", [()])
+            self._write("DELETE FROM meta", [()])
+            self.put("generation", generation)
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)

@@ -1,0 +1,63 @@
+"""The state in .vaultpapers/state.sqlite only ever saves work: stale or broken, it is rebuilt."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from vaultpapers.cache import PaperCache
+from vaultpapers.config import Settings
+from vaultpapers.pipeline import cache_path, run_link
+from vaultpapers.state import StateStore
+from vaults import PERCEIVER, build_vault, snapshot
+
+NOTE = "Read https://arxiv.org/abs/2103.03206 #review\n"
+
+
+def linked_vault(tmp_path: Path) -> Path:
+    vault = build_vault(tmp_path / "v", {"a.md": NOTE})
+    cache_path(vault).parent.mkdir()
+    with PaperCache(cache_path(vault)) as cache:
+        cache.put_many([PERCEIVER])
+    assert run_link(vault, Settings(), offline=True).complete
+    return vault
+
+
+def notes(vault: Path) -> dict[str, bytes]:
+    return {k: v for k, v in snapshot(vault).items() if not k.startswith(".vaultpapers/")}
+
+
+def test_a_state_file_that_is_not_a_database_is_replaced(tmp_path: Path) -> None:
+    vault = linked_vault(tmp_path)
+    before = notes(vault)
+    state = vault / ".vaultpapers" / "state.sqlite"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{state}{suffix}").unlink(missing_ok=True)
+    state.write_bytes(b"this is not sqlite" * 100)
+    (vault / "b.md").write_text("Also arXiv:2103.03206\n", encoding="utf-8")
+    report = run_link(vault, Settings(), offline=True)
+    assert report.complete
+    assert "[[Perceiver" in (vault / "b.md").read_text(encoding="utf-8")
+    assert notes(vault)["a.md"] == before["a.md"]
+    assert "- [[a]]\n- [[b]]\n" in next((vault / "Papers").glob("Perceiver*")).read_text("utf-8")
+
+
+def test_unreadable_kept_scans_are_read_again_not_trusted(tmp_path: Path) -> None:
+    vault = linked_vault(tmp_path)
+    with sqlite3.connect(vault / ".vaultpapers" / "state.sqlite") as db:
+        db.execute("UPDATE scans SET scan = '[1, 2, \"garbage\"'")
+        db.execute("DELETE FROM meta WHERE key = 'complete_run'")
+    (vault / "c.md").write_text("#review too\n", encoding="utf-8")
+    report = run_link(vault, Settings(), offline=True)
+    assert report.complete and not report.problems
+    tag_index = (vault / "Papers/Tags/Tag review.md").read_text(encoding="utf-8")
+    assert "- [[a]]" in tag_index and "- [[c]]" in tag_index
+
+
+def test_state_written_by_other_code_is_dropped(tmp_path: Path) -> None:
+    vault = linked_vault(tmp_path)
+    path = vault / ".vaultpapers" / "state.sqlite"
+    with StateStore(path, "some other version") as state:
+        assert state.scans() == {} and state.get("complete_run") is None
+    report = run_link(vault, Settings(), offline=True)
+    assert report.complete and report.written("paper") == 0, "nothing to redo on disk"
