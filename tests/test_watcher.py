@@ -583,3 +583,28 @@ def test_the_background_service_examples_run_the_watch_command() -> None:
     assert agent["Label"] == "org.vaultpapers.watch"
     assert agent["ProgramArguments"][1] == "watch"
     assert agent["RunAtLoad"] is True
+
+
+def test_a_new_papers_note_comes_first_and_its_related_papers_right_after(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    perceiver_io = make_paper(
+        "2107.14795",
+        "Perceiver IO: A General Architecture for Structured Inputs & Outputs",
+        summary="The recently-proposed Perceiver model obtains good results.",
+    )
+    vault = build_vault(tmp_path / "v", {"Reading.md": f"Perceiver {PERCEIVER_URL}\n"})
+    cache(vault, PERCEIVER, perceiver_io)
+    with VaultWatcher(vault, watch_settings(api, settle=0.2)) as watcher:
+        assert watcher.wait_idle(10)
+        editor_save(vault / "IO.md", "Perceiver IO https://arxiv.org/abs/2107.14795\n")
+        wait_until(lambda: complete_paper_note(vault, "2107.14795"), 10, "the new paper's note")
+        perceiver = complete_paper_note(vault, "2103.03206")
+        assert perceiver is not None
+        wait_until(
+            lambda: "Perceiver IO" in read(perceiver), 10, "Perceiver's note naming Perceiver IO"
+        )
+        assert watcher.wait_idle(10)
+        assert watcher.run_reasons["relations"] >= 1
+        io_note = complete_paper_note(vault, "2107.14795")
+        assert io_note is not None and front_matter(read(io_note))["series"] == "Perceiver"

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +57,7 @@ class RunReport:
     requests: int = 0
     dry_run: bool = False
     cancelled: bool = False  # stopped between writes; the rest is left for the next run
+    relations_stale: bool = False  # related papers not yet worked out for new papers
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
         """How many files of `kind` were written (`new`: created, or changed in place)."""
@@ -80,7 +81,12 @@ class RunReport:
     @property
     def complete(self) -> bool:
         """True when a rerun would have nothing left to do."""
-        return not self.pending and not self.conflicts and not self.cancelled
+        return (
+            not self.pending
+            and not self.conflicts
+            and not self.cancelled
+            and not self.relations_stale
+        )
 
 
 def cache_path(vault: Path) -> Path:
@@ -121,12 +127,17 @@ def run_link(
     defer_links_in: Collection[str] = (),
     defer_papers: Collection[str] = (),
     cancel: threading.Event | None = None,
+    memory: dict[str, NoteScan] | None = None,
+    defer_relations: bool = False,
 ) -> RunReport:
     """Bring the whole vault up to date.
 
     The watcher passes `defer_links_in` (notes the user is still editing: no links inserted
     yet) and `defer_papers` (papers whose metadata it is fetching: no stub note yet).
     Setting `cancel` stops the run between two writes; every file written is complete.
+    A long-lived caller keeps scans warm in `memory` between runs, and may `defer_relations`:
+    a new paper's related papers (a whole-library computation) then come in a later run, and
+    the report says so (`relations_stale`).
     """
     with open_state(vault) as state:
         listing = list(markdown_files(vault, settings))
@@ -134,7 +145,7 @@ def run_link(
         if unchanged is not None and not dry_run:
             return unchanged
         scans, changed, read_problems = scan_vault(
-            vault, settings, state, listing, save=not dry_run
+            vault, settings, state, listing, save=not dry_run, memory=memory
         )
         report = RunReport(notes=len(scans), dry_run=dry_run)
         report.problems.extend(read_problems)
@@ -151,7 +162,7 @@ def run_link(
             current = {scan.note.path: scan for scan in scans}
             for path in basis.get("owed", []):
                 dirty.setdefault(path, current.get(path))
-        remembered = _RememberedRelations(state, save=not dry_run)
+        remembered = _RememberedRelations(state, save=not dry_run, defer=defer_relations)
         plan = plan_link(
             scans,
             resolution,
@@ -165,6 +176,7 @@ def run_link(
             previous_related=remembered.previous,
         )
         report.requests = resolution.requests
+        report.relations_stale = remembered.stale
         report.problems.extend(plan.problems)
         report.papers = len(plan.cited)
         report.links_inserted = plan.links_inserted
@@ -266,11 +278,14 @@ def scan_vault(
     listing: list[tuple[str, StatKey]],
     *,
     save: bool = True,
+    memory: dict[str, NoteScan] | None = None,
 ) -> tuple[list[NoteScan], dict[str, NoteScan | None], list[Problem]]:
     """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
 
     Also returns the notes that changed since then, each with its earlier scan (None if new).
     The kept scans are what the last real plan was based on, so a dry run does not `save`.
+    `memory` holds scans already decoded (by a caller that runs again and again); it is kept
+    in step with the state.
     """
     kept = state.scans()
     scans: list[NoteScan] = []
@@ -281,7 +296,11 @@ def scan_vault(
     for relative, stat in listing:
         listed.add(relative)
         previous = kept.get(relative)
-        earlier = _decoded(relative, previous)
+        warm = memory.get(relative) if memory is not None else None
+        if warm is not None and previous is not None and warm.note.stat == previous[0]:
+            earlier: NoteScan | None = warm
+        else:
+            earlier = _decoded(relative, previous)
         if earlier is not None and previous is not None and previous[0] == stat:
             scans.append(earlier)
             continue
@@ -294,6 +313,9 @@ def scan_vault(
         scans.append(scan)
         if scan.kind != OPAQUE_KIND:
             fresh[relative] = (note.stat, scan_to_json(scan))
+    if memory is not None and save:
+        memory.clear()
+        memory.update((scan.note.path, scan) for scan in scans)
     gone = set(kept) - listed
     for relative in gone:
         changed[relative] = _decoded(relative, kept[relative])
@@ -375,9 +397,11 @@ class _RememberedRelations:
     the remembered answer is the one the last real plan used.
     """
 
-    def __init__(self, state: StateStore, *, save: bool = True) -> None:
+    def __init__(self, state: StateStore, *, save: bool = True, defer: bool = False) -> None:
         self.state = state
         self.save = save
+        self.defer = defer
+        self.stale = False
         self.saved = state.get("relations")
         self.previous: RelatedPapers | None = None
         if isinstance(self.saved, dict):
@@ -393,11 +417,32 @@ class _RememberedRelations:
         ).hexdigest()
         if self.previous is not None and self.saved.get("identity") == identity:
             return self.previous
+        if self.defer and self.previous is not None:
+            self.stale = True
+            return _restricted(self.previous, {p.arxiv_id for p in papers})
         related = relate(papers)
         if self.save:
             record = {"identity": identity, "related": related_to_json(related)}
             self.state.put("relations", record)
         return related
+
+
+def _restricted(related: RelatedPapers, keys: set[str]) -> RelatedPapers:
+    """An earlier answer of `relate`, without the papers no longer in the library."""
+    series = []
+    for item in related.series:
+        kept = [i for i, member in enumerate(item.members) if member in keys]
+        if len(kept) >= 2:
+            series.append(
+                replace(
+                    item,
+                    members=tuple(item.members[i] for i in kept),
+                    names=tuple(item.names[i] for i in kept),
+                    evidence=tuple(item.evidence[i] for i in kept),
+                )
+            )
+    relations = tuple(r for r in related.relations if r.source in keys and r.target in keys)
+    return RelatedPapers({}, tuple(series), relations, dict(related.set_aside))
 
 
 def _settings_digest(settings: Settings) -> str:

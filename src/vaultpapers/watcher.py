@@ -52,7 +52,7 @@ from .config import STATE_DIR, Settings
 from .fetcher import MetadataFetcher
 from .metadata import NOT_FOUND_MAX_AGE
 from .pipeline import RunReport, open_cache, run_link
-from .scan import scan_or_report
+from .scan import NoteScan, scan_or_report
 from .vault import Note, is_excluded, markdown_paths, read_note
 from .watchstate import StatusRecord, WatchLock, now_iso, write_status
 from .writer import FileState, Outcome, content_digest
@@ -225,6 +225,7 @@ class VaultWatcher:
         self._forced: str | None = None
         self._next_rescan = 0.0
         self._retry_at: float | None = None
+        self._scans: dict[str, NoteScan] = {}  # kept decoded between runs
         self._retry_wait = RUN_RETRY_BACKOFF[0]
         self._logged_problems: set[str] = set()
         self._errors: deque[str] = deque(maxlen=50)
@@ -536,7 +537,7 @@ class VaultWatcher:
         held = self._links_held_back() | set(self._dirty)
         deferred_papers = self._fetcher.deferred() if self._fetcher is not None else frozenset()
         started = time.monotonic()
-        report = self._run_pipeline(held, deferred_papers)
+        report = self._run_pipeline(held, deferred_papers, defer_relations=reason != "relations")
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
             return
@@ -549,6 +550,9 @@ class VaultWatcher:
                 del self._settling[path]
         self._remember_own_writes(report, started)
         self._request_metadata(report.pending)
+        if report.relations_stale and self._forced is None:
+            # New papers got their notes at once; their related papers come right after.
+            self._forced = "relations"
         created, updated, removed = _count_writes(report)
         # As the vault is after this run's writes, so that the next run does not see a change.
         self._notes_in_vault = report.notes + created - removed
@@ -562,7 +566,9 @@ class VaultWatcher:
             record.notes_removed += removed
             record.links_inserted += report.links_inserted
 
-    def _run_pipeline(self, held: set[str], deferred_papers: Collection[str]) -> RunReport | None:
+    def _run_pipeline(
+        self, held: set[str], deferred_papers: Collection[str], *, defer_relations: bool
+    ) -> RunReport | None:
         """One run. The planner already confines a failure to the note it happened on; what
         fails a whole run (the cache, the disk) is retried with backoff."""
         try:
@@ -573,6 +579,8 @@ class VaultWatcher:
                 defer_links_in=held,
                 defer_papers=deferred_papers,
                 cancel=self._stopping,
+                memory=self._scans,
+                defer_relations=defer_relations,
             )
         except Exception as exc:
             log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
