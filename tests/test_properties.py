@@ -5,8 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from vaultpapers.properties import PropertiesError, edit_properties, find_front_matter
+from vaultpapers.properties import (
+    PropertiesError,
+    dump_property,
+    edit_properties,
+    find_front_matter,
+)
 
 OWNED = ("vaultpapers", "arxiv_id", "title", "published", "tags")
 
@@ -28,7 +36,7 @@ def test_user_keys_comments_and_quoting_survive_byte_for_byte() -> None:
     )
     for line in user_yaml.splitlines(keepends=True):
         assert line in edited
-    assert "title: 'Perceiver: New'\n" in edited
+    assert 'title: "Perceiver: New"\n' in edited
     assert "Old title" not in edited
 
 
@@ -40,7 +48,7 @@ def test_a_value_obsidian_reformatted_is_not_rewritten() -> None:
 
 def test_ids_that_look_like_numbers_are_written_quoted() -> None:
     edited = edit_properties("", {"arxiv_id": "2103.10000"}, ("arxiv_id",))
-    assert edited == "arxiv_id: '2103.10000'\n"
+    assert edited == 'arxiv_id: "2103.10000"\n'
     front = find_front_matter(f"---\n{edited}---\n")
     assert front is not None and front.data == {"arxiv_id": "2103.10000"}
 
@@ -52,7 +60,7 @@ def test_new_owned_keys_go_next_to_the_owned_keys_present() -> None:
         OWNED,
     )
     assert edited == (
-        "mine: 1\nvaultpapers: paper\narxiv_id: '1706.03762'\ntags:\n  - x\nalso_mine: 2\n"
+        "mine: 1\nvaultpapers: paper\narxiv_id: \"1706.03762\"\ntags:\n  - x\nalso_mine: 2\n"
     )
 
 
@@ -99,3 +107,20 @@ def test_front_matter_with_bom_already_stripped_crlf_and_dots_closing() -> None:
 def test_no_front_matter_when_the_dashes_are_not_on_the_first_line() -> None:
     assert find_front_matter("\n---\ntitle: x\n---\n") is None
     assert find_front_matter("# Title\n\n---\n") is None
+
+
+@given(
+    value=st.one_of(
+        st.text(),
+        st.integers(),
+        st.dates(),
+        st.lists(st.text(), max_size=4),
+        st.sampled_from(["yes", "No", "null", "~", "2103.03206", "- a", "a: b", "#x", "1e3"]),
+    )
+)
+@settings(max_examples=300)
+def test_every_property_we_write_reads_back_exactly(value: object) -> None:
+    text = dump_property("title", value)
+    assert yaml.safe_load(text) == {"title": value}
+    front = find_front_matter(f"---\n{text}---\n")
+    assert front is not None and front.data == {"title": value}

@@ -8,6 +8,8 @@ for loading.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,6 +65,23 @@ class _ObsidianDumper(yaml.SafeDumper):
 
 
 def dump_property(key: str, value: Any) -> str:
+    """`key: value` as YAML, the way Obsidian writes properties (lists indented, strings
+    double-quoted when they must be). The shapes we write (text, whole numbers, dates, lists
+    of text) are emitted directly, PyYAML's pure-Python emitter being ~100x slower; anything
+    else goes through it."""
+    if _PLAIN_KEY.fullmatch(key):
+        if isinstance(value, bool) or value is None:
+            pass
+        elif isinstance(value, int):
+            return f"{key}: {value}\n"
+        elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return f"{key}: {value.isoformat()}\n"
+        elif isinstance(value, str):
+            return f"{key}: {_scalar(value)}\n"
+        elif isinstance(value, list) and not value:
+            return f"{key}: []\n"
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return f"{key}:\n" + "".join(f"  - {_scalar(item)}\n" for item in value)
     return yaml.dump(
         {key: value},
         Dumper=_ObsidianDumper,
@@ -71,6 +90,32 @@ def dump_property(key: str, value: Any) -> str:
         default_flow_style=False,
         width=1_000_000,
     )
+
+
+_PLAIN_KEY = re.compile(r"[a-z_][a-z0-9_]*")
+# Plain (unquoted) only when YAML cannot read it as anything but this text: starts with a
+# letter of any script, no indicator or comment characters, not a word YAML 1.1 reads as a
+# boolean or null.
+_PLAIN_PUNCTUATION = frozenset(" ._/()+-,':&=?%@~;")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+# Characters YAML treats as line breaks or that JSON would not escape, and BOM/controls.
+_UNSAFE_IN_QUOTES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+
+
+def _scalar(text: str) -> str:
+    """The text as a YAML scalar."""
+    if (
+        text[:1].isalpha()
+        and text[-1:].isalnum()
+        and all(char.isalnum() or char in _PLAIN_PUNCTUATION for char in text)
+        and ": " not in text
+        and text.lower() not in _YAML_WORDS
+    ):
+        return text
+    # A JSON string is a YAML double-quoted one; characters YAML would read as line breaks
+    # (U+0085, U+2028...) or not at all are escaped too (JSON leaves them raw).
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNSAFE_IN_QUOTES.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
 
 
 def dump_properties(values: Mapping[str, Any]) -> str:

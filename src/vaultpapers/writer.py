@@ -71,8 +71,16 @@ class WriteResult:
 
 
 class VaultWriter:
+    """Safe to use from several threads at once for writes to different files.
+
+    Each file is fsynced before it replaces the old one; the folders' entries are fsynced once
+    at the end (`sync_folders`): a rename is atomic either way, so until then a crash leaves
+    the old file or the new one, never a mix.
+    """
+
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._touched: set[Path] = set()
 
     def apply(self, write: Write) -> WriteResult:
         try:
@@ -89,7 +97,7 @@ class VaultWriter:
                 return WriteResult(write, Outcome.CONFLICT, "changed on disk since it was read")
             if write.delete:
                 os.unlink(target)
-                _fsync_directory(target.parent)
+                self._touched.add(target.parent)
                 return WriteResult(write, Outcome.WRITTEN)
             if current[0] == data:
                 return WriteResult(write, Outcome.UNCHANGED)
@@ -116,17 +124,22 @@ class VaultWriter:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temp)
-        _fsync_directory(target.parent)
+        self._touched.add(target.parent)
         if old is not None and write.replaces_state is not None:
             if _stat_state(old) != (write.replaces_state.mtime_ns, write.replaces_state.size):
                 # The old note was edited while we renamed it: keep the user's version only.
                 os.unlink(target)
                 return WriteResult(write, Outcome.CONFLICT, f"{write.replaces} changed on disk")
             os.unlink(old)
-            _fsync_directory(old.parent)
+            self._touched.add(old.parent)
         stat = os.stat(target)
         written = FileState(stat.st_mtime_ns, stat.st_size, content_digest(data))
         return WriteResult(write, Outcome.WRITTEN, state=written)
+
+    def sync_folders(self) -> None:
+        for folder in sorted(self._touched):
+            _fsync_directory(folder)
+        self._touched.clear()
 
     def _inside_vault(self, relative: str) -> Path:
         candidate = (self.root / relative).resolve()
