@@ -60,7 +60,7 @@ def test_new_owned_keys_go_next_to_the_owned_keys_present() -> None:
         OWNED,
     )
     assert edited == (
-        "mine: 1\nvaultpapers: paper\narxiv_id: \"1706.03762\"\ntags:\n  - x\nalso_mine: 2\n"
+        'mine: 1\nvaultpapers: paper\narxiv_id: "1706.03762"\ntags:\n  - x\nalso_mine: 2\n'
     )
 
 
