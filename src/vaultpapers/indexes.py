@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .markdown import link_label
 from .notes import escape_inline, owned_spans, safe_file_stem, wrap_section
 from .properties import dump_properties, find_front_matter
 
@@ -29,7 +30,7 @@ class IndexEntry:
     sort_key: str = ""
 
     def render(self) -> str:
-        shown = f"[[{self.link}|{_inline(self.label)}]]" if self.label else f"[[{self.link}]]"
+        shown = f"[[{self.link}|{link_label(self.label)}]]" if self.label else f"[[{self.link}]]"
         return f"- {shown} · {_inline(self.line)}" if self.line else f"- {shown}"
 
 

@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 
 from .ids import parse_arxiv_id
+from .markdown import link_label
 from .notes import citation_label
 from .papers import Paper
 from .scan import NoteScan
@@ -75,4 +76,4 @@ def _label(paper: Paper, key: str, mode: str) -> str:
         label = f"arXiv:{key}"
     else:
         label = mode
-    return label.replace("]]", "] ]").replace("|", "/").replace("\n", " ")
+    return link_label(label)

@@ -680,3 +680,14 @@ def wikilinks_at(text: str, offset: int) -> list[str]:
         targets.append(re.split(r"[#^]", target, maxsplit=1)[0].strip())
         offset = match.end()
     return targets
+
+
+# A label sits inside [[...|label]] in someone's line: brackets and pipes would end or split the
+# link, and ` $ %% <!-- would pair with the line's own and turn its text into code or maths.
+_LABEL_SAFE = {"[": "(", "]": ")", "|": "/", "`": "'", "$": "", "%%": "%", "<!--": "‹!--"}
+_LABEL_UNSAFE = re.compile(r"[\[\]|`$\n\r]|%%|<!--")
+
+
+def link_label(text: str) -> str:
+    """`text` made safe as the shown part of a wikilink: '[[target|label]]'."""
+    return _LABEL_UNSAFE.sub(lambda m: _LABEL_SAFE.get(m.group(), " "), text).strip()

@@ -53,7 +53,9 @@ _SECTION = re.compile(
 )
 _MARKER = re.compile(r"<!-- vaultpapers:(?:begin|end) [a-z]+ -->")
 OWNED_MARKERS = ("<!-- vaultpapers:begin {} -->", "<!-- vaultpapers:end {} -->")
-_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|#^\[\]\x00-\x1f\x7f]')
+# Not in file names: what Windows forbids, what breaks [[links]], and what would open code,
+# maths or a comment in the line a link to the note stands in (` $ %).
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|#^\[\]`$%\x00-\x1f\x7f]')
 _MAX_NAME_BYTES = 180  # far below the 255-byte limit, leaving room for " 2.md" and sync suffixes
 
 
@@ -117,8 +119,8 @@ def safe_file_stem(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = re.sub(r"\s*:\s*", " - ", text)
     text = _UNSAFE_IN_NAME.sub(" ", text)
-    text = re.sub(r"\s+", " ", text).strip().lstrip(".").strip()
-    text = text.rstrip(". ")
+    text = re.sub(r"\s+", " ", text)
+    text = text.lstrip(". ").rstrip(". ")  # a leading dot hides the note; a trailing one, Windows
     while len(text.encode("utf-8")) > _MAX_NAME_BYTES:
         text = text[:-1].rstrip(". ")
     return text or "paper"
@@ -144,6 +146,12 @@ def paper_file_stem(key: str, paper: Paper | None, pattern: str) -> str:
         room = _MAX_NAME_BYTES - len(safe_file_stem(rest).encode("utf-8")) - 4
         title = paper.title.encode("utf-8")[: max(room, 0)].decode("utf-8", "ignore")
         stem = safe_file_stem(pattern.format(**{**fields, "title": title, "short_title": title}))
+    if id_part not in stem:
+        # Other fields are long too (a 300-character author name): keep what fits, then the id.
+        suffix = f" ({id_part})"
+        room = _MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+        head = stem.encode("utf-8")[:room].decode("utf-8", "ignore")
+        stem = safe_file_stem(head.rstrip() + suffix)
     return stem
 
 
@@ -290,10 +298,11 @@ def wrap_section(name: str, content: str) -> str:
 
 def new_paper_note(content: PaperNoteContent, settings: Settings) -> str:
     paper = content.paper
+    # The order an update puts them in, so notes made at once or over several runs agree.
     properties = paper_properties(content)
+    properties.update(_relation_properties(content, {}))
     properties["aliases"] = tool_aliases(paper.title if paper else None)
     properties["tags"] = tool_tags(paper.categories if paper else (), settings)
-    properties.update(_relation_properties(content, {}))
     sections = render_sections(content)
     body = "\n\n".join(
         wrap_section(name, sections[name]) for name in SECTION_ORDER if name in sections

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -142,7 +143,9 @@ def run_link(
     the report says so (`relations_stale`).
     """
     with open_state(vault) as state:
-        listing = list(markdown_files(vault, settings))
+        aside: list[tuple[str, str]] = []
+        listing = list(markdown_files(vault, settings, aside))
+        set_aside = _set_aside(vault, aside, remove_temps=not dry_run)
         unchanged = _unchanged_since_complete_run(state, settings, listing)
         if unchanged is not None and not dry_run:
             return unchanged
@@ -150,7 +153,7 @@ def run_link(
             vault, settings, state, listing, save=not dry_run, memory=memory
         )
         report = RunReport(notes=len(scans), dry_run=dry_run)
-        report.problems.extend(read_problems)
+        report.problems.extend(set_aside + read_problems)
         with open_cache(vault) as cache:
             keys = {key for scan in scans for key in scan.cited}
             keys |= {scan.paper_key for scan in scans if scan.paper_key}
@@ -228,10 +231,43 @@ def _apply(
 
     if not writes:
         return []
-    with ThreadPoolExecutor(max_workers=min(WRITERS, len(writes))) as pool:
-        results = list(pool.map(one, writes))
+    # Paper notes first: a note must not gain a link to a paper note that could not be made.
+    papers = [w for w in writes if w.kind == "paper"]
+    others = [w for w in writes if w.kind != "paper"]
+    results: list[WriteResult | None] = []
+    with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+        results += pool.map(one, papers)
+        missing = [
+            f"[[{r.write.path.rsplit('/', 1)[-1].removesuffix('.md')}".casefold()
+            for r in results
+            if r is not None and r.outcome in (Outcome.CONFLICT, Outcome.FAILED)
+        ]
+        held = [w for w in others if any(m in w.text.casefold() for m in missing)]
+        results += pool.map(one, [w for w in others if w not in held])
     writer.sync_folders()
+    results += [
+        WriteResult(w, Outcome.CONFLICT, "held back: it links to a paper note not written")
+        for w in held
+    ]
     return [result for result in results if result is not None]
+
+
+TEMP_MAX_AGE = 3600  # seconds; a younger temp file may belong to a run going on right now
+
+
+def _set_aside(vault: Path, aside: list[tuple[str, str]], *, remove_temps: bool) -> list[Problem]:
+    """Symlinks skipped, as problems; our own stale temp files (a killed run's), removed."""
+    problems = []
+    for path, why in aside:
+        if why == "symlink":
+            message = "skipped: a symbolic link (never followed, it could lead out of the vault)"
+            problems.append(Problem(path, None, message))
+        elif why == "temp" and remove_temps:
+            with contextlib.suppress(OSError):
+                if time.time() - os.stat(vault / path).st_mtime > TEMP_MAX_AGE:
+                    os.unlink(vault / path)
+                    log.info("%s: removed a temp file a stopped run left behind", path)
+    return problems
 
 
 def _snapshot(settings: Settings, listing: list[tuple[str, StatKey]]) -> str:

@@ -185,6 +185,10 @@ class _Planner:
             for key in scan.cited:
                 self.citations[key].append(scan)
         self.plan.cited = set(self.citations)
+        for claimants in self.paper_notes.values():
+            # Of a pending stub and a complete note (synced from elsewhere), the complete
+            # note is the paper's: otherwise the stub would be completed into a third name.
+            claimants.sort(key=lambda scan: (scan.note.stem.startswith("arXiv "), scan.note.path))
         self._report_duplicates()
         self.note_path: dict[str, str] = {}  # paper key -> where its note is or will be
         self.renames: dict[str, str] = {}  # paper key -> the pending note it completes
@@ -218,6 +222,8 @@ class _Planner:
             if key in self.paper_notes:
                 current = self.paper_notes[key][0].note.path
                 self.note_path[key] = current
+                if paper is None and key in self.resolution.not_found:
+                    self._report_not_found(key)
                 pending_stem = _stem(current).startswith("arXiv ")  # cheap test first
                 if (
                     pending_stem
@@ -413,6 +419,11 @@ class _Planner:
             if insertions and note is not None and note.text is not None:
                 self.linked_text[scan.note.path] = insert(note.text, insertions)
                 self.plan.links_inserted += len(insertions)
+                if self.scope is not None:
+                    # Its line in its tags' indexes is taken from the text with the links.
+                    for tag in scan.tags:
+                        for level in tag_with_parents(tag):
+                            self.scope.indexes.add((TAG_KIND, level.casefold()))
 
     def write_paper_notes(self) -> None:
         assert self.related is not None
@@ -420,7 +431,7 @@ class _Planner:
         series_of = {m: s.name for s in self.related.detected.series for m in s.members}
         for key in sorted(self.note_path):
             paper = self.resolution.papers.get(key)
-            if paper is None:
+            if paper is None and key not in self.resolution.not_found:
                 reason = self.resolution.pending.get(key, "metadata not available yet")
                 self.plan.pending[key] = reason
             if self.scope is not None and key not in self.scope.keys:

@@ -19,6 +19,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .markdown import link_label
 from .relations import RelatedPapers
 
 USER_REASON = "added by you"
@@ -147,16 +148,17 @@ def _related_list(
             continue
         ours.append(link)
         why = [_from_here(reason, key, label_of) for reason in dict.fromkeys(reasons[other])]
-        labelled = f"[[{link_of[other]}|{label_of[other]}]]" if other in label_of else link
+        labelled = (
+            f"[[{link_of[other]}|{link_label(label_of[other])}]]" if other in label_of else link
+        )
         plan.entries.append((labelled, why))
     plan.entries += [(_as_link(entry), [USER_REASON]) for entry in user_entries]
 
-    # Keep the property's order as the user (or Obsidian) left it: no churn between runs.
-    wanted = user_targets | {link_target(link) for link in ours}
+    # The user's entries where they put them, then ours in a fixed order: two machines that
+    # saw the papers arrive in different orders must write the same list.
     existing = list(note.related) if note else []
-    plan.related = [entry for entry in existing if link_target(entry) in wanted]
-    present = {link_target(entry) for entry in plan.related}
-    plan.related += [link for link in ours if link_target(link) not in present]
+    plan.related = [entry for entry in existing if link_target(entry) in user_targets]
+    plan.related += ours  # already sorted by link target
 
     plan.unrelated = list(note.unrelated) if note else []
     known = {link_target(entry) for entry in plan.unrelated}

@@ -9,8 +9,9 @@ the few notes that will actually be written.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -24,11 +25,13 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 2  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 3  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # The properties planning reads; kept small and JSON-safe so scans can be stored.
 KEPT_PROPERTIES = ("title", "related", "unrelated")
+_PAPER_KIND_LINE = re.compile(rf"^vaultpapers:\s*['\"]?{PAPER_KIND}['\"]?\s*$", re.MULTILINE)
+_CLAIMED_PAPER = re.compile(r"^arxiv_id:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -97,8 +100,19 @@ def scan_note(note: Note) -> NoteScan:
     front = find_front_matter(note.text)
     data: Mapping[str, Any] = {}
     if front is not None and front.data is None:
-        problem = Problem(note.path, 1, f"front matter not read: {front.error}")
-        return _scan_content(note, USER_KIND, {}, None, [problem])
+        # Unreadable front matter: the note is left exactly as it is (no links go in). If it
+        # still says it is a paper note, it keeps its paper: no duplicate is made.
+        problem = Problem(note.path, 1, f"front matter not read: {front.error}; left untouched")
+        raw = note.text[front.yaml_start : front.yaml_end]
+        claimed = _CLAIMED_PAPER.search(raw) if _PAPER_KIND_LINE.search(raw) else None
+        paper_key = None
+        if claimed is not None:
+            try:
+                paper_key = parse_arxiv_id(claimed.group(1)).key
+            except InvalidArxivId:
+                paper_key = None
+        kind = PAPER_KIND if paper_key else USER_KIND
+        return _scan_content(note, kind, {}, paper_key, [problem], insertable=False)
     if front is not None and front.data is not None:
         data = front.data
     kind = data.get("vaultpapers")
@@ -141,6 +155,8 @@ def _scan_content(
     data: Mapping[str, Any],
     paper_key: str | None,
     problems: list[Problem],
+    *,
+    insertable: bool = True,
 ) -> NoteScan:
     text = note.text
     assert text is not None
@@ -162,7 +178,10 @@ def _scan_content(
         summary="" if kind == PAPER_KIND else note_summary(text, properties),
         related_section=section_text(text, "related") if kind == PAPER_KIND else None,
         _references=tuple(
-            _encode_reference(r, wikilinks_at(text, r.insert_at) if r.insert_at is not None else [])
+            _encode_reference(
+                r if insertable else replace(r, insert_at=None),
+                wikilinks_at(text, r.insert_at) if r.insert_at is not None else [],
+            )
             for r in references
         ),
     )

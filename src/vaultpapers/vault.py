@@ -43,11 +43,18 @@ def markdown_paths(root: Path, settings: Settings) -> Iterator[str]:
         yield relative
 
 
-def markdown_files(root: Path, settings: Settings) -> Iterator[tuple[str, StatKey]]:
+TEMP_SUFFIX = ".vaultpapers.tmp"  # the writer's temp files: `.NAME.XXXXXXXX.vaultpapers.tmp`
+
+
+def markdown_files(
+    root: Path, settings: Settings, aside: list[tuple[str, str]] | None = None
+) -> Iterator[tuple[str, StatKey]]:
     """Every `.md` note below root with its stat key, sorted, skipping dot-folders, dot-files
     and excluded globs.
 
-    Symlinks are not followed: a link could lead out of the vault or into a loop.
+    Symlinks are not followed: a link could lead out of the vault or into a loop. What was set
+    aside that the user or we may want to know of goes into `aside` as (path, why): "symlink",
+    or "temp" for a temp file of our own that a killed run left behind.
     """
     stack = [""]
     while stack:
@@ -58,10 +65,14 @@ def markdown_files(root: Path, settings: Settings) -> Iterator[tuple[str, StatKe
             continue
         subfolders = []
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
             relative = f"{folder}/{entry.name}" if folder else entry.name
+            if entry.name.startswith("."):
+                if aside is not None and entry.name.endswith(TEMP_SUFFIX):
+                    aside.append((relative, "temp"))
+                continue
             if entry.is_symlink():
+                if aside is not None and not is_excluded(relative, settings.exclude):
+                    aside.append((relative, "symlink"))
                 continue
             if entry.is_dir(follow_symlinks=False):
                 if not is_excluded(relative, settings.exclude):

@@ -1,0 +1,1 @@
+"""The reliability suite: vaultpapers never damages a vault, whatever the input or the fault."""
