@@ -666,13 +666,7 @@ class VaultWatcher:
             observer: BaseObserver | None = None
             try:
                 observer = self._native_observer()
-                observer.schedule(
-                    _EventRecorder(self._record_event),
-                    self._root,
-                    recursive=True,
-                    event_filter=WATCHED_EVENTS,
-                )
-                observer.start()
+                self._watch_with(observer)
             except OSError as exc:
                 if exc.errno not in _WATCH_LIMITS:
                     raise
@@ -694,15 +688,14 @@ class VaultWatcher:
         observer = PollingObserverVFS(
             os.stat, _visible_entries, polling_interval=self._poll_interval
         )
-        observer.schedule(
-            _EventRecorder(self._record_event),
-            self._root,
-            recursive=True,
-            event_filter=WATCHED_EVENTS,
-        )
-        observer.start()
+        self._watch_with(observer)
         self.observer = observer
         self.observer_kind = f"polling every {self._poll_interval:g} s"
+
+    def _watch_with(self, observer: BaseObserver) -> None:
+        recorder = _EventRecorder(self._record_event)
+        observer.schedule(recorder, self._root, recursive=True, event_filter=WATCHED_EVENTS)
+        observer.start()
 
     def _stop_observer(self) -> None:
         observer, self.observer = self.observer, None
