@@ -106,10 +106,6 @@ class ArxivId:
         # so the mapping stays reversible.
         return self.key.replace("/", "_")
 
-    @property
-    def is_old_style(self) -> bool:
-        return "/" in self.key
-
     def unversioned(self) -> ArxivId:
         return ArxivId(self.key)
 
