@@ -221,8 +221,9 @@ WRITERS = 8  # fsyncs overlap: on ext4, 8 threads write 5,000 notes ~10x faster 
 def _apply(
     writer: VaultWriter, writes: list[Write], cancel: threading.Event | None
 ) -> list[WriteResult]:
-    """Every write, several at a time (they are to distinct files); `cancel` stops the ones
-    not started yet. Results in plan order, the unstarted ones left out."""
+    """Every write, several at a time (they are to distinct files): paper notes first, then
+    the rest. `cancel` stops the ones not started yet (left out of the results); a write that
+    links to a paper note which could not be written is held back, as a conflict."""
 
     def one(write: Write) -> WriteResult | None:
         if cancel is not None and cancel.is_set():
@@ -243,7 +244,8 @@ def _apply(
             if r is not None and r.outcome in (Outcome.CONFLICT, Outcome.FAILED)
         ]
         held = [w for w in others if any(m in w.text.casefold() for m in missing)]
-        results += pool.map(one, [w for w in others if w not in held])
+        held_ids = {id(w) for w in held}
+        results += pool.map(one, [w for w in others if id(w) not in held_ids])
     writer.sync_folders()
     results += [
         WriteResult(w, Outcome.CONFLICT, "held back: it links to a paper note not written")

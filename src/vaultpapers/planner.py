@@ -322,11 +322,7 @@ class _Planner:
             ):
                 return None  # a name now shared, or no longer: link targets change elsewhere
         scope = _Scope()
-        key_of_target = {
-            name: key
-            for key, path in self.note_path.items()
-            for name in (_stem(path).lower(), path.removesuffix(".md").lower())
-        }
+        key_of_target = self._key_of_target()
         for path, before in dirty.items():
             for scan in (before, self.scan_at.get(path)):
                 if scan is None:
@@ -335,10 +331,8 @@ class _Planner:
                 if scan.paper_key:
                     scope.keys.add(scan.paper_key)
                     # The user's word in `related` is mirrored on the papers it names.
-                    for entry in (
-                        *_strings(scan.properties.get("related")),
-                        *_strings(scan.properties.get("unrelated")),
-                    ):
+                    said = PaperRelations.read(scan.paper_key, scan.properties, None)
+                    for entry in (*said.related, *said.unrelated):
                         if (other := key_of_target.get(link_target(entry))) is not None:
                             scope.keys.add(other)
                 if scan.index_name is not None:
@@ -472,15 +466,21 @@ class _Planner:
         }
         return sorted(citing, key=lambda m: (m.link.lower(), m.link))
 
-    def _related_lists(self) -> Mapping[str, RelatedList]:
-        assert self.related is not None
-        link_of = {key: self.link_target(key) for key in self.related.complete}
+    def _key_of_target(self) -> dict[str, str]:
+        """Lowercase link target (file name, path, or a paper note's name before a rename)
+        -> the paper key, to read which papers the user's links name."""
         key_of_target: dict[str, str] = {}
         for key, path in self.note_path.items():
             key_of_target[_stem(path).lower()] = key
             key_of_target[path.removesuffix(".md").lower()] = key
         for key, scans in self.paper_notes.items():
             key_of_target.setdefault(scans[0].note.stem.lower(), key)
+        return key_of_target
+
+    def _related_lists(self) -> Mapping[str, RelatedList]:
+        assert self.related is not None
+        link_of = {key: self.link_target(key) for key in self.related.complete}
+        key_of_target = self._key_of_target()
         previous = {
             key: PaperRelations.read(key, scans[0].properties, scans[0].related_section)
             for key, scans in self.paper_notes.items()
@@ -726,9 +726,3 @@ def _relations_changed(before: RelatedPapers, after: RelatedPapers) -> set[str]:
 
     old, new = by_paper(before), by_paper(after)
     return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
