@@ -24,7 +24,16 @@ from .notes import section_text
 from .papers import Paper, Resolution
 from .planner import Plan, plan_link
 from .properties import find_front_matter
-from .relations import RelatedPapers, explain, relate, related_from_json, related_to_json
+from .relations import (
+    RelatedPapers,
+    RelationMemo,
+    explain,
+    memo_from_json,
+    memo_to_json,
+    relate_remembering,
+    related_from_json,
+    related_to_json,
+)
 from .scan import (
     OPAQUE_KIND,
     SCAN_FORMAT,
@@ -479,8 +488,10 @@ def _remember(
 
 
 class _RememberedRelations:
-    """`relate`, answered from the state when the set of papers is the one it last saw;
-    `previous` is that last answer, so a plan can see which papers' relations changed.
+    """`relate`, answered from the state when the set of papers is the one it last saw, and
+    otherwise worked out again reading only the texts that can have changed (the memo of
+    `relate_remembering`); `previous` is the last answer, so a plan can see which papers'
+    relations changed.
 
     Relations depend only on the papers' titles and abstracts, which never change for a given
     version, so the set of (id, version) pairs identifies the answer. A dry run does not `save`:
@@ -510,11 +521,24 @@ class _RememberedRelations:
         if self.defer and self.previous is not None:
             self.stale = True
             return _restricted(self.previous, {p.arxiv_id for p in papers})
-        related = relate(papers)
+        related, memo = relate_remembering(papers, self._memo())
         if self.save:
-            record = {"identity": identity, "related": related_to_json(related)}
+            record = {
+                "identity": identity,
+                "related": related_to_json(related),
+                "memo": memo_to_json(memo),
+            }
             self.state.put("relations", record)
         return related
+
+    def _memo(self) -> RelationMemo | None:
+        if not isinstance(self.saved, dict) or "memo" not in self.saved:
+            return None
+        try:
+            return memo_from_json(self.saved["memo"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            log.debug("remembered relation findings unreadable; reading every abstract")
+            return None
 
 
 def _restricted(related: RelatedPapers, keys: set[str]) -> RelatedPapers:

@@ -15,6 +15,9 @@ of the library, not with the number of pairs.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -82,13 +85,80 @@ class _Mention:
     name: str
 
 
-def relate(papers: Iterable[Paper]) -> RelatedPapers:
-    library = {paper.arxiv_id: paper for paper in papers}
-    names = {key: find_name(paper.title) for key, paper in library.items()}
-    series = tuple(detect_series(library.values()))
-    index, set_aside = _name_index(names, series)
+Field = Literal["title", "abstract"]
 
-    mentions = _find_mentions(library.values(), index, series)
+
+@dataclass(frozen=True)
+class _Findings:
+    """What one paper's text gave, against the name index of `RelationMemo.forms`."""
+
+    fingerprint: str  # of the title and abstract: the findings hold while they are the same
+    name: NameFinding
+    matches: tuple[tuple[Field, str], ...]  # (field, indexed form), in the order found
+
+
+@dataclass(frozen=True)
+class RelationMemo:
+    """What `relate` found in each paper's text, so that the next call only reads the texts
+    that can have changed: those of new papers, and those containing a name that entered or
+    left the index. Everything global (ambiguity, "too common", series) is recomputed from
+    these findings every time, so the answer is always the one of a full computation."""
+
+    papers: dict[str, _Findings]
+    forms: dict[str, bool]  # the name index the matches were found against: form -> plain
+
+
+def relate(papers: Iterable[Paper]) -> RelatedPapers:
+    return relate_remembering(papers)[0]
+
+
+def relate_remembering(
+    papers: Iterable[Paper], memo: RelationMemo | None = None
+) -> tuple[RelatedPapers, RelationMemo]:
+    """`relate`, reusing what an earlier call found (`memo`); returns the memo for the next.
+
+    A text's matches depend on the index only through the names that occur in it, so a
+    paper whose text is unchanged and holds none of the names that entered or left the index
+    (or changed plainness) keeps its matches. Whether a name occurs is tested on the text
+    squeezed of everything that is not a letter or digit, a superset of what tokenizing finds.
+    """
+    library = {paper.arxiv_id: paper for paper in papers}
+    known = memo.papers if memo is not None else {}
+    fingerprints = {key: _fingerprint(paper) for key, paper in library.items()}
+    names: dict[str, NameFinding] = {}
+    for key, paper in library.items():
+        entry = known.get(key)
+        fresh = entry is not None and entry.fingerprint == fingerprints[key]
+        names[key] = entry.name if entry is not None and fresh else find_name(paper.title)
+    series = tuple(detect_series(library.values(), names))
+    index, set_aside = _name_index(names, series)
+    forms = {form: target.plain for form, target in index.items()}
+    before = memo.forms if memo is not None else {}
+    moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
+    squeezed_moved = [_squeezed(form) for form in moved]
+    prefixes: set[str] | None = None
+
+    findings: dict[str, _Findings] = {}
+    for key, paper in library.items():
+        entry = known.get(key)
+        if (
+            entry is not None
+            and entry.fingerprint == fingerprints[key]
+            and not any(_may_hold(paper, form) for form in squeezed_moved)
+        ):
+            findings[key] = entry
+            continue
+        if prefixes is None:
+            # Every prefix of every indexed name: a scan stops growing a span once it leaves them.
+            prefixes = {form[:end] for form in index for end in range(1, len(form) + 1)}
+        matches = tuple(
+            (field, form)
+            for field, text in _fields(paper)
+            for form in _names_in(text, index, prefixes)
+        )
+        findings[key] = _Findings(fingerprints[key], names[key], matches)
+
+    mentions = _mentions(findings, index, series)
     too_common = max(TOO_COMMON_FLOOR, int(len(library) * TOO_COMMON_SHARE))
     mentioners: dict[str, set[str]] = defaultdict(set)
     for mention in mentions:
@@ -111,7 +181,29 @@ def relate(papers: Iterable[Paper]) -> RelatedPapers:
         reason = f'{mention.field} of {mention.source} mentions "{mention.name}"'
         relations.add(Relation(mention.source, mention.target, "mention", reason))
         relations.add(Relation(mention.target, mention.source, "mention", reason))
-    return RelatedPapers(names, series, tuple(sorted(relations)), set_aside)
+    related = RelatedPapers(names, series, tuple(sorted(relations)), set_aside)
+    return related, RelationMemo(findings, forms)
+
+
+def _fingerprint(paper: Paper) -> str:
+    text = f"{paper.title}\0{paper.summary}".encode()
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def _fields(paper: Paper) -> tuple[tuple[Field, str], ...]:
+    return (("title", paper.title), ("abstract", paper.summary))
+
+
+_NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _squeezed(text: str) -> str:
+    return _NOT_ALPHANUMERIC.sub("", text)
+
+
+def _may_hold(paper: Paper, squeezed_form: str) -> bool:
+    return squeezed_form in _squeezed(paper.title) or squeezed_form in _squeezed(paper.summary)
 
 
 def find_relations(papers: Iterable[Paper]) -> list[Relation]:
@@ -166,36 +258,30 @@ def _name_index(
     return index, set_aside
 
 
-def _find_mentions(
-    papers: Iterable[Paper], index: dict[str, _Target], series: tuple[Series, ...]
+def _mentions(
+    findings: dict[str, _Findings], index: dict[str, _Target], series: tuple[Series, ...]
 ) -> list[_Mention]:
     series_of = {key: one.name for one in series for key in one.members}
-    # Every prefix of every indexed name: a scan stops growing a span as soon as it leaves them.
-    prefixes = {form[:end] for form in index for end in range(1, len(form) + 1)}
     found: dict[tuple[str, str], _Mention] = {}
-    for paper in papers:
-        fields: tuple[tuple[Literal["title", "abstract"], str], ...] = (
-            ("title", paper.title),
-            ("abstract", paper.summary),
-        )
-        for field, text in fields:
-            for target in _names_in(text, index, prefixes):
-                if target.series and series_of.get(paper.arxiv_id) == target.series:
-                    continue  # a member naming its own series is no news
-                for key in target.keys:
-                    if key != paper.arxiv_id:
-                        mention = _Mention(paper.arxiv_id, key, field, target.name)
-                        found.setdefault((paper.arxiv_id, key), mention)
+    for source, finding in findings.items():
+        for field, form in finding.matches:
+            target = index[form]
+            if target.series and series_of.get(source) == target.series:
+                continue  # a member naming its own series is no news
+            for key in target.keys:
+                if key != source:
+                    found.setdefault((source, key), _Mention(source, key, field, target.name))
     return list(found.values())
 
 
-def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Iterator[_Target]:
-    """Indexed names in ``text``, longest first, each stretch of words used once."""
+def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Iterator[str]:
+    """The indexed forms of the names in ``text``, longest first, each stretch of words used
+    once."""
     tokens = tokenize(text)
     title_case: bool | None = None
     start = 0
     while start < len(tokens):
-        candidates: list[tuple[int, _Target]] = []
+        candidates: list[tuple[int, str]] = []
         form = ""
         for end in range(start, len(tokens)):
             if end > start and not (tokens[end].joined or tokens[end].spaced):
@@ -204,8 +290,9 @@ def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Itera
             if form not in prefixes:
                 break
             if form in index:
-                candidates.append((end + 1, index[form]))
-        for end, target in reversed(candidates):
+                candidates.append((end + 1, form))
+        for end, found in reversed(candidates):
+            target = index[found]
             if not _stands_alone(tokens, start, end):
                 continue
             if target.plain:
@@ -213,7 +300,7 @@ def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Itera
                     title_case = _is_title_case(tokens)
                 if tokens[start].starts_sentence or title_case:
                     continue
-            yield target
+            yield found
             start = end
             break
         else:
@@ -274,3 +361,25 @@ def related_from_json(data: dict[str, Any]) -> RelatedPapers:
         relations=tuple(Relation(*relation) for relation in data["relations"]),
         set_aside=dict(data["set_aside"]),
     )
+
+
+def memo_to_json(memo: RelationMemo) -> dict[str, Any]:
+    return {
+        "papers": {
+            key: [f.fingerprint, f.name.name, f.name.reason, [list(m) for m in f.matches]]
+            for key, f in memo.papers.items()
+        },
+        "forms": memo.forms,
+    }
+
+
+def memo_from_json(data: dict[str, Any]) -> RelationMemo:
+    papers = {
+        key: _Findings(
+            fingerprint,
+            NameFinding(name, reason),
+            tuple((field, form) for field, form in matches),
+        )
+        for key, (fingerprint, name, reason, matches) in data["papers"].items()
+    }
+    return RelationMemo(papers, {form: bool(plain) for form, plain in data["forms"].items()})

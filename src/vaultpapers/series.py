@@ -20,9 +20,10 @@ suffix (IO, AR, V2, -3, 2.0, ++ ...): RepMLP and RepVGG share only a prefix, so 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -190,6 +191,7 @@ def _as_name(words: list[str], max_words: int = _MAX_NAME_WORDS) -> tuple[str | 
     return phrase, ""
 
 
+@functools.lru_cache(maxsize=1 << 16)  # labels, series and relations all ask for each title
 def find_name(title: str) -> NameFinding:
     title = " ".join(title.split())
     head, colon, _ = title.partition(":")
@@ -283,16 +285,21 @@ class _Named(NamedTuple):
     reason: str
 
 
-def _named_papers(papers: Iterable[Paper]) -> list[_Named]:
+def _named_papers(papers: Iterable[Paper], names: Mapping[str, NameFinding] | None) -> list[_Named]:
     unique = {paper.arxiv_id: paper for paper in papers}.values()
-    findings = ((paper, find_name(paper.title)) for paper in unique)
+    findings = (
+        (paper, names[paper.arxiv_id] if names else find_name(paper.title)) for paper in unique
+    )
     return [_Named(paper, found.name, found.reason) for paper, found in findings if found.name]
 
 
-def detect_series(papers: Iterable[Paper]) -> list[Series]:
-    """Every series of two or more papers, ordered by series name."""
+def detect_series(
+    papers: Iterable[Paper], names: Mapping[str, NameFinding] | None = None
+) -> list[Series]:
+    """Every series of two or more papers, ordered by series name. `names` (by arXiv key, as
+    `find_name` gives them) spares finding each paper's name again."""
     groups: dict[str, list[_Named]] = defaultdict(list)
-    for named in _named_papers(papers):
+    for named in _named_papers(papers, names):
         groups[_series_key(series_stem(named.name))].append(named)
 
     found: list[Series] = []
