@@ -22,7 +22,7 @@ from .ids import parse_arxiv_id
 from .papers import Paper
 from .properties import PropertiesError, dump_properties, edit_properties, find_front_matter
 from .related import RelatedList, render_related_section
-from .series import short_name
+from .series import NameFinding, find_name
 from .tags import category_tag
 
 PAPER_KIND = "paper"
@@ -93,10 +93,11 @@ def short_title(title: str) -> str:
     return cut.rstrip(" ,;-") + "…"
 
 
-def citation_label(paper: Paper) -> str:
+def citation_label(paper: Paper, finding: NameFinding | None = None) -> str:
     """How a researcher would name the paper in a sentence: 'Perceiver', 'BERT', or, for a
-    title with no short name, 'Vaswani et al. 2017'."""
-    if name := short_name(paper):
+    title with no short name, 'Vaswani et al. 2017'. `finding` is `find_name` of the title,
+    when the caller has it already."""
+    if name := (finding or find_name(paper.title)).name:
         return name
     head, colon, _ = paper.title.partition(":")
     if colon and len(head.strip()) <= 40:

@@ -43,6 +43,7 @@ from .papers import Paper, Resolution
 from .related import PaperRelations, RelatedList, link_target, plan_related
 from .relations import RelatedPapers, relate
 from .scan import USER_KIND, NoteScan, Problem
+from .series import NameFinding
 from .state import StatKey
 from .tags import tag_with_parents
 from .vault import Note
@@ -253,6 +254,7 @@ class _Planner:
     def place_index_notes(self) -> None:
         self.tags = self._collect_tags()
         self.related = self._detect_relations()
+        self.labels.names = self.related.detected.names
         wanted = [(TAG_KIND, tag) for tag in self.tags]
         wanted += [(SERIES_KIND, series.name) for series in self.related.detected.series]
         folders = {
@@ -683,9 +685,10 @@ class _Labels(dict[str, str]):
     def __init__(self, papers: Mapping[str, Paper]) -> None:
         super().__init__()
         self.papers = papers
+        self.names: Mapping[str, NameFinding] = {}  # found already, while relating papers
 
     def __missing__(self, key: str) -> str:
-        label = self[key] = citation_label(self.papers[key])
+        label = self[key] = citation_label(self.papers[key], self.names.get(key))
         return label
 
     def __contains__(self, key: object) -> bool:
