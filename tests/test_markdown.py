@@ -116,7 +116,7 @@ def test_code_spans(text: str, expected: list[str]) -> None:
 def test_code_spans_are_sorted_and_disjoint() -> None:
     text = "`a` <!-- `b` --> %% c %% ```\nd\n```\n$$e$$ `f`"
     spans = code_spans(text)
-    assert spans == sorted(spans)
+    assert list(spans) == sorted(spans)
     assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
 
 

@@ -12,6 +12,7 @@ merely left alone, while a link inserted into real code would corrupt it.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -326,7 +327,8 @@ class _ParagraphEnds:
         return end
 
 
-def code_spans(text: str) -> list[Span]:
+@functools.lru_cache(maxsize=4)  # references and tags both ask, for the same text
+def code_spans(text: str) -> tuple[Span, ...]:
     """Everything that is code or hidden rather than prose.
 
     Fenced code blocks (```` ``` ```` or ``~~~``, also inside blockquotes), inline code spans
@@ -387,7 +389,7 @@ def code_spans(text: str) -> list[Span]:
             end = length if close < 0 else close + len(terminator)
             spans.append((start, end))
             pos = end
-    return merge_spans(spans)
+    return tuple(merge_spans(spans))
 
 
 def _backtick_runs(text: str, start: int) -> dict[int, list[int]]:
@@ -410,7 +412,8 @@ def _matching_run(starts: Sequence[int], after: int, limit: int) -> int | None:
 _WIKILINK = re.compile(r"\[\[[^\[\]\n]*\]\]")
 
 
-def wikilink_spans(text: str) -> list[Span]:
+@functools.lru_cache(maxsize=4)
+def wikilink_spans(text: str) -> tuple[Span, ...]:
     """``[[...]]`` and ``![[...]]`` links (never across a line break)."""
     spans: list[Span] = []
     for link in _WIKILINK.finditer(text):
@@ -418,7 +421,7 @@ def wikilink_spans(text: str) -> list[Span]:
         if start > 0 and text[start - 1] == "!":
             start -= 1
         spans.append((start, link.end()))
-    return spans
+    return tuple(spans)
 
 
 # --------------------------------------------------------------------------------------------

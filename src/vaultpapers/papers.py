@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 
@@ -46,7 +46,10 @@ class Paper:
         return self.updated.date()
 
     def to_json(self) -> str:
-        record = asdict(self)
+        # Field by field: dataclasses.asdict deep-copies every value, slowly.
+        record = {name: getattr(self, name) for name in _FIELDS}
+        record["authors"] = list(self.authors)
+        record["categories"] = list(self.categories)
         record["published"] = self.published.isoformat()
         record["updated"] = self.updated.isoformat()
         return json.dumps(record, ensure_ascii=False, sort_keys=True)
@@ -59,6 +62,9 @@ class Paper:
         record["published"] = datetime.fromisoformat(record["published"])
         record["updated"] = datetime.fromisoformat(record["updated"])
         return cls(**record)
+
+
+_FIELDS = tuple(f.name for f in fields(Paper))
 
 
 @dataclass(frozen=True)
