@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from vaultpapers.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import cache_path, open_state, run_link
+from vaultpapers.pipeline import WarmVault, cache_path, open_state, run_link
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper
 
 PERCEIVER_AR = make_paper(
@@ -94,3 +94,46 @@ def test_an_incremental_plan_equals_a_full_plan(edits: list, rounds: int) -> Non
             incremental = planned(vault, full=False)
             assert incremental == planned(copy, full=True)
             run_link(vault, Settings(), offline=True)
+
+
+def files(vault: Path) -> dict[str, tuple[int, int, int]]:
+    found = {}
+    for path in vault.rglob("*.md"):
+        stat = path.stat()
+        found[path.relative_to(vault).as_posix()] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    return found
+
+
+def texts(vault: Path) -> dict[str, bytes]:
+    return {path: (vault / path).read_bytes() for path in sorted(files(vault))}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(EDITS, min_size=1, max_size=6), rounds=st.integers(1, 3))
+def test_a_warm_run_told_what_changed_leaves_the_vault_a_cold_run_leaves(
+    edits: list, rounds: int
+) -> None:
+    """The watcher's runs: the vault kept warm in memory, and only the paths it saw events
+    for looked at again (no listing, no state read)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        warm_vault = build_vault(Path(tmp) / "warm", dict(START))
+        cache_path(warm_vault).parent.mkdir()
+        with PaperCache(cache_path(warm_vault)) as cache:
+            cache.put_many(CACHED)
+        cold_vault = Path(tmp) / "cold"
+        shutil.copytree(warm_vault, cold_vault)
+        memory = WarmVault()
+        run_link(warm_vault, Settings(), offline=True, memory=memory)
+        run_link(cold_vault, Settings(), offline=True)
+        for round_ in range(rounds):
+            before = files(warm_vault)
+            for edit in edits[round_::rounds]:
+                apply(warm_vault, edit)
+                apply(cold_vault, edit)
+            after = files(warm_vault)
+            changed = {
+                path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
+            }
+            run_link(warm_vault, Settings(), offline=True, memory=memory, changed=changed)
+            run_link(cold_vault, Settings(), offline=True)
+            assert texts(warm_vault) == texts(cold_vault)

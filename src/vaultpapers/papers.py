@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -56,6 +57,10 @@ class Paper:
 
     @classmethod
     def from_json(cls, text: str) -> Paper:
+        return _paper_from_json(text)
+
+    @classmethod
+    def _decode(cls, text: str) -> Paper:
         record = json.loads(text)
         record["authors"] = tuple(record["authors"])
         record["categories"] = tuple(record["categories"])
@@ -65,6 +70,11 @@ class Paper:
 
 
 _FIELDS = tuple(f.name for f in fields(Paper))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # a watcher reads the same records run after run
+def _paper_from_json(text: str) -> Paper:
+    return Paper._decode(text)
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from stat import S_ISREG
 from typing import TYPE_CHECKING
 
 from . import __version__
@@ -43,7 +44,7 @@ from .scan import (
     scan_to_json,
 )
 from .state import StateStore, StatKey, stat_key
-from .vault import Note, ReadProblem, markdown_files, read_note, read_vault
+from .vault import Note, ReadProblem, is_excluded, markdown_files, read_note, read_vault
 from .writer import Outcome, VaultWriter, Write, WriteResult
 
 if TYPE_CHECKING:
@@ -98,6 +99,18 @@ class RunReport:
             and not self.cancelled
             and not self.relations_stale
         )
+
+
+@dataclass
+class WarmVault:
+    """What a long-lived caller (the watcher) keeps between runs, so that a run costs what
+    changed rather than what the vault holds: every note's scan and the vault's listing as
+    the last run left them, in step with the state. `listing` is None until a run completes
+    (or after one failed): then the next run lists the folder and reads the state."""
+
+    scans: dict[str, NoteScan] = field(default_factory=dict)
+    listing: dict[str, StatKey] | None = None
+    set_aside: list[Problem] = field(default_factory=list)  # found by the last full listing
 
 
 def cache_path(vault: Path) -> Path:
@@ -156,7 +169,8 @@ def run_link(
     defer_links_in: Collection[str] = (),
     defer_papers: Collection[str] = (),
     cancel: threading.Event | None = None,
-    memory: dict[str, NoteScan] | None = None,
+    memory: WarmVault | None = None,
+    changed: Collection[str] | None = None,
     defer_relations: bool = False,
 ) -> RunReport:
     """Bring the whole vault up to date.
@@ -164,21 +178,34 @@ def run_link(
     The watcher passes `defer_links_in` (notes the user is still editing: no links inserted
     yet) and `defer_papers` (papers whose metadata it is fetching: no stub note yet).
     Setting `cancel` stops the run between two writes; every file written is complete.
-    A long-lived caller keeps scans warm in `memory` between runs, and may `defer_relations`:
-    a new paper's related papers (a whole-library computation) then come in a later run, and
-    the report says so (`relations_stale`).
+    A long-lived caller keeps the vault warm in `memory` between runs; it may then name the
+    only notes that can have `changed` since the last run (it watches the folder), and the
+    folder is not listed again. It may also `defer_relations`: a new paper's related papers
+    then come in a later run, and the report says so (`relations_stale`).
     """
     phases = _Phases()
+    warm = memory if memory is not None and not dry_run else None
+    known = warm.listing if warm is not None else None
+    if warm is not None:
+        warm.listing = None  # until this run completes: a failed run leaves nothing half-known
     with open_state(vault) as state:
-        aside: list[tuple[str, str]] = []
-        listing = list(markdown_files(vault, settings, aside))
-        set_aside = _set_aside(vault, aside, remove_temps=not dry_run)
+        if known is not None and changed is not None:
+            listing = _relisted(vault, settings, known, changed)
+            set_aside = list(warm.set_aside) if warm is not None else []
+        else:
+            aside: list[tuple[str, str]] = []
+            listing = list(markdown_files(vault, settings, aside))
+            set_aside = _set_aside(vault, aside, remove_temps=not dry_run)
+            if warm is not None:
+                warm.set_aside = list(set_aside)
         phases.done("list")
         unchanged = _unchanged_since_complete_run(state, settings, listing)
         if unchanged is not None and not dry_run:
+            if warm is not None and known is not None and dict(listing) == known:
+                warm.listing = known
             return unchanged
-        scans, changed, read_problems = scan_vault(
-            vault, settings, state, listing, save=not dry_run, memory=memory
+        scans, edited, read_problems = scan_vault(
+            vault, settings, state, listing, save=not dry_run, memory=warm, in_step=known
         )
         phases.done("scan")
         report = RunReport(notes=len(scans), dry_run=dry_run)
@@ -193,7 +220,7 @@ def run_link(
         basis = state.get("basis")
         dirty = None
         if isinstance(basis, dict) and basis.get("settings") == _settings_digest(settings):
-            dirty = dict(changed)
+            dirty = dict(edited)
             current = {scan.note.path: scan for scan in scans}
             for path in basis.get("owed", []):
                 dirty.setdefault(path, current.get(path))
@@ -226,7 +253,7 @@ def run_link(
         for result in report.results:
             if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
                 log.warning("%s: not written: %s", result.write.path, result.message)
-        written = _remember(state, vault, plan, report.results, previous_outputs)
+        written = _remember(state, vault, plan, report.results, previous_outputs, warm)
         phases.done("remember")
         unfinished = {
             r.write.path for r in report.results if r.outcome in (Outcome.CONFLICT, Outcome.FAILED)
@@ -237,14 +264,16 @@ def run_link(
             }
         owed = set(defer_links_in) | plan.skipped | {p for p in unfinished if p}
         state.put("basis", {"settings": _settings_digest(settings), "owed": sorted(owed)})
+        after = dict(listing)
+        for path, stat in written.items():
+            if stat is None:
+                after.pop(path, None)
+            else:
+                after[path] = stat
         if report.complete and not defer_links_in and not defer_papers:
-            after = dict(listing)
-            for path, stat in written.items():
-                if stat is None:
-                    after.pop(path, None)
-                else:
-                    after[path] = stat
             _remember_complete_run(state, settings, sorted(after.items()), report, resolution)
+        if warm is not None:
+            warm.listing = after
     phases.done("commit")
     phases.log()
     return report
@@ -364,16 +393,30 @@ def scan_vault(
     listing: list[tuple[str, StatKey]],
     *,
     save: bool = True,
-    memory: dict[str, NoteScan] | None = None,
+    memory: WarmVault | None = None,
+    in_step: Mapping[str, StatKey] | None = None,
 ) -> tuple[list[NoteScan], dict[str, NoteScan | None], list[Problem]]:
     """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
 
     Also returns the notes that changed since then, each with its earlier scan (None if new).
     The kept scans are what the last real plan was based on, so a dry run does not `save`.
-    `memory` holds scans already decoded (by a caller that runs again and again); it is kept
-    in step with the state.
+    `memory` holds scans already decoded (by a caller that runs again and again); when it is
+    `in_step` with the state (the listing the last run left), the state's scans are not read.
     """
-    kept = state.scans()
+    if memory is not None and in_step is not None:
+        kept_stats = {path: scan.note.stat for path, scan in memory.scans.items()}
+        earlier_of: Callable[[str], NoteScan | None] = memory.scans.get
+    else:
+        kept = state.scans()
+        kept_stats = {path: stat for path, (stat, _) in kept.items()}
+        warm = memory.scans if memory is not None else {}
+
+        def earlier_of(path: str) -> NoteScan | None:
+            scan = warm.get(path)
+            if scan is not None and scan.note.stat == kept_stats.get(path):
+                return scan
+            return _decoded(path, kept.get(path))
+
     scans: list[NoteScan] = []
     problems: list[Problem] = []
     fresh: dict[str, tuple[StatKey, str]] = {}
@@ -381,13 +424,8 @@ def scan_vault(
     changed: dict[str, NoteScan | None] = {}
     for relative, stat in listing:
         listed.add(relative)
-        previous = kept.get(relative)
-        warm = memory.get(relative) if memory is not None else None
-        if warm is not None and previous is not None and warm.note.stat == previous[0]:
-            earlier: NoteScan | None = warm
-        else:
-            earlier = _decoded(relative, previous)
-        if earlier is not None and previous is not None and previous[0] == stat:
+        earlier = earlier_of(relative)
+        if earlier is not None and kept_stats.get(relative) == stat:
             scans.append(earlier)
             continue
         changed[relative] = earlier
@@ -399,15 +437,44 @@ def scan_vault(
         scans.append(scan)
         if scan.kind != OPAQUE_KIND:
             fresh[relative] = (note.stat, scan_to_json(scan))
-    if memory is not None and save:
-        memory.clear()
-        memory.update((scan.note.path, scan) for scan in scans)
-    gone = set(kept) - listed
+    gone = set(kept_stats) - listed
     for relative in gone:
-        changed[relative] = _decoded(relative, kept[relative])
+        changed[relative] = earlier_of(relative)
+    if memory is not None and save:
+        # Without their text: a vault's worth of notes would otherwise stay in memory.
+        memory.scans = {
+            scan.note.path: scan if scan.note.text is None else _without_text(scan)
+            for scan in scans
+            if scan.kind != OPAQUE_KIND
+        }
     if save:
         state.save_scans(fresh, gone)
     return scans, changed, problems
+
+
+def _without_text(scan: NoteScan) -> NoteScan:
+    return replace(scan, note=replace(scan.note, text=None))
+
+
+def _relisted(
+    vault: Path, settings: Settings, known: Mapping[str, StatKey], changed: Collection[str]
+) -> list[tuple[str, StatKey]]:
+    """The listing the last run left, with the `changed` paths looked at again."""
+    listing = dict(known)
+    for relative in changed:
+        listing.pop(relative, None)
+        parts = relative.split("/")
+        if not relative.endswith(".md") or any(part.startswith(".") for part in parts):
+            continue
+        if is_excluded(relative, settings.exclude):
+            continue
+        try:
+            stat = os.lstat(vault / relative)
+        except OSError:
+            continue
+        if S_ISREG(stat.st_mode):
+            listing[relative] = stat_key(stat)
+    return sorted(listing.items())
 
 
 def _decoded(path: str, kept: tuple[StatKey, str] | None) -> NoteScan | None:
@@ -435,6 +502,7 @@ def _remember(
     plan: Plan,
     results: list[WriteResult],
     previous: dict[str, tuple[StatKey, str]],
+    memory: WarmVault | None = None,
 ) -> dict[str, StatKey | None]:
     """Record what this run left behind, so the next run need not look at it again: the
     generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
@@ -473,6 +541,11 @@ def _remember(
         scan = scan_or_report(note)
         if scan.kind != OPAQUE_KIND:
             scans[write.path] = (note.stat, scan_to_json(scan))
+            if memory is not None:
+                memory.scans[write.path] = _without_text(scan)
+    if memory is not None:
+        for path in gone:
+            memory.scans.pop(path, None)
     changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
     state.save_outputs(changed, gone)
     state.save_scans(scans, gone)

@@ -51,8 +51,8 @@ from .cache import PaperCache
 from .config import STATE_DIR, Settings
 from .fetcher import MetadataFetcher
 from .metadata import NOT_FOUND_MAX_AGE
-from .pipeline import RunReport, open_cache, run_link
-from .scan import NoteScan, scan_or_report
+from .pipeline import RunReport, WarmVault, open_cache, run_link
+from .scan import scan_or_report
 from .vault import Note, is_excluded, markdown_paths, read_note
 from .watchstate import StatusRecord, WatchLock, now_iso, write_status
 from .writer import FileState, Outcome, content_digest
@@ -225,7 +225,9 @@ class VaultWatcher:
         self._forced: str | None = None
         self._next_rescan = 0.0
         self._retry_at: float | None = None
-        self._scans: dict[str, NoteScan] = {}  # kept decoded between runs
+        self._warm = WarmVault()  # the vault as the last run left it, kept between runs
+        # Paths with events since the last run (None: unknown, list the whole folder).
+        self._changed: set[str] | None = None
         self._retry_wait = RUN_RETRY_BACKOFF[0]
         self._logged_problems: set[str] = set()
         self._errors: deque[str] = deque(maxlen=50)
@@ -409,6 +411,7 @@ class VaultWatcher:
                 if event.is_directory:
                     # A folder moved or deleted: its notes' own events may not all come.
                     self._dirty[relative] = _Seen(event.at, None)
+                    self._changed = None
                     continue
                 stat = _stat(self.vault / relative)
                 if self._is_own_write(relative, stat, event.at):
@@ -416,6 +419,8 @@ class VaultWatcher:
                     continue
                 self.events_seen += 1
                 self._dirty[relative] = _Seen(event.at, stat)
+                if self._changed is not None:
+                    self._changed.add(relative)
 
     # -- the worker --------------------------------------------------------------------------
 
@@ -537,7 +542,12 @@ class VaultWatcher:
         held = self._links_held_back() | set(self._dirty)
         deferred_papers = self._fetcher.deferred() if self._fetcher is not None else frozenset()
         started = time.monotonic()
-        report = self._run_pipeline(held, deferred_papers, defer_relations=reason != "relations")
+        # A rescan lists the whole folder: it is there to catch what events missed.
+        changed = None if reason in ("rescan", "catch-up") else self._changed
+        self._changed = set()
+        report = self._run_pipeline(
+            held, deferred_papers, changed, defer_relations=reason != "relations"
+        )
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
             return
@@ -567,7 +577,12 @@ class VaultWatcher:
             record.links_inserted += report.links_inserted
 
     def _run_pipeline(
-        self, held: set[str], deferred_papers: Collection[str], *, defer_relations: bool
+        self,
+        held: set[str],
+        deferred_papers: Collection[str],
+        changed: set[str] | None,
+        *,
+        defer_relations: bool,
     ) -> RunReport | None:
         """One run. The planner already confines a failure to the note it happened on; what
         fails a whole run (the cache, the disk) is retried with backoff."""
@@ -579,7 +594,8 @@ class VaultWatcher:
                 defer_links_in=held,
                 defer_papers=deferred_papers,
                 cancel=self._stopping,
-                memory=self._scans,
+                memory=self._warm,
+                changed=changed,
                 defer_relations=defer_relations,
             )
         except Exception as exc:
