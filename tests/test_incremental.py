@@ -137,3 +137,28 @@ def test_a_warm_run_told_what_changed_leaves_the_vault_a_cold_run_leaves(
             run_link(warm_vault, Settings(), offline=True, memory=memory, changed=changed)
             run_link(cold_vault, Settings(), offline=True)
             assert texts(warm_vault) == texts(cold_vault)
+
+
+def test_a_deferred_run_leaves_relations_and_paper_indexes_to_the_follow_up(
+    tmp_path: Path,
+) -> None:
+    """The watcher's two steps for a new paper: its note at once, then what lists it."""
+    vault = build_vault(tmp_path / "v", dict(START))
+    cache_path(vault).parent.mkdir()
+    with PaperCache(cache_path(vault)) as cache:
+        cache.put_many(CACHED)
+    run_link(vault, Settings(), offline=True)
+    (vault / "new.md").write_text("Perceiver AR: arXiv:2202.07765\n", encoding="utf-8")
+    once = tmp_path / "once"
+    shutil.copytree(vault, once)
+    run_link(once, Settings(), offline=True)
+
+    first = run_link(vault, Settings(), offline=True, defer_relations=True)
+    assert first.relations_stale
+    assert first.written("paper", new=True) == 1
+    tag_index = vault / "Papers" / "Tags" / "Tag arxiv.md"
+    assert "Perceiver AR" not in tag_index.read_text(encoding="utf-8")
+    second = run_link(vault, Settings(), offline=True)
+    assert not second.relations_stale
+    assert "Perceiver AR" in tag_index.read_text(encoding="utf-8")
+    assert texts(vault) == texts(once)

@@ -69,7 +69,7 @@ class RunReport:
     requests: int = 0
     dry_run: bool = False
     cancelled: bool = False  # stopped between writes; the rest is left for the next run
-    relations_stale: bool = False  # related papers not yet worked out for new papers
+    relations_stale: bool = False  # related papers or index notes not yet brought up to date
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
         """How many files of `kind` were written (`new`: created, or changed in place)."""
@@ -181,7 +181,8 @@ def run_link(
     A long-lived caller keeps the vault warm in `memory` between runs; it may then name the
     only notes that can have `changed` since the last run (it watches the folder), and the
     folder is not listed again. It may also `defer_relations`: a new paper's related papers
-    then come in a later run, and the report says so (`relations_stale`).
+    (and the tag index notes listing them) then come in a later run, and the report says so
+    (`relations_stale`).
     """
     phases = _Phases()
     warm = memory if memory is not None and not dry_run else None
@@ -236,10 +237,11 @@ def run_link(
             relations=remembered,
             dirty=dirty,
             previous_related=remembered.previous,
+            defer_paper_indexes=defer_relations,
         )
         phases.done("plan")
         report.requests = resolution.requests
-        report.relations_stale = remembered.stale
+        report.relations_stale = remembered.stale or bool(plan.deferred)
         report.problems.extend(plan.problems)
         report.papers = len(plan.cited)
         report.links_inserted = plan.links_inserted
@@ -262,7 +264,7 @@ def run_link(
             unfinished |= {w.path for w in plan.writes} | {
                 w.replaces for w in plan.writes if w.replaces
             }
-        owed = set(defer_links_in) | plan.skipped | {p for p in unfinished if p}
+        owed = set(defer_links_in) | plan.skipped | plan.deferred | {p for p in unfinished if p}
         state.put("basis", {"settings": _settings_digest(settings), "owed": sorted(owed)})
         after = dict(listing)
         for path, stat in written.items():
@@ -588,19 +590,17 @@ class _RememberedRelations:
             return _restricted(self.previous, {p.arxiv_id for p in papers})
         related, memo = relate_remembering(papers, self._memo())
         if self.save:
-            record = {
-                "identity": identity,
-                "related": related_to_json(related),
-                "memo": memo_to_json(memo),
-            }
-            self.state.put("relations", record)
+            self.state.put("relations", {"identity": identity, "related": related_to_json(related)})
+            self.state.put("relation_findings", memo_to_json(memo))
         return related
 
     def _memo(self) -> RelationMemo | None:
-        if not isinstance(self.saved, dict) or "memo" not in self.saved:
+        """Kept apart from the answer: it is only read when the library changed."""
+        saved = self.state.get("relation_findings")
+        if not isinstance(saved, dict):
             return None
         try:
-            return memo_from_json(self.saved["memo"])
+            return memo_from_json(saved)
         except (KeyError, TypeError, ValueError, AttributeError):
             log.debug("remembered relation findings unreadable; reading every abstract")
             return None

@@ -65,6 +65,7 @@ class Plan:
     # what it was rendered from). The next run skips a note whose pair is the same.
     outputs: dict[str, tuple[StatKey | None, str]] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)  # notes changed mid-run: owed to the next run
+    deferred: set[str] = field(default_factory=set)  # index notes left for a follow-up run
 
 
 def plan_link(
@@ -79,6 +80,7 @@ def plan_link(
     relations: Callable[[Iterable[Paper]], RelatedPapers] = relate,
     dirty: Mapping[str, NoteScan | None] | None = None,
     previous_related: RelatedPapers | None = None,
+    defer_paper_indexes: bool = False,
 ) -> Plan:
     """Every write that brings the vault up to date.
 
@@ -96,6 +98,10 @@ def plan_link(
     papers they cite or cited, the tags they carry or carried, and whatever a change of
     relations (`previous_related` is the last answer) or of note names touches. When names
     collide or it cannot tell, it plans everything.
+
+    `defer_paper_indexes` leaves the existing tag index notes that would list a new paper to
+    a follow-up run (`Plan.deferred`): a tag such as `arxiv/cs-LG` can list thousands of
+    papers, and the watcher wants the new paper's own note first.
     """
     planner = _Planner(
         sorted(scans, key=lambda s: s.note.path),
@@ -110,7 +116,7 @@ def plan_link(
     planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
     planner.write_paper_notes()
-    planner.write_index_notes()
+    planner.write_index_notes(defer_paper_indexes)
     planner.write_linked_notes()
     return planner.plan
 
@@ -524,12 +530,21 @@ class _Planner:
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
 
-    def write_index_notes(self) -> None:
+    def write_index_notes(self, defer_paper_indexes: bool = False) -> None:
         assert self.related is not None
         dataview = self.settings.index_dataview
         in_scope = self.scope.indexes if self.scope is not None else None
+        new_papers = {key for key in self.note_path if key not in self.paper_notes}
         for (kind, name), path in sorted(self.index_path.items()):
             if in_scope is not None and (kind, name.casefold()) not in in_scope:
+                continue
+            if (
+                defer_paper_indexes
+                and kind == TAG_KIND
+                and (kind, name.casefold()) in self.index_notes
+                and not new_papers.isdisjoint(self.tags[name].papers)
+            ):
+                self.plan.deferred.add(path)
                 continue
             self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
         wanted = {(kind, name.casefold()) for kind, name in self.index_path}
