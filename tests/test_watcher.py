@@ -170,6 +170,24 @@ def test_an_editor_style_save_gets_its_paper_note_at_once_and_its_link_once_quie
     assert dangling_links(vault) == []
 
 
+def test_a_complete_save_does_not_wait_for_quiet(tmp_path: Path, api: FakeArxiv) -> None:
+    """A note moved into place, or closed after writing, is whole: its paper note is made at
+    once, long before `quiet` seconds without events have passed."""
+    vault = build_vault(tmp_path / "v", {"Ideas.md": "Nothing cited yet.\n"})
+    cache(vault, PERCEIVER, MIXER)
+    quiet = 30.0
+    with VaultWatcher(vault, watch_settings(api, quiet=quiet)) as watcher:
+        assert watcher.wait_idle(10)
+        editor_save(vault / "Saved.md", f"Perceiver: {PERCEIVER_URL}\n")
+        wait_until(lambda: paper_note(vault, "2103.03206"), 10, "the saved note's paper")
+
+        with open(vault / "Typing.md", "w", encoding="utf-8") as still_open:
+            still_open.write(f"MLP-Mixer: {MIXER_URL}\n")
+            still_open.flush()
+        wait_until(lambda: paper_note(vault, "2105.01601"), 10, "the closed note's paper")
+    assert not api.requests
+
+
 class CreatedFiles(FileSystemEventHandler):
     """Every file name that appears below a folder, as a second observer sees it."""
 

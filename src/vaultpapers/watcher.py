@@ -36,6 +36,7 @@ from types import TracebackType
 from watchdog.events import (
     DirDeletedEvent,
     DirMovedEvent,
+    FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
     FileModifiedEvent,
@@ -62,15 +63,19 @@ __all__ = ["VaultWatcher", "log_file_path", "watch_logging"]
 log = logging.getLogger("vaultpapers.watch")
 
 NOTE_SUFFIX = ".md"
-# Only what can change a note; no Opened/Closed events, which every run's own reads would cause.
+# Only what can change a note; no Opened or closed-without-writing events, which every run's
+# own reads would cause. Closed-after-writing says a note is complete (no need to wait `quiet`).
 WATCHED_EVENTS: list[type[FileSystemEvent]] = [
     FileCreatedEvent,
     FileModifiedEvent,
+    FileClosedEvent,
     FileMovedEvent,
     FileDeletedEvent,
     DirMovedEvent,
     DirDeletedEvent,
 ]
+# After a complete save, only long enough for the events of the same operation to arrive.
+COMPLETE_QUIET = 0.02
 SUPERVISE_EVERY = 1.0  # seconds between checks that the observer is still alive
 DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_STOP_GRACE = 3.0  # seconds stop() lets the current run finish before abandoning it
@@ -96,10 +101,13 @@ class _RawEvent:
 
 @dataclass
 class _Seen:
-    """A path with unprocessed changes: when it last changed, and how it looked then."""
+    """A path with unprocessed changes: when it last changed, and how it looked then.
+    `complete`: its last event ended a save (moved into place, or closed after writing), so
+    no more of that save is on its way."""
 
     at: float
     stat: Stat | None
+    complete: bool = False
 
 
 class _EventRecorder(FileSystemEventHandler):
@@ -418,7 +426,8 @@ class VaultWatcher:
                     self.own_events_ignored += 1
                     continue
                 self.events_seen += 1
-                self._dirty[relative] = _Seen(event.at, stat)
+                complete = event.kind in ("closed", "deleted") or event.kind == "moved"
+                self._dirty[relative] = _Seen(event.at, stat, complete)
                 if self._changed is not None:
                     self._changed.add(relative)
 
@@ -469,8 +478,7 @@ class VaultWatcher:
         if self._retry_at is not None:
             duties.append(self._retry_at)
         if self._dirty:
-            seen = [s.at for s in self._dirty.values()]
-            duties.append(min(max(seen) + self._quiet, min(seen) + self._max_batch_delay))
+            duties.append(self._changes_due_at())
         if self._settling:
             duties.append(min(s.at for s in self._settling.values()) + self._settle)
         return max(0.0, min(duties) - now)
@@ -484,10 +492,8 @@ class VaultWatcher:
         if self._forced is not None:
             reason, self._forced = self._forced, None
             return reason
-        if self._dirty:
-            seen = [s.at for s in self._dirty.values()]
-            if now - max(seen) >= self._quiet or now - min(seen) >= self._max_batch_delay:
-                return "changes"
+        if self._dirty and now >= self._changes_due_at():
+            return "changes"
         if any(now - s.at >= self._settle for s in self._settling.values()):
             return "notes settled"
         if now >= self._next_rescan:
@@ -495,6 +501,14 @@ class VaultWatcher:
         if self._retry_at is not None and now >= self._retry_at:
             return "retry"
         return None
+
+    def _changes_due_at(self) -> float:
+        """When the dirty paths are to be processed: once no event has come for `quiet`
+        seconds (a save may still be writing), or at once when every save is complete."""
+        seen = [s.at for s in self._dirty.values()]
+        if all(s.complete for s in self._dirty.values()):
+            return max(seen) + COMPLETE_QUIET
+        return min(max(seen) + self._quiet, min(seen) + self._max_batch_delay)
 
     def _take_changes(self) -> bool:
         """Move quiet changes into `_settling`; False when a file is still being written."""
