@@ -7,6 +7,7 @@ is what keeps two synced copies of a vault from writing different notes.
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -202,6 +203,7 @@ class _Planner:
         self.index_path: dict[tuple[str, str], str] = {}
         self.linked_text: dict[str, str] = {}
         self.related: _Relations | None = None
+        self._key_of_target_map: dict[str, str] | None = None
         self.scope: _Scope | None = None
 
     def _report_duplicates(self) -> None:
@@ -477,22 +479,22 @@ class _Planner:
     def _key_of_target(self) -> dict[str, str]:
         """Lowercase link target (file name, path, or a paper note's name before a rename)
         -> the paper key, to read which papers the user's links name."""
+        if self._key_of_target_map is not None:
+            return self._key_of_target_map
         key_of_target: dict[str, str] = {}
         for key, path in self.note_path.items():
             key_of_target[_stem(path).lower()] = key
             key_of_target[path.removesuffix(".md").lower()] = key
         for key, scans in self.paper_notes.items():
             key_of_target.setdefault(scans[0].note.stem.lower(), key)
+        self._key_of_target_map = key_of_target
         return key_of_target
 
     def _related_lists(self) -> Mapping[str, RelatedList]:
         assert self.related is not None
         link_of = {key: self.link_target(key) for key in self.related.complete}
         key_of_target = self._key_of_target()
-        previous = {
-            key: PaperRelations.read(key, scans[0].properties, scans[0].related_section)
-            for key, scans in self.paper_notes.items()
-        }
+        previous = {key: _said_in(key, scans[0]) for key, scans in self.paper_notes.items()}
         only = self.scope.keys if self.scope is not None else None
         return plan_related(
             self.related.detected, previous, link_of, key_of_target, self.labels, only
@@ -688,6 +690,18 @@ class _TagMembers:
 class _Relations:
     detected: RelatedPapers
     complete: list[str]  # keys of papers with metadata and a note
+
+
+# A watcher plans again and again from the same scans (kept warm): read each one's word once.
+_SAID: weakref.WeakKeyDictionary[NoteScan, PaperRelations] = weakref.WeakKeyDictionary()
+
+
+def _said_in(key: str, scan: NoteScan) -> PaperRelations:
+    """What a paper note's `related`, `unrelated` and related section say."""
+    said = _SAID.get(scan)
+    if said is None or said.key != key:
+        said = _SAID[scan] = PaperRelations.read(key, scan.properties, scan.related_section)
+    return said
 
 
 def _digest(*parts: str) -> str:
