@@ -8,11 +8,13 @@ diff of every after.md before committing it.
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vaultpapers.config import Settings
 from vaultpapers.notes import (
@@ -20,10 +22,14 @@ from vaultpapers.notes import (
     PaperNoteContent,
     new_paper_note,
     paper_file_stem,
+    render_new_paper_note,
     update_paper_note,
 )
 from vaultpapers.papers import Paper
 from vaultpapers.properties import find_front_matter
+from vaultpapers.scan import scan_note, scan_to_json
+from vaultpapers.vault import Note
+from vaultpapers.writer import FileState
 
 CASES = Path(__file__).parent / "cases" / "paper_notes"
 
@@ -96,3 +102,52 @@ def test_file_names_are_safe_everywhere_and_keep_the_id() -> None:
     long = Paper(**{**paper.__dict__, "title": "초장문 제목 " * 60})  # 3 bytes a character
     stem = paper_file_stem("2301.00001", long, "{title} ({id})")
     assert len((stem + ".md").encode("utf-8")) <= 255 and stem.endswith("(2301.00001)")
+
+
+# --- the properties a new note says it holds are what its YAML reads back -------------------
+
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)
+_moment = st.datetimes(
+    min_value=datetime(1991, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(timezone.utc)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=_text,
+    authors=st.lists(_text, max_size=4),
+    summary=_text,
+    comment=st.none() | _text,
+    journal_ref=st.none() | _text,
+    series=st.none() | _text,
+    categories=st.lists(st.sampled_from(["cs.LG", "cs.CV", "hep-th", "math.GT", "x"]), max_size=3),
+    published=_moment,
+)
+def test_a_new_notes_properties_are_what_its_front_matter_reads(
+    title, authors, summary, comment, journal_ref, series, categories, published
+) -> None:
+    """`render_new_paper_note` hands its properties to the scan after writing, which then
+    skips parsing the YAML: they must be exactly what parsing would give, types included."""
+    paper = Paper(
+        arxiv_id="2103.03206",
+        version=2,
+        title=title,
+        authors=tuple(authors),
+        summary=summary,
+        published=published,
+        updated=published,
+        primary_category="cs.LG",
+        categories=tuple(categories),
+        journal_ref=journal_ref,
+        comment=comment,
+    )
+    content = PaperNoteContent("2103.03206", paper, [Mention("Reading log")], series=series)
+    text, properties = render_new_paper_note(content, Settings())
+    parsed = find_front_matter(text)
+    assert parsed is not None and parsed.data is not None
+    assert parsed.data == properties
+    assert [type(v) for v in parsed.data.values()] == [type(v) for v in properties.values()]
+    note = Note("Papers/p.md", text, False, FileState(0, len(text), ""), "1:1:1:1")
+    assert scan_to_json(scan_note(note, properties)) == scan_to_json(scan_note(note))

@@ -298,6 +298,14 @@ def wrap_section(name: str, content: str) -> str:
 
 
 def new_paper_note(content: PaperNoteContent, settings: Settings) -> str:
+    return render_new_paper_note(content, settings)[0]
+
+
+def render_new_paper_note(
+    content: PaperNoteContent, settings: Settings
+) -> tuple[str, dict[str, Any]]:
+    """The note's text, and the properties its front matter holds (what reading its YAML
+    gives back: the emitter round-trips every value it writes)."""
     paper = content.paper
     # The order an update puts them in, so notes made at once or over several runs agree.
     properties = paper_properties(content)
@@ -308,7 +316,7 @@ def new_paper_note(content: PaperNoteContent, settings: Settings) -> str:
     body = "\n\n".join(
         wrap_section(name, sections[name]) for name in SECTION_ORDER if name in sections
     )
-    return f"---\n{dump_properties(properties)}---\n{body}\n"
+    return f"---\n{dump_properties(properties)}---\n{body}\n", properties
 
 
 def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) -> str:

@@ -540,7 +540,7 @@ def _remember(
         stats[write.path] = note.stat
         if write.path in outputs:
             outputs[write.path] = (note.stat, outputs[write.path][1])
-        scan = scan_or_report(note)
+        scan = scan_or_report(note, plan.front_matter.get(write.path))
         if scan.kind != OPAQUE_KIND:
             scans[write.path] = (note.stat, scan_to_json(scan))
             if memory is not None:

@@ -35,8 +35,8 @@ from .notes import (
     NoteError,
     PaperNoteContent,
     citation_label,
-    new_paper_note,
     paper_file_stem,
+    render_new_paper_note,
     tool_tags,
     update_paper_note,
 )
@@ -67,6 +67,9 @@ class Plan:
     outputs: dict[str, tuple[StatKey | None, str]] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)  # notes changed mid-run: owed to the next run
     deferred: set[str] = field(default_factory=set)  # index notes left for a follow-up run
+    # New notes' properties, as their front matter reads: scanning them after the write
+    # needs no YAML parse.
+    front_matter: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def plan_link(
@@ -460,13 +463,15 @@ class _Planner:
                     lambda k=key, c=content, i=inputs: self._update_paper_note(k, c, i),
                 )
                 continue
-            text = self._guarded(
-                self.note_path[key], lambda c=content: new_paper_note(c, self.settings)
+            rendered = self._guarded(
+                self.note_path[key], lambda c=content: render_new_paper_note(c, self.settings)
             )
-            if text is not None:
+            if rendered is not None:
+                text, properties = rendered
                 write = Write(self.note_path[key], text, None, reason="new note", kind="paper")
                 self.plan.writes.append(write)
                 self.plan.outputs[write.path] = (None, inputs)
+                self.plan.front_matter[write.path] = properties
 
     def _mentions(self, key: str) -> list[Mention]:
         citing = {

@@ -41,10 +41,13 @@ class FrontMatter:
     error: str | None = None
 
 
-def find_front_matter(text: str) -> FrontMatter | None:
+def find_front_matter(text: str, known: Mapping[str, Any] | None = None) -> FrontMatter | None:
+    """The front matter and what its YAML holds; `known` is that, when the caller wrote it."""
     match = _FRONT_MATTER.match(text)
     if match is None:
         return None
+    if known is not None:
+        return FrontMatter(0, match.end(), *match.span("yaml"), dict(known))
     yaml_text = match.group("yaml")
     try:
         data = _YAML.load(yaml_text, Loader=_LOADER) if yaml_text.strip() else {}

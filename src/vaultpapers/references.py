@@ -177,6 +177,11 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
     matches = _reference_matches(text)
     if not matches:
         return ReferenceScan((), ())
+    found = [_Match(match) for match in matches]
+    if skip_spans:
+        skipped = _SpanIndex(merge_spans(skip_spans))
+        if all(skipped.overlaps(match.start, match.id_end) for match in found):
+            return ReferenceScan((), ())  # a paper note's own links, all in generated text
     front_matter = front_matter_span(text)
     code = code_spans(text)
     excluded = merge_spans(code, wikilink_spans(text), skip_spans)
@@ -188,7 +193,6 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
         constructs=_outermost(link_constructs(text, exclude=not_prose)),
         tables=_SpanIndex(table_spans(text, exclude=code)),
     )
-    found = [_Match(match) for match in matches]
     context.matched = _SpanIndex([(match.start, match.id_end) for match in found])
     references: list[Reference] = []
     invalid: list[InvalidReference] = []

@@ -95,9 +95,10 @@ def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
     return Reference(ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink)
 
 
-def scan_note(note: Note) -> NoteScan:
+def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
+    """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse)."""
     assert note.text is not None
-    front = find_front_matter(note.text)
+    front = find_front_matter(note.text, front_matter)
     data: Mapping[str, Any] = {}
     if front is not None and front.data is None:
         # Unreadable front matter: the note is left exactly as it is (no links go in). If it
@@ -136,11 +137,11 @@ def scan_note(note: Note) -> NoteScan:
     return _scan_content(note, USER_KIND, data, None, [])
 
 
-def scan_or_report(note: Note) -> NoteScan:
+def scan_or_report(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
     """`scan_note`, except that a failure costs only this note: it is then treated as text
     we do not touch, with a problem saying so."""
     try:
-        return scan_note(note)
+        return scan_note(note, front_matter)
     except Exception as exc:  # a bug must cost one note, never the whole vault
         message = (
             f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "

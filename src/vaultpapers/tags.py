@@ -67,6 +67,19 @@ def body_tags(text: str, *, skip_spans: Sequence[Span] = ()) -> list[str]:
     """
     if "#" not in text:
         return []
+    # '#' opens a tag only at the start of a line or after whitespace: never mid-word ('a#b'),
+    # in a URL fragment ('/#frag'), an entity ('&#123;') or a wikilink heading. (Checked here
+    # rather than by a lookbehind, which would make the regex scan slowly.)
+    candidates = [
+        match
+        for match in _BODY_TAG.finditer(text)
+        if match.start() == 0 or text[match.start() - 1].isspace()
+    ]
+    if skip_spans:
+        skipped = merge_spans(skip_spans)
+        candidates = [match for match in candidates if not in_spans(match.start(), skipped)]
+    if not candidates:
+        return []  # spares finding the code and links of a note without tags
     front_matter = front_matter_span(text)
     excluded = merge_spans(
         [front_matter] if front_matter else [],
@@ -75,13 +88,7 @@ def body_tags(text: str, *, skip_spans: Sequence[Span] = ()) -> list[str]:
         skip_spans,
     )
     return _unique_valid(
-        match.group(1)
-        for match in _BODY_TAG.finditer(text)
-        # '#' opens a tag only at the start of a line or after whitespace: never mid-word
-        # ('a#b'), in a URL fragment ('/#frag'), an entity ('&#123;') or a wikilink heading.
-        # (Checked here rather than by a lookbehind, which would make the regex scan slowly.)
-        if (match.start() == 0 or text[match.start() - 1].isspace())
-        and not in_spans(match.start(), excluded)
+        match.group(1) for match in candidates if not in_spans(match.start(), excluded)
     )
 
 
