@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
+from vaultpapers import writer as writer_module
 from vaultpapers.vault import Note, read_note
 from vaultpapers.writer import Outcome, VaultWriter, Write
 
@@ -150,3 +152,32 @@ def test_a_write_that_fails_midway_leaves_the_file_and_no_temp_behind(tmp_path: 
     assert "nothing was changed" in completed.stdout
     assert [p.name for p in tmp_path.iterdir()] == ["a.md"]
     assert (tmp_path / "a.md").read_text(encoding="utf-8") == "old\n"
+
+
+def _batch(count: int) -> list[Write]:
+    return [Write(f"Papers/p{n}.md", f"note {n}\n", None, kind="paper") for n in range(count)]
+
+
+@pytest.mark.parametrize("syncfs", ["available", "refused"])
+def test_a_large_batch_is_made_durable_once_and_written_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, syncfs: str
+) -> None:
+    """Past SYNCFS_BATCH writes, the temp files are flushed by one syncfs(2) before any is
+    moved into place; where the kernel refuses it, each is fsynced instead."""
+    if syncfs == "refused":
+        monkeypatch.setattr(writer_module, "_syncfs", lambda fd: -1)
+    writes = _batch(writer_module.SYNCFS_BATCH + 8)
+    results = VaultWriter(tmp_path).apply_many(writes)
+    assert [r.outcome for r in results] == [Outcome.WRITTEN] * len(writes)
+    for write in writes:
+        assert (tmp_path / write.path).read_text(encoding="utf-8") == write.text
+    assert sorted(p.name for p in (tmp_path / "Papers").iterdir()) == sorted(
+        f"p{n}.md" for n in range(len(writes))
+    )  # no temp file left behind
+
+
+def test_a_batch_stops_between_writes_when_cancelled(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    assert VaultWriter(tmp_path).apply_many(_batch(40), cancel=cancel) == []
+    assert not (tmp_path / "Papers").exists() or not any((tmp_path / "Papers").iterdir())

@@ -281,9 +281,6 @@ def run_link(
     return report
 
 
-WRITERS = 4  # checks and temp files of distinct notes overlap their system calls
-
-
 def _apply(
     writer: VaultWriter, writes: list[Write], cancel: threading.Event | None
 ) -> list[WriteResult]:
@@ -295,7 +292,7 @@ def _apply(
     # Paper notes first: a note must not gain a link to a paper note that could not be made.
     papers = [w for w in writes if w.kind == "paper"]
     others = [w for w in writes if w.kind != "paper"]
-    results = writer.apply_many(papers, workers=WRITERS, cancel=cancel)
+    results = writer.apply_many(papers, cancel=cancel)
     missing = [
         f"[[{r.write.path.rsplit('/', 1)[-1].removesuffix('.md')}".casefold()
         for r in results
@@ -304,7 +301,7 @@ def _apply(
     held = [w for w in others if any(m in w.text.casefold() for m in missing)]
     held_ids = {id(w) for w in held}
     kept = [w for w in others if id(w) not in held_ids]
-    results += writer.apply_many(kept, workers=WRITERS, cancel=cancel)
+    results += writer.apply_many(kept, cancel=cancel)
     writer.sync_folders()
     results += [
         WriteResult(w, Outcome.CONFLICT, "held back: it links to a paper note not written")
