@@ -139,7 +139,7 @@ def test_a_warm_run_told_what_changed_leaves_the_vault_a_cold_run_leaves(
             assert texts(warm_vault) == texts(cold_vault)
 
 
-def test_a_deferred_run_leaves_relations_and_paper_indexes_to_the_follow_up(
+def test_a_deferred_run_leaves_relations_and_indexes_to_the_follow_up(
     tmp_path: Path,
 ) -> None:
     """The watcher's two steps for a new paper: its note at once, then what lists it."""

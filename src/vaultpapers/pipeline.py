@@ -69,7 +69,7 @@ class RunReport:
     requests: int = 0
     dry_run: bool = False
     cancelled: bool = False  # stopped between writes; the rest is left for the next run
-    relations_stale: bool = False  # related papers or index notes not yet brought up to date
+    relations_stale: bool = False  # related papers or index notes left to a follow-up run
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
         """How many files of `kind` were written (`new`: created, or changed in place)."""
@@ -181,7 +181,7 @@ def run_link(
     A long-lived caller keeps the vault warm in `memory` between runs; it may then name the
     only notes that can have `changed` since the last run (it watches the folder), and the
     folder is not listed again. It may also `defer_relations`: a new paper's related papers
-    (and the tag index notes listing them) then come in a later run, and the report says so
+    (and the index notes) then come in a later run, and the report says so
     (`relations_stale`).
     """
     phases = _Phases()
@@ -237,11 +237,12 @@ def run_link(
             relations=remembered,
             dirty=dirty,
             previous_related=remembered.previous,
-            defer_paper_indexes=defer_relations,
+            defer_indexes=defer_relations,
+            all_indexes=dirty is not None and bool(basis.get("indexes_owed")),
         )
         phases.done("plan")
         report.requests = resolution.requests
-        report.relations_stale = remembered.stale or bool(plan.deferred)
+        report.relations_stale = remembered.stale or plan.indexes_deferred
         report.problems.extend(plan.problems)
         report.papers = len(plan.cited)
         report.links_inserted = plan.links_inserted
@@ -264,8 +265,15 @@ def run_link(
             unfinished |= {w.path for w in plan.writes} | {
                 w.replaces for w in plan.writes if w.replaces
             }
-        owed = set(defer_links_in) | plan.skipped | plan.deferred | {p for p in unfinished if p}
-        state.put("basis", {"settings": _settings_digest(settings), "owed": sorted(owed)})
+        owed = set(defer_links_in) | plan.skipped | {p for p in unfinished if p}
+        state.put(
+            "basis",
+            {
+                "settings": _settings_digest(settings),
+                "owed": sorted(owed),
+                "indexes_owed": plan.indexes_deferred,
+            },
+        )
         after = dict(listing)
         for path, stat in written.items():
             if stat is None:

@@ -66,7 +66,7 @@ class Plan:
     # what it was rendered from). The next run skips a note whose pair is the same.
     outputs: dict[str, tuple[StatKey | None, str]] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)  # notes changed mid-run: owed to the next run
-    deferred: set[str] = field(default_factory=set)  # index notes left for a follow-up run
+    indexes_deferred: bool = False  # index notes to bring up to date are left to the next run
     # New notes' properties, as their front matter reads: scanning them after the write
     # needs no YAML parse.
     front_matter: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -84,7 +84,8 @@ def plan_link(
     relations: Callable[[Iterable[Paper]], RelatedPapers] = relate,
     dirty: Mapping[str, NoteScan | None] | None = None,
     previous_related: RelatedPapers | None = None,
-    defer_paper_indexes: bool = False,
+    defer_indexes: bool = False,
+    all_indexes: bool = False,
 ) -> Plan:
     """Every write that brings the vault up to date.
 
@@ -103,9 +104,9 @@ def plan_link(
     relations (`previous_related` is the last answer) or of note names touches. When names
     collide or it cannot tell, it plans everything.
 
-    `defer_paper_indexes` leaves the existing tag index notes that would list a new paper to
-    a follow-up run (`Plan.deferred`): a tag such as `arxiv/cs-LG` can list thousands of
-    papers, and the watcher wants the new paper's own note first.
+    `defer_indexes` leaves index notes to a follow-up run (`Plan.indexes_deferred`), which
+    passes `all_indexes` to look at every one: a tag such as `arxiv/cs-LG` can list
+    thousands of papers, and the watcher wants a new paper's own note first.
     """
     planner = _Planner(
         sorted(scans, key=lambda s: s.note.path),
@@ -116,11 +117,11 @@ def plan_link(
         relations,
     )
     planner.place_paper_notes(defer_papers)
-    planner.place_index_notes()
+    planner.place_index_notes(defer_indexes)
     planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
     planner.write_paper_notes()
-    planner.write_index_notes(defer_paper_indexes)
+    planner.write_index_notes(defer_indexes, all_indexes)
     planner.write_linked_notes()
     return planner.plan
 
@@ -262,8 +263,8 @@ class _Planner:
                     message = f"arXiv has no paper {key}"
                     self.plan.problems.append(Problem(scan.note.path, ref.line, message))
 
-    def place_index_notes(self) -> None:
-        self.tags = self._collect_tags()
+    def place_index_notes(self, defer: bool = False) -> None:
+        self.tags = {} if defer else self._collect_tags()
         self.related = self._detect_relations()
         self.labels.names = self.related.detected.names
         wanted = [(TAG_KIND, tag) for tag in self.tags]
@@ -537,21 +538,15 @@ class _Planner:
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
 
-    def write_index_notes(self, defer_paper_indexes: bool = False) -> None:
+    def write_index_notes(self, defer: bool = False, every_one: bool = False) -> None:
         assert self.related is not None
         dataview = self.settings.index_dataview
-        in_scope = self.scope.indexes if self.scope is not None else None
-        new_papers = {key for key in self.note_path if key not in self.paper_notes}
+        in_scope = self.scope.indexes if self.scope is not None and not every_one else None
+        if defer:
+            self.plan.indexes_deferred = in_scope is None or bool(in_scope)
+            return
         for (kind, name), path in sorted(self.index_path.items()):
             if in_scope is not None and (kind, name.casefold()) not in in_scope:
-                continue
-            if (
-                defer_paper_indexes
-                and kind == TAG_KIND
-                and (kind, name.casefold()) in self.index_notes
-                and not new_papers.isdisjoint(self.tags[name].papers)
-            ):
-                self.plan.deferred.add(path)
                 continue
             self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
         wanted = {(kind, name.casefold()) for kind, name in self.index_path}

@@ -559,9 +559,10 @@ class VaultWatcher:
         # A rescan lists the whole folder: it is there to catch what events missed.
         changed = None if reason in ("rescan", "catch-up") else self._changed
         self._changed = set()
-        report = self._run_pipeline(
-            held, deferred_papers, changed, defer_relations=reason != "relations"
-        )
+        # A run for an edit brings the new papers' notes first; relations and index notes,
+        # which can take a whole library to work out, follow in a run of their own.
+        defer = reason not in ("relations", "catch-up", "rescan")
+        report = self._run_pipeline(held, deferred_papers, changed, defer_relations=defer)
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
             return
