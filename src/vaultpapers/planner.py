@@ -401,17 +401,22 @@ class _Planner:
     def insert_links(self, defer_links_in: Collection[str]) -> None:
         if self.settings.inline_links == "off":
             return
+        candidates = [
+            scan
+            for scan in self.scans
+            if scan.cited
+            and scan.note.path not in defer_links_in
+            and (self.scope is None or scan.note.path in self.scope.notes)
+        ]
+        if not candidates:
+            return
         targets = {key: self.link_target(key) for key in self.note_path}
         known: dict[str, set[str]] = defaultdict(set)
         for key in self.note_path:
             known[key].add(targets[key].lower())
             for scan in self.paper_notes.get(key, ()):
                 known[key] |= {scan.note.path.removesuffix(".md").lower(), scan.note.stem.lower()}
-        for scan in self.scans:
-            if scan.note.path in defer_links_in or not scan.cited:
-                continue
-            if self.scope is not None and scan.note.path not in self.scope.notes:
-                continue
+        for scan in candidates:
             insertions = self._guarded(
                 scan.note.path,
                 lambda scan=scan: links_to_insert(
