@@ -110,6 +110,7 @@ class WarmVault:
 
     scans: dict[str, NoteScan] = field(default_factory=dict)
     listing: dict[str, StatKey] | None = None
+    outputs: dict[str, tuple[StatKey, str]] = field(default_factory=dict)  # as in the state
     set_aside: list[Problem] = field(default_factory=list)  # found by the last full listing
 
 
@@ -200,7 +201,10 @@ def run_link(
             if warm is not None:
                 warm.set_aside = list(set_aside)
         phases.done("list")
-        unchanged = _unchanged_since_complete_run(state, settings, listing)
+        # Stat keys hold the ctime, which only moves forward: a listing unlike the last run's
+        # cannot be the one of an earlier complete run, and needs no snapshot to tell.
+        moved_on = known is not None and changed is not None and dict(listing) != known
+        unchanged = None if moved_on else _unchanged_since_complete_run(state, settings, listing)
         if unchanged is not None and not dry_run:
             if warm is not None and known is not None and dict(listing) == known:
                 warm.listing = known
@@ -217,7 +221,9 @@ def run_link(
             source = None if offline else _SourceOnDemand(settings, cache)
             resolution = resolve(sorted(keys), cache, source, progress=progress)
         phases.done("resolve")
-        previous_outputs = state.outputs()
+        previous_outputs = (
+            warm.outputs if warm is not None and known is not None else state.outputs()
+        )
         basis = state.get("basis")
         dirty = None
         if isinstance(basis, dict) and basis.get("settings") == _settings_digest(settings):
@@ -284,6 +290,8 @@ def run_link(
             _remember_complete_run(state, settings, sorted(after.items()), report, resolution)
         if warm is not None:
             warm.listing = after
+            if known is None:
+                warm.outputs = state.outputs()
     phases.done("commit")
     phases.log()
     return report
@@ -411,10 +419,11 @@ def scan_vault(
     `in_step` with the state (the listing the last run left), the state's scans are not read.
     """
     if memory is not None and in_step is not None:
-        kept_stats = {path: scan.note.stat for path, scan in memory.scans.items()}
+        kept_paths: Collection[str] = memory.scans.keys()
         earlier_of: Callable[[str], NoteScan | None] = memory.scans.get
     else:
         kept = state.scans()
+        kept_paths = kept.keys()
         kept_stats = {path: stat for path, (stat, _) in kept.items()}
         warm = memory.scans if memory is not None else {}
 
@@ -429,12 +438,14 @@ def scan_vault(
     fresh: dict[str, tuple[StatKey, str]] = {}
     listed: set[str] = set()
     changed: dict[str, NoteScan | None] = {}
+    read_now: dict[str, NoteScan | None] = {}
     for relative, stat in listing:
         listed.add(relative)
         earlier = earlier_of(relative)
-        if earlier is not None and kept_stats.get(relative) == stat:
+        if earlier is not None and earlier.note.stat == stat:
             scans.append(earlier)
             continue
+        read_now[relative] = None
         changed[relative] = earlier
         note = read_note(vault, relative, max_bytes=settings.max_note_bytes)
         if isinstance(note, ReadProblem):
@@ -444,16 +455,26 @@ def scan_vault(
         scans.append(scan)
         if scan.kind != OPAQUE_KIND:
             fresh[relative] = (note.stat, scan_to_json(scan))
-    gone = set(kept_stats) - listed
+            read_now[relative] = scan
+    gone = set(kept_paths) - listed
     for relative in gone:
         changed[relative] = earlier_of(relative)
     if memory is not None and save:
         # Without their text: a vault's worth of notes would otherwise stay in memory.
-        memory.scans = {
-            scan.note.path: scan if scan.note.text is None else _without_text(scan)
-            for scan in scans
-            if scan.kind != OPAQUE_KIND
-        }
+        if in_step is None:
+            memory.scans = {
+                scan.note.path: scan if scan.note.text is None else _without_text(scan)
+                for scan in scans
+                if scan.kind != OPAQUE_KIND
+            }
+        else:
+            for relative in gone:
+                del memory.scans[relative]
+            for relative, fresh_scan in read_now.items():
+                if fresh_scan is None:
+                    memory.scans.pop(relative, None)  # unreadable now, or not scanned
+                else:
+                    memory.scans[relative] = _without_text(fresh_scan)
     if save:
         state.save_scans(fresh, gone)
     return scans, changed, problems
@@ -481,7 +502,7 @@ def _relisted(
             continue
         if S_ISREG(stat.st_mode):
             listing[relative] = stat_key(stat)
-    return sorted(listing.items())
+    return list(listing.items())  # in no particular order: planning sorts what it needs
 
 
 def _decoded(path: str, kept: tuple[StatKey, str] | None) -> NoteScan | None:
@@ -555,6 +576,10 @@ def _remember(
             memory.scans.pop(path, None)
     changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
     state.save_outputs(changed, gone)
+    if memory is not None and memory.outputs is previous:  # kept in step with the state
+        previous.update(changed)
+        for path in gone:
+            previous.pop(path, None)
     state.save_scans(scans, gone)
     return stats
 
