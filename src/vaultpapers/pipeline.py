@@ -22,6 +22,7 @@ from .ids import parse_arxiv_id
 from .metadata import NOT_FOUND_MAX_AGE, resolve
 from .notes import section_text
 from .papers import Paper, Resolution
+from .parallel import Written, read_and_scan, scan_written
 from .planner import Plan, plan_link
 from .properties import find_front_matter
 from .relations import (
@@ -41,7 +42,6 @@ from .scan import (
     Problem,
     scan_from_json,
     scan_or_report,
-    scan_to_json,
 )
 from .state import StateStore, StatKey, stat_key
 from .vault import Note, ReadProblem, is_excluded, markdown_files, read_note, read_vault
@@ -447,15 +447,16 @@ def scan_vault(
             continue
         read_now[relative] = None
         changed[relative] = earlier
-        note = read_note(vault, relative, max_bytes=settings.max_note_bytes)
-        if isinstance(note, ReadProblem):
-            problems.append(Problem(note.path, None, note.message))
+    for scanned, kept_json in read_and_scan(
+        vault, list(read_now), max_bytes=settings.max_note_bytes
+    ):
+        if isinstance(scanned, ReadProblem):
+            problems.append(Problem(scanned.path, None, scanned.message))
             continue
-        scan = scan_or_report(note)
-        scans.append(scan)
-        if scan.kind != OPAQUE_KIND:
-            fresh[relative] = (note.stat, scan_to_json(scan))
-            read_now[relative] = scan
+        scans.append(scanned)
+        if kept_json is not None:
+            fresh[scanned.note.path] = (scanned.note.stat, kept_json)
+            read_now[scanned.note.path] = scanned
     gone = set(kept_paths) - listed
     for relative in gone:
         changed[relative] = earlier_of(relative)
@@ -539,6 +540,7 @@ def _remember(
     outputs: dict[str, tuple[StatKey, str]] = {}
     scans: dict[str, tuple[StatKey, str]] = {}
     gone: list[str] = []
+    to_scan: list[Written] = []
     written = {r.write.path: r for r in results}
     for path, (stat, inputs) in plan.outputs.items():
         if stat is not None:
@@ -561,16 +563,19 @@ def _remember(
             continue
         if result.state is None:
             continue
-        # What we wrote is what is there (the writer checked), so scan that, not a re-read.
-        note = Note(write.path, write.text, write.bom, result.state, stat)
-        stats[write.path] = note.stat
+        stats[write.path] = stat
         if write.path in outputs:
-            outputs[write.path] = (note.stat, outputs[write.path][1])
-        scan = scan_or_report(note, plan.front_matter.get(write.path))
-        if scan.kind != OPAQUE_KIND:
-            scans[write.path] = (note.stat, scan_to_json(scan))
-            if memory is not None:
-                memory.scans[write.path] = _without_text(scan)
+            outputs[write.path] = (stat, outputs[write.path][1])
+        # What we wrote is what is there (the writer checked), so scan that, not a re-read.
+        front_matter = plan.front_matter.get(write.path)
+        to_scan.append((write.path, write.text, write.bom, result.state, stat, front_matter))
+    for row in scan_written(to_scan):
+        if row is None:
+            continue
+        path, stat, kept_json = row
+        scans[path] = (stat, kept_json)
+        if memory is not None:
+            memory.scans[path] = scan_from_json(path, stat, kept_json)
     if memory is not None:
         for path in gone:
             memory.scans.pop(path, None)

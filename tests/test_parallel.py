@@ -1,0 +1,61 @@
+"""Scanning on several cores gives exactly what scanning here gives: the same notes written,
+the same problems, the same state for the next run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vaultpapers import parallel
+from vaultpapers.cache import PaperCache
+from vaultpapers.config import Settings
+from vaultpapers.pipeline import cache_path, open_state, run_link
+from vaults import MIXER, PERCEIVER, build_vault, notes_only, snapshot
+
+NOTES: dict[str, str | bytes] = {
+    **{
+        f"Log/{n:02d}.md": f"---\ntags: [log, n{n % 3}]\n---\nDay {n}: https://arxiv.org/abs/"
+        f"{'2103.03206' if n % 2 else '2105.01601'} #reading\n"
+        for n in range(24)
+    },
+    "Typo.md": "See https://arxiv.org/abs/2006.162360 (six digits).\n",
+    "Broken.md": "---\ntags: [unclosed\n---\nhttps://arxiv.org/abs/2103.03206\n",
+    "Latin1.md": "caf\xe9 arXiv:2105.01601".encode("latin-1"),
+    "Code.md": "```\nhttps://arxiv.org/abs/2103.03206\n```\n",
+}
+
+
+def linked(root: Path) -> tuple[dict[str, bytes], list[str], dict]:
+    vault = build_vault(root, dict(NOTES))
+    cache_path(vault).parent.mkdir()
+    with PaperCache(cache_path(vault)) as cache:
+        cache.put_many([PERCEIVER, MIXER])
+    report = run_link(vault, Settings(), offline=True)
+    with open_state(vault) as state:
+        scans = state.scans()
+    return notes_only(snapshot(vault)), sorted(map(str, report.problems)), scans
+
+
+def without_times(scans: dict) -> dict:
+    """The kept scans, less the files' modification times (the two vaults were written apart)."""
+    kept = {}
+    for path, (_, text) in scans.items():
+        scan = json.loads(text)
+        scan[1] = scan[1][1:]  # [mtime_ns, size, digest] -> [size, digest]
+        kept[path] = scan
+    return kept
+
+
+def test_workers_scan_exactly_as_this_process_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = linked(tmp_path / "here")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(parallel, "CHUNK", 5)
+    workers = linked(tmp_path / "workers")
+    assert workers[0] == here[0]  # the same notes, byte for byte
+    assert workers[1] == here[1]  # the same problems, the unreadable notes included
+    assert without_times(workers[2]) == without_times(here[2])
+    assert any("not UTF-8" in problem for problem in here[1])
