@@ -4,8 +4,7 @@ fraction of the time. Small batches stay in this process, where starting workers
 more than they save.
 
 Workers are spawned (never forked: a watcher has threads) and send back what the state
-keeps of a scan, as JSON; the caller decodes it into a scan without text, whose note is read
-again only if it is to be written (planning checks it is still the file that was scanned).
+keeps of a scan, as JSON, with the note's text (planning needs it for the notes it writes).
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,7 @@ def read_and_scan(
     vault: Path, paths: Sequence[str], *, max_bytes: int
 ) -> list[tuple[Scanned, str | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
-    (JSON; None for a note that could not be read or scanned). A note read here keeps its
-    text; one scanned by a worker comes without it."""
+    (JSON; None for a note that could not be read or scanned)."""
     workers = _workers(len(paths))
     if workers == 1:
         return [_with_json(_read_and_scan(vault, path, max_bytes)) for path in paths]
@@ -87,7 +86,8 @@ def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[
             problems = [(p.line, p.message) for p in scanned.problems]
             answers.append((path, ("opaque", scanned.note.bom, problems)))
         else:
-            answers.append((path, ("scan", scanned.note.stat, scan_to_json(scanned))))
+            note = scanned.note
+            answers.append((path, ("scan", note.stat, scan_to_json(scanned), note.text)))
     return answers
 
 
@@ -99,7 +99,9 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, str | None]:
         note = Note(path, None, bom, FileState(0, 0, ""))
         found = tuple(Problem(path, line, message) for line, message in problems)
         return NoteScan(note, OPAQUE_KIND, problems=found), None
-    return scan_from_json(path, answer[1], answer[2]), answer[2]
+    _, stat, kept_json, text = answer
+    scan = scan_from_json(path, stat, kept_json)
+    return replace(scan, note=replace(scan.note, text=text)), kept_json
 
 
 def _scan_written(written: Written) -> tuple[str, StatKey, str] | None:

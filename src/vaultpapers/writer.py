@@ -11,16 +11,19 @@ import contextlib
 import ctypes
 import errno
 import hashlib
+import logging
 import os
 import secrets
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 BOM = "\ufeff"
+log = logging.getLogger("vaultpapers")
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class VaultWriter:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self._touched: set[Path] = set()
+        self._folders: dict[str, Path] = {}
 
     def apply(self, write: Write) -> WriteResult:
         try:
@@ -138,8 +142,10 @@ class VaultWriter:
                 _discard(item.temp)
                 return WriteResult(item.write, Outcome.FAILED, _describe_os_error(exc))
 
+        started = time.perf_counter()
         prepared = [prepare(write) for write in writes]
         temps = [item for item in prepared if isinstance(item, _Prepared)]
+        written = time.perf_counter()
         if batch and temps and not _make_durable([item.temp for item in temps]):
             for index, item in enumerate(prepared):  # syncfs refused: flush each on its own
                 if not isinstance(item, _Prepared):
@@ -151,7 +157,15 @@ class VaultWriter:
                     prepared[index] = WriteResult(
                         item.write, Outcome.FAILED, _describe_os_error(exc)
                     )
+        durable = time.perf_counter()
         results = [publish(item) for item in prepared]
+        log.debug(
+            "%d writes: temp files %.2f s, flushed %.2f s, moved into place %.2f s",
+            len(writes),
+            written - started,
+            durable - written,
+            time.perf_counter() - durable,
+        )
         return [result for result in results if result is not None]
 
     def _prepare(self, write: Write, *, durable: bool) -> _Prepared | WriteResult:
@@ -213,7 +227,14 @@ class VaultWriter:
         self._touched.clear()
 
     def _inside_vault(self, relative: str) -> Path:
-        candidate = (self.root / relative).resolve()
+        folder, _, name = relative.rpartition("/")
+        resolved = self._folders.get(folder)
+        if resolved is None:
+            # Resolved once per folder a run writes to: a run writes thousands of notes to a few.
+            resolved = self._folders[folder] = (self.root / folder).resolve()
+        candidate = resolved / name
+        if name in ("", ".", "..") or os.path.islink(candidate):
+            candidate = candidate.resolve()  # where a link really leads decides
         if candidate == self.root or not candidate.is_relative_to(self.root):
             raise OSError(errno.EPERM, f"refusing to write outside the vault: {relative}")
         return candidate
