@@ -4,7 +4,9 @@ fraction of the time. Small batches stay in this process, where starting workers
 more than they save.
 
 Workers are spawned (never forked: a watcher has threads) and send back what the state
-keeps of a scan, as JSON, with the note's text (planning needs it for the notes it writes).
+keeps of a scan, as JSON, with the note's text when planning may write to it (a note that
+cites papers, or a generated one); planning reads any other note again if it needs it, and
+checks that it is still the file that was scanned.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from .scan import OPAQUE_KIND, NoteScan, Problem, scan_from_json, scan_or_report, scan_to_json
+from .scan import (
+    OPAQUE_KIND,
+    USER_KIND,
+    NoteScan,
+    Problem,
+    scan_from_json,
+    scan_or_report,
+    scan_to_json,
+)
 from .state import StatKey
 from .vault import Note, ReadProblem, read_note
 from .writer import FileState
@@ -86,8 +96,10 @@ def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[
             problems = [(p.line, p.message) for p in scanned.problems]
             answers.append((path, ("opaque", scanned.note.bom, problems)))
         else:
-            note = scanned.note
-            answers.append((path, ("scan", note.stat, scan_to_json(scanned), note.text)))
+            # The text only of a note planning may write: one that cites papers or is
+            # generated. The rest (most of a vault) are read again if ever needed.
+            text = scanned.note.text if scanned.cited or scanned.kind != USER_KIND else None
+            answers.append((path, ("scan", scanned.note.stat, scan_to_json(scanned), text)))
     return answers
 
 
@@ -101,7 +113,9 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, str | None]:
         return NoteScan(note, OPAQUE_KIND, problems=found), None
     _, stat, kept_json, text = answer
     scan = scan_from_json(path, stat, kept_json)
-    return replace(scan, note=replace(scan.note, text=text)), kept_json
+    if text is not None:
+        scan = replace(scan, note=replace(scan.note, text=text))
+    return scan, kept_json
 
 
 def _scan_written(written: Written) -> tuple[str, StatKey, str] | None:

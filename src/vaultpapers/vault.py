@@ -11,7 +11,7 @@ from stat import S_ISREG
 
 from .config import Settings
 from .state import StatKey, stat_key
-from .writer import BOM, FileState
+from .writer import BOM, TEMP_SUFFIX, FileState
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,6 @@ class ReadProblem:
 def markdown_paths(root: Path, settings: Settings) -> Iterator[str]:
     for relative, _ in markdown_files(root, settings):
         yield relative
-
-
-TEMP_SUFFIX = ".vaultpapers.tmp"  # the writer's temp files: `.NAME.XXXXXXXX.vaultpapers.tmp`
 
 
 def markdown_files(

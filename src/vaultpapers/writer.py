@@ -23,6 +23,7 @@ from enum import Enum
 from pathlib import Path
 
 BOM = "\ufeff"
+TEMP_SUFFIX = ".vaultpapers.tmp"  # `.vp.XXXXXXXX.vaultpapers.tmp`, beside the note it becomes
 log = logging.getLogger("vaultpapers")
 
 
@@ -241,8 +242,17 @@ class VaultWriter:
 
     @staticmethod
     def _write_temp(target: Path, data: bytes, mode: int | None, *, durable: bool) -> Path:
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.vaultpapers.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if mode is None else mode)
+        flags, permissions = os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if mode is None else mode
+        for attempt in range(8):
+            # A short name: creating thousands of files in one folder is markedly slower
+            # with names as long as the notes' own.
+            temp = target.with_name(f".vp.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+            try:
+                fd = os.open(temp, flags, permissions)
+                break
+            except FileExistsError:
+                if attempt == 7:
+                    raise
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
