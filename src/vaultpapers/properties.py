@@ -101,7 +101,9 @@ _PLAIN_KEY = re.compile(r"[a-z_][a-z0-9_]*")
 # Plain (unquoted) only when YAML cannot read it as anything but this text: starts with a
 # letter of any script, no indicator or comment characters, not a word YAML 1.1 reads as a
 # boolean or null.
-_PLAIN_PUNCTUATION = frozenset(" ._/()+-,':&=?%@~;")
+# \w is what str.isalnum() accepts, and "_": letters and digits of any script; then the
+# punctuation that is safe inside a plain scalar.
+_PLAIN_CHARACTERS = re.compile(r"[\w ./()+\-,':&=?%@~;]*")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 # Characters YAML treats as line breaks or that JSON would not escape, and BOM/controls.
 _UNSAFE_IN_QUOTES = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
@@ -112,7 +114,7 @@ def _scalar(text: str) -> str:
     if (
         text[:1].isalpha()
         and text[-1:].isalnum()
-        and all(char.isalnum() or char in _PLAIN_PUNCTUATION for char in text)
+        and _PLAIN_CHARACTERS.fullmatch(text)
         and ": " not in text
         and text.lower() not in _YAML_WORDS
     ):
