@@ -244,7 +244,7 @@ def run_link(
             dirty=dirty,
             previous_related=remembered.previous,
             defer_indexes=defer_relations,
-            all_indexes=dirty is not None and bool(basis.get("indexes_owed")),
+            owed_indexes=_owed_indexes(basis) if dirty is not None else (),
         )
         phases.done("plan")
         report.requests = resolution.requests
@@ -277,7 +277,11 @@ def run_link(
             {
                 "settings": _settings_digest(settings),
                 "owed": sorted(owed),
-                "indexes_owed": plan.indexes_deferred,
+                "indexes_owed": (
+                    True
+                    if plan.deferred_indexes is None
+                    else sorted([kind, name] for kind, name in plan.deferred_indexes)
+                ),
             },
         )
         after = dict(listing)
@@ -657,6 +661,14 @@ def _restricted(related: RelatedPapers, keys: set[str]) -> RelatedPapers:
             )
     relations = tuple(r for r in related.relations if r.source in keys and r.target in keys)
     return RelatedPapers({}, tuple(series), relations, dict(related.set_aside))
+
+
+def _owed_indexes(basis: dict) -> list[tuple[str, str]] | None:
+    """The index notes an earlier run left to this one (None: all of them)."""
+    owed = basis.get("indexes_owed")
+    if owed is True:
+        return None
+    return [(kind, name) for kind, name in owed] if isinstance(owed, list) else []
 
 
 def _settings_digest(settings: Settings) -> str:

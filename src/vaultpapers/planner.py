@@ -66,7 +66,14 @@ class Plan:
     # what it was rendered from). The next run skips a note whose pair is the same.
     outputs: dict[str, tuple[StatKey | None, str]] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)  # notes changed mid-run: owed to the next run
-    indexes_deferred: bool = False  # index notes to bring up to date are left to the next run
+
+    @property
+    def indexes_deferred(self) -> bool:
+        return self.deferred_indexes is None or bool(self.deferred_indexes)
+
+    # Index notes (kind, folded name) to bring up to date that are left to the next run;
+    # None: every one of them.
+    deferred_indexes: frozenset[tuple[str, str]] | None = frozenset()
     # New notes' properties, as their front matter reads: scanning them after the write
     # needs no YAML parse.
     front_matter: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -85,7 +92,7 @@ def plan_link(
     dirty: Mapping[str, NoteScan | None] | None = None,
     previous_related: RelatedPapers | None = None,
     defer_indexes: bool = False,
-    all_indexes: bool = False,
+    owed_indexes: Collection[tuple[str, str]] | None = (),
 ) -> Plan:
     """Every write that brings the vault up to date.
 
@@ -104,9 +111,9 @@ def plan_link(
     relations (`previous_related` is the last answer) or of note names touches. When names
     collide or it cannot tell, it plans everything.
 
-    `defer_indexes` leaves index notes to a follow-up run (`Plan.indexes_deferred`), which
-    passes `all_indexes` to look at every one: a tag such as `arxiv/cs-LG` can list
-    thousands of papers, and the watcher wants a new paper's own note first.
+    `defer_indexes` leaves index notes to a follow-up run (`Plan.deferred_indexes`), which
+    passes them back as `owed_indexes` (None: every one): a tag such as `arxiv/cs-LG` can
+    list thousands of papers, and the watcher wants a new paper's own note first.
     """
     planner = _Planner(
         sorted(scans, key=lambda s: s.note.path),
@@ -121,7 +128,7 @@ def plan_link(
     planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
     planner.write_paper_notes()
-    planner.write_index_notes(defer_indexes, all_indexes)
+    planner.write_index_notes(defer_indexes, owed_indexes)
     planner.write_linked_notes()
     return planner.plan
 
@@ -543,12 +550,14 @@ class _Planner:
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
 
-    def write_index_notes(self, defer: bool = False, every_one: bool = False) -> None:
+    def write_index_notes(
+        self, defer: bool = False, owed: Collection[tuple[str, str]] | None = ()
+    ) -> None:
         assert self.related is not None
         dataview = self.settings.index_dataview
-        in_scope = self.scope.indexes if self.scope is not None and not every_one else None
+        in_scope = None if self.scope is None or owed is None else self.scope.indexes | set(owed)
         if defer:
-            self.plan.indexes_deferred = in_scope is None or bool(in_scope)
+            self.plan.deferred_indexes = None if in_scope is None else frozenset(in_scope)
             return
         for (kind, name), path in sorted(self.index_path.items()):
             if in_scope is not None and (kind, name.casefold()) not in in_scope:
