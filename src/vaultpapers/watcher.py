@@ -74,6 +74,8 @@ WATCHED_EVENTS: list[type[FileSystemEvent]] = [
     DirMovedEvent,
     DirDeletedEvent,
 ]
+# Seconds without a run for an edit before the follow-up run (relations, index notes).
+FOLLOW_UP_DELAY = 1.0
 # After a complete save, only long enough for the events of the same operation to arrive.
 COMPLETE_QUIET = 0.02
 SUPERVISE_EVERY = 1.0  # seconds between checks that the observer is still alive
@@ -231,6 +233,7 @@ class VaultWatcher:
         self._own_removed: dict[str, float] = {}
         self._fetched = False
         self._forced: str | None = None
+        self._follow_up_at: float | None = None  # when relations and index notes are owed
         self._next_rescan = 0.0
         self._retry_at: float | None = None
         self._warm = WarmVault()  # the vault as the last run left it, kept between runs
@@ -481,6 +484,8 @@ class VaultWatcher:
             duties.append(self._changes_due_at())
         if self._settling:
             duties.append(min(s.at for s in self._settling.values()) + self._settle)
+        if self._follow_up_at is not None:
+            duties.append(self._follow_up_at)
         return max(0.0, min(duties) - now)
 
     def _due(self) -> str | None:
@@ -496,6 +501,9 @@ class VaultWatcher:
             return "changes"
         if any(now - s.at >= self._settle for s in self._settling.values()):
             return "notes settled"
+        if self._follow_up_at is not None and now >= self._follow_up_at:
+            self._follow_up_at = None
+            return "relations"
         if now >= self._next_rescan:
             return "rescan"
         if self._retry_at is not None and now >= self._retry_at:
@@ -561,7 +569,7 @@ class VaultWatcher:
         self._changed = set()
         # A run for an edit brings the new papers' notes first; relations and index notes,
         # which can take a whole library to work out, follow in a run of their own.
-        defer = reason not in ("relations", "catch-up", "rescan")
+        defer = reason not in ("relations", "catch-up", "rescan", "watcher restarted")
         report = self._run_pipeline(held, deferred_papers, changed, defer_relations=defer)
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
@@ -575,9 +583,12 @@ class VaultWatcher:
                 del self._settling[path]
         self._remember_own_writes(report, started)
         self._request_metadata(report.pending)
-        if report.relations_stale and self._forced is None:
-            # New papers got their notes at once; their related papers come right after.
-            self._forced = "relations"
+        if report.relations_stale:
+            # New papers got their notes at once; their related papers and the index notes
+            # follow once the user paused, so that the next save is not kept waiting.
+            self._follow_up_at = time.monotonic() + FOLLOW_UP_DELAY
+        elif not defer:
+            self._follow_up_at = None
         created, updated, removed = _count_writes(report)
         # As the vault is after this run's writes, so that the next run does not see a change.
         self._notes_in_vault = report.notes + created - removed
@@ -762,7 +773,12 @@ class VaultWatcher:
         fetching = self._fetcher is not None and self._fetcher.busy()
         with self._state:
             self._idle = not (
-                self._dirty or self._settling or self._forced or self._fetched or fetching
+                self._dirty
+                or self._settling
+                or self._forced
+                or self._fetched
+                or fetching
+                or self._follow_up_at is not None
             )
             self._state.notify_all()
 
