@@ -74,6 +74,8 @@ WATCHED_EVENTS: list[type[FileSystemEvent]] = [
     DirMovedEvent,
     DirDeletedEvent,
 ]
+# Runs that look at the whole vault and do all there is to do.
+FULL_RUNS = ("catch-up", "rescan", "watcher restarted")
 # Seconds without a run for an edit before the follow-up run (relations, index notes).
 FOLLOW_UP_DELAY = 1.0
 # After a complete save, only long enough for the events of the same operation to arrive.
@@ -429,7 +431,7 @@ class VaultWatcher:
                     self.own_events_ignored += 1
                     continue
                 self.events_seen += 1
-                complete = event.kind in ("closed", "deleted") or event.kind == "moved"
+                complete = event.kind in ("closed", "deleted", "moved")
                 self._dirty[relative] = _Seen(event.at, stat, complete)
                 if self._changed is not None:
                     self._changed.add(relative)
@@ -564,12 +566,12 @@ class VaultWatcher:
         held = self._links_held_back() | set(self._dirty)
         deferred_papers = self._fetcher.deferred() if self._fetcher is not None else frozenset()
         started = time.monotonic()
-        # A rescan lists the whole folder: it is there to catch what events missed.
-        changed = None if reason in ("rescan", "catch-up") else self._changed
+        # These list the whole folder: they are there to catch what events missed.
+        changed = None if reason in FULL_RUNS else self._changed
         self._changed = set()
         # A run for an edit brings the new papers' notes first; relations and index notes,
         # which can take a whole library to work out, follow in a run of their own.
-        defer = reason not in ("relations", "catch-up", "rescan", "watcher restarted")
+        defer = reason not in ("relations", *FULL_RUNS)
         report = self._run_pipeline(held, deferred_papers, changed, defer_relations=defer)
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
