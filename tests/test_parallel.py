@@ -59,3 +59,22 @@ def test_workers_scan_exactly_as_this_process_does(
     assert workers[1] == here[1]  # the same problems, the unreadable notes included
     assert without_times(workers[2]) == without_times(here[2])
     assert any("not UTF-8" in problem for problem in here[1])
+
+
+class RefusedPool:
+    """What a system that cannot start more processes gives (a container's pids limit)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+
+def test_when_no_worker_can_start_the_run_scans_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = linked(tmp_path / "here")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", RefusedPool)
+    refused = linked(tmp_path / "refused")
+    assert refused[0] == here[0]
+    assert refused[1] == here[1]
+    assert without_times(refused[2]) == without_times(here[2])

@@ -11,9 +11,11 @@ checks that it is still the file that was scanned.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
@@ -31,6 +33,8 @@ from .scan import (
 from .state import StatKey
 from .vault import Note, ReadProblem, read_note
 from .writer import FileState
+
+log = logging.getLogger("vaultpapers")
 
 # Fewer notes than this are scanned here: spawning a worker costs about 0.3 s.
 PARALLEL_MIN = 1000
@@ -57,10 +61,14 @@ def read_and_scan(
     if workers == 1:
         return [_with_json(_read_and_scan(vault, path, max_bytes)) for path in paths]
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
-        answers = pool.map(_scan_chunk, vaults, chunks, limits)
-        return [_decode(path, answer) for chunk in answers for path, answer in chunk]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
+            answers = list(pool.map(_scan_chunk, vaults, chunks, limits))
+    except (OSError, BrokenProcessPool) as exc:
+        log.warning("scanning on several cores failed (%s); scanning in this process", exc)
+        return [_with_json(_read_and_scan(vault, path, max_bytes)) for path in paths]
+    return [_decode(path, answer) for chunk in answers for path, answer in chunk]
 
 
 def scan_written(notes: Sequence[Written]) -> list[tuple[str, StatKey, str] | None]:
@@ -71,8 +79,12 @@ def scan_written(notes: Sequence[Written]) -> list[tuple[str, StatKey, str] | No
     if workers == 1:
         return [_scan_written(note) for note in notes]
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        return [row for chunk in pool.map(_scan_written_chunk, chunks) for row in chunk]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            return [row for chunk in pool.map(_scan_written_chunk, chunks) for row in chunk]
+    except (OSError, BrokenProcessPool) as exc:
+        log.warning("scanning on several cores failed (%s); scanning in this process", exc)
+        return [_scan_written(note) for note in notes]
 
 
 def _with_json(scanned: Scanned) -> tuple[Scanned, str | None]:
