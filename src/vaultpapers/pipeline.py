@@ -191,9 +191,9 @@ def run_link(
     if warm is not None:
         warm.listing = None  # until this run completes: a failed run leaves nothing half-known
     with open_state(vault) as state:
-        if known is not None and changed is not None:
+        if warm is not None and known is not None and changed is not None:
             listing = _relisted(vault, settings, known, changed)
-            set_aside = list(warm.set_aside) if warm is not None else []
+            set_aside = list(warm.set_aside)
         else:
             aside: list[tuple[str, str]] = []
             listing = list(markdown_files(vault, settings, aside))
@@ -201,12 +201,13 @@ def run_link(
             if warm is not None:
                 warm.set_aside = list(set_aside)
         phases.done("list")
+        as_known = warm is not None and dict(listing) == known
         # Stat keys hold the ctime, which only moves forward: a listing unlike the last run's
         # cannot be the one of an earlier complete run, and needs no snapshot to tell.
-        moved_on = known is not None and changed is not None and dict(listing) != known
+        moved_on = known is not None and changed is not None and not as_known
         unchanged = None if moved_on else _unchanged_since_complete_run(state, settings, listing)
         if unchanged is not None and not dry_run:
-            if warm is not None and known is not None and dict(listing) == known:
+            if warm is not None and as_known:
                 warm.listing = known
             return unchanged
         scans, edited, read_problems = scan_vault(
@@ -224,6 +225,8 @@ def run_link(
         previous_outputs = (
             warm.outputs if warm is not None and known is not None else state.outputs()
         )
+        if warm is not None:
+            warm.outputs = previous_outputs  # `_remember` keeps it in step with the state
         basis = state.get("basis")
         dirty = None
         if isinstance(basis, dict) and basis.get("settings") == _settings_digest(settings):
@@ -294,8 +297,6 @@ def run_link(
             _remember_complete_run(state, settings, sorted(after.items()), report, resolution)
         if warm is not None:
             warm.listing = after
-            if known is None:
-                warm.outputs = state.outputs()
     phases.done("commit")
     phases.log()
     return report
@@ -585,10 +586,10 @@ def _remember(
             memory.scans.pop(path, None)
     changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
     state.save_outputs(changed, gone)
-    if memory is not None and memory.outputs is previous:  # kept in step with the state
-        previous.update(changed)
+    if memory is not None:
+        memory.outputs.update(changed)
         for path in gone:
-            previous.pop(path, None)
+            memory.outputs.pop(path, None)
     state.save_scans(scans, gone)
     return stats
 

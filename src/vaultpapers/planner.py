@@ -66,17 +66,16 @@ class Plan:
     # what it was rendered from). The next run skips a note whose pair is the same.
     outputs: dict[str, tuple[StatKey | None, str]] = field(default_factory=dict)
     skipped: set[str] = field(default_factory=set)  # notes changed mid-run: owed to the next run
-
-    @property
-    def indexes_deferred(self) -> bool:
-        return self.deferred_indexes is None or bool(self.deferred_indexes)
-
     # Index notes (kind, folded name) to bring up to date that are left to the next run;
     # None: every one of them.
     deferred_indexes: frozenset[tuple[str, str]] | None = frozenset()
     # New notes' properties, as their front matter reads: scanning them after the write
     # needs no YAML parse.
     front_matter: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def indexes_deferred(self) -> bool:
+        return self.deferred_indexes is None or bool(self.deferred_indexes)
 
 
 def plan_link(

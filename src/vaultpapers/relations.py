@@ -125,11 +125,16 @@ def relate_remembering(
     library = {paper.arxiv_id: paper for paper in papers}
     known = memo.papers if memo is not None else {}
     fingerprints = {key: _fingerprint(paper) for key, paper in library.items()}
-    names: dict[str, NameFinding] = {}
-    for key, paper in library.items():
-        entry = known.get(key)
-        fresh = entry is not None and entry.fingerprint == fingerprints[key]
-        names[key] = entry.name if entry is not None and fresh else find_name(paper.title)
+    # Findings of an unchanged text: its name holds, and its matches may.
+    unchanged = {
+        key: known[key]
+        for key in library
+        if key in known and known[key].fingerprint == fingerprints[key]
+    }
+    names = {
+        key: unchanged[key].name if key in unchanged else find_name(paper.title)
+        for key, paper in library.items()
+    }
     series = tuple(detect_series(library.values(), names))
     index, set_aside = _name_index(names, series)
     forms = {form: target.plain for form, target in index.items()}
@@ -140,12 +145,8 @@ def relate_remembering(
 
     findings: dict[str, _Findings] = {}
     for key, paper in library.items():
-        entry = known.get(key)
-        if (
-            entry is not None
-            and entry.fingerprint == fingerprints[key]
-            and not any(_may_hold(paper, form) for form in squeezed_moved)
-        ):
+        entry = unchanged.get(key)
+        if entry is not None and not any(_may_hold(paper, form) for form in squeezed_moved):
             findings[key] = entry
             continue
         if prefixes is None:
