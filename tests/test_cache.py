@@ -119,6 +119,26 @@ def test_many_keys_at_once(cache_path: Path) -> None:
     assert len(found) == 1500
 
 
+def test_papers_decoded_before_are_reused_until_their_record_is_rewritten(
+    cache_path: Path, clock: VirtualClock
+) -> None:
+    known: dict = {}
+    keys = ["2101.00001", "2101.00002", "2101.00003"]
+    with PaperCache(cache_path, clock=clock) as cache:
+        cache.put_many([make_paper(key) for key in keys[:2]])
+        first = cache.get_many(keys, known=known)
+        clock.now += 60
+        cache.put_many([make_paper("2101.00002", version=2, title="Revised")])
+        cache.put_many([make_paper("2101.00003")])  # another process fetched it meanwhile
+        second = cache.get_many(keys, known=known)
+        plain = cache.get_many(keys)
+
+    assert second["2101.00001"] is first["2101.00001"]  # unchanged: not decoded again
+    assert second == plain  # the same papers as a caller that keeps nothing
+    assert (second["2101.00002"].version, second["2101.00002"].title) == (2, "Revised")
+    assert set(known) == set(keys)
+
+
 def test_an_unreadable_record_counts_as_missing(cache_path: Path) -> None:
     with PaperCache(cache_path) as cache:
         cache.put_many([make_paper("2101.00001"), make_paper("2101.00002")])

@@ -28,6 +28,8 @@ SCHEMA_VERSION = 1
 
 # SQLite builds before 3.32 allow only 999 bound parameters per statement.
 _KEYS_PER_STATEMENT = 500
+# Papers decoded earlier, by key: ((version, fetched_at) of the record read, the paper).
+DecodedPapers = dict[str, tuple[tuple[int, float], Paper]]
 
 # More requests than this queued ahead cannot come from vaultpapers processes waiting their turn;
 # it means the wall clock stepped back, and waiting it out could stall every process for hours.
@@ -193,23 +195,56 @@ class PaperCache:
 
     # -- papers ------------------------------------------------------------------------------
 
-    def get_many(self, keys: Iterable[str]) -> dict[str, Paper]:
+    def get_many(
+        self, keys: Iterable[str], *, known: DecodedPapers | None = None
+    ) -> dict[str, Paper]:
+        """The cached papers among `keys`. A caller that asks again and again keeps the papers
+        decoded so far in `known`: a record is then decoded again only if it was rewritten
+        since (a newer version, or fetched again), and `known` is brought up to date."""
         wanted = sorted(set(keys))
         papers: dict[str, Paper] = {}
         with self._transaction(write=False) as db:
+            if known is not None:
+                wanted = self._not_known(db, wanted, known, papers)
             for chunk in _chunks(wanted):
                 rows = db.execute(
-                    "SELECT arxiv_id, record FROM papers "
+                    "SELECT arxiv_id, record, version, fetched_at FROM papers "
                     f"WHERE arxiv_id IN ({_placeholders(len(chunk))})",
                     chunk,
                 ).fetchall()
-                for key, record in rows:
+                for key, record, version, fetched_at in rows:
                     try:
                         papers[key] = Paper.from_json(record)
                     except (ValueError, TypeError, KeyError) as exc:
                         # Treat as missing: the next fetch overwrites it with a good record.
                         logger.warning("%s: unreadable record for %s (%s)", self.path, key, exc)
+                        continue
+                    if known is not None:
+                        known[key] = ((version, fetched_at), papers[key])
         return papers
+
+    def _not_known(
+        self,
+        db: sqlite3.Connection,
+        wanted: list[str],
+        known: DecodedPapers,
+        papers: dict[str, Paper],
+    ) -> list[str]:
+        """Adds the `known` papers whose record is unchanged to `papers`; returns the rest."""
+        rest = []
+        for chunk in _chunks(wanted):
+            rows = db.execute(
+                "SELECT arxiv_id, version, fetched_at FROM papers "
+                f"WHERE arxiv_id IN ({_placeholders(len(chunk))})",
+                chunk,
+            ).fetchall()
+            for key, version, fetched_at in rows:
+                entry = known.get(key)
+                if entry is not None and entry[0] == (version, fetched_at):
+                    papers[key] = entry[1]
+                else:
+                    rest.append(key)
+        return rest
 
     def put_many(self, papers: Iterable[Paper]) -> None:
         now = self._clock()

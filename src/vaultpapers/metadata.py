@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from .cache import PaperCache
+from .cache import DecodedPapers, PaperCache
 from .papers import Resolution
 
 if TYPE_CHECKING:
@@ -31,11 +31,13 @@ def resolve(
     source: Source | None,
     *,
     progress: Callable[[int, int], None] | None = None,
+    known: DecodedPapers | None = None,
 ) -> Resolution:
     """Metadata for ``keys``: cached papers first, recent "not found" answers trusted, the rest
-    fetched (or left pending as 'offline' when there is no source)."""
+    fetched (or left pending as 'offline' when there is no source). `known`: papers decoded
+    by earlier calls (see `PaperCache.get_many`)."""
     wanted = sorted(set(keys))
-    papers = cache.get_many(wanted)
+    papers = cache.get_many(wanted, known=known)
     uncached = [key for key in wanted if key not in papers]
     not_found = cache.not_found(uncached, max_age=NOT_FOUND_MAX_AGE)
     to_fetch = [key for key in uncached if key not in not_found]

@@ -16,7 +16,8 @@ from stat import S_ISREG
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .cache import PaperCache
+from .cache import DecodedPapers, PaperCache
+from .catalog import Catalog
 from .config import STATE_DIR, Settings
 from .ids import parse_arxiv_id
 from .metadata import NOT_FOUND_MAX_AGE, resolve
@@ -36,7 +37,6 @@ from .relations import (
     related_to_json,
 )
 from .scan import (
-    OPAQUE_KIND,
     SCAN_FORMAT,
     NoteScan,
     Problem,
@@ -101,17 +101,20 @@ class RunReport:
         )
 
 
-@dataclass
+@dataclass(slots=True)  # a misspelt field is an error, not a new attribute
 class WarmVault:
     """What a long-lived caller (the watcher) keeps between runs, so that a run costs what
-    changed rather than what the vault holds: every note's scan and the vault's listing as
-    the last run left them, in step with the state. `listing` is None until a run completes
-    (or after one failed): then the next run lists the folder and reads the state."""
+    changed rather than what the vault holds: every note's scan (without its text) and the
+    vault's listing as the last run left them, in step with the state. `listing` is None
+    until a run completes (or after one failed): then the next run lists the folder and reads
+    the state."""
 
-    scans: dict[str, NoteScan] = field(default_factory=dict)
+    catalog: Catalog = field(default_factory=Catalog)
     listing: dict[str, StatKey] | None = None
     outputs: dict[str, tuple[StatKey, str]] = field(default_factory=dict)  # as in the state
     set_aside: list[Problem] = field(default_factory=list)  # found by the last full listing
+    unreadable: dict[str, Problem] = field(default_factory=dict)  # path -> why, till it changes
+    papers: DecodedPapers = field(default_factory=dict)  # from the cache, decoded once
 
 
 def cache_path(vault: Path) -> Path:
@@ -210,17 +213,24 @@ def run_link(
             if warm is not None and as_known:
                 warm.listing = known
             return unchanged
-        scans, edited, read_problems = scan_vault(
-            vault, settings, state, listing, save=not dry_run, memory=warm, in_step=known
+        catalog, read, edited, read_problems = scan_vault(
+            vault,
+            settings,
+            state,
+            listing,
+            save=not dry_run,
+            memory=warm,
+            in_step=known,
+            only=changed if known is not None else None,
         )
         phases.done("scan")
-        report = RunReport(notes=len(scans), dry_run=dry_run)
+        report = RunReport(notes=len(catalog), dry_run=dry_run)
         report.problems.extend(set_aside + read_problems)
         with open_cache(vault) as cache:
-            keys = {key for scan in scans for key in scan.cited}
-            keys |= {scan.paper_key for scan in scans if scan.paper_key}
+            keys = catalog.citations.keys() | catalog.paper_notes.keys()
             source = None if offline else _SourceOnDemand(settings, cache)
-            resolution = resolve(sorted(keys), cache, source, progress=progress)
+            known = warm.papers if warm is not None else None
+            resolution = resolve(sorted(keys), cache, source, progress=progress, known=known)
         phases.done("resolve")
         previous_outputs = (
             warm.outputs if warm is not None and known is not None else state.outputs()
@@ -231,17 +241,16 @@ def run_link(
         dirty = None
         if isinstance(basis, dict) and basis.get("settings") == _settings_digest(settings):
             dirty = dict(edited)
-            current = {scan.note.path: scan for scan in scans}
             for path in basis.get("owed", []):
-                dirty.setdefault(path, current.get(path))
+                dirty.setdefault(path, catalog.get(path))
         remembered = _RememberedRelations(state, save=not dry_run, defer=defer_relations)
         plan = plan_link(
-            scans,
+            catalog,
             resolution,
             settings,
             defer_links_in=defer_links_in,
             defer_papers=defer_papers,
-            load=lambda note: _reread(vault, note, settings),
+            load=lambda note: _reread(vault, note, settings, read),
             outputs=previous_outputs,
             relations=remembered,
             dirty=dirty,
@@ -415,22 +424,28 @@ def scan_vault(
     save: bool = True,
     memory: WarmVault | None = None,
     in_step: Mapping[str, StatKey] | None = None,
-) -> tuple[list[NoteScan], dict[str, NoteScan | None], list[Problem]]:
+    only: Collection[str] | None = None,
+) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
 
-    Also returns the notes that changed since then, each with its earlier scan (None if new).
-    The kept scans are what the last real plan was based on, so a dry run does not `save`.
-    `memory` holds scans already decoded (by a caller that runs again and again); when it is
-    `in_step` with the state (the listing the last run left), the state's scans are not read.
+    Returns them as a catalog, with the notes read now (when the catalog holds their scans
+    without text), and the notes that changed since then, each with its earlier scan (None if
+    new). The kept scans are what the last real plan was based on, so a dry run does not
+    `save`. `memory` holds a catalog already decoded (by a caller that runs again and again);
+    when it is `in_step` with the state (the listing the last run left), the state's scans
+    are not read, and if the caller knows the `only` paths that can have changed, no other
+    note is even looked at.
     """
     if memory is not None and in_step is not None:
-        kept_paths: Collection[str] = memory.scans.keys()
-        earlier_of: Callable[[str], NoteScan | None] = memory.scans.get
+        if only is not None and save:
+            return _rescanned(vault, settings, state, memory, dict(listing), only)
+        kept_paths: Collection[str] = memory.catalog.scan_at.keys()
+        earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
     else:
         kept = state.scans()
         kept_paths = kept.keys()
         kept_stats = {path: stat for path, (stat, _) in kept.items()}
-        warm = memory.scans if memory is not None else {}
+        warm = memory.catalog.scan_at if memory is not None else {}
 
         def earlier_of(path: str) -> NoteScan | None:
             scan = warm.get(path)
@@ -439,51 +454,99 @@ def scan_vault(
             return _decoded(path, kept.get(path))
 
     scans: list[NoteScan] = []
-    problems: list[Problem] = []
-    fresh: dict[str, tuple[StatKey, str]] = {}
     listed: set[str] = set()
     changed: dict[str, NoteScan | None] = {}
-    read_now: dict[str, NoteScan | None] = {}
+    to_read: list[str] = []
     for relative, stat in listing:
         listed.add(relative)
         earlier = earlier_of(relative)
         if earlier is not None and earlier.note.stat == stat:
             scans.append(earlier)
             continue
-        read_now[relative] = None
+        to_read.append(relative)
         changed[relative] = earlier
-    for scanned, kept_json in read_and_scan(
-        vault, list(read_now), max_bytes=settings.max_note_bytes
-    ):
-        if isinstance(scanned, ReadProblem):
-            problems.append(Problem(scanned.path, None, scanned.message))
-            continue
-        scans.append(scanned)
-        if kept_json is not None:
-            fresh[scanned.note.path] = (scanned.note.stat, kept_json)
-            read_now[scanned.note.path] = scanned
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read)
+    scans += [scan for scan in read_now.values() if scan is not None]
     gone = set(kept_paths) - listed
     for relative in gone:
         changed[relative] = earlier_of(relative)
-    if memory is not None and save:
-        # Without their text: a vault's worth of notes would otherwise stay in memory.
-        if in_step is None:
-            memory.scans = {
-                scan.note.path: scan if scan.note.text is None else _without_text(scan)
-                for scan in scans
-                if scan.kind != OPAQUE_KIND
-            }
-        else:
-            for relative in gone:
-                del memory.scans[relative]
-            for relative, fresh_scan in read_now.items():
-                if fresh_scan is None:
-                    memory.scans.pop(relative, None)  # unreadable now, or not scanned
-                else:
-                    memory.scans[relative] = _without_text(fresh_scan)
     if save:
         state.save_scans(fresh, gone)
-    return scans, changed, problems
+    if memory is None or not save:
+        return Catalog(scans), {}, changed, problems
+    if in_step is None:
+        # Without their text: a vault's worth of notes would otherwise stay in memory.
+        memory.catalog = Catalog(
+            scan if scan.note.text is None else _without_text(scan) for scan in scans
+        )
+    else:
+        for relative in gone:
+            memory.catalog.discard(relative)
+        _update(memory.catalog, read_now)
+    memory.unreadable = {problem.path: problem for problem in problems}
+    read = {scan.note.path: scan.note for scan in read_now.values() if scan is not None}
+    return memory.catalog, read, changed, problems
+
+
+def _rescanned(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    memory: WarmVault,
+    listing: Mapping[str, StatKey],
+    only: Collection[str],
+) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
+    """`scan_vault` for a warm catalog in step with the listing but for the `only` paths.
+    A note that could not be read stays reported until it changes."""
+    catalog = memory.catalog
+    changed: dict[str, NoteScan | None] = {}
+    to_read: list[str] = []
+    gone: list[str] = []
+    for relative in only:
+        memory.unreadable.pop(relative, None)
+        earlier = catalog.get(relative)
+        stat = listing.get(relative)
+        if stat is None:
+            if earlier is not None:
+                gone.append(relative)
+                changed[relative] = earlier
+        elif earlier is None or earlier.note.stat != stat:
+            to_read.append(relative)
+            changed[relative] = earlier
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read)
+    state.save_scans(fresh, gone)
+    for relative in gone:
+        catalog.discard(relative)
+    _update(catalog, read_now)
+    memory.unreadable.update((problem.path, problem) for problem in problems)
+    read = {scan.note.path: scan.note for scan in read_now.values() if scan is not None}
+    problems = [memory.unreadable[path] for path in sorted(memory.unreadable)]
+    return catalog, read, changed, problems
+
+
+def _read_and_scan(
+    vault: Path, settings: Settings, paths: list[str]
+) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, str]], list[Problem]]:
+    """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
+    read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
+    fresh: dict[str, tuple[StatKey, str]] = {}
+    problems: list[Problem] = []
+    for scanned, kept_json in read_and_scan(vault, paths, max_bytes=settings.max_note_bytes):
+        if isinstance(scanned, ReadProblem):
+            problems.append(Problem(scanned.path, None, scanned.message))
+            continue
+        read_now[scanned.note.path] = scanned
+        if kept_json is not None:
+            fresh[scanned.note.path] = (scanned.note.stat, kept_json)
+    return read_now, fresh, problems
+
+
+def _update(catalog: Catalog, read_now: Mapping[str, NoteScan | None]) -> None:
+    for relative, scan in read_now.items():
+        if scan is None:
+            catalog.discard(relative)  # unreadable now
+        else:
+            catalog.put(_without_text(scan))
 
 
 def _without_text(scan: NoteScan) -> NoteScan:
@@ -522,8 +585,12 @@ def _decoded(path: str, kept: tuple[StatKey, str] | None) -> NoteScan | None:
         return None
 
 
-def _reread(vault: Path, note: Note, settings: Settings) -> Note | None:
-    """The note's text, provided the file is still exactly what was scanned."""
+def _reread(vault: Path, note: Note, settings: Settings, read: Mapping[str, Note]) -> Note | None:
+    """The note's text, provided the file is still exactly what was scanned (`read`: notes
+    read earlier in this run, whose scans are kept without their text)."""
+    earlier = read.get(note.path)
+    if earlier is not None and earlier.state == note.state:
+        return earlier
     current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
     if isinstance(current, Note) and current.state == note.state:
         return current
@@ -580,10 +647,10 @@ def _remember(
         path, stat, kept_json = row
         scans[path] = (stat, kept_json)
         if memory is not None:
-            memory.scans[path] = scan_from_json(path, stat, kept_json)
+            memory.catalog.put(scan_from_json(path, stat, kept_json))
     if memory is not None:
         for path in gone:
-            memory.scans.pop(path, None)
+            memory.catalog.discard(path)
     changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
     state.save_outputs(changed, gone)
     if memory is not None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from . import __version__
+from .catalog import Catalog, stem_of
 from .config import Settings
 from .indexes import (
     SERIES_KIND,
@@ -79,7 +80,7 @@ class Plan:
 
 
 def plan_link(
-    scans: Iterable[NoteScan],
+    scans: Iterable[NoteScan] | Catalog,
     resolution: Resolution,
     settings: Settings,
     *,
@@ -113,9 +114,12 @@ def plan_link(
     `defer_indexes` leaves index notes to a follow-up run (`Plan.deferred_indexes`), which
     passes them back as `owed_indexes` (None: every one): a tag such as `arxiv/cs-LG` can
     list thousands of papers, and the watcher wants a new paper's own note first.
+
+    A caller that plans again and again passes the scans as a `Catalog` it keeps up to date;
+    the plan only reads it.
     """
     planner = _Planner(
-        sorted(scans, key=lambda s: s.note.path),
+        scans if isinstance(scans, Catalog) else Catalog(scans),
         resolution,
         settings,
         load,
@@ -134,25 +138,31 @@ def plan_link(
 
 class _LinkNames:
     """Wikilink targets as Obsidian resolves them: by file name, case-insensitively; the
-    vault-relative path (without .md) where two notes share a name."""
+    vault-relative path (without .md) where two notes share a name.
 
-    def __init__(self, paths: Iterable[str]) -> None:
-        self.count: dict[str, int] = defaultdict(int)
+    `stems` counts the notes of the vault by lowercase name; the notes this plan adds are
+    counted apart, leaving it as it was."""
+
+    def __init__(self, stems: Mapping[str, int]) -> None:
+        self.stems = stems
+        self.added: dict[str, int] = defaultdict(int)
         self.targets: dict[str, str] = {}
-        for path in paths:
-            self.count[_stem(path).lower()] += 1
 
     def add(self, path: str) -> None:
-        self.count[_stem(path).lower()] += 1
+        self.added[stem_of(path).lower()] += 1
         self.targets.clear()
 
+    def count(self, stem: str) -> int:
+        """How many notes are named `stem` (lowercase)."""
+        return self.stems.get(stem, 0) + self.added.get(stem, 0)
+
     def taken(self, stem: str) -> bool:
-        return self.count.get(stem.lower(), 0) > 0
+        return self.count(stem.lower()) > 0
 
     def target(self, path: str) -> str:
         if path not in self.targets:
-            stem = _stem(path)
-            unique = self.count[stem.lower()] <= 1
+            stem = stem_of(path)
+            unique = self.count(stem.lower()) <= 1
             self.targets[path] = stem if unique else path.removesuffix(".md")
         return self.targets[path]
 
@@ -166,21 +176,17 @@ class _LinkNames:
         return path
 
 
-def _stem(path: str) -> str:
-    return path.rsplit("/", 1)[-1].removesuffix(".md")
-
-
 class _Planner:
     def __init__(
         self,
-        scans: list[NoteScan],
+        catalog: Catalog,
         resolution: Resolution,
         settings: Settings,
         load: Callable[[Note], Note | None],
         outputs: Mapping[str, tuple[StatKey, str]],
         relations: Callable[[Iterable[Paper]], RelatedPapers],
     ):
-        self.scans = scans
+        self.catalog = catalog
         self.resolution = resolution
         self.settings = settings
         self.load = load
@@ -189,24 +195,13 @@ class _Planner:
         self.settings_digest = _digest(repr(settings), __version__)
         self.labels = _Labels(resolution.papers)
         self.plan = Plan()
-        self.names = _LinkNames(scan.note.path for scan in scans)
-        self.paper_notes: dict[str, list[NoteScan]] = defaultdict(list)
-        self.index_notes: dict[tuple[str, str], list[NoteScan]] = defaultdict(list)
-        self.citations: dict[str, list[NoteScan]] = defaultdict(list)
-        self.scan_at = {scan.note.path: scan for scan in scans}
-        for scan in scans:
-            self.plan.problems.extend(scan.problems)
-            if scan.paper_key:
-                self.paper_notes[scan.paper_key].append(scan)
-            elif scan.index_name is not None:
-                self.index_notes[(scan.kind, scan.index_name.casefold())].append(scan)
-            for key in scan.cited:
-                self.citations[key].append(scan)
+        self.names = _LinkNames(catalog.stems)
+        self.paper_notes = catalog.paper_notes
+        self.index_notes = catalog.index_notes
+        self.citations = catalog.citations
+        self.scan_at = catalog.scan_at
+        self.plan.problems.extend(catalog.scan_problems())
         self.plan.cited = set(self.citations)
-        for claimants in self.paper_notes.values():
-            # Of a pending stub and a complete note (synced from elsewhere), the complete
-            # note is the paper's: otherwise the stub would be completed into a third name.
-            claimants.sort(key=lambda scan: (scan.note.stem.startswith("arXiv "), scan.note.path))
         self._report_duplicates()
         self.note_path: dict[str, str] = {}  # paper key -> where its note is or will be
         self.renames: dict[str, str] = {}  # paper key -> the pending note it completes
@@ -217,9 +212,7 @@ class _Planner:
         self.scope: _Scope | None = None
 
     def _report_duplicates(self) -> None:
-        groups = [(f"arXiv {key}", scans) for key, scans in self.paper_notes.items()]
-        groups += [(f"{kind} {name}", scans) for (kind, name), scans in self.index_notes.items()]
-        for what, claimants in groups:
+        for what, claimants in self.catalog.claimed_twice():
             if len(claimants) > 1:
                 others = ", ".join(c.note.path for c in claimants[1:])
                 self.plan.problems.append(
@@ -243,11 +236,11 @@ class _Planner:
                 self.note_path[key] = current
                 if paper is None and key in self.resolution.not_found:
                     self._report_not_found(key)
-                pending_stem = _stem(current).startswith("arXiv ")  # cheap test first
+                pending_stem = stem_of(current).startswith("arXiv ")  # cheap test first
                 if (
                     pending_stem
                     and paper is not None
-                    and _stem(current) == paper_file_stem(key, None, "")
+                    and stem_of(current) == paper_file_stem(key, None, "")
                 ):
                     self.renames[key] = current
                     self.note_path[key] = self._new_paper_path(key, paper)
@@ -263,7 +256,7 @@ class _Planner:
         return self.names.free_path(self.settings.papers_folder, stem)
 
     def _report_not_found(self, key: str) -> None:
-        for scan in self.citations[key]:
+        for scan in self.citations.get(key, ()):
             for ref in scan.references:
                 if ref.arxiv_id.key == key:
                     message = f"arXiv has no paper {key}"
@@ -305,7 +298,7 @@ class _Planner:
                 ]
             return groups_of[tag]
 
-        for scan in self.scans:
+        for scan in self.catalog.in_path_order():
             if scan.kind == USER_KIND:
                 for tag in scan.tags:
                     for group in groups(tag):
@@ -337,7 +330,7 @@ class _Planner:
             return None
         for path, before in dirty.items():
             now = self.scan_at.get(path)
-            if (before is None) != (now is None) and self.names.count[_stem(path).lower()] >= (
+            if (before is None) != (now is None) and self.names.count(stem_of(path).lower()) >= (
                 2 if now is not None else 1
             ):
                 return None  # a name now shared, or no longer: link targets change elsewhere
@@ -407,21 +400,17 @@ class _Planner:
     def insert_links(self, defer_links_in: Collection[str]) -> None:
         if self.settings.inline_links == "off":
             return
+        if self.scope is None:
+            considered = self.catalog.in_path_order()
+        else:
+            considered = [self.scan_at[p] for p in sorted(self.scope.notes) if p in self.scan_at]
         candidates = [
-            scan
-            for scan in self.scans
-            if scan.cited
-            and scan.note.path not in defer_links_in
-            and (self.scope is None or scan.note.path in self.scope.notes)
+            scan for scan in considered if scan.cited and scan.note.path not in defer_links_in
         ]
         if not candidates:
             return
-        targets = {key: self.link_target(key) for key in self.note_path}
-        known: dict[str, set[str]] = defaultdict(set)
-        for key in self.note_path:
-            known[key].add(targets[key].lower())
-            for scan in self.paper_notes.get(key, ()):
-                known[key] |= {scan.note.path.removesuffix(".md").lower(), scan.note.stem.lower()}
+        targets = _Lazy(self.note_path, self.link_target)
+        known = _Lazy(self.note_path, self._names_of_paper_note)
         for scan in candidates:
             insertions = self._guarded(
                 scan.note.path,
@@ -493,6 +482,13 @@ class _Planner:
         }
         return sorted(citing, key=lambda m: (m.link.lower(), m.link))
 
+    def _names_of_paper_note(self, key: str) -> set[str]:
+        """Every lowercase name a paper's note goes by: a link to any of them is a link to it."""
+        names = {self.link_target(key).lower()}
+        for scan in self.paper_notes.get(key, ()):
+            names |= {scan.note.path.removesuffix(".md").lower(), scan.note.stem.lower()}
+        return names
+
     def _key_of_target(self) -> dict[str, str]:
         """Lowercase link target (file name, path, or a paper note's name before a rename)
         -> the paper key, to read which papers the user's links name."""
@@ -500,7 +496,7 @@ class _Planner:
             return self._key_of_target_map
         key_of_target: dict[str, str] = {}
         for key, path in self.note_path.items():
-            key_of_target[_stem(path).lower()] = key
+            key_of_target[stem_of(path).lower()] = key
             key_of_target[path.removesuffix(".md").lower()] = key
         for key, scans in self.paper_notes.items():
             key_of_target.setdefault(scans[0].note.stem.lower(), key)
@@ -509,9 +505,9 @@ class _Planner:
 
     def _related_lists(self) -> Mapping[str, RelatedList]:
         assert self.related is not None
-        link_of = {key: self.link_target(key) for key in self.related.complete}
+        link_of = _Lazy(frozenset(self.related.complete), self.link_target)
         key_of_target = self._key_of_target()
-        previous = {key: _said_in(key, scans[0]) for key, scans in self.paper_notes.items()}
+        previous = _Lazy(self.paper_notes, lambda key: _said_in(key, self.paper_notes[key][0]))
         only = self.scope.keys if self.scope is not None else None
         return plan_related(
             self.related.detected, previous, link_of, key_of_target, self.labels, only
@@ -691,6 +687,32 @@ class _Planner:
         for path, text in sorted(self.linked_text.items()):
             note = self.scan_at[path].note
             self.plan.writes.append(Write(path, text, note.state, note.bom, "links inserted"))
+
+
+class _Lazy(Mapping[str, T]):
+    """A mapping over `keys` whose values are worked out as they are asked for: a plan
+    that looks at a few papers needs a few of them, not the whole library's."""
+
+    def __init__(self, keys: Collection[str], value: Callable[[str], T]) -> None:
+        self.keys_ = keys
+        self.value = value
+        self.known: dict[str, T] = {}
+
+    def __getitem__(self, key: str) -> T:
+        if key not in self.known:
+            if key not in self.keys_:
+                raise KeyError(key)
+            self.known[key] = self.value(key)
+        return self.known[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys_
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_)
+
+    def __len__(self) -> int:
+        return len(self.keys_)
 
 
 @dataclass

@@ -17,6 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from .markdown import link_label
@@ -43,6 +44,27 @@ class PaperRelations:
     has_related_property: bool
     unrelated: tuple[str, ...]
     previous: tuple[tuple[str, str], ...]  # (link, reason) lines of our last section
+
+    @cached_property
+    def user_entries(self) -> tuple[str, ...]:
+        """The `related` entries the user added (not ones we wrote there last time)."""
+        return tuple(e for e in self.related if link_target(e) not in self.ours_before)
+
+    @cached_property
+    def ours_before(self) -> frozenset[str]:
+        return frozenset(link_target(link) for link, why in self.previous if why != USER_REASON)
+
+    @cached_property
+    def removed(self) -> frozenset[str]:
+        """Link targets of our entries the user deleted from `related`: vetoes. Deleting the
+        whole property is not read as a veto of every entry."""
+        if not self.has_related_property:
+            return frozenset()
+        return self.ours_before - {link_target(entry) for entry in self.related}
+
+    @cached_property
+    def unrelated_targets(self) -> tuple[str, ...]:
+        return tuple(link_target(entry) for entry in self.unrelated)
 
     @classmethod
     def read(cls, key: str, properties: Mapping[str, Any], section: str | None) -> PaperRelations:
@@ -86,25 +108,24 @@ def plan_related(
     (file name or path) -> key, to tell which of the user's links point at paper notes.
     `label_of`: key -> the short name shown for it ('Perceiver IO', 'Brown et al. 2020').
     """
-    user_said: dict[str, list[str]] = {}
+    user_said: dict[str, tuple[str, ...]] = {}
     vetoes: set[frozenset[str]] = set()
     vetoed_here: dict[str, set[str]] = defaultdict(set)
     for key, note in notes.items():
-        ours_before = {link_target(link) for link, why in note.previous if why != USER_REASON}
-        written = {link_target(entry) for entry in note.related}
-        user_said[key] = [e for e in note.related if link_target(e) not in ours_before]
-        # Deleting the whole property is not read as a veto of every entry; deleting entries is.
-        removed = ours_before - written if note.has_related_property else set()
-        for target in removed:
+        if note.user_entries:
+            user_said[key] = note.user_entries
+        for target in note.removed:
             if (other := key_of_target.get(target)) is not None:
                 vetoes.add(frozenset((key, other)))
                 vetoed_here[key].add(other)
-        for entry in note.unrelated:
-            if (other := key_of_target.get(link_target(entry))) is not None:
+        for target in note.unrelated_targets:
+            if (other := key_of_target.get(target)) is not None:
                 vetoes.add(frozenset((key, other)))
 
     reasons: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for relation in detected.relations:
+        if only is not None and relation.source not in only:
+            continue
         if relation.source in link_of and relation.target in link_of:
             reasons[relation.source][relation.target].append(relation.reason)
     for key, entries in user_said.items():
@@ -113,19 +134,19 @@ def plan_related(
             if other is not None and other != key and other in link_of and key in link_of:
                 reasons[other][key].append(f"you related them in [[{link_of[key]}]]")
 
+    keys = sorted(link_of) if only is None else sorted(k for k in only if k in link_of)
     return {
         key: _related_list(
             key,
             notes.get(key),
-            user_said.get(key, []),
+            list(user_said.get(key, ())),
             reasons[key],
             vetoes,
             vetoed_here[key],
             link_of,
             label_of,
         )
-        for key in sorted(link_of)
-        if only is None or key in only
+        for key in keys
     }
 
 

@@ -1,0 +1,131 @@
+"""Every note's scan, with the lookups planning makes of them: the notes of each paper, each
+index note, the notes citing each paper, how many notes share each file name.
+
+Built once from a vault's scans, then kept up to date one note at a time (`put`, `discard`):
+a watcher that sees one note change pays for that note, not for the vault. Each lookup keeps
+a fixed order (by path; a paper's complete note before a pending stub), so a catalog updated
+note by note is indistinguishable from one built afresh.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from .scan import NoteScan, Problem
+
+
+def _by_path(scan: NoteScan) -> str:
+    return scan.note.path
+
+
+def _claimant_order(scan: NoteScan) -> tuple[bool, str]:
+    # Of a pending stub and a complete note (synced from elsewhere), the complete note is the
+    # paper's: otherwise the stub would be completed into a third name.
+    return scan.note.stem.startswith("arXiv "), scan.note.path
+
+
+def stem_of(path: str) -> str:
+    return path.rsplit("/", 1)[-1].removesuffix(".md")
+
+
+class Catalog:
+    def __init__(self, scans: Iterable[NoteScan] = ()) -> None:
+        self.scan_at: dict[str, NoteScan] = {}
+        self.paper_notes: dict[str, list[NoteScan]] = {}  # paper key -> its notes
+        self.index_notes: dict[tuple[str, str], list[NoteScan]] = {}  # (kind, folded name)
+        self.citations: dict[str, list[NoteScan]] = {}  # paper key -> notes citing it
+        self.stems: dict[str, int] = {}  # lowercase file name -> how many notes have it
+        self.problems: dict[str, tuple[Problem, ...]] = {}  # path -> what its scan found
+        self.contested: set[tuple[str, Any]] = set()  # ("paper", key) or ("index", identity)
+        self._in_order: list[NoteScan] | None = None
+        for scan in sorted(scans, key=_by_path):
+            self.put(scan)
+
+    def __len__(self) -> int:
+        return len(self.scan_at)
+
+    def __iter__(self) -> Iterator[NoteScan]:
+        return iter(self.scan_at.values())
+
+    def get(self, path: str) -> NoteScan | None:
+        return self.scan_at.get(path)
+
+    def in_path_order(self) -> list[NoteScan]:
+        if self._in_order is None:
+            self._in_order = [self.scan_at[path] for path in sorted(self.scan_at)]
+        return self._in_order
+
+    def put(self, scan: NoteScan) -> None:
+        """Add a note's scan, in place of the one it had."""
+        path = scan.note.path
+        if path in self.scan_at:
+            self.discard(path)
+        self.scan_at[path] = scan
+        self._in_order = None
+        stem = stem_of(path).lower()
+        self.stems[stem] = self.stems.get(stem, 0) + 1
+        if scan.problems:
+            self.problems[path] = scan.problems
+        if scan.paper_key:
+            claimants = self.paper_notes.setdefault(scan.paper_key, [])
+            insort(claimants, scan, key=_claimant_order)
+            if len(claimants) > 1:
+                self.contested.add(("paper", scan.paper_key))
+        elif scan.index_name is not None:
+            identity = (scan.kind, scan.index_name.casefold())
+            claimants = self.index_notes.setdefault(identity, [])
+            insort(claimants, scan, key=_by_path)
+            if len(claimants) > 1:
+                self.contested.add(("index", identity))
+        for key in scan.cited:
+            insort(self.citations.setdefault(key, []), scan, key=_by_path)
+
+    def discard(self, path: str) -> None:
+        scan = self.scan_at.pop(path, None)
+        if scan is None:
+            return
+        self._in_order = None
+        stem = stem_of(path).lower()
+        self.stems[stem] -= 1
+        if not self.stems[stem]:
+            del self.stems[stem]
+        self.problems.pop(path, None)
+        if scan.paper_key:
+            if _remove(self.paper_notes, scan.paper_key, scan) < 2:
+                self.contested.discard(("paper", scan.paper_key))
+        elif scan.index_name is not None:
+            identity = (scan.kind, scan.index_name.casefold())
+            if _remove(self.index_notes, identity, scan) < 2:
+                self.contested.discard(("index", identity))
+        for key in scan.cited:
+            _remove(self.citations, key, scan)
+
+    def claimed_twice(self) -> list[tuple[str, list[NoteScan]]]:
+        """Papers and index notes with more than one note: ("arXiv <key>" or "<kind> <name>",
+        the notes), papers first, each kind by its earliest note's path."""
+        papers, indexes = [], []
+        for group, key in self.contested:
+            if group == "paper":
+                papers.append((f"arXiv {key}", self.paper_notes[key]))
+            else:
+                indexes.append((f"{key[0]} {key[1]}", self.index_notes[key]))
+        return sorted(papers, key=_earliest) + sorted(indexes, key=_earliest)
+
+    def scan_problems(self) -> list[Problem]:
+        """What the scans found, in path order."""
+        return [problem for path in sorted(self.problems) for problem in self.problems[path]]
+
+
+def _earliest(group: tuple[str, list[NoteScan]]) -> str:
+    return min(scan.note.path for scan in group[1])
+
+
+def _remove(groups: dict[Any, list[NoteScan]], key: Any, scan: NoteScan) -> int:
+    """Takes `scan` out of its group; returns how many notes the group has left."""
+    group = groups[key]
+    group.remove(scan)  # scans compare by identity
+    if not group:
+        del groups[key]
+    return len(group)
