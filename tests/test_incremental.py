@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,4 +163,43 @@ def test_a_deferred_run_leaves_relations_and_indexes_to_the_follow_up(
     second = run_link(vault, Settings(), offline=True)
     assert not second.relations_stale
     assert "Perceiver AR" in tag_index.read_text(encoding="utf-8")
+    assert texts(vault) == texts(once)
+
+
+class SetAfter(threading.Event):
+    """An event that reads as set from its `checks`-th look on: the user saving again while
+    the run is part-way through."""
+
+    def __init__(self, checks: int) -> None:
+        super().__init__()
+        self.checks = checks
+
+    def is_set(self) -> bool:
+        self.checks -= 1
+        return self.checks < 0
+
+
+@pytest.mark.parametrize("checks", [0, 1, 2, 4])
+def test_a_follow_up_that_gives_way_to_an_edit_leaves_the_rest_owed(
+    tmp_path: Path, checks: int
+) -> None:
+    vault = build_vault(tmp_path / "v", dict(START))
+    cache_path(vault).parent.mkdir()
+    with PaperCache(cache_path(vault)) as cache:
+        cache.put_many(CACHED)
+    run_link(vault, Settings(), offline=True)
+    (vault / "new.md").write_text("Perceiver AR: arXiv:2202.07765 #fresh\n", encoding="utf-8")
+    once = tmp_path / "once"
+    shutil.copytree(vault, once)
+    run_link(once, Settings(), offline=True)
+    run_link(vault, Settings(), offline=True, defer_relations=True)
+    before = texts(vault)
+
+    interrupted = run_link(vault, Settings(), offline=True, yield_to=SetAfter(checks))
+    assert interrupted.relations_stale
+    assert texts(vault) != texts(once)
+    if checks == 0:  # given way before relating: nothing written
+        assert texts(vault) == before
+    last = run_link(vault, Settings(), offline=True)
+    assert not last.relations_stale
     assert texts(vault) == texts(once)

@@ -176,6 +176,7 @@ def run_link(
     memory: WarmVault | None = None,
     changed: Collection[str] | None = None,
     defer_relations: bool = False,
+    yield_to: threading.Event | None = None,
 ) -> RunReport:
     """Bring the whole vault up to date.
 
@@ -186,7 +187,8 @@ def run_link(
     only notes that can have `changed` since the last run (it watches the folder), and the
     folder is not listed again. It may also `defer_relations`: a new paper's related papers
     (and the index notes) then come in a later run, and the report says so
-    (`relations_stale`).
+    (`relations_stale`). Setting `yield_to` while the run plans does the same for what is not
+    worked out yet: the watcher sets it when the user saves again.
     """
     phases = _Phases()
     warm = memory if memory is not None and not dry_run else None
@@ -243,7 +245,9 @@ def run_link(
             dirty = dict(edited)
             for path in basis.get("owed", []):
                 dirty.setdefault(path, catalog.get(path))
-        remembered = _RememberedRelations(state, save=not dry_run, defer=defer_relations)
+        remembered = _RememberedRelations(
+            state, save=not dry_run, defer=defer_relations, yield_to=yield_to
+        )
         plan = plan_link(
             catalog,
             resolution,
@@ -257,6 +261,7 @@ def run_link(
             previous_related=remembered.previous,
             defer_indexes=defer_relations,
             owed_indexes=_owed_indexes(basis) if dirty is not None else (),
+            yield_to=yield_to,
         )
         phases.done("plan")
         report.requests = resolution.requests
@@ -672,10 +677,18 @@ class _RememberedRelations:
     the remembered answer is the one the last real plan used.
     """
 
-    def __init__(self, state: StateStore, *, save: bool = True, defer: bool = False) -> None:
+    def __init__(
+        self,
+        state: StateStore,
+        *,
+        save: bool = True,
+        defer: bool = False,
+        yield_to: threading.Event | None = None,
+    ) -> None:
         self.state = state
         self.save = save
         self.defer = defer
+        self.yield_to = yield_to
         self.stale = False
         self.saved = state.get("relations")
         self.previous: RelatedPapers | None = None
@@ -692,7 +705,8 @@ class _RememberedRelations:
         ).hexdigest()
         if self.previous is not None and self.saved.get("identity") == identity:
             return self.previous
-        if self.defer and self.previous is not None:
+        deferred = self.defer or (self.yield_to is not None and self.yield_to.is_set())
+        if deferred and self.previous is not None:
             self.stale = True
             return _restricted(self.previous, {p.arxiv_id for p in papers})
         related, memo = relate_remembering(papers, self._memo())

@@ -7,6 +7,7 @@ is what keeps two synced copies of a vault from writing different notes.
 from __future__ import annotations
 
 import hashlib
+import threading
 import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -93,6 +94,7 @@ def plan_link(
     previous_related: RelatedPapers | None = None,
     defer_indexes: bool = False,
     owed_indexes: Collection[tuple[str, str]] | None = (),
+    yield_to: threading.Event | None = None,
 ) -> Plan:
     """Every write that brings the vault up to date.
 
@@ -116,7 +118,8 @@ def plan_link(
     list thousands of papers, and the watcher wants a new paper's own note first.
 
     A caller that plans again and again passes the scans as a `Catalog` it keeps up to date;
-    the plan only reads it.
+    the plan only reads it. Once `yield_to` is set (the user is editing again), the index
+    notes not planned yet are left to a later run, as deferred ones are.
     """
     planner = _Planner(
         scans if isinstance(scans, Catalog) else Catalog(scans),
@@ -131,7 +134,7 @@ def plan_link(
     planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
     planner.write_paper_notes()
-    planner.write_index_notes(defer_indexes, owed_indexes)
+    planner.write_index_notes(defer_indexes, owed_indexes, yield_to)
     planner.write_linked_notes()
     return planner.plan
 
@@ -546,7 +549,10 @@ class _Planner:
             self.plan.outputs[note.path] = (note.stat, inputs)
 
     def write_index_notes(
-        self, defer: bool = False, owed: Collection[tuple[str, str]] | None = ()
+        self,
+        defer: bool = False,
+        owed: Collection[tuple[str, str]] | None = (),
+        yield_to: threading.Event | None = None,
     ) -> None:
         assert self.related is not None
         dataview = self.settings.index_dataview
@@ -554,11 +560,21 @@ class _Planner:
         if defer:
             self.plan.deferred_indexes = None if in_scope is None else frozenset(in_scope)
             return
-        for (kind, name), path in sorted(self.index_path.items()):
-            if in_scope is not None and (kind, name.casefold()) not in in_scope:
-                continue
-            self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
         wanted = {(kind, name.casefold()) for kind, name in self.index_path}
+        todo = [
+            (kind, name, path)
+            for (kind, name), path in sorted(self.index_path.items())
+            if in_scope is None or (kind, name.casefold()) in in_scope
+        ]
+        for done, (kind, name, path) in enumerate(todo):
+            if yield_to is not None and yield_to.is_set():
+                # The user is editing again: the rest is owed to a later run.
+                stale = {i for i in self.index_notes if i not in wanted}
+                left = {(k, n.casefold()) for k, n, _ in todo[done:]}
+                left |= stale if in_scope is None else stale & in_scope
+                self.plan.deferred_indexes = frozenset(left)
+                return
+            self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
         for identity, scans in sorted(self.index_notes.items()):
             if identity in wanted or (in_scope is not None and identity not in in_scope):
                 continue

@@ -78,6 +78,7 @@ WATCHED_EVENTS: list[type[FileSystemEvent]] = [
 FULL_RUNS = ("catch-up", "rescan", "watcher restarted")
 # Seconds without a run for an edit before the follow-up run (relations, index notes).
 FOLLOW_UP_DELAY = 1.0
+_STATE_PART = os.sep + STATE_DIR + os.sep  # events in our own folder are not the user's
 # After a complete save, only long enough for the events of the same operation to arrive.
 COMPLETE_QUIET = 0.02
 SUPERVISE_EVERY = 1.0  # seconds between checks that the observer is still alive
@@ -236,6 +237,8 @@ class VaultWatcher:
         self._fetched = False
         self._forced: str | None = None
         self._follow_up_at: float | None = None  # when relations and index notes are owed
+        # Set by any event on a note: a follow-up run then leaves the rest for later.
+        self._noted_edit = threading.Event()
         self._next_rescan = 0.0
         self._retry_at: float | None = None
         self._warm = WarmVault()  # the vault as the last run left it, kept between runs
@@ -377,6 +380,10 @@ class VaultWatcher:
         with self._events_lock:
             self._events.append(event)
         self._idle = False
+        if any(
+            path.endswith(".md") and _STATE_PART not in path for path in (event.src, event.dest)
+        ):
+            self._noted_edit.set()
         self._wake.set()
 
     def _metadata_arrived(self) -> None:
@@ -572,7 +579,12 @@ class VaultWatcher:
         # A run for an edit brings the new papers' notes first; relations and index notes,
         # which can take a whole library to work out, follow in a run of their own.
         defer = reason not in ("relations", *FULL_RUNS)
-        report = self._run_pipeline(held, deferred_papers, changed, defer_relations=defer)
+        # A follow-up run gives way to the user's next save: what it did not get to is owed.
+        yield_to = self._noted_edit if reason == "relations" else None
+        self._noted_edit.clear()
+        report = self._run_pipeline(
+            held, deferred_papers, changed, defer_relations=defer, yield_to=yield_to
+        )
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
             return
@@ -611,6 +623,7 @@ class VaultWatcher:
         changed: set[str] | None,
         *,
         defer_relations: bool,
+        yield_to: threading.Event | None = None,
     ) -> RunReport | None:
         """One run. The planner already confines a failure to the note it happened on; what
         fails a whole run (the cache, the disk) is retried with backoff."""
@@ -625,6 +638,7 @@ class VaultWatcher:
                 memory=self._warm,
                 changed=changed,
                 defer_relations=defer_relations,
+                yield_to=yield_to,
             )
         except Exception as exc:
             log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
