@@ -231,8 +231,8 @@ def run_link(
         with open_cache(vault) as cache:
             keys = catalog.citations.keys() | catalog.paper_notes.keys()
             source = None if offline else _SourceOnDemand(settings, cache)
-            known = warm.papers if warm is not None else None
-            resolution = resolve(sorted(keys), cache, source, progress=progress, known=known)
+            decoded = warm.papers if warm is not None else None
+            resolution = resolve(sorted(keys), cache, source, progress=progress, known=decoded)
         phases.done("resolve")
         previous_outputs = (
             warm.outputs if warm is not None and known is not None else state.outputs()
