@@ -141,19 +141,26 @@ def test_a_warm_run_told_what_changed_leaves_the_vault_a_cold_run_leaves(
             assert texts(warm_vault) == texts(cold_vault)
 
 
-def test_a_deferred_run_leaves_relations_and_indexes_to_the_follow_up(
-    tmp_path: Path,
-) -> None:
-    """The watcher's two steps for a new paper: its note at once, then what lists it."""
+def linked_then_cited(tmp_path: Path, text: str) -> tuple[Path, Path]:
+    """A linked vault in which a new note (`text`) was just written, and a copy of it linked
+    in one go: what the watcher's runs must end up with."""
     vault = build_vault(tmp_path / "v", dict(START))
     cache_path(vault).parent.mkdir()
     with PaperCache(cache_path(vault)) as cache:
         cache.put_many(CACHED)
     run_link(vault, Settings(), offline=True)
-    (vault / "new.md").write_text("Perceiver AR: arXiv:2202.07765\n", encoding="utf-8")
+    (vault / "new.md").write_text(text, encoding="utf-8")
     once = tmp_path / "once"
     shutil.copytree(vault, once)
     run_link(once, Settings(), offline=True)
+    return vault, once
+
+
+def test_a_deferred_run_leaves_relations_and_indexes_to_the_follow_up(
+    tmp_path: Path,
+) -> None:
+    """The watcher's two steps for a new paper: its note at once, then what lists it."""
+    vault, once = linked_then_cited(tmp_path, "Perceiver AR: arXiv:2202.07765\n")
 
     first = run_link(vault, Settings(), offline=True, defer_relations=True)
     assert first.relations_stale
@@ -183,15 +190,7 @@ class SetAfter(threading.Event):
 def test_a_follow_up_that_gives_way_to_an_edit_leaves_the_rest_owed(
     tmp_path: Path, checks: int
 ) -> None:
-    vault = build_vault(tmp_path / "v", dict(START))
-    cache_path(vault).parent.mkdir()
-    with PaperCache(cache_path(vault)) as cache:
-        cache.put_many(CACHED)
-    run_link(vault, Settings(), offline=True)
-    (vault / "new.md").write_text("Perceiver AR: arXiv:2202.07765 #fresh\n", encoding="utf-8")
-    once = tmp_path / "once"
-    shutil.copytree(vault, once)
-    run_link(once, Settings(), offline=True)
+    vault, once = linked_then_cited(tmp_path, "Perceiver AR: arXiv:2202.07765 #fresh\n")
     run_link(vault, Settings(), offline=True, defer_relations=True)
     before = texts(vault)
 

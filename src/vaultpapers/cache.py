@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from vaultpapers.papers import Paper
 
@@ -64,6 +65,15 @@ def _chunks(keys: list[str]) -> Iterator[list[str]]:
 
 def _placeholders(count: int) -> str:
     return ",".join("?" * count)
+
+
+def _paper_rows(db: sqlite3.Connection, columns: str, keys: list[str]) -> Iterator[Any]:
+    """`columns` of the papers table for the given ids, a bounded statement at a time."""
+    for chunk in _chunks(keys):
+        yield from db.execute(
+            f"SELECT {columns} FROM papers WHERE arxiv_id IN ({_placeholders(len(chunk))})",
+            chunk,
+        ).fetchall()
 
 
 class PaperCache:
@@ -206,21 +216,17 @@ class PaperCache:
         with self._transaction(write=False) as db:
             if known is not None:
                 wanted = self._not_known(db, wanted, known, papers)
-            for chunk in _chunks(wanted):
-                rows = db.execute(
-                    "SELECT arxiv_id, record, version, fetched_at FROM papers "
-                    f"WHERE arxiv_id IN ({_placeholders(len(chunk))})",
-                    chunk,
-                ).fetchall()
-                for key, record, version, fetched_at in rows:
-                    try:
-                        papers[key] = Paper.from_json(record)
-                    except (ValueError, TypeError, KeyError) as exc:
-                        # Treat as missing: the next fetch overwrites it with a good record.
-                        logger.warning("%s: unreadable record for %s (%s)", self.path, key, exc)
-                        continue
-                    if known is not None:
-                        known[key] = ((version, fetched_at), papers[key])
+            for key, record, version, fetched_at in _paper_rows(
+                db, "arxiv_id, record, version, fetched_at", wanted
+            ):
+                try:
+                    papers[key] = Paper.from_json(record)
+                except (ValueError, TypeError, KeyError) as exc:
+                    # Treat as missing: the next fetch overwrites it with a good record.
+                    logger.warning("%s: unreadable record for %s (%s)", self.path, key, exc)
+                    continue
+                if known is not None:
+                    known[key] = ((version, fetched_at), papers[key])
         return papers
 
     def _not_known(
@@ -232,18 +238,12 @@ class PaperCache:
     ) -> list[str]:
         """Adds the `known` papers whose record is unchanged to `papers`; returns the rest."""
         rest = []
-        for chunk in _chunks(wanted):
-            rows = db.execute(
-                "SELECT arxiv_id, version, fetched_at FROM papers "
-                f"WHERE arxiv_id IN ({_placeholders(len(chunk))})",
-                chunk,
-            ).fetchall()
-            for key, version, fetched_at in rows:
-                entry = known.get(key)
-                if entry is not None and entry[0] == (version, fetched_at):
-                    papers[key] = entry[1]
-                else:
-                    rest.append(key)
+        for key, version, fetched_at in _paper_rows(db, "arxiv_id, version, fetched_at", wanted):
+            entry = known.get(key)
+            if entry is not None and entry[0] == (version, fetched_at):
+                papers[key] = entry[1]
+            else:
+                rest.append(key)
         return rest
 
     def put_many(self, papers: Iterable[Paper]) -> None:
