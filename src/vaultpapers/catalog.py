@@ -10,7 +10,7 @@ note by note is indistinguishable from one built afresh.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from .scan import NoteScan, Problem
@@ -45,9 +45,6 @@ class Catalog:
 
     def __len__(self) -> int:
         return len(self.scan_at)
-
-    def __iter__(self) -> Iterator[NoteScan]:
-        return iter(self.scan_at.values())
 
     def get(self, path: str) -> NoteScan | None:
         return self.scan_at.get(path)

@@ -201,12 +201,12 @@ def run_link(
             set_aside = list(warm.set_aside)
         else:
             aside: list[tuple[str, str]] = []
-            listing = list(markdown_files(vault, settings, aside))
+            listing = dict(markdown_files(vault, settings, aside))
             set_aside = _set_aside(vault, aside, remove_temps=not dry_run)
             if warm is not None:
                 warm.set_aside = list(set_aside)
         phases.done("list")
-        as_known = warm is not None and dict(listing) == known
+        as_known = warm is not None and listing == known
         # Stat keys hold the ctime, which only moves forward: a listing unlike the last run's
         # cannot be the one of an earlier complete run, and needs no snapshot to tell.
         moved_on = known is not None and changed is not None and not as_known
@@ -301,14 +301,14 @@ def run_link(
                 ),
             },
         )
-        after = dict(listing)
+        after = listing  # as this run leaves the vault
         for path, stat in written.items():
             if stat is None:
                 after.pop(path, None)
             else:
                 after[path] = stat
         if report.complete and not defer_links_in and not defer_papers:
-            _remember_complete_run(state, settings, sorted(after.items()), report, resolution)
+            _remember_complete_run(state, settings, after, report, resolution)
         if warm is not None:
             warm.listing = after
     phases.done("commit")
@@ -363,12 +363,13 @@ def _set_aside(vault: Path, aside: list[tuple[str, str]], *, remove_temps: bool)
     return problems
 
 
-def _snapshot(settings: Settings, listing: list[tuple[str, StatKey]]) -> str:
-    return hashlib.blake2b(repr((settings, sorted(listing))).encode(), digest_size=16).hexdigest()
+def _snapshot(settings: Settings, listing: Mapping[str, StatKey]) -> str:
+    pairs = sorted(listing.items())
+    return hashlib.blake2b(repr((settings, pairs)).encode(), digest_size=16).hexdigest()
 
 
 def _unchanged_since_complete_run(
-    state: StateStore, settings: Settings, listing: list[tuple[str, StatKey]]
+    state: StateStore, settings: Settings, listing: Mapping[str, StatKey]
 ) -> RunReport | None:
     """The last run's report, if it left nothing to do and not one note changed since:
     then this run has nothing to do either, and needs not even look at the notes."""
@@ -385,7 +386,7 @@ def _unchanged_since_complete_run(
 def _remember_complete_run(
     state: StateStore,
     settings: Settings,
-    listing: list[tuple[str, StatKey]],
+    listing: Mapping[str, StatKey],
     report: RunReport,
     resolution: Resolution,
 ) -> None:
@@ -424,7 +425,7 @@ def scan_vault(
     vault: Path,
     settings: Settings,
     state: StateStore,
-    listing: list[tuple[str, StatKey]],
+    listing: Mapping[str, StatKey],
     *,
     save: bool = True,
     memory: WarmVault | None = None,
@@ -443,7 +444,7 @@ def scan_vault(
     """
     if memory is not None and in_step is not None:
         if only is not None and save:
-            return _rescanned(vault, settings, state, memory, dict(listing), only)
+            return _rescanned(vault, settings, state, memory, listing, only)
         kept_paths: Collection[str] = memory.catalog.scan_at.keys()
         earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
     else:
@@ -462,7 +463,7 @@ def scan_vault(
     listed: set[str] = set()
     changed: dict[str, NoteScan | None] = {}
     to_read: list[str] = []
-    for relative, stat in listing:
+    for relative, stat in listing.items():
         listed.add(relative)
         earlier = earlier_of(relative)
         if earlier is not None and earlier.note.stat == stat:
@@ -478,19 +479,16 @@ def scan_vault(
     if save:
         state.save_scans(fresh, gone)
     if memory is None or not save:
-        return Catalog(scans), {}, changed, problems
+        return Catalog(scans), {}, changed, problems  # their texts are in the scans
     if in_step is None:
         # Without their text: a vault's worth of notes would otherwise stay in memory.
         memory.catalog = Catalog(
             scan if scan.note.text is None else _without_text(scan) for scan in scans
         )
     else:
-        for relative in gone:
-            memory.catalog.discard(relative)
-        _update(memory.catalog, read_now)
+        _update(memory.catalog, read_now, gone)
     memory.unreadable = {problem.path: problem for problem in problems}
-    read = {scan.note.path: scan.note for scan in read_now.values() if scan is not None}
-    return memory.catalog, read, changed, problems
+    return memory.catalog, _texts(read_now), changed, problems
 
 
 def _rescanned(
@@ -520,13 +518,10 @@ def _rescanned(
             changed[relative] = earlier
     read_now, fresh, problems = _read_and_scan(vault, settings, to_read)
     state.save_scans(fresh, gone)
-    for relative in gone:
-        catalog.discard(relative)
-    _update(catalog, read_now)
+    _update(catalog, read_now, gone)
     memory.unreadable.update((problem.path, problem) for problem in problems)
-    read = {scan.note.path: scan.note for scan in read_now.values() if scan is not None}
     problems = [memory.unreadable[path] for path in sorted(memory.unreadable)]
-    return catalog, read, changed, problems
+    return catalog, _texts(read_now), changed, problems
 
 
 def _read_and_scan(
@@ -546,12 +541,20 @@ def _read_and_scan(
     return read_now, fresh, problems
 
 
-def _update(catalog: Catalog, read_now: Mapping[str, NoteScan | None]) -> None:
+def _update(catalog: Catalog, read_now: Mapping[str, NoteScan | None], gone: Iterable[str]) -> None:
+    """A warm catalog brought up to date: the notes read now in (without their text), the
+    unreadable and the `gone` ones out."""
+    for relative in gone:
+        catalog.discard(relative)
     for relative, scan in read_now.items():
         if scan is None:
-            catalog.discard(relative)  # unreadable now
+            catalog.discard(relative)
         else:
             catalog.put(_without_text(scan))
+
+
+def _texts(read_now: Mapping[str, NoteScan | None]) -> dict[str, Note]:
+    return {scan.note.path: scan.note for scan in read_now.values() if scan is not None}
 
 
 def _without_text(scan: NoteScan) -> NoteScan:
@@ -560,7 +563,7 @@ def _without_text(scan: NoteScan) -> NoteScan:
 
 def _relisted(
     vault: Path, settings: Settings, known: Mapping[str, StatKey], changed: Collection[str]
-) -> list[tuple[str, StatKey]]:
+) -> dict[str, StatKey]:
     """The listing the last run left, with the `changed` paths looked at again."""
     listing = dict(known)
     for relative in changed:
@@ -576,7 +579,7 @@ def _relisted(
             continue
         if S_ISREG(stat.st_mode):
             listing[relative] = stat_key(stat)
-    return list(listing.items())  # in no particular order: planning sorts what it needs
+    return listing
 
 
 def _decoded(path: str, kept: tuple[StatKey, str] | None) -> NoteScan | None:

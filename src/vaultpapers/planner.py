@@ -216,16 +216,15 @@ class _Planner:
 
     def _report_duplicates(self) -> None:
         for what, claimants in self.catalog.claimed_twice():
-            if len(claimants) > 1:
-                others = ", ".join(c.note.path for c in claimants[1:])
-                self.plan.problems.append(
-                    Problem(
-                        claimants[0].note.path,
-                        None,
-                        f"{len(claimants)} notes claim {what} (also {others}); using this one "
-                        "and leaving the others untouched: merge them by hand",
-                    )
+            others = ", ".join(c.note.path for c in claimants[1:])
+            self.plan.problems.append(
+                Problem(
+                    claimants[0].note.path,
+                    None,
+                    f"{len(claimants)} notes claim {what} (also {others}); using this one "
+                    "and leaving the others untouched: merge them by hand",
                 )
+            )
 
     # -- where notes are -------------------------------------------------------------------
 
@@ -709,26 +708,26 @@ class _Lazy(Mapping[str, T]):
     """A mapping over `keys` whose values are worked out as they are asked for: a plan
     that looks at a few papers needs a few of them, not the whole library's."""
 
-    def __init__(self, keys: Collection[str], value: Callable[[str], T]) -> None:
-        self.keys_ = keys
+    def __init__(self, domain: Collection[str], value: Callable[[str], T]) -> None:
+        self.domain = domain
         self.value = value
         self.known: dict[str, T] = {}
 
     def __getitem__(self, key: str) -> T:
         if key not in self.known:
-            if key not in self.keys_:
+            if key not in self.domain:
                 raise KeyError(key)
             self.known[key] = self.value(key)
         return self.known[key]
 
     def __contains__(self, key: object) -> bool:
-        return key in self.keys_
+        return key in self.domain
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.keys_)
+        return iter(self.domain)
 
     def __len__(self) -> int:
-        return len(self.keys_)
+        return len(self.domain)
 
 
 @dataclass
