@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import vaultpapers
-from vaultpapers.cache import SCHEMA_VERSION, CacheError, PaperCache
+from vaultpapers.cache import SCHEMA_VERSION, CacheError, DecodedPapers, PaperCache
 from vaultpapers.papers import Paper
 
 SRC = Path(vaultpapers.__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ def test_many_keys_at_once(cache_path: Path) -> None:
 def test_papers_decoded_before_are_reused_until_their_record_is_rewritten(
     cache_path: Path, clock: VirtualClock
 ) -> None:
-    known: dict = {}
+    known = DecodedPapers()
     keys = ["2101.00001", "2101.00002", "2101.00003"]
     with PaperCache(cache_path, clock=clock) as cache:
         cache.put_many([make_paper(key) for key in keys[:2]])
@@ -137,6 +137,53 @@ def test_papers_decoded_before_are_reused_until_their_record_is_rewritten(
     assert second == plain  # the same papers as a caller that keeps nothing
     assert (second["2101.00002"].version, second["2101.00002"].title) == (2, "Revised")
     assert set(known) == set(keys)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "UPDATE papers SET record = replace(record, 'Original', 'Changed'), fetched_at = 7",
+        "DELETE FROM papers WHERE arxiv_id = '2101.00001'",
+    ],
+)
+def test_a_record_changed_by_any_other_writer_is_seen_by_a_caller_that_kept_it(
+    cache_path: Path, change: str
+) -> None:
+    known = DecodedPapers()
+    with PaperCache(cache_path) as cache:
+        cache.put_many([make_paper("2101.00001", title="Original")])
+        cache.get_many(["2101.00001"], known=known)
+        with sqlite3.connect(cache_path) as db:  # another program, or an older vaultpapers
+            db.execute(change)
+        again = cache.get_many(["2101.00001"], known=known)
+        plain = cache.get_many(["2101.00001"])
+
+    assert again == plain
+    assert "Original" not in repr(again)
+    assert set(known) == set(plain)
+
+
+def test_a_cache_made_before_writes_were_counted_counts_them_once_opened(
+    cache_path: Path,
+) -> None:
+    with PaperCache(cache_path) as cache:
+        cache.put_many([make_paper("2101.00001", title="Original")])
+    with sqlite3.connect(cache_path) as db:
+        for event in ("insert", "update", "delete"):
+            db.execute(f"DROP TRIGGER count_papers_{event}")
+        db.execute("DELETE FROM meta WHERE name = 'papers_written'")
+
+    known = DecodedPapers()
+    with PaperCache(cache_path) as cache:
+        cache.get_many(["2101.00001"], known=known)
+        with sqlite3.connect(cache_path) as db:
+            db.execute(
+                "UPDATE papers SET record = replace(record, 'Original', 'Changed'), "
+                "fetched_at = fetched_at + 1"
+            )
+        again = cache.get_many(["2101.00001"], known=known)
+
+    assert again["2101.00001"].title == "Changed"
 
 
 def test_an_unreadable_record_counts_as_missing(cache_path: Path) -> None:

@@ -29,12 +29,28 @@ SCHEMA_VERSION = 1
 
 # SQLite builds before 3.32 allow only 999 bound parameters per statement.
 _KEYS_PER_STATEMENT = 500
-# Papers decoded earlier, by key: ((version, fetched_at) of the record read, the paper).
-DecodedPapers = dict[str, tuple[tuple[int, float], Paper]]
+
+
+class DecodedPapers(dict[str, tuple[tuple[int, float], Paper]]):
+    """Papers decoded earlier, by key: ((version, fetched_at) of the record read, the paper).
+    `writes` is the cache's count of paper writes when they were last checked against it."""
+
+    writes: int | None = None
+
 
 # More requests than this queued ahead cannot come from vaultpapers processes waiting their turn;
 # it means the wall clock stepped back, and waiting it out could stall every process for hours.
 _MAX_QUEUED_REQUESTS = 64
+
+# Every change to the papers table, by any process or version, counts one more write: a caller
+# that kept papers decoded sees from one number whether any record can have changed since.
+_WRITE_COUNTER = "papers_written"
+_COUNTING_TRIGGERS = tuple(
+    f"""CREATE TRIGGER IF NOT EXISTS count_papers_{event.lower()} AFTER {event} ON papers
+        BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = '{_WRITE_COUNTER}';
+        END"""
+    for event in ("INSERT", "UPDATE", "DELETE")
+)
 
 _SCHEMA = (
     """CREATE TABLE papers (
@@ -185,6 +201,7 @@ class PaperCache:
                     "INSERT INTO meta (name, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
+                self._count_writes(db, tables)
                 return
             row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             try:
@@ -202,6 +219,23 @@ class PaperCache:
                     f"version understands up to {SCHEMA_VERSION}). Upgrade vaultpapers, or "
                     "delete the file to rebuild it with this version."
                 )
+            self._count_writes(db, tables)
+
+    @staticmethod
+    def _count_writes(db: sqlite3.Connection, names: set[str]) -> None:
+        """The write counter and its triggers, added to a cache made before they existed."""
+        if {f"count_papers_{event}" for event in ("insert", "update", "delete")} <= names:
+            return
+        db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, '0')", (_WRITE_COUNTER,))
+        for statement in _COUNTING_TRIGGERS:
+            db.execute(statement)
+
+    def _writes(self, db: sqlite3.Connection) -> int | None:
+        row = db.execute("SELECT value FROM meta WHERE name = ?", (_WRITE_COUNTER,)).fetchone()
+        try:
+            return int(row[0]) if row else None
+        except ValueError:
+            return None
 
     # -- papers ------------------------------------------------------------------------------
 
@@ -210,12 +244,19 @@ class PaperCache:
     ) -> dict[str, Paper]:
         """The cached papers among `keys`. A caller that asks again and again keeps the papers
         decoded so far in `known`: a record is then decoded again only if it was rewritten
-        since (a newer version, or fetched again), and `known` is brought up to date."""
+        since (a newer version, or fetched again), and `known` is brought up to date. While
+        no paper was written at all since the last call, the known ones are not even looked
+        up."""
         wanted = sorted(set(keys))
         papers: dict[str, Paper] = {}
         with self._transaction(write=False) as db:
             if known is not None:
-                wanted = self._not_known(db, wanted, known, papers)
+                writes = self._writes(db)
+                if writes is None or writes != known.writes:
+                    self._forget_rewritten(db, known)
+                known.writes = writes
+                papers = {key: known[key][1] for key in wanted if key in known}
+                wanted = [key for key in wanted if key not in known]
             for key, record, version, fetched_at in _paper_rows(
                 db, "arxiv_id, record, version, fetched_at", wanted
             ):
@@ -229,22 +270,16 @@ class PaperCache:
                     known[key] = ((version, fetched_at), papers[key])
         return papers
 
-    def _not_known(
-        self,
-        db: sqlite3.Connection,
-        wanted: list[str],
-        known: DecodedPapers,
-        papers: dict[str, Paper],
-    ) -> list[str]:
-        """Adds the `known` papers whose record is unchanged to `papers`; returns the rest."""
-        rest = []
-        for key, version, fetched_at in _paper_rows(db, "arxiv_id, version, fetched_at", wanted):
-            entry = known.get(key)
-            if entry is not None and entry[0] == (version, fetched_at):
-                papers[key] = entry[1]
-            else:
-                rest.append(key)
-        return rest
+    def _forget_rewritten(self, db: sqlite3.Connection, known: DecodedPapers) -> None:
+        """Drops the `known` papers whose record is no longer the one decoded."""
+        current = {
+            key: (version, fetched_at)
+            for key, version, fetched_at in _paper_rows(
+                db, "arxiv_id, version, fetched_at", sorted(known)
+            )
+        }
+        for key in [key for key, (read, _) in known.items() if current.get(key) != read]:
+            del known[key]
 
     def put_many(self, papers: Iterable[Paper]) -> None:
         now = self._clock()

@@ -114,7 +114,19 @@ class WarmVault:
     outputs: dict[str, tuple[StatKey, str]] = field(default_factory=dict)  # as in the state
     set_aside: list[Problem] = field(default_factory=list)  # found by the last full listing
     unreadable: dict[str, Problem] = field(default_factory=dict)  # path -> why, till it changes
-    papers: DecodedPapers = field(default_factory=dict)  # from the cache, decoded once
+    papers: DecodedPapers = field(default_factory=DecodedPapers)  # from the cache, decoded once
+    relations: KnownRelations | None = None  # the last answer of `relate`, as in the state
+    relation_memo: RelationMemo | None = None  # what `relate` found in each text, to reuse
+
+
+@dataclass(frozen=True, slots=True)
+class KnownRelations:
+    """An answer of `relate`, with its identity in the state and, when it was worked out in
+    this process, the papers it was worked out from (key -> version)."""
+
+    identity: str
+    related: RelatedPapers
+    versions: Mapping[str, int | None] | None = None
 
 
 def cache_path(vault: Path) -> Path:
@@ -246,7 +258,7 @@ def run_link(
             for path in basis.get("owed", []):
                 dirty.setdefault(path, catalog.get(path))
         remembered = _RememberedRelations(
-            state, save=not dry_run, defer=defer_relations, yield_to=yield_to
+            state, save=not dry_run, defer=defer_relations, yield_to=yield_to, memory=warm
         )
         plan = plan_link(
             catalog,
@@ -669,6 +681,9 @@ def _remember(
     return stats
 
 
+RELATIONS_IDENTITY = "relations_identity"  # beside the answer: read without decoding it
+
+
 class _RememberedRelations:
     """`relate`, answered from the state when the set of papers is the one it last saw, and
     otherwise worked out again reading only the texts that can have changed (the memo of
@@ -677,7 +692,8 @@ class _RememberedRelations:
 
     Relations depend only on the papers' titles and abstracts, which never change for a given
     version, so the set of (id, version) pairs identifies the answer. A dry run does not `save`:
-    the remembered answer is the one the last real plan used.
+    the remembered answer is the one the last real plan used. A long-lived caller keeps the
+    answer and the memo decoded in `memory`.
     """
 
     def __init__(
@@ -687,35 +703,57 @@ class _RememberedRelations:
         save: bool = True,
         defer: bool = False,
         yield_to: threading.Event | None = None,
+        memory: WarmVault | None = None,
     ) -> None:
         self.state = state
         self.save = save
         self.defer = defer
         self.yield_to = yield_to
+        self.memory = memory
         self.stale = False
-        self.saved = state.get("relations")
-        self.previous: RelatedPapers | None = None
-        if isinstance(self.saved, dict):
-            try:
-                self.previous = related_from_json(self.saved["related"])
-            except (KeyError, TypeError, ValueError):
-                self.saved = None
+        self.known = self._known()
+        self.previous = self.known.related if self.known is not None else None
+
+    def _known(self) -> KnownRelations | None:
+        kept = self.memory.relations if self.memory is not None else None
+        if kept is not None and self.state.get(RELATIONS_IDENTITY) == kept.identity:
+            return kept
+        saved = self.state.get("relations")
+        try:
+            known = KnownRelations(saved["identity"], related_from_json(saved["related"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        if self.memory is not None:
+            self.memory.relations = known
+        return known
 
     def __call__(self, papers: Iterable[Paper]) -> RelatedPapers:
         papers = list(papers)
-        identity = hashlib.blake2b(
-            repr(sorted((p.arxiv_id, p.version) for p in papers)).encode(), digest_size=16
-        ).hexdigest()
-        if self.previous is not None and self.saved.get("identity") == identity:
-            return self.previous
+        versions = {paper.arxiv_id: paper.version for paper in papers}
+        known = self.known
+        if known is not None and known.versions == versions:
+            return known.related
+        identity = hashlib.blake2b(repr(sorted(versions.items())).encode(), digest_size=16)
+        identity = identity.hexdigest()
+        if known is not None and known.identity == identity:
+            if self.memory is not None:  # the next call can tell from the versions alone
+                self.memory.relations = KnownRelations(identity, known.related, versions)
+            return known.related
         deferred = self.defer or (self.yield_to is not None and self.yield_to.is_set())
-        if deferred and self.previous is not None:
+        if deferred and known is not None:
             self.stale = True
-            return _restricted(self.previous, {p.arxiv_id for p in papers})
-        related, memo = relate_remembering(papers, self._memo())
+            if known.versions is not None and known.versions.keys() <= versions.keys():
+                return known.related  # no paper left: the earlier answer, as it was
+            return _restricted(known.related, set(versions))
+        memo = self.memory.relation_memo if self.memory is not None else None
+        related, memo = relate_remembering(papers, memo or self._memo())
         if self.save:
             self.state.put("relations", {"identity": identity, "related": related_to_json(related)})
+            self.state.put(RELATIONS_IDENTITY, identity)
             self.state.put("relation_findings", memo_to_json(memo))
+        if self.memory is not None:
+            self.memory.relations = KnownRelations(identity, related, versions)
+            self.memory.relation_memo = memo
         return related
 
     def _memo(self) -> RelationMemo | None:

@@ -796,6 +796,8 @@ class _Scope:
 
 def _relations_changed(before: RelatedPapers, after: RelatedPapers) -> set[str]:
     """Papers whose related list or series differs between two answers of `relate`."""
+    if before is after:
+        return set()
 
     def by_paper(related: RelatedPapers) -> dict[str, set[tuple[str, ...]]]:
         found: dict[str, set[tuple[str, ...]]] = defaultdict(set)
