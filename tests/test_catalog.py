@@ -20,8 +20,9 @@ KEYS = ["2103.03206", "2107.14795", "hep-th/9711200"]
 
 
 def _text(kind: str, key: str, cited: list[str], broken: bool) -> str:
-    if kind == "paper":
-        return f"---\nvaultpapers: paper\narxiv_id: '{key}'\n---\n# {key}\n"
+    if kind == "paper":  # `broken` here: the user vetoed a related paper
+        veto = "unrelated: ['[[B]]']\n" if broken else ""
+        return f"---\nvaultpapers: paper\narxiv_id: '{key}'\n{veto}---\n# {key}\n"
     if kind == "tag":
         return "---\nvaultpapers: tag\ntag: ML\n---\n# ML\n"
     front = "---\ntags: [ml\n---\n" if broken else ""  # unreadable YAML: a problem
@@ -57,6 +58,8 @@ def _shape(catalog: Catalog) -> dict[str, object]:
         "problems": catalog.scan_problems(),
         "twice": [(what, [s.note.path for s in group]) for what, group in catalog.claimed_twice()],
         "order": [scan.note.path for scan in catalog.in_path_order()],
+        "said": catalog.said,
+        "speaking": catalog.speaking,
     }
 
 
@@ -75,6 +78,7 @@ def test_a_catalog_updated_note_by_note_equals_one_built_afresh(changes):
             current[path] = scan
         kept.in_path_order()  # asked for between changes too: it must not go stale
     assert _shape(kept) == _shape(Catalog(current.values()))
+    assert kept.speaking == {p for p, said in kept.said.items() if said.unrelated}
 
 
 def test_a_paper_with_two_notes_prefers_the_complete_one_and_is_reported_once():

@@ -1,5 +1,6 @@
 """Every note's scan, with the lookups planning makes of them: the notes of each paper, each
-index note, the notes citing each paper, how many notes share each file name.
+index note, the notes citing each paper, how many notes share each file name, what each paper
+note's related parts say and which of them hold a word of the user's.
 
 Built once from a vault's scans, then kept up to date one note at a time (`put`, `discard`):
 a watcher that sees one note change pays for that note, not for the vault. Each lookup keeps
@@ -13,6 +14,7 @@ from bisect import insort
 from collections.abc import Iterable
 from typing import Any
 
+from .related import PaperRelations
 from .scan import NoteScan, Problem
 
 
@@ -39,6 +41,8 @@ class Catalog:
         self.stems: dict[str, int] = {}  # lowercase file name -> how many notes have it
         self.problems: dict[str, tuple[Problem, ...]] = {}  # path -> what its scan found
         self.contested: set[tuple[str, Any]] = set()  # ("paper", key) or ("index", identity)
+        self.said: dict[str, PaperRelations] = {}  # paper note path -> its related parts
+        self.speaking: set[str] = set()  # paper note paths whose `said` holds the user's word
         self._in_order: list[NoteScan] | None = None
         for scan in sorted(scans, key=_by_path):
             self.put(scan)
@@ -70,6 +74,10 @@ class Catalog:
             insort(claimants, scan, key=_claimant_order)
             if len(claimants) > 1:
                 self.contested.add(("paper", scan.paper_key))
+            said = PaperRelations.read(scan.paper_key, scan.properties, scan.related_section)
+            self.said[path] = said
+            if said.speaks:
+                self.speaking.add(path)
         elif scan.index_name is not None:
             identity = (scan.kind, scan.index_name.casefold())
             claimants = self.index_notes.setdefault(identity, [])
@@ -89,6 +97,8 @@ class Catalog:
         if not self.stems[stem]:
             del self.stems[stem]
         self.problems.pop(path, None)
+        self.said.pop(path, None)
+        self.speaking.discard(path)
         if scan.paper_key:
             if _remove(self.paper_notes, scan.paper_key, scan) < 2:
                 self.contested.discard(("paper", scan.paper_key))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -211,7 +210,7 @@ class _Planner:
         self.index_path: dict[tuple[str, str], str] = {}
         self.linked_text: dict[str, str] = {}
         self.related: _Relations | None = None
-        self._key_of_target_map: dict[str, str] | None = None
+        self._key_of_target_map: Mapping[str, str] | None = None
         self.scope: _Scope | None = None
 
     def _report_duplicates(self) -> None:
@@ -229,29 +228,35 @@ class _Planner:
     # -- where notes are -------------------------------------------------------------------
 
     def place_paper_notes(self, defer_papers: Collection[str]) -> None:
-        """Decide every paper note's path before rendering, so links point at final names."""
+        """Decide every paper note's path before rendering, so links point at final names.
+        A paper's note stays where it is, but a pending stub whose metadata came: it is
+        completed under the paper's name. In key order, so that two machines name alike."""
         papers = self.resolution.papers
-        for key in sorted(set(self.citations) | set(self.paper_notes)):
+        not_found = self.resolution.not_found
+        self.note_path = {key: notes[0].note.path for key, notes in self.paper_notes.items()}
+        placed = [
+            key
+            for key, path in self.note_path.items()
+            if "arXiv " in path and stem_of(path) == paper_file_stem(key, None, "")
+        ]
+        placed += self.citations.keys() - self.paper_notes.keys()
+        for key in sorted(placed):
             paper = papers.get(key)
             if key in self.paper_notes:
-                current = self.paper_notes[key][0].note.path
-                self.note_path[key] = current
-                if paper is None and key in self.resolution.not_found:
-                    self._report_not_found(key)
-                pending_stem = stem_of(current).startswith("arXiv ")  # cheap test first
-                if (
-                    pending_stem
-                    and paper is not None
-                    and stem_of(current) == paper_file_stem(key, None, "")
-                ):
-                    self.renames[key] = current
+                if paper is not None:
+                    self.renames[key] = self.note_path[key]
                     self.note_path[key] = self._new_paper_path(key, paper)
-            elif key in defer_papers and paper is None:
+            elif key in not_found or (key in defer_papers and paper is None):
                 continue
-            elif key in self.resolution.not_found:
-                self._report_not_found(key)
             else:
                 self.note_path[key] = self._new_paper_path(key, paper)
+        for key in sorted(not_found):
+            paper = papers.get(key)
+            if key in self.paper_notes:
+                if paper is None:
+                    self._report_not_found(key)
+            elif key in self.citations and not (key in defer_papers and paper is None):
+                self._report_not_found(key)
 
     def _new_paper_path(self, key: str, paper: Paper | None) -> str:
         stem = paper_file_stem(key, paper, self.settings.filename_pattern)
@@ -318,7 +323,7 @@ class _Planner:
 
     def _detect_relations(self) -> _Relations:
         papers = self.resolution.papers
-        complete = sorted(key for key in self.note_path if key in papers)
+        complete = sorted(self.note_path.keys() & papers.keys())
         return _Relations(self.relate(papers[key] for key in complete), complete)
 
     # -- what a change can affect -----------------------------------------------------------
@@ -355,7 +360,7 @@ class _Planner:
                 scope.tags.update(scan.tags)
             if path in self.scan_at:
                 scope.notes.add(path)
-        moved = {k for k in self.note_path if k not in self.paper_notes} | set(self.renames)
+        moved = (self.note_path.keys() - self.paper_notes.keys()) | self.renames.keys()
         scope.keys |= moved
         scope.keys |= _relations_changed(previous, self.related.detected)
         for key in moved:
@@ -439,13 +444,14 @@ class _Planner:
         assert self.related is not None
         lists = self._related_lists()
         series_of = {m: s.name for s in self.related.detected.series for m in s.members}
-        for key in sorted(self.note_path):
-            paper = self.resolution.papers.get(key)
-            if paper is None and key not in self.resolution.not_found:
-                reason = self.resolution.pending.get(key, "metadata not available yet")
+        resolution = self.resolution
+        for key in sorted(self.note_path.keys() - resolution.papers.keys()):
+            if key not in resolution.not_found:
+                reason = resolution.pending.get(key, "metadata not available yet")
                 self.plan.pending[key] = reason
-            if self.scope is not None and key not in self.scope.keys:
-                continue
+        in_scope = self.note_path.keys() if self.scope is None else self.scope.keys
+        for key in sorted(in_scope & self.note_path.keys()):
+            paper = resolution.papers.get(key)
             series = series_of.get(key)
             series_path = self.index_path.get((SERIES_KIND, series)) if series else None
             content = PaperNoteContent(
@@ -491,28 +497,37 @@ class _Planner:
             names |= {scan.note.path.removesuffix(".md").lower(), scan.note.stem.lower()}
         return names
 
-    def _key_of_target(self) -> dict[str, str]:
+    def _key_of_target(self) -> Mapping[str, str]:
         """Lowercase link target (file name, path, or a paper note's name before a rename)
-        -> the paper key, to read which papers the user's links name."""
-        if self._key_of_target_map is not None:
-            return self._key_of_target_map
+        -> the paper key, to read which papers the user's links name. Worked out on first
+        use: most plans read no link of the user's."""
+        if self._key_of_target_map is None:
+            self._key_of_target_map = _OnFirstUse(self._keys_of_targets)
+        return self._key_of_target_map
+
+    def _keys_of_targets(self) -> dict[str, str]:
         key_of_target: dict[str, str] = {}
-        for key, path in self.note_path.items():
+        for key, path in sorted(self.note_path.items()):  # a name two papers share: the later
             key_of_target[stem_of(path).lower()] = key
             key_of_target[path.removesuffix(".md").lower()] = key
-        for key, scans in self.paper_notes.items():
+        for key, scans in sorted(self.paper_notes.items()):
             key_of_target.setdefault(scans[0].note.stem.lower(), key)
-        self._key_of_target_map = key_of_target
         return key_of_target
 
     def _related_lists(self) -> Mapping[str, RelatedList]:
         assert self.related is not None
         link_of = _Lazy(frozenset(self.related.complete), self.link_target)
         key_of_target = self._key_of_target()
-        previous = _Lazy(self.paper_notes, lambda key: _said_in(key, self.paper_notes[key][0]))
+        said = self.catalog.said
+        previous = _Lazy(self.paper_notes, lambda key: said[self.paper_notes[key][0].note.path])
         only = self.scope.keys if self.scope is not None else None
+        speaking = set()
+        for path in self.catalog.speaking:
+            key = self.scan_at[path].paper_key
+            if key is not None and self.paper_notes[key][0].note.path == path:
+                speaking.add(key)
         return plan_related(
-            self.related.detected, previous, link_of, key_of_target, self.labels, only
+            self.related.detected, previous, link_of, key_of_target, self.labels, only, speaking
         )
 
     def _update_paper_note(self, key: str, content: PaperNoteContent, inputs: str) -> None:
@@ -704,6 +719,28 @@ class _Planner:
             self.plan.writes.append(Write(path, text, note.state, note.bom, "links inserted"))
 
 
+class _OnFirstUse(Mapping[str, T]):
+    """A mapping built by `build` the first time it is read."""
+
+    def __init__(self, build: Callable[[], dict[str, T]]) -> None:
+        self.build = build
+        self.built: dict[str, T] | None = None
+
+    def _mapping(self) -> dict[str, T]:
+        if self.built is None:
+            self.built = self.build()
+        return self.built
+
+    def __getitem__(self, key: str) -> T:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+
 class _Lazy(Mapping[str, T]):
     """A mapping over `keys` whose values are worked out as they are asked for: a plan
     that looks at a few papers needs a few of them, not the whole library's."""
@@ -740,18 +777,6 @@ class _TagMembers:
 class _Relations:
     detected: RelatedPapers
     complete: list[str]  # keys of papers with metadata and a note
-
-
-# A watcher plans again and again from the same scans (kept warm): read each one's word once.
-_SAID: weakref.WeakKeyDictionary[NoteScan, PaperRelations] = weakref.WeakKeyDictionary()
-
-
-def _said_in(key: str, scan: NoteScan) -> PaperRelations:
-    """What a paper note's `related`, `unrelated` and related section say."""
-    said = _SAID.get(scan)
-    if said is None or said.key != key:
-        said = _SAID[scan] = PaperRelations.read(key, scan.properties, scan.related_section)
-    return said
 
 
 def _digest(*parts: str) -> str:

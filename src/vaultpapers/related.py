@@ -66,6 +66,11 @@ class PaperRelations:
     def unrelated_targets(self) -> tuple[str, ...]:
         return tuple(link_target(entry) for entry in self.unrelated)
 
+    @cached_property
+    def speaks(self) -> bool:
+        """Whether the note holds a word of the user's: an entry they added, or a veto."""
+        return bool(self.unrelated or self.user_entries or self.removed)
+
     @classmethod
     def read(cls, key: str, properties: Mapping[str, Any], section: str | None) -> PaperRelations:
         return cls(
@@ -101,17 +106,21 @@ def plan_related(
     key_of_target: Mapping[str, str],
     label_of: Mapping[str, str],
     only: Collection[str] | None = None,
+    speaking: Collection[str] | None = None,
 ) -> dict[str, RelatedList]:
     """Every paper note's related list (or those of the papers in `only`).
 
     `link_of`: key -> the wikilink target of its note. `key_of_target`: lowercase link target
     (file name or path) -> key, to tell which of the user's links point at paper notes.
     `label_of`: key -> the short name shown for it ('Perceiver IO', 'Brown et al. 2020').
+    `speaking`: the keys whose notes hold a word of the user's (`PaperRelations.speaks`), if
+    the caller knows them: then no other note is read for entries added or vetoed.
     """
     user_said: dict[str, tuple[str, ...]] = {}
     vetoes: set[frozenset[str]] = set()
     vetoed_here: dict[str, set[str]] = defaultdict(set)
-    for key, note in notes.items():
+    said = notes.items() if speaking is None else ((k, notes[k]) for k in sorted(speaking))
+    for key, note in said:
         if note.user_entries:
             user_said[key] = note.user_entries
         for target in note.removed:
@@ -123,9 +132,12 @@ def plan_related(
                 vetoes.add(frozenset((key, other)))
 
     reasons: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for relation in detected.relations:
-        if only is not None and relation.source not in only:
-            continue
+    relations = (
+        detected.relations
+        if only is None
+        else (r for key in sorted(only) for r in detected.relations_of(key))
+    )
+    for relation in relations:
         if relation.source in link_of and relation.target in link_of:
             reasons[relation.source][relation.target].append(relation.reason)
     for key, entries in user_said.items():

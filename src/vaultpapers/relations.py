@@ -65,8 +65,15 @@ class RelatedPapers:
     def series_of(self, key: str) -> Series | None:
         return next((series for series in self.series if key in series.members), None)
 
-    def relations_of(self, key: str) -> list[Relation]:
-        return [relation for relation in self.relations if relation.source == key]
+    def relations_of(self, key: str) -> tuple[Relation, ...]:
+        return self._by_source.get(key, ())
+
+    @functools.cached_property
+    def _by_source(self) -> dict[str, tuple[Relation, ...]]:
+        found: dict[str, list[Relation]] = defaultdict(list)
+        for relation in self.relations:
+            found[relation.source].append(relation)
+        return {source: tuple(relations) for source, relations in found.items()}
 
 
 @dataclass(frozen=True)
