@@ -186,7 +186,7 @@ class SetAfter(threading.Event):
         return self.checks < 0
 
 
-@pytest.mark.parametrize("checks", [0, 1, 2, 4])
+@pytest.mark.parametrize("checks", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12])
 def test_a_follow_up_that_gives_way_to_an_edit_leaves_the_rest_owed(
     tmp_path: Path, checks: int
 ) -> None:

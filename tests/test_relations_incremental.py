@@ -6,11 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_relations import PERCEIVERS, SERIES_CASES, UNRELATED, load, paper
 from vaultpapers.relations import (
+    GaveWay,
     RelatedPapers,
     RelationMemo,
     memo_from_json,
@@ -96,3 +98,19 @@ def test_a_name_made_ambiguous_stops_relating() -> None:
     related, _ = relate_remembering([CITING[0], PERCEIVERS[0], NAMESAKE], memo)
     assert related.relations == ()
     assert "Perceiver" in related.set_aside
+
+
+def test_asked_to_stop_it_gives_way_at_every_checkpoint_and_else_answers_in_full() -> None:
+    _, memo = relate_remembering(POOL[:-5])
+    asked = []
+
+    def never() -> bool:
+        asked.append(True)
+        return False
+
+    answer, _ = relate_remembering(POOL, memo, never)
+    assert answer == relate(POOL)
+    for stop_at in range(len(asked)):
+        calls = iter(range(len(asked)))
+        with pytest.raises(GaveWay):
+            relate_remembering(POOL, memo, lambda c=calls, s=stop_at: next(c) >= s)

@@ -27,6 +27,7 @@ from .parallel import Written, read_and_scan, scan_written
 from .planner import Plan, plan_link
 from .properties import find_front_matter
 from .relations import (
+    GaveWay,
     RelatedPapers,
     RelationMemo,
     explain,
@@ -739,22 +740,35 @@ class _RememberedRelations:
             if self.memory is not None:  # the next call can tell from the versions alone
                 self.memory.relations = KnownRelations(identity, known.related, versions)
             return known.related
-        deferred = self.defer or (self.yield_to is not None and self.yield_to.is_set())
-        if deferred and known is not None:
-            self.stale = True
-            if known.versions is not None and known.versions.keys() <= versions.keys():
-                return known.related  # no paper left: the earlier answer, as it was
-            return _restricted(known.related, set(versions))
+        if known is not None and (self.defer or self._user_editing()):
+            return self._earlier(known, versions)
         memo = self.memory.relation_memo if self.memory is not None else None
-        related, memo = relate_remembering(papers, memo or self._memo())
+        try:
+            # Without an earlier answer there is nothing to give way with.
+            stop = self._user_editing if known is not None else None
+            related, memo = relate_remembering(papers, memo or self._memo(), stop)
+        except GaveWay:
+            assert known is not None
+            return self._earlier(known, versions)
         if self.save:
             self.state.put("relations", {"identity": identity, "related": related_to_json(related)})
             self.state.put(RELATIONS_IDENTITY, identity)
-            self.state.put("relation_findings", memo_to_json(memo))
+            if not self._user_editing():  # a cache: the one saved before still serves
+                self.state.put("relation_findings", memo_to_json(memo))
         if self.memory is not None:
             self.memory.relations = KnownRelations(identity, related, versions)
             self.memory.relation_memo = memo
         return related
+
+    def _user_editing(self) -> bool:
+        return self.yield_to is not None and self.yield_to.is_set()
+
+    def _earlier(self, known: KnownRelations, versions: Mapping[str, int | None]) -> RelatedPapers:
+        """The earlier answer, without the papers no longer in the library: stale."""
+        self.stale = True
+        if known.versions is not None and known.versions.keys() <= versions.keys():
+            return known.related  # no paper left: the earlier answer, as it was
+        return _restricted(known.related, set(versions))
 
     def _memo(self) -> RelationMemo | None:
         """Kept apart from the answer: it is only read when the library changed."""

@@ -129,7 +129,7 @@ def plan_link(
         relations,
     )
     planner.place_paper_notes(defer_papers)
-    planner.place_index_notes(defer_indexes)
+    defer_indexes = planner.place_index_notes(defer_indexes, yield_to)
     planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
     planner.write_paper_notes()
@@ -269,8 +269,14 @@ class _Planner:
                     message = f"arXiv has no paper {key}"
                     self.plan.problems.append(Problem(scan.note.path, ref.line, message))
 
-    def place_index_notes(self, defer: bool = False) -> None:
-        self.tags = {} if defer else self._collect_tags()
+    def place_index_notes(
+        self, defer: bool = False, yield_to: threading.Event | None = None
+    ) -> bool:
+        """Where each index note is; returns whether the index notes are deferred (asked to,
+        or the user is editing again while their tags were being collected)."""
+        tags = None if defer else self._collect_tags(yield_to)
+        defer = tags is None
+        self.tags = tags or {}
         self.related = self._detect_relations()
         self.labels.names = self.related.detected.names
         wanted = [(TAG_KIND, tag) for tag in self.tags]
@@ -286,10 +292,12 @@ class _Planner:
             else:
                 stem = index_file_stem(kind, name)
                 self.index_path[(kind, name)] = self.names.free_path(folders[kind], stem)
+        return defer
 
-    def _collect_tags(self) -> dict[str, _TagMembers]:
+    def _collect_tags(self, yield_to: threading.Event | None) -> dict[str, _TagMembers] | None:
         """Every tag in use, nested ones implying their parents, folded case-insensitively;
-        an existing index note's spelling wins, else the first spelling in path order."""
+        an existing index note's spelling wins, else the first spelling in path order.
+        None if `yield_to` was set meanwhile: the user is editing again."""
         spelling: dict[str, str] = {}
         for (kind, folded), scans in self.index_notes.items():
             if kind == TAG_KIND and scans[0].index_name:
@@ -305,7 +313,9 @@ class _Planner:
                 ]
             return groups_of[tag]
 
-        for scan in self.catalog.in_path_order():
+        for done, scan in enumerate(self.catalog.in_path_order()):
+            if not done % 4096 and yield_to is not None and yield_to.is_set():
+                return None
             if scan.kind == USER_KIND:
                 for tag in scan.tags:
                     for group in groups(tag):

@@ -19,7 +19,7 @@ import functools
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -115,12 +115,18 @@ class RelationMemo:
     forms: dict[str, bool]  # the name index the matches were found against: form -> plain
 
 
+class GaveWay(Exception):
+    """`relate_remembering` stopped because its caller's `stop` said so."""
+
+
 def relate(papers: Iterable[Paper]) -> RelatedPapers:
     return relate_remembering(papers)[0]
 
 
 def relate_remembering(
-    papers: Iterable[Paper], memo: RelationMemo | None = None
+    papers: Iterable[Paper],
+    memo: RelationMemo | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[RelatedPapers, RelationMemo]:
     """`relate`, reusing what an earlier call found (`memo`); returns the memo for the next.
 
@@ -128,10 +134,19 @@ def relate_remembering(
     paper whose text is unchanged and holds none of the names that entered or left the index
     (or changed plainness) keeps its matches. Whether a name occurs is tested on the text
     squeezed of everything that is not a letter or digit, a superset of what tokenizing finds.
+
+    A whole library takes seconds: `stop` is asked now and then, and once it says True the
+    work is dropped (`GaveWay`).
     """
+
+    def checkpoint() -> None:
+        if stop is not None and stop():
+            raise GaveWay
+
     library = {paper.arxiv_id: paper for paper in papers}
     known = memo.papers if memo is not None else {}
     fingerprints = {key: _fingerprint(paper) for key, paper in library.items()}
+    checkpoint()
     # Findings of an unchanged text: its name holds, and its matches may.
     unchanged = {
         key: known[key]
@@ -142,8 +157,11 @@ def relate_remembering(
         key: unchanged[key].name if key in unchanged else find_name(paper.title)
         for key, paper in library.items()
     }
+    checkpoint()
     series = tuple(detect_series(library.values(), names))
+    checkpoint()
     index, set_aside = _name_index(names, series)
+    checkpoint()
     forms = {form: target.plain for form, target in index.items()}
     before = memo.forms if memo is not None else {}
     moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
@@ -151,7 +169,9 @@ def relate_remembering(
     prefixes: set[str] | None = None
 
     findings: dict[str, _Findings] = {}
-    for key, paper in library.items():
+    for done, (key, paper) in enumerate(library.items()):
+        if not done % 1024:
+            checkpoint()
         entry = unchanged.get(key)
         if entry is not None and not any(_may_hold(paper, form) for form in squeezed_moved):
             findings[key] = entry
@@ -166,7 +186,9 @@ def relate_remembering(
         )
         findings[key] = _Findings(fingerprints[key], names[key], matches)
 
+    checkpoint()
     mentions = _mentions(findings, index, series)
+    checkpoint()
     too_common = max(TOO_COMMON_FLOOR, int(len(library) * TOO_COMMON_SHARE))
     mentioners: dict[str, set[str]] = defaultdict(set)
     for mention in mentions:
