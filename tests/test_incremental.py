@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vaultpapers.cache import PaperCache
-from vaultpapers.config import Settings
+from vaultpapers.config import ArxivSettings, Settings, WatchSettings
 from vaultpapers.pipeline import WarmVault, cache_path, open_state, run_link
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper
 
@@ -202,3 +203,24 @@ def test_a_follow_up_that_gives_way_to_an_edit_leaves_the_rest_owed(
     last = run_link(vault, Settings(), offline=True)
     assert not last.relations_stale
     assert texts(vault) == texts(once)
+
+
+def test_settings_no_note_depends_on_leave_every_generated_note_as_it_was_planned(
+    tmp_path: Path,
+) -> None:
+    """How arXiv is asked and when the watcher runs: changing them redoes no note's work."""
+    vault, _ = linked_then_cited(tmp_path, "Perceiver AR: arXiv:2202.07765\n")
+    run_link(vault, Settings(), offline=True)
+    with open_state(vault) as state:
+        planned = state.outputs()
+    other = replace(
+        Settings(),
+        arxiv=ArxivSettings(delay=0.0, batch_size=7),
+        watch=WatchSettings(settle=0.5, quiet=0.1),
+    )
+    (vault / "new.md").write_text("Perceiver AR again: arXiv:2202.07765\n", encoding="utf-8")
+    report = run_link(vault, other, offline=True)
+    with open_state(vault) as state:
+        assert state.outputs() == planned
+    assert report.written("paper") == 0
+    assert Settings().for_notes != replace(Settings(), papers_folder="Refs").for_notes

@@ -229,6 +229,34 @@ def test_a_paper_that_must_be_fetched_gets_one_note_in_seconds_and_no_stub_first
     assert latency < 5
 
 
+def test_papers_cited_before_it_started_get_one_note_each_and_no_stub_first(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    """The catch-up run defers papers without metadata and asks for them, instead of reading
+    every note beforehand to find them."""
+    vault = build_vault(tmp_path / "v", {"Mixer.md": f"MLP-Mixer {MIXER_URL}\n"})
+    an_hour_ago = time.time() - 3600  # not a note the user may still be typing in
+    os.utime(vault / "Mixer.md", (an_hour_ago, an_hour_ago))
+    (vault / "Papers").mkdir()
+    created = CreatedFiles()
+    spy = Observer()
+    spy.schedule(created, str(vault / "Papers"))
+    spy.start()
+    try:
+        with VaultWatcher(vault, watch_settings(api)) as watcher:
+            wait_until(lambda: complete_paper_note(vault, "2105.01601"), 10, "the fetched paper")
+            wait_until(lambda: has_link(read(vault / "Mixer.md")), 10)
+            assert watcher.wait_idle(10)
+        note = complete_paper_note(vault, "2105.01601")
+        assert note is not None
+        wait_until(lambda: note.name in created.names, 5, "the spy to see the new note")
+    finally:
+        spy.stop()
+        spy.join()
+    assert [name for name in created.names if name.endswith(".md")] == [note.name]
+    assert [r.id_list for r in api.requests] == [("2105.01601",)]
+
+
 def test_links_wait_while_the_user_keeps_saving_and_never_overwrite_a_newer_version(
     tmp_path: Path, api: FakeArxiv
 ) -> None:

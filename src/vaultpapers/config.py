@@ -53,6 +53,13 @@ class Settings:
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
 
+    @property
+    def for_notes(self) -> str:
+        """The settings the notes are made from, as text to digest. How arXiv is asked and
+        when the watcher runs change no note: changing them must not make a run redo every
+        note (the watcher's settle time differing from the last `link`'s did, at start-up)."""
+        return repr(replace(self, arxiv=ArxivSettings(), watch=WatchSettings()))
+
 
 _FILENAME_FIELDS = ("title", "short_title", "id", "year", "first_author")
 

@@ -190,6 +190,7 @@ def run_link(
     changed: Collection[str] | None = None,
     defer_relations: bool = False,
     yield_to: threading.Event | None = None,
+    defer_uncached: bool = False,
 ) -> RunReport:
     """Bring the whole vault up to date.
 
@@ -201,7 +202,9 @@ def run_link(
     folder is not listed again. It may also `defer_relations`: a new paper's related papers
     (and the index notes) then come in a later run, and the report says so
     (`relations_stale`). Setting `yield_to` while the run plans does the same for what is not
-    worked out yet: the watcher sets it when the user saves again.
+    worked out yet: the watcher sets it when the user saves again. `defer_uncached` defers
+    every paper without cached metadata, as `defer_papers` does, and reports them pending: a
+    caller that fetches them itself (the watcher, starting) learns which to fetch.
     """
     phases = _Phases()
     warm = memory if memory is not None and not dry_run else None
@@ -247,6 +250,9 @@ def run_link(
             decoded = warm.papers if warm is not None else None
             resolution = resolve(sorted(keys), cache, source, progress=progress, known=decoded)
         phases.done("resolve")
+        uncached = dict(resolution.pending) if defer_uncached else {}
+        if uncached:
+            defer_papers = {*defer_papers, *uncached}
         previous_outputs = (
             warm.outputs if warm is not None and known is not None else state.outputs()
         )
@@ -282,7 +288,7 @@ def run_link(
         report.problems.extend(plan.problems)
         report.papers = len(plan.cited)
         report.links_inserted = plan.links_inserted
-        report.pending = dict(plan.pending)
+        report.pending = {**uncached, **plan.pending}
         report.planned = plan.writes
         if dry_run:
             return report
@@ -378,7 +384,7 @@ def _set_aside(vault: Path, aside: list[tuple[str, str]], *, remove_temps: bool)
 
 def _snapshot(settings: Settings, listing: Mapping[str, StatKey]) -> str:
     pairs = sorted(listing.items())
-    return hashlib.blake2b(repr((settings, pairs)).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(repr((settings.for_notes, pairs)).encode(), digest_size=16).hexdigest()
 
 
 def _unchanged_since_complete_run(
@@ -809,7 +815,7 @@ def _owed_indexes(basis: dict) -> list[tuple[str, str]] | None:
 
 
 def _settings_digest(settings: Settings) -> str:
-    return hashlib.blake2b(repr(settings).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(settings.for_notes.encode(), digest_size=16).hexdigest()
 
 
 def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]:

@@ -194,7 +194,7 @@ class _Planner:
         self.load = load
         self.previous_outputs = outputs
         self.relate = relations
-        self.settings_digest = _digest(repr(settings), __version__)
+        self.settings_digest = _digest(settings.for_notes, __version__)
         self.labels = _Labels(resolution.papers)
         self.plan = Plan()
         self.names = _LinkNames(catalog.stems)

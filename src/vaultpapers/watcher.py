@@ -477,7 +477,10 @@ class VaultWatcher:
             stat = _stat(self.vault / relative)
             if stat is not None and wall - stat[0] / 1e9 < self._settle:
                 recent[relative] = _Seen(now - max(0.0, wall - stat[0] / 1e9), stat)
-        with_references = self._discover(paths)
+        # Only these need reading now (they settle if they cite papers); the papers the others
+        # cite without metadata yet are asked for by the catch-up run, which makes no stub
+        # for them meanwhile.
+        with_references = self._discover(sorted(recent))
         self._settling.update(
             (path, seen) for path, seen in recent.items() if path in with_references
         )
@@ -583,7 +586,12 @@ class VaultWatcher:
         yield_to = self._noted_edit if reason == "relations" else None
         self._noted_edit.clear()
         report = self._run_pipeline(
-            held, deferred_papers, changed, defer_relations=defer, yield_to=yield_to
+            held,
+            deferred_papers,
+            changed,
+            defer_relations=defer,
+            yield_to=yield_to,
+            defer_uncached=reason == "catch-up" and self._fetcher is not None,
         )
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
@@ -624,6 +632,7 @@ class VaultWatcher:
         *,
         defer_relations: bool,
         yield_to: threading.Event | None = None,
+        defer_uncached: bool = False,
     ) -> RunReport | None:
         """One run. The planner already confines a failure to the note it happened on; what
         fails a whole run (the cache, the disk) is retried with backoff."""
@@ -639,6 +648,7 @@ class VaultWatcher:
                 changed=changed,
                 defer_relations=defer_relations,
                 yield_to=yield_to,
+                defer_uncached=defer_uncached,
             )
         except Exception as exc:
             log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
