@@ -5,6 +5,7 @@ Every test waits on a condition with a timeout; none relies on a fixed sleep to 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import plistlib
@@ -128,6 +129,31 @@ def has_link(text: str) -> bool:
     return "[[" in text
 
 
+@contextlib.contextmanager
+def notes_created_in_papers(vault: Path) -> Iterator[CreatedFiles]:
+    """Every file created in Papers/ meanwhile, as the file system reports it."""
+    created = CreatedFiles()
+    spy = Observer()
+    spy.schedule(created, str(vault / "Papers"))
+    spy.start()
+    try:
+        yield created
+    finally:
+        spy.stop()
+        spy.join()
+
+
+def assert_only_its_note_made_with_one_request(
+    vault: Path, created: CreatedFiles, api: FakeArxiv, key: str
+) -> None:
+    """The paper got one complete note, made at once under its name: no stub first."""
+    note = complete_paper_note(vault, key)
+    assert note is not None
+    wait_until(lambda: note.name in created.names, 5, "the spy to see the new note")
+    assert [name for name in created.names if name.endswith(".md")] == [note.name]
+    assert [r.id_list for r in api.requests] == [(key,)]
+
+
 @pytest.fixture
 def api(fake_arxiv: FakeArxiv) -> FakeArxiv:
     fake_arxiv.add(PERCEIVER)
@@ -205,11 +231,7 @@ def test_a_paper_that_must_be_fetched_gets_one_note_in_seconds_and_no_stub_first
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", {"Papers/Earlier.md": "An older note of mine.\n"})
-    created = CreatedFiles()
-    spy = Observer()
-    spy.schedule(created, str(vault / "Papers"))
-    spy.start()
-    try:
+    with notes_created_in_papers(vault) as created:
         with VaultWatcher(vault, watch_settings(api)) as watcher:
             assert watcher.wait_idle(10)
             saved = time.monotonic()
@@ -218,14 +240,7 @@ def test_a_paper_that_must_be_fetched_gets_one_note_in_seconds_and_no_stub_first
             latency = time.monotonic() - saved
             wait_until(lambda: has_link(read(vault / "Mixer.md")), 10)
             assert watcher.wait_idle(10)
-        note = complete_paper_note(vault, "2105.01601")
-        assert note is not None
-        wait_until(lambda: note.name in created.names, 5, "the spy to see the new note")
-    finally:
-        spy.stop()
-        spy.join()
-    assert [name for name in created.names if name.endswith(".md")] == [note.name]
-    assert [r.id_list for r in api.requests] == [("2105.01601",)]
+        assert_only_its_note_made_with_one_request(vault, created, api, "2105.01601")
     assert latency < 5
 
 
@@ -238,23 +253,12 @@ def test_papers_cited_before_it_started_get_one_note_each_and_no_stub_first(
     an_hour_ago = time.time() - 3600  # not a note the user may still be typing in
     os.utime(vault / "Mixer.md", (an_hour_ago, an_hour_ago))
     (vault / "Papers").mkdir()
-    created = CreatedFiles()
-    spy = Observer()
-    spy.schedule(created, str(vault / "Papers"))
-    spy.start()
-    try:
+    with notes_created_in_papers(vault) as created:
         with VaultWatcher(vault, watch_settings(api)) as watcher:
             wait_until(lambda: complete_paper_note(vault, "2105.01601"), 10, "the fetched paper")
             wait_until(lambda: has_link(read(vault / "Mixer.md")), 10)
             assert watcher.wait_idle(10)
-        note = complete_paper_note(vault, "2105.01601")
-        assert note is not None
-        wait_until(lambda: note.name in created.names, 5, "the spy to see the new note")
-    finally:
-        spy.stop()
-        spy.join()
-    assert [name for name in created.names if name.endswith(".md")] == [note.name]
-    assert [r.id_list for r in api.requests] == [("2105.01601",)]
+        assert_only_its_note_made_with_one_request(vault, created, api, "2105.01601")
 
 
 def test_links_wait_while_the_user_keeps_saving_and_never_overwrite_a_newer_version(
