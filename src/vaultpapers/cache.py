@@ -45,12 +45,13 @@ _MAX_QUEUED_REQUESTS = 64
 # Every change to the papers table, by any process or version, counts one more write: a caller
 # that kept papers decoded sees from one number whether any record can have changed since.
 _WRITE_COUNTER = "papers_written"
-_COUNTING_TRIGGERS = tuple(
-    f"""CREATE TRIGGER IF NOT EXISTS count_papers_{event.lower()} AFTER {event} ON papers
+_COUNTING_TRIGGERS = {
+    f"count_papers_{event.lower()}": f"""CREATE TRIGGER IF NOT EXISTS count_papers_{event.lower()}
+        AFTER {event} ON papers
         BEGIN UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = '{_WRITE_COUNTER}';
         END"""
     for event in ("INSERT", "UPDATE", "DELETE")
-)
+}
 
 _SCHEMA = (
     """CREATE TABLE papers (
@@ -224,13 +225,14 @@ class PaperCache:
     @staticmethod
     def _count_writes(db: sqlite3.Connection, names: set[str]) -> None:
         """The write counter and its triggers, added to a cache made before they existed."""
-        if {f"count_papers_{event}" for event in ("insert", "update", "delete")} <= names:
+        if _COUNTING_TRIGGERS.keys() <= names:
             return
         db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, '0')", (_WRITE_COUNTER,))
-        for statement in _COUNTING_TRIGGERS:
+        for statement in _COUNTING_TRIGGERS.values():
             db.execute(statement)
 
-    def _writes(self, db: sqlite3.Connection) -> int | None:
+    @staticmethod
+    def _writes(db: sqlite3.Connection) -> int | None:
         row = db.execute("SELECT value FROM meta WHERE name = ?", (_WRITE_COUNTER,)).fetchone()
         try:
             return int(row[0]) if row else None
