@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vaultpapers.papers import Paper
 from vaultpapers.relations import Relation, explain, find_relations, relate
@@ -276,3 +278,63 @@ def test_a_library_of_five_thousand_papers_relates_each_to_the_one_it_names() ->
         and (f"9901.{n - 1:05d}", f"9901.{n:05d}") in pairs
         for n in range(1, 5000)
     )
+
+
+# -- finding names in a text: the shortcut reads what reading every token would ----------------
+
+# Names that overlap ("Perceiver", "Perceiver IO", "IO"), plain and coined, and words of both
+# cases, so that which span wins and whether a text is in Title Case both vary.
+NAMES = ["GPT", "GPT-3", "Perceiver", "Perceiver IO", "IO", "LoRA", "A", "UNet++", "Swin", "T5"]
+WORDS = [*NAMES, "learning", "Learning", "based", "Large", "v2", "3.5", "Model", "models", "non"]
+GAPS = [" ", "-", ". ", ", ", "  ", "(", ") ", ": ", "\n", "_"]
+
+
+def names_read_token_by_token(text: str, index: dict[str, Any], prefixes: set[str]) -> list[str]:
+    """`_names_in` as first written: every token tried as the start of a name, in order."""
+    from vaultpapers.relations import _stands_alone
+    from vaultpapers.series import tokenize
+
+    tokens = tokenize(text)
+    loose = [t.text for t in tokens if not t.starts_sentence and not t.joined]
+    words = [word for word in loose if word.isalpha() and len(word) >= 4]
+    title_case = not words or sum(word[0].isupper() for word in words) * 2 >= len(words)
+    found, start = [], 0
+    while start < len(tokens):
+        candidates, form = [], ""
+        for end in range(start, len(tokens)):
+            if end > start and not (tokens[end].joined or tokens[end].spaced):
+                break
+            form += tokens[end].text
+            if form not in prefixes:
+                break
+            if form in index:
+                candidates.append((end + 1, form))
+        for end, name in reversed(candidates):
+            if not _stands_alone(tokens, start, end):
+                continue
+            if index[name].plain and (tokens[start].starts_sentence or title_case):
+                continue
+            found.append(name)
+            start = end
+            break
+        else:
+            start += 1
+    return found
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(GAPS), st.sampled_from(WORDS)), max_size=24),
+    st.sets(st.sampled_from(NAMES), min_size=1),
+)
+def test_names_are_found_as_reading_every_token_finds_them(
+    pieces: list[tuple[str, str]], indexed: set[str]
+) -> None:
+    from vaultpapers.relations import _names_in, _Target
+    from vaultpapers.series import is_plain, normalized
+
+    text = "".join(gap + word for gap, word in pieces)
+    index = {normalized(name): _Target(name, ("1",), is_plain(name)) for name in indexed}
+    prefixes = {form[:end] for form in index for end in range(1, len(form) + 1)}
+    expected = names_read_token_by_token(text, index, prefixes)
+    assert list(_names_in(text, index, prefixes)) == expected

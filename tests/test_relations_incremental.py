@@ -93,6 +93,19 @@ def test_a_new_name_is_found_in_abstracts_read_before_it_existed() -> None:
     }
 
 
+@pytest.mark.parametrize("written", ["GPT-3", "GPT 3", "GPT3", "(GPT-3)"])
+def test_a_new_name_is_found_however_an_earlier_abstract_spaced_it(written: str) -> None:
+    citing = paper("9904.00001", "Notes on prompting", f"Unlike {written}, our model is small.")
+    named = paper("2005.14165", "Language Models are Few-Shot Learners (GPT-3)")
+    _, memo = relate_remembering([citing, *UNRELATED[:5]])
+    related, _ = relate_remembering([citing, *UNRELATED[:5], named], memo)
+    assert related.relations == relate([citing, *UNRELATED[:5], named]).relations
+    assert {(r.source, r.target) for r in related.relations} == {
+        (citing.arxiv_id, named.arxiv_id),
+        (named.arxiv_id, citing.arxiv_id),
+    }
+
+
 def test_a_name_made_ambiguous_stops_relating() -> None:
     _, memo = relate_remembering([CITING[0], PERCEIVERS[0]])
     related, _ = relate_remembering([CITING[0], PERCEIVERS[0], NAMESAKE], memo)

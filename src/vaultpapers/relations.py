@@ -19,7 +19,7 @@ import functools
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,13 +28,13 @@ from vaultpapers.series import (
     NameFinding,
     Series,
     Token,
+    Tokens,
     detect_series,
     find_name,
     is_plain,
     is_size_suffix,
     is_version_suffix,
     normalized,
-    tokenize,
 )
 
 # A name mentioned by more papers than this is a household word in the library, not a link.
@@ -165,7 +165,9 @@ def relate_remembering(
     forms = {form: target.plain for form, target in index.items()}
     before = memo.forms if memo is not None else {}
     moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
-    squeezed_moved = [_squeezed(form) for form in moved]
+    if len(moved) > _MANY_MOVED:
+        unchanged = {}  # testing each text for so many names costs more than reading it again
+    moved_in = _spelled_loosely(moved)
     prefixes: set[str] | None = None
 
     findings: dict[str, _Findings] = {}
@@ -173,7 +175,7 @@ def relate_remembering(
         if not done % 1024:
             checkpoint()
         entry = unchanged.get(key)
-        if entry is not None and not any(_may_hold(paper, form) for form in squeezed_moved):
+        if entry is not None and not (moved and _may_hold(paper, moved_in)):
             findings[key] = entry
             continue
         if prefixes is None:
@@ -224,16 +226,19 @@ def _fields(paper: Paper) -> tuple[tuple[Field, str], ...]:
     return (("title", paper.title), ("abstract", paper.summary))
 
 
+_MANY_MOVED = 64
 _NOT_ALPHANUMERIC = re.compile(r"[\W_]+")
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _squeezed(text: str) -> str:
-    return _NOT_ALPHANUMERIC.sub("", text)
+def _spelled_loosely(forms: Iterable[str]) -> re.Pattern[str]:
+    """Finds, in a text as it is, where the text squeezed of everything that is not a letter
+    or digit contains one of `forms` squeezed likewise, without squeezing the text."""
+    loose = ("[\\W_]*".join(map(re.escape, _NOT_ALPHANUMERIC.sub("", form))) for form in forms)
+    return re.compile("|".join(loose))
 
 
-def _may_hold(paper: Paper, squeezed_form: str) -> bool:
-    return squeezed_form in _squeezed(paper.title) or squeezed_form in _squeezed(paper.summary)
+def _may_hold(paper: Paper, names: re.Pattern[str]) -> bool:
+    return names.search(paper.title) is not None or names.search(paper.summary) is not None
 
 
 def find_relations(papers: Iterable[Paper]) -> list[Relation]:
@@ -307,16 +312,20 @@ def _mentions(
 def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Iterator[str]:
     """The indexed forms of the names in ``text``, longest first, each stretch of words used
     once."""
-    tokens = tokenize(text)
+    tokens = Tokens(text)
+    words = tokens.words
     title_case: bool | None = None
-    start = 0
-    while start < len(tokens):
+    free = 0  # the first token no name found so far has used
+    # A name can only start at a word that begins some indexed form: in an abstract, a few.
+    for start in [at for at, word in enumerate(words) if word in prefixes]:
+        if start < free:
+            continue
         candidates: list[tuple[int, str]] = []
         form = ""
-        for end in range(start, len(tokens)):
+        for end in range(start, len(words)):
             if end > start and not (tokens[end].joined or tokens[end].spaced):
                 break
-            form += tokens[end].text
+            form += words[end]
             if form not in prefixes:
                 break
             if form in index:
@@ -331,13 +340,11 @@ def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Itera
                 if tokens[start].starts_sentence or title_case:
                     continue
             yield found
-            start = end
+            free = end
             break
-        else:
-            start += 1
 
 
-def _stands_alone(tokens: list[Token], start: int, end: int) -> bool:
+def _stands_alone(tokens: Sequence[Token], start: int, end: int) -> bool:
     """False when the span is part of a longer name: "Scaled-YOLOv4", "GPT-3", "Perceiver IO"."""
     if tokens[start].joined and not _is_lowercase_word(tokens[start - 1]):
         return False
@@ -356,16 +363,9 @@ def _is_lowercase_word(token: Token) -> bool:
     return token.text.isalpha() and token.text.islower()
 
 
-def _is_title_case(tokens: list[Token]) -> bool:
+def _is_title_case(tokens: Tokens) -> bool:
     """Title Case text capitalises ordinary words, so a capital there says nothing about names."""
-    words = [
-        token.text
-        for token in tokens
-        if not token.starts_sentence
-        and not token.joined
-        and token.text.isalpha()
-        and len(token.text) >= 4
-    ]
+    words = [word for word in tokens.loose_words() if word.isalpha() and len(word) >= 4]
     if not words:
         return True
     return sum(word[0].isupper() for word in words) * 2 >= len(words)

@@ -23,9 +23,9 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from vaultpapers.papers import Paper
 
@@ -48,18 +48,53 @@ _SENTENCE_END = re.compile(r"[.!?:;]")
 
 
 def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    for gap, word in _GAP_AND_TOKEN.findall(text):
-        if not tokens:
-            tokens.append(Token(word, joined=False, spaced=False, starts_sentence=True))
-        elif gap == " ":
-            tokens.append(Token(word, joined=False, spaced=True, starts_sentence=False))
-        else:
-            ends = _SENTENCE_END.search(gap) is not None
-            tokens.append(
-                Token(word, joined=gap == "-", spaced=gap.isspace(), starts_sentence=ends)
-            )
-    return tokens
+    return list(Tokens(text))
+
+
+class Tokens(Sequence[Token]):
+    """The tokens of a text, each made only when asked for: a reader that looks at the words
+    first (`words`) and at few tokens in full pays for the words alone."""
+
+    __slots__ = ("_gaps", "words")
+
+    def __init__(self, text: str) -> None:
+        pairs = _GAP_AND_TOKEN.findall(text)
+        self._gaps: list[str] = [gap for gap, _ in pairs]
+        self.words: list[str] = [word for _, word in pairs]  # each token's text
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @overload
+    def __getitem__(self, at: int) -> Token: ...
+    @overload
+    def __getitem__(self, at: slice) -> list[Token]: ...
+    def __getitem__(self, at: int | slice) -> Token | list[Token]:
+        if isinstance(at, slice):
+            return [self[i] for i in range(*at.indices(len(self)))]
+        if at < 0:
+            at += len(self.words)
+        return _token(at, self._gaps[at], self.words[at])
+
+    def __iter__(self) -> Iterator[Token]:
+        return map(_token, range(len(self.words)), self._gaps, self.words)
+
+    def loose_words(self) -> Iterator[str]:
+        """The words that neither start a sentence nor hang on the word before by a hyphen:
+        those whose capital letter, if any, is the writer's choice."""
+        # The first word starts a sentence.
+        for gap, word in zip(self._gaps[1:], self.words[1:], strict=True):
+            if gap == " " or (gap != "-" and _SENTENCE_END.search(gap) is None):
+                yield word
+
+
+def _token(at: int, gap: str, word: str) -> Token:
+    if not at:
+        return Token(word, joined=False, spaced=False, starts_sentence=True)
+    if gap == " ":
+        return Token(word, joined=False, spaced=True, starts_sentence=False)
+    ends = _SENTENCE_END.search(gap) is not None
+    return Token(word, joined=gap == "-", spaced=gap.isspace(), starts_sentence=ends)
 
 
 def normalized(name: str) -> str:
@@ -67,7 +102,7 @@ def normalized(name: str) -> str:
 
     "Perceiver IO", "Perceiver-IO" and "PerceiverIO" are one name; "LoRa" and "LoRA" are not.
     """
-    return "".join(token.text for token in tokenize(name))
+    return "".join(Tokens(name).words)
 
 
 # --- words -------------------------------------------------------------------------------------
