@@ -689,6 +689,8 @@ def bench_size(notes: int, args: argparse.Namespace) -> dict[str, Any]:
         for paper in corpus.served_papers():
             api.add(paper)
         env = dict(os.environ, VAULTPAPERS_ARXIV_API=api.url, VAULTPAPERS_ARXIV_DELAY="0")
+        # Python caches compiled modules unless told not to; a user's does, so runs here do too.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         run = SizeRun(notes, vault, corpus, api, env, args, spare, results=results)
         if args.only == "watch":
             log(f"{notes}: cold first link (set-up for the watcher)")
