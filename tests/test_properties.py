@@ -124,3 +124,96 @@ def test_every_property_we_write_reads_back_exactly(value: object) -> None:
     assert yaml.safe_load(text) == {"title": value}
     front = find_front_matter(f"---\n{text}---\n")
     assert front is not None and front.data == {"title": value}
+
+
+# -- front matter in the plain shapes is read without PyYAML, and reads the same ---------------
+
+KEYS = ["title", "tags", "aliases", "my-key", "제목", "_x", "on", "Yes", "NULL", "2x", "a b", "k"]
+TRICKY = [
+    *["yes", "No", "off", "~", "null", "[]", "[a]", "{}", "0", "12", "012", "1_000", "1:20"],
+    *["0x1F", "1e3", "3.14", ".inf", "-1", "+1", "2021-02-03", "2021-02-30", "2021-2-3"],
+    *["2021-02-03 10:00", "https://arxiv.org/abs/1706.03762", "a: b", "a:", "a #b", "a#b"],
+    *["'x'", "'it''s'", '"x"', '"a\\nb"', '"a"b"', '""', "''", "&a x", "*a", "!x y", "=", "<<"],
+    *["Wei García", "논문 메모", "x ", " x", "a\tb", "a\u2028b", "a\x85b", "\ufeffx", "|", ">"],
+    *["[a, b]", "[a,b]", "[a", "[", "[a, [b]]", "[a: b]", "[a:b]", "['a, b']", "[ ]", "[a, ]"],
+    *["[1, 2021-02-03]", "[yes]", "['x', \"y\"]", "[a] b", "[a]]", "[a #b]", "[,]"],
+]
+PLAIN = ["Wei García", "논문 메모", "Attention Is All You Need", '"2103.03206"', "'x'", "7"]
+PLAIN += ["[nlp, 정리]", "['1-1 with Niki (old)']", "[]"]
+values = st.one_of(
+    st.sampled_from(PLAIN),
+    st.sampled_from(TRICKY),
+    st.text(st.sampled_from("aZ가9 :#'\"-_./,[]{}&*!|>%@`?~=\\\t\x85\u2028"), max_size=8),
+)
+# Mostly lines of the plain shapes, so that whole texts often take the direct way.
+lines = st.one_of(
+    st.tuples(st.sampled_from(KEYS[:6]), st.just(": "), values).map("".join),
+    st.tuples(st.sampled_from(KEYS[:6]), st.just(":")).map("".join),
+    st.tuples(st.sampled_from(["", "  "]), st.just("- "), values).map("".join),
+    st.tuples(st.sampled_from(KEYS), st.sampled_from([": ", ":", ":  "]), values).map("".join),
+    st.tuples(st.sampled_from(["", "  ", "    ", " "]), st.just("- "), values).map("".join),
+    st.sampled_from(["", "-", "# a comment", "  nested: 1", "key: |", "  folded", "---"]),
+)
+
+
+def same_values(a: object, b: object) -> bool:
+    """Equal, and of the same types all the way down (True == 1, a date is not a datetime)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_values(a[k], b[k]) for k in a)  # type: ignore[call-overload]
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(same_values, a, b))  # type: ignore[arg-type]
+    return a == b
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(lines, max_size=8), st.sampled_from(["\n", "\r\n", ""]))
+def test_front_matter_read_directly_is_what_pyyaml_reads(body: list[str], end: str) -> None:
+    from vaultpapers.properties import _read_simple
+
+    text = "\n".join(body) + end
+    simple = _read_simple(text)
+    if simple is None:
+        return  # left to PyYAML
+    assert same_values(simple, yaml.load(text, Loader=yaml.CSafeLoader))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tags:\n- a\n  - b\n",  # the second line continues the first item: "a - b"
+        "title: x \n",  # plain text loses its trailing space
+        "title: x\r\n",
+        "title: 'a\x85b'\n",  # NEL is a line break in YAML 1.1
+        'title: "a\u2028b"\n',
+        "title: 2021-02-30\n",
+        "on: x\n",  # the key is True
+    ],
+)
+def test_front_matter_yaml_could_read_otherwise_is_left_to_pyyaml(text: str) -> None:
+    from vaultpapers.properties import _read_simple
+
+    assert _read_simple(text) is None
+
+
+def test_a_paper_note_front_matter_is_read_directly() -> None:
+    from vaultpapers.properties import _read_simple, dump_properties
+
+    written = dump_properties(
+        {
+            "vaultpapers": "paper",
+            "arxiv_id": "1706.03762",
+            "version": 7,
+            "title": "Attention Is All You Need",
+            "authors": ["Ashish Vaswani", "Łukasz Kaiser"],
+            "published": dt.date(2017, 6, 12),
+            "url": "https://arxiv.org/abs/1706.03762",
+            "aliases": ["Attention Is All You Need"],
+            "tags": ["arxiv/cs-CL", "paper"],
+            "related": [],
+        }
+    )
+    simple = _read_simple(written)
+    assert simple is not None
+    assert same_values(simple, yaml.safe_load(written))

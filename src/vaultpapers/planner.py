@@ -209,6 +209,7 @@ class _Planner:
         self.renames: dict[str, str] = {}  # paper key -> the pending note it completes
         self.index_path: dict[tuple[str, str], str] = {}
         self.linked_text: dict[str, str] = {}
+        self._summaries: dict[str, str] = {}  # path -> its line in index notes, once planned
         self.related: _Relations | None = None
         self._key_of_target_map: Mapping[str, str] | None = None
         self.scope: _Scope | None = None
@@ -679,9 +680,14 @@ class _Planner:
 
     def _summary(self, path: str) -> str:
         # Summarise the note as this run leaves it, or the next run would see a new line.
-        scan = self.scan_at[path]
-        linked = self.linked_text.get(path)
-        return note_summary(linked, scan.properties) if linked is not None else scan.summary
+        # Asked for once the links are planned, and again by every index note it is listed in.
+        summary = self._summaries.get(path)
+        if summary is None:
+            scan = self.scan_at[path]
+            linked = self.linked_text.get(path)
+            summary = note_summary(linked, scan.properties) if linked is not None else scan.summary
+            self._summaries[path] = summary
+        return summary
 
     def _note_entry(self, path: str) -> IndexEntry:
         target = self.names.target(path)

@@ -165,9 +165,11 @@ def relate_remembering(
     forms = {form: target.plain for form, target in index.items()}
     before = memo.forms if memo is not None else {}
     moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
+    moved_in = None
     if len(moved) > _MANY_MOVED:
         unchanged = {}  # testing each text for so many names costs more than reading it again
-    moved_in = _spelled_loosely(moved)
+    elif moved:
+        moved_in = _spelled_loosely(moved)
     prefixes: set[str] | None = None
 
     findings: dict[str, _Findings] = {}
@@ -175,7 +177,7 @@ def relate_remembering(
         if not done % 1024:
             checkpoint()
         entry = unchanged.get(key)
-        if entry is not None and not (moved and _may_hold(paper, moved_in)):
+        if entry is not None and (moved_in is None or not _may_hold(paper, moved_in)):
             findings[key] = entry
             continue
         if prefixes is None:
