@@ -4,7 +4,10 @@ the same problems, the same state for the next run."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +81,28 @@ def test_when_no_worker_can_start_the_run_scans_here(
     assert refused[0] == here[0]
     assert refused[1] == here[1]
     assert without_times(refused[2]) == without_times(here[2])
+
+
+def test_a_run_starts_its_workers_once_for_all_its_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools: list[CountedPool] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.batches = 0
+            pools.append(self)
+
+        def map(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+            self.batches += 1
+            return super().map(*args, **kwargs)
+
+    here = linked(tmp_path / "here")
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(parallel, "CHUNK", 5)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
+    shared = linked(tmp_path / "shared")
+    assert [pool.batches for pool in pools] == [2]  # the notes read, then the notes written
+    assert shared[0] == here[0]
+    assert without_times(shared[2]) == without_times(here[2])

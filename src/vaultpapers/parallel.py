@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .scan import (
     OPAQUE_KIND,
@@ -41,6 +42,7 @@ PARALLEL_MIN = 1000
 CHUNK = 250
 MAX_WORKERS = 4
 
+T = TypeVar("T")
 Scanned = NoteScan | ReadProblem
 Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None]
 
@@ -52,39 +54,77 @@ def _workers(count: int) -> int:
     return max(1, min(MAX_WORKERS, cores or 1))
 
 
+class Workers:
+    """The worker processes of one run: spawned the first time a batch is large enough, then
+    kept for the run's other batches (a cold run scans the vault, then what it wrote), and
+    stopped when the run ends."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, count: int, work: Callable[..., T], *chunks: Sequence[Any]) -> list[T] | None:
+        """`work` over the chunks on as many cores as `count` items deserve; None when they
+        are better done in this process, or the workers could not be used."""
+        workers = _workers(count)
+        if workers == 1:
+            return None
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            return list(self._pool.map(work, *chunks))
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("scanning on several cores failed (%s); scanning in this process", exc)
+            self.close()
+            return None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def read_and_scan(
-    vault: Path, paths: Sequence[str], *, max_bytes: int
+    vault: Path, paths: Sequence[str], *, max_bytes: int, workers: Workers | None = None
 ) -> list[tuple[Scanned, str | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
     (JSON; None for a note that could not be read or scanned)."""
-    workers = _workers(len(paths))
-    if workers == 1:
-        return [_with_json(_read_and_scan(vault, path, max_bytes)) for path in paths]
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
-    try:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
-            answers = list(pool.map(_scan_chunk, vaults, chunks, limits))
-    except (OSError, BrokenProcessPool) as exc:
-        log.warning("scanning on several cores failed (%s); scanning in this process", exc)
+    vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
+    with _workers_of_run(workers) as pool:
+        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits)
+    if answers is None:
         return [_with_json(_read_and_scan(vault, path, max_bytes)) for path in paths]
     return [_decode(path, answer) for chunk in answers for path, answer in chunk]
 
 
-def scan_written(notes: Sequence[Written]) -> list[tuple[str, StatKey, str] | None]:
+def scan_written(
+    notes: Sequence[Written], workers: Workers | None = None
+) -> list[tuple[str, StatKey, str] | None]:
     """What the state keeps of each note just written — (path, stat, scan JSON) — or None
     for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
     properties its front matter holds when known)."""
-    workers = _workers(len(notes))
-    if workers == 1:
-        return [_scan_written(note) for note in notes]
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
-    try:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            return [row for chunk in pool.map(_scan_written_chunk, chunks) for row in chunk]
-    except (OSError, BrokenProcessPool) as exc:
-        log.warning("scanning on several cores failed (%s); scanning in this process", exc)
+    with _workers_of_run(workers) as pool:
+        answers = pool.map(len(notes), _scan_written_chunk, chunks)
+    if answers is None:
         return [_scan_written(note) for note in notes]
+    return [row for chunk in answers for row in chunk]
+
+
+@contextmanager
+def _workers_of_run(workers: Workers | None) -> Iterator[Workers]:
+    """The run's workers, or some for this batch alone when the caller keeps none."""
+    if workers is not None:
+        yield workers
+        return
+    with Workers() as own:
+        yield own
 
 
 def _with_json(scanned: Scanned) -> tuple[Scanned, str | None]:

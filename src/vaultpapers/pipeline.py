@@ -23,7 +23,7 @@ from .ids import parse_arxiv_id
 from .metadata import NOT_FOUND_MAX_AGE, resolve
 from .notes import section_text
 from .papers import Paper, Resolution
-from .parallel import Written, read_and_scan, scan_written
+from .parallel import Workers, Written, read_and_scan, scan_written
 from .planner import Plan, plan_link
 from .properties import find_front_matter
 from .relations import (
@@ -211,7 +211,7 @@ def run_link(
     known = warm.listing if warm is not None else None
     if warm is not None:
         warm.listing = None  # until this run completes: a failed run leaves nothing half-known
-    with open_state(vault) as state:
+    with open_state(vault) as state, Workers() as workers:
         if warm is not None and known is not None and changed is not None:
             listing = _relisted(vault, settings, known, changed)
             set_aside = list(warm.set_aside)
@@ -240,6 +240,7 @@ def run_link(
             memory=warm,
             in_step=known,
             only=changed if known is not None else None,
+            workers=workers,
         )
         phases.done("scan")
         report = RunReport(notes=len(catalog), dry_run=dry_run)
@@ -298,7 +299,9 @@ def run_link(
         for result in report.results:
             if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
                 log.warning("%s: not written: %s", result.write.path, result.message)
-        written = _remember(state, vault, plan, report.results, previous_outputs, warm)
+        written = _remember(
+            state, vault, plan, report.results, previous_outputs, warm, workers=workers
+        )
         phases.done("remember")
         unfinished = {
             r.write.path for r in report.results if r.outcome in (Outcome.CONFLICT, Outcome.FAILED)
@@ -450,6 +453,7 @@ def scan_vault(
     memory: WarmVault | None = None,
     in_step: Mapping[str, StatKey] | None = None,
     only: Collection[str] | None = None,
+    workers: Workers | None = None,
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
 
@@ -463,7 +467,7 @@ def scan_vault(
     """
     if memory is not None and in_step is not None:
         if only is not None and save:
-            return _rescanned(vault, settings, state, memory, listing, only)
+            return _rescanned(vault, settings, state, memory, listing, only, workers)
         kept_paths: Collection[str] = memory.catalog.scan_at.keys()
         earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
     else:
@@ -490,7 +494,7 @@ def scan_vault(
             continue
         to_read.append(relative)
         changed[relative] = earlier
-    read_now, fresh, problems = _read_and_scan(vault, settings, to_read)
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
     scans += [scan for scan in read_now.values() if scan is not None]
     gone = set(kept_paths) - listed
     for relative in gone:
@@ -517,6 +521,7 @@ def _rescanned(
     memory: WarmVault,
     listing: Mapping[str, StatKey],
     only: Collection[str],
+    workers: Workers | None = None,
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """`scan_vault` for a warm catalog in step with the listing but for the `only` paths.
     A note that could not be read stays reported until it changes."""
@@ -535,7 +540,7 @@ def _rescanned(
         elif earlier is None or earlier.note.stat != stat:
             to_read.append(relative)
             changed[relative] = earlier
-    read_now, fresh, problems = _read_and_scan(vault, settings, to_read)
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
     state.save_scans(fresh, gone)
     _update(catalog, read_now, gone)
     memory.unreadable.update((problem.path, problem) for problem in problems)
@@ -544,13 +549,14 @@ def _rescanned(
 
 
 def _read_and_scan(
-    vault: Path, settings: Settings, paths: list[str]
+    vault: Path, settings: Settings, paths: list[str], workers: Workers | None = None
 ) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, str]], list[Problem]]:
     """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
     read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
     fresh: dict[str, tuple[StatKey, str]] = {}
     problems: list[Problem] = []
-    for scanned, kept_json in read_and_scan(vault, paths, max_bytes=settings.max_note_bytes):
+    scanned_all = read_and_scan(vault, paths, max_bytes=settings.max_note_bytes, workers=workers)
+    for scanned, kept_json in scanned_all:
         if isinstance(scanned, ReadProblem):
             problems.append(Problem(scanned.path, None, scanned.message))
             continue
@@ -631,6 +637,8 @@ def _remember(
     results: list[WriteResult],
     previous: dict[str, tuple[StatKey, str]],
     memory: WarmVault | None = None,
+    *,
+    workers: Workers | None = None,
 ) -> dict[str, StatKey | None]:
     """Record what this run left behind, so the next run need not look at it again: the
     generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
@@ -668,7 +676,7 @@ def _remember(
         # What we wrote is what is there (the writer checked), so scan that, not a re-read.
         front_matter = plan.front_matter.get(write.path)
         to_scan.append((write.path, write.text, write.bom, result.state, stat, front_matter))
-    for row in scan_written(to_scan):
+    for row in scan_written(to_scan, workers):
         if row is None:
             continue
         path, stat, kept_json = row

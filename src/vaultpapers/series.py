@@ -55,12 +55,11 @@ class Tokens(Sequence[Token]):
     """The tokens of a text, each made only when asked for: a reader that looks at the words
     first (`words`) and at few tokens in full pays for the words alone."""
 
-    __slots__ = ("_gaps", "words")
+    __slots__ = ("_pairs", "words")
 
     def __init__(self, text: str) -> None:
-        pairs = _GAP_AND_TOKEN.findall(text)
-        self._gaps: list[str] = [gap for gap, _ in pairs]
-        self.words: list[str] = [word for _, word in pairs]  # each token's text
+        self._pairs: list[tuple[str, str]] = _GAP_AND_TOKEN.findall(text)  # (gap before, word)
+        self.words: list[str] = [word for _, word in self._pairs]  # each token's text
 
     def __len__(self) -> int:
         return len(self.words)
@@ -74,16 +73,16 @@ class Tokens(Sequence[Token]):
             return [self[i] for i in range(*at.indices(len(self)))]
         if at < 0:
             at += len(self.words)
-        return _token(at, self._gaps[at], self.words[at])
+        return _token(at, *self._pairs[at])
 
     def __iter__(self) -> Iterator[Token]:
-        return map(_token, range(len(self.words)), self._gaps, self.words)
+        return (_token(at, gap, word) for at, (gap, word) in enumerate(self._pairs))
 
     def loose_words(self) -> Iterator[str]:
         """The words that neither start a sentence nor hang on the word before by a hyphen:
         those whose capital letter, if any, is the writer's choice."""
         # The first word starts a sentence.
-        for gap, word in zip(self._gaps[1:], self.words[1:], strict=True):
+        for gap, word in self._pairs[1:]:
             if gap == " " or (gap != "-" and _SENTENCE_END.search(gap) is None):
                 yield word
 
