@@ -101,7 +101,9 @@ def _simple_list(inner: str) -> Any:
 def _simple_scalar(text: str) -> Any:
     """The value of a one-line YAML scalar that can only mean text, a whole number or a
     date; `_NOT_SIMPLE` for any other."""
-    first = text[:1]
+    if not text:
+        return _NOT_SIMPLE
+    first = text[0]
     if first in ("'", '"'):
         inner = text[1:-1]
         if len(text) < 2 or text[-1] != first or first in inner or "\\" in inner:

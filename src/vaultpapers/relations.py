@@ -132,10 +132,11 @@ def relate_remembering(
 
     A text's matches depend on the index only through the names that occur in it, so a
     paper whose text is unchanged and holds none of the names that entered or left the index
-    (or changed plainness) keeps its matches. Whether a name occurs is tested on the text
-    squeezed of everything that is not a letter or digit, a superset of what tokenizing finds.
+    (or changed plainness) keeps its matches. Whether a name occurs is tested as if on the
+    text squeezed of everything that is not a letter or digit (a superset of what tokenizing
+    finds), by one regex over the text as it is. When many names moved, every text is read.
 
-    A whole library takes seconds: `stop` is asked now and then, and once it says True the
+    A whole library takes a second or more: `stop` is asked now and then, and once it says True the
     work is dropped (`GaveWay`).
     """
 
