@@ -160,6 +160,21 @@ def test_a_second_run_with_nothing_changed_writes_nothing_and_asks_nothing(
     )
 
 
+def test_the_summary_counts_the_users_notes_apart_from_the_generated_ones(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG, "Ideas.md": "# Ideas\n"})
+    first = run_link(vault, api)
+    assert "\n2 notes scanned (2 yours), " in first.output
+    generated = len(list(vault.rglob("*.md"))) - 2
+    assert generated > 0
+    again = run_link(vault, api)  # nothing changed: answered from the last complete run
+    assert again.output.startswith(f"{2 + generated} notes scanned (2 yours), "), again.output
+    (vault / "Ideas.md").write_text("# Ideas\n\nMore.\n", encoding="utf-8")
+    edited = run_link(vault, api)
+    assert edited.output.startswith(f"{2 + generated} notes scanned (2 yours), "), edited.output
+
+
 def test_metadata_is_fetched_once_ever_even_when_the_notes_are_deleted(
     tmp_path: Path, api: FakeArxiv
 ) -> None:

@@ -119,8 +119,9 @@ def _print_report(
                 if show_diff:
                     echo(_diff(vault, write.path, write.text, write.replaces), nl=False)
     elif not quiet:
+        yours = f" ({report.user_notes} yours)" if report.user_notes is not None else ""
         echo(
-            f"{report.notes} notes scanned, {report.papers} papers cited: "
+            f"{report.notes} notes scanned{yours}, {report.papers} papers cited: "
             f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
             f"{report.written('paper', new=False)} updated; "
             f"{report.links_inserted} links inserted into {report.written('note')} notes; "
