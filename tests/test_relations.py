@@ -292,9 +292,9 @@ GAPS = [" ", "-", ". ", ", ", "  ", "(", ") ", ": ", "\n", "_"]
 def names_read_token_by_token(text: str, index: dict[str, Any], prefixes: set[str]) -> list[str]:
     """`_names_in` as first written: every token tried as the start of a name, in order."""
     from vaultpapers.relations import _stands_alone
-    from vaultpapers.series import tokenize
+    from vaultpapers.series import Tokens
 
-    tokens = tokenize(text)
+    tokens = list(Tokens(text))  # every token made, as at first
     loose = [t.text for t in tokens if not t.starts_sentence and not t.joined]
     words = [word for word in loose if word.isalpha() and len(word) >= 4]
     title_case = not words or sum(word[0].isupper() for word in words) * 2 >= len(words)

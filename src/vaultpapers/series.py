@@ -47,10 +47,6 @@ _GAP_AND_TOKEN = re.compile(r"([\W_]*?)([^\W_]+(?:\.\d+)*\+*)")
 _SENTENCE_END = re.compile(r"[.!?:;]")
 
 
-def tokenize(text: str) -> list[Token]:
-    return list(Tokens(text))
-
-
 class Tokens(Sequence[Token]):
     """The tokens of a text, each made only when asked for: a reader that looks at the words
     first (`words`) and at few tokens in full pays for the words alone."""
