@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 
@@ -375,3 +376,17 @@ def test_bad_configuration_is_explained_and_nothing_is_done(
     assert result.exit_code == 2
     assert message in result.output
     assert not (vault / "Papers").exists()
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    assert gc.isenabled()
+    assert run_link(vault, api).exit_code == 0
+    assert gc.isenabled()  # paused while the scans are decoded, then on again
+    (vault / "Reading log.md").write_text(READING_LOG + "\nMore.\n", encoding="utf-8")
+    gc.disable()
+    try:
+        assert run_link(vault, api).exit_code == 0
+        assert not gc.isenabled()  # a caller's choice stands
+    finally:
+        gc.enable()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -234,17 +235,18 @@ def run_link(
             if warm is not None and as_known:
                 warm.listing = known
             return unchanged
-        catalog, read, edited, read_problems = scan_vault(
-            vault,
-            settings,
-            state,
-            listing,
-            save=not dry_run,
-            memory=warm,
-            in_step=known,
-            only=changed if known is not None else None,
-            workers=workers,
-        )
+        with _collector_paused():
+            catalog, read, edited, read_problems = scan_vault(
+                vault,
+                settings,
+                state,
+                listing,
+                save=not dry_run,
+                memory=warm,
+                in_step=known,
+                only=changed if known is not None else None,
+                workers=workers,
+            )
         phases.done("scan")
         yours = sum(scan.kind in (USER_KIND, OPAQUE_KIND) for scan in catalog.scan_at.values())
         report = RunReport(notes=len(catalog), user_notes=yours, dry_run=dry_run)
@@ -340,6 +342,20 @@ def run_link(
     phases.done("commit")
     phases.log()
     return report
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Decoding the scans kept of a whole vault makes a million long-lived objects and no
+    reference cycles: the garbage collector would walk each of them twice for nothing (0.9 s
+    of 2.5 s at 50k notes). Paused meanwhile, whichever thread asks; enabled again after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _apply(
