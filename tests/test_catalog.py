@@ -60,6 +60,7 @@ def _shape(catalog: Catalog) -> dict[str, object]:
         "order": [scan.note.path for scan in catalog.in_path_order()],
         "said": catalog.said,
         "speaking": catalog.speaking,
+        "user_notes": catalog.user_notes,
     }
 
 

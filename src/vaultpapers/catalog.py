@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .related import PaperRelations
-from .scan import NoteScan, Problem
+from .scan import OPAQUE_KIND, USER_KIND, NoteScan, Problem
 
 
 def _by_path(scan: NoteScan) -> str:
@@ -43,6 +43,7 @@ class Catalog:
         self.contested: set[tuple[str, Any]] = set()  # ("paper", key) or ("index", identity)
         self.said: dict[str, PaperRelations] = {}  # paper note path -> its related parts
         self.speaking: set[str] = set()  # paper note paths whose `said` holds the user's word
+        self.user_notes = 0  # notes vaultpapers did not generate (or could not scan)
         self._in_order: list[NoteScan] | None = None
         for scan in sorted(scans, key=_by_path):
             self.put(scan)
@@ -65,6 +66,7 @@ class Catalog:
             self.discard(path)
         self.scan_at[path] = scan
         self._in_order = None
+        self.user_notes += _is_users(scan)
         stem = stem_of(path).lower()
         self.stems[stem] = self.stems.get(stem, 0) + 1
         if scan.problems:
@@ -92,6 +94,7 @@ class Catalog:
         if scan is None:
             return
         self._in_order = None
+        self.user_notes -= _is_users(scan)
         stem = stem_of(path).lower()
         self.stems[stem] -= 1
         if not self.stems[stem]:
@@ -123,6 +126,10 @@ class Catalog:
     def scan_problems(self) -> list[Problem]:
         """What the scans found, in path order."""
         return [problem for path in sorted(self.problems) for problem in self.problems[path]]
+
+
+def _is_users(scan: NoteScan) -> bool:
+    return scan.kind in (USER_KIND, OPAQUE_KIND)
 
 
 def _earliest(group: tuple[str, list[NoteScan]]) -> str:

@@ -39,9 +39,7 @@ from .relations import (
     related_to_json,
 )
 from .scan import (
-    OPAQUE_KIND,
     SCAN_FORMAT,
-    USER_KIND,
     NoteScan,
     Problem,
     scan_from_json,
@@ -248,8 +246,7 @@ def run_link(
                 workers=workers,
             )
         phases.done("scan")
-        yours = sum(scan.kind in (USER_KIND, OPAQUE_KIND) for scan in catalog.scan_at.values())
-        report = RunReport(notes=len(catalog), user_notes=yours, dry_run=dry_run)
+        report = RunReport(notes=len(catalog), user_notes=catalog.user_notes, dry_run=dry_run)
         report.problems.extend(set_aside + read_problems)
         with open_cache(vault) as cache:
             keys = catalog.citations.keys() | catalog.paper_notes.keys()
