@@ -42,6 +42,11 @@ EDITS = st.one_of(
     ),
     st.tuples(st.just("unrelate"), st.just("2103.03206"), st.just("")),
     st.tuples(st.just("uncite"), st.sampled_from(sorted(START)), st.just("")),
+    # A new first line: the note's line in its tags' indexes changes, its tags do not (the
+    # second one also gets a link inserted into that line).
+    st.tuples(
+        st.just("retitle"), st.sampled_from(sorted(START)), st.sampled_from(["Heading", IDS[2]])
+    ),
 )
 
 
@@ -57,6 +62,9 @@ def apply(vault: Path, edit: tuple[str, str, str]) -> None:
         target.write_text(target.read_text(encoding="utf-8") + f"\nAlso arXiv:{arg}.\n", "utf-8")
     elif kind == "tag":
         target.write_text(target.read_text(encoding="utf-8") + f"\n{arg}\n", encoding="utf-8")
+    elif kind == "retitle":
+        line = f"See arXiv:{arg}" if arg in IDS else arg
+        target.write_text(f"{line}\n" + target.read_text(encoding="utf-8"), encoding="utf-8")
     elif kind == "uncite":
         target.write_text("Nothing cited here any more.\n", encoding="utf-8")
     elif kind == "delete":
@@ -224,3 +232,21 @@ def test_settings_no_note_depends_on_leave_every_generated_note_as_it_was_planne
         assert state.outputs() == planned
     assert report.written("paper") == 0
     assert Settings().for_notes != replace(Settings(), papers_folder="Refs").for_notes
+
+
+def test_a_note_whose_links_waited_is_listed_by_its_new_line_once_they_go_in(
+    tmp_path: Path,
+) -> None:
+    """The watcher leaves the note being typed in without links (`defer_links_in`); the next
+    run owes it them. Put into its first line, they change the line its tags' indexes show,
+    though neither its text nor its tags changed since its scan."""
+    vault = build_vault(tmp_path / "v", {**START, "a.md": "Perceiver arXiv:2103.03206 #review\n"})
+    cache_path(vault).parent.mkdir()
+    with PaperCache(cache_path(vault)) as cache:
+        cache.put_many(CACHED)
+    run_link(vault, Settings(), offline=True, defer_links_in={"a.md"})
+    copy = tmp_path / "copy"
+    shutil.copytree(vault, copy)
+    incremental = planned(vault, full=False)
+    assert any(path.startswith("Papers/Tags/") for path, *_ in incremental)
+    assert incremental == planned(copy, full=True)

@@ -355,7 +355,11 @@ class _Planner:
         scope = _Scope()
         key_of_target = self._key_of_target()
         for path, before in dirty.items():
-            for scan in (before, self.scan_at.get(path)):
+            now = self.scan_at.get(path)
+            scope.tags.update(_tags_touched(before, now))
+            if before is not None and now is not None and before.kind == now.kind == USER_KIND:
+                scope.listed[path] = before.summary
+            for scan in (before, now):
                 if scan is None:
                     continue
                 scope.keys.update(scan.cited)
@@ -368,7 +372,6 @@ class _Planner:
                             scope.keys.add(other)
                 if scan.index_name is not None:
                     scope.indexes.add((scan.kind, scan.index_name.casefold()))
-                scope.tags.update(scan.tags)
             if path in self.scan_at:
                 scope.notes.add(path)
         moved = (self.note_path.keys() - self.paper_notes.keys()) | self.renames.keys()
@@ -445,7 +448,8 @@ class _Planner:
             if insertions and note is not None and note.text is not None:
                 self.linked_text[scan.note.path] = insert(note.text, insertions)
                 self.plan.links_inserted += len(insertions)
-                if self.scope is not None:
+                path = scan.note.path
+                if self.scope is not None and self._summary(path) != self.scope.listed.get(path):
                     # Its line in its tags' indexes is taken from the text with the links.
                     for tag in scan.tags:
                         for level in tag_with_parents(tag):
@@ -833,6 +837,19 @@ class _Scope:
     notes: set[str] = field(default_factory=set)  # notes that may need links
     tags: set[str] = field(default_factory=set)
     indexes: set[tuple[str, str]] = field(default_factory=set)  # (kind, casefolded name)
+    listed: dict[str, str] = field(default_factory=dict)  # user note -> its line, as listed
+
+
+def _tags_touched(before: NoteScan | None, now: NoteScan | None) -> set[str]:
+    """The tags whose index notes a change of one note can alter. A note of the user's that
+    keeps its line (the summary) is listed as before under every tag it keeps: only the tags
+    it gained or lost are touched. (If inserting links changes its line, `insert_links` adds
+    the rest.)"""
+    if before is None or now is None or before.kind != USER_KIND or now.kind != USER_KIND:
+        return {*(before.tags if before else ()), *(now.tags if now else ())}
+    if before.summary != now.summary:
+        return {*before.tags, *now.tags}
+    return set(before.tags) ^ set(now.tags)
 
 
 def _relations_changed(before: RelatedPapers, after: RelatedPapers) -> set[str]:
