@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import replace
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 from .scan import (
     OPAQUE_KIND,
@@ -68,6 +68,11 @@ class Workers:
         workers = _workers(count)
         if workers == 1:
             return None
+        # Imported only now: most runs scan a few notes, and these cost every run 15 ms.
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+        from multiprocessing import get_context
+
         try:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
