@@ -3,6 +3,7 @@ the same problems, the same state for the next run."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -76,7 +77,7 @@ def test_when_no_worker_can_start_the_run_scans_here(
 ) -> None:
     here = linked(tmp_path / "here")
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", RefusedPool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", RefusedPool)
     refused = linked(tmp_path / "refused")
     assert refused[0] == here[0]
     assert refused[1] == here[1]
@@ -101,7 +102,7 @@ def test_a_run_starts_its_workers_once_for_all_its_batches(
     here = linked(tmp_path / "here")
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
     monkeypatch.setattr(parallel, "CHUNK", 5)
-    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     shared = linked(tmp_path / "shared")
     assert [pool.batches for pool in pools] == [2]  # the notes read, then the notes written
     assert shared[0] == here[0]
