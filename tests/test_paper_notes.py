@@ -16,11 +16,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vaultpapers import notes
 from vaultpapers.config import Settings
 from vaultpapers.notes import (
     Mention,
     PaperNoteContent,
     new_paper_note,
+    owned_spans,
     paper_file_stem,
     render_new_paper_note,
     update_paper_note,
@@ -151,3 +153,28 @@ def test_a_new_notes_properties_are_what_its_front_matter_reads(
     assert [type(v) for v in parsed.data.values()] == [type(v) for v in properties.values()]
     note = Note("Papers/p.md", text, False, FileState(0, len(text), ""), "1:1:1:1")
     assert scan_to_json(scan_note(note, properties)) == scan_to_json(scan_note(note))
+
+
+_PIECES = st.sampled_from(
+    [
+        "<!-- vaultpapers:begin related -->",
+        "<!-- vaultpapers:end related -->",
+        "<!-- vaultpapers:begin index -->",
+        "<!-- vaultpapers:end index -->",
+        "<!-- vaultpapers:begin  -->",
+        "<!-- vaultpapers:end Index -->",
+        "<!-- vaultpapers:begin ",
+        " -->",
+        "text",
+        "\n",
+        "<",
+    ]
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(_PIECES, max_size=14).map("".join))
+def test_owned_spans_are_the_sections_the_marker_pattern_matches(text: str) -> None:
+    """Found by their markers alone (an index note's section is thousands of lines long), they
+    are exactly the matches of the section pattern, unclosed and mismatched markers included."""
+    assert owned_spans(text) == [match.span() for match in notes._SECTION.finditer(text)]

@@ -52,6 +52,7 @@ _SECTION = re.compile(
     re.DOTALL,
 )
 _MARKER = re.compile(r"<!-- vaultpapers:(?:begin|end) [a-z]+ -->")
+_BEGIN = re.compile(r"<!-- vaultpapers:begin ([a-z]+) -->")
 OWNED_MARKERS = ("<!-- vaultpapers:begin {} -->", "<!-- vaultpapers:end {} -->")
 # Not in file names: what Windows forbids, what breaks [[links]], and what would open code,
 # maths or a comment in the line a link to the note stands in (` $ %).
@@ -104,7 +105,12 @@ def citation_label(paper: Paper, finding: NameFinding | None = None) -> str:
         return head.strip()
     if not colon and len(paper.title) <= 30:
         return paper.title.strip()
-    surnames = [name.split()[-1] for name in paper.authors if name.split()]
+    surnames: list[str] = []  # the first three tell: one, two, or "et al." (of hundreds)
+    for author in paper.authors:
+        if words := author.split():
+            surnames.append(words[-1])
+            if len(surnames) == 3:
+                break
     year = paper.published.year
     if not surnames:
         return short_title(paper.title)
@@ -402,5 +408,19 @@ def section_text(text: str, name: str) -> str | None:
 
 
 def owned_spans(text: str) -> list[tuple[int, int]]:
-    """Where our generated sections sit, so nothing inside them counts as the user's."""
-    return [match.span() for match in _SECTION.finditer(text)]
+    """Where our generated sections sit, so nothing inside them counts as the user's.
+
+    The spans `_SECTION.finditer` gives, found by looking for the markers alone: its lazy
+    `.*?` steps through every character of a section, and an index note's section can be
+    5,000 lines long."""
+    spans = []
+    at = 0
+    while (begin := _BEGIN.search(text, at)) is not None:
+        end_marker = f"<!-- vaultpapers:end {begin.group(1)} -->"
+        end = text.find(end_marker, begin.end())
+        if end < 0:
+            at = begin.start() + 1  # unclosed: as the regex would, try a later begin marker
+            continue
+        spans.append((begin.start(), end + len(end_marker)))
+        at = end + len(end_marker)
+    return spans

@@ -210,6 +210,8 @@ class _Planner:
         self.index_path: dict[tuple[str, str], str] = {}
         self.linked_text: dict[str, str] = {}
         self._summaries: dict[str, str] = {}  # path -> its line in index notes, once planned
+        # A paper is listed under each of its tags and their parents (`arxiv` lists them all).
+        self._paper_entries: dict[tuple[str, bool], IndexEntry] = {}
         self.related: _Relations | None = None
         self._key_of_target_map: Mapping[str, str] | None = None
         self.scope: _Scope | None = None
@@ -700,6 +702,12 @@ class _Planner:
         return IndexEntry(target, None, line, target.casefold())
 
     def _paper_entry(self, key: str, *, dated: bool) -> IndexEntry:
+        entry = self._paper_entries.get((key, dated))
+        if entry is None:
+            entry = self._paper_entries[(key, dated)] = self._new_paper_entry(key, dated)
+        return entry
+
+    def _new_paper_entry(self, key: str, dated: bool) -> IndexEntry:
         paper = self.resolution.papers.get(key)
         target = self.link_target(key)
         if paper is None:
