@@ -43,6 +43,7 @@ class Catalog:
         self.contested: set[tuple[str, Any]] = set()  # ("paper", key) or ("index", identity)
         self.said: dict[str, PaperRelations] = {}  # paper note path -> its related parts
         self.speaking: set[str] = set()  # paper note paths whose `said` holds the user's word
+        self.tagged: dict[str, set[str]] = {}  # a tag as spelled -> the user's notes carrying it
         self.user_notes = 0  # notes vaultpapers did not generate (or could not scan)
         self._in_order: list[NoteScan] | None = None
         for scan in sorted(scans, key=_by_path):
@@ -88,6 +89,9 @@ class Catalog:
                 self.contested.add(("index", identity))
         for key in scan.cited:
             insort(self.citations.setdefault(key, []), scan, key=_by_path)
+        if scan.kind == USER_KIND:
+            for tag in scan.tags:
+                self.tagged.setdefault(tag, set()).add(path)
 
     def discard(self, path: str) -> None:
         scan = self.scan_at.pop(path, None)
@@ -111,6 +115,12 @@ class Catalog:
                 self.contested.discard(("index", identity))
         for key in scan.cited:
             _remove(self.citations, key, scan)
+        if scan.kind == USER_KIND:
+            for tag in scan.tags:
+                tagged = self.tagged[tag]
+                tagged.discard(path)
+                if not tagged:
+                    del self.tagged[tag]
 
     def claimed_twice(self) -> list[tuple[str, list[NoteScan]]]:
         """Papers and index notes with more than one note: ("arXiv <key>" or "<kind> <name>",

@@ -316,22 +316,28 @@ class _Planner:
                 ]
             return groups_of[tag]
 
-        for done, scan in enumerate(self.catalog.in_path_order()):
-            if not done % 4096 and yield_to is not None and yield_to.is_set():
-                return None
-            if scan.kind == USER_KIND:
-                for tag in scan.tags:
-                    for group in groups(tag):
-                        group.notes.add(scan.note.path)
+        if yield_to is not None and yield_to.is_set():
+            return None
+        # Each spelling where it first occurs (path, then place in the note's tags), so that
+        # the first one in path order names the tag, as if every note were read in turn.
+        scan_at = self.catalog.scan_at
+        first = {tag: min(paths) for tag, paths in self.catalog.tagged.items()}
+        for tag in sorted(first, key=lambda tag: (first[tag], scan_at[first[tag]].tags.index(tag))):
+            for group in groups(tag):
+                group.notes |= self.catalog.tagged[tag]
+        # A paper carries the tags its note will have after this run: the user's and ours.
+        # Papers with the same tags are added together (thousands share a few categories).
+        carrying: dict[tuple[str, ...], list[str]] = {}
         for key in self.note_path:
-            # A paper carries the tags its note will have after this run: the user's and ours.
             paper = self.resolution.papers.get(key)
             existing = self.paper_notes.get(key)
-            tags = list(existing[0].tags) if existing else []
-            tags += tool_tags(paper.categories if paper else (), self.settings)
+            tags = existing[0].tags if existing else ()
+            tags += tuple(tool_tags(paper.categories if paper else (), self.settings))
+            carrying.setdefault(tags, []).append(key)
+        for tags, keys in carrying.items():
             for tag in tags:
                 for group in groups(tag):
-                    group.papers.add(key)
+                    group.papers.update(keys)
         return dict(sorted(members.items(), key=lambda item: item[0].casefold()))
 
     def _detect_relations(self) -> _Relations:
