@@ -196,6 +196,26 @@ def test_an_unreadable_record_counts_as_missing(cache_path: Path) -> None:
         assert set(cache.get_many(["2101.00001", "2101.00002"])) == {"2101.00002"}
 
 
+def test_a_record_with_a_field_missing_or_unknown_counts_as_missing(cache_path: Path) -> None:
+    with PaperCache(cache_path) as cache:
+        cache.put_many([make_paper(f"2101.0000{n}") for n in (1, 2, 3)])
+    with sqlite3.connect(cache_path) as db:
+        db.execute(
+            "UPDATE papers SET record = json_remove(record, '$.title') WHERE arxiv_id = ?",
+            ("2101.00001",),
+        )
+        db.execute(
+            "UPDATE papers SET record = json_set(record, '$.votes', 3) WHERE arxiv_id = ?",
+            ("2101.00002",),
+        )
+
+    with PaperCache(cache_path) as cache:
+        found = cache.get_many(["2101.00001", "2101.00002", "2101.00003"])
+    assert set(found) == {"2101.00003"}
+    assert found["2101.00003"] == make_paper("2101.00003")
+    assert hash(found["2101.00003"]) == hash(make_paper("2101.00003"))
+
+
 # -- ids arXiv does not know ---------------------------------------------------------------
 
 
