@@ -278,6 +278,7 @@ def _split_version(name: str) -> tuple[str, str]:
     return name, ""
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked for each name, again for each series member
 def series_stem(name: str) -> str:
     """The name without its version-like suffixes: 'GPT-3.5 Turbo' -> 'GPT', 'BERT' -> 'BERT'."""
     while True:
@@ -287,6 +288,7 @@ def series_stem(name: str) -> str:
         name = stem
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _series_key(name: str) -> str:
     # "LLaMA" and "Llama 2", "MobileNets" and "MobileNetV2" belong together.
     key = re.sub(r"[\s-]", "", name.casefold())
