@@ -67,7 +67,8 @@ class Catalog:
             self.discard(path)
         self.scan_at[path] = scan
         self._in_order = None
-        self.user_notes += _is_users(scan)
+        users = scan.kind == USER_KIND
+        self.user_notes += users or scan.kind == OPAQUE_KIND
         stem = stem_of(path).lower()
         self.stems[stem] = self.stems.get(stem, 0) + 1
         if scan.problems:
@@ -88,8 +89,12 @@ class Catalog:
             if len(claimants) > 1:
                 self.contested.add(("index", identity))
         for key in scan.cited:
-            insort(self.citations.setdefault(key, []), scan, key=_by_path)
-        if scan.kind == USER_KIND:
+            citing = self.citations.setdefault(key, [])
+            if citing and path < citing[-1].note.path:
+                insort(citing, scan, key=_by_path)
+            else:  # notes mostly come in path order: the end is their place
+                citing.append(scan)
+        if users:
             for tag in scan.tags:
                 self.tagged.setdefault(tag, set()).add(path)
 

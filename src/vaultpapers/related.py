@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from .markdown import link_label
@@ -28,6 +28,7 @@ _LINK = re.compile(r"\[\[([^\[\]|#^]+)(?:[#^][^\[\]|]*)?(?:\\?\|[^\[\]]*)?\]\]")
 _SECTION_LINE = re.compile(r"^- (\[\[[^\]]+\]\]) · (.*)$", re.MULTILINE)
 
 
+@lru_cache(maxsize=1 << 16)  # every paper note's lists are read each run, the same links
 def link_target(entry: str) -> str:
     """'[[Perceiver (2103.03206)|P]]' -> 'perceiver (2103.03206)': the part Obsidian resolves."""
     match = _LINK.search(entry)
