@@ -61,6 +61,7 @@ def _shape(catalog: Catalog) -> dict[str, object]:
         "said": catalog.said,
         "speaking": catalog.speaking,
         "user_notes": catalog.user_notes,
+        "tagged": catalog.tagged,
     }
 
 
