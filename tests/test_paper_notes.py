@@ -8,6 +8,7 @@ diff of every after.md before committing it.
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +17,6 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaultpapers import notes
 from vaultpapers.config import Settings
 from vaultpapers.notes import (
     Mention,
@@ -155,6 +155,11 @@ def test_a_new_notes_properties_are_what_its_front_matter_reads(
     assert scan_to_json(scan_note(note, properties)) == scan_to_json(scan_note(note))
 
 
+# How a generated section was first defined; `owned_spans` finds the same ones faster.
+SECTION_PATTERN = re.compile(
+    r"<!-- vaultpapers:begin (?P<name>[a-z]+) -->.*?<!-- vaultpapers:end (?P=name) -->",
+    re.DOTALL,
+)
 _PIECES = st.sampled_from(
     [
         "<!-- vaultpapers:begin related -->",
@@ -177,4 +182,4 @@ _PIECES = st.sampled_from(
 def test_owned_spans_are_the_sections_the_marker_pattern_matches(text: str) -> None:
     """Found by their markers alone (an index note's section is thousands of lines long), they
     are exactly the matches of the section pattern, unclosed and mismatched markers included."""
-    assert owned_spans(text) == [match.span() for match in notes._SECTION.finditer(text)]
+    assert owned_spans(text) == [match.span() for match in SECTION_PATTERN.finditer(text)]

@@ -67,8 +67,7 @@ class Catalog:
             self.discard(path)
         self.scan_at[path] = scan
         self._in_order = None
-        users = scan.kind == USER_KIND
-        self.user_notes += users or scan.kind == OPAQUE_KIND
+        self.user_notes += _is_users(scan)
         stem = stem_of(path).lower()
         self.stems[stem] = self.stems.get(stem, 0) + 1
         if scan.problems:
@@ -94,7 +93,7 @@ class Catalog:
                 insort(citing, scan, key=_by_path)
             else:  # notes mostly come in path order: the end is their place
                 citing.append(scan)
-        if users:
+        if scan.kind == USER_KIND:
             for tag in scan.tags:
                 self.tagged.setdefault(tag, set()).add(path)
 

@@ -47,10 +47,6 @@ OWNED_PROPERTIES = (
 )
 RELATION_PROPERTIES = ("related", "unrelated")
 SECTION_ORDER = ("paper", "related", "mentions")
-_SECTION = re.compile(
-    r"<!-- vaultpapers:begin (?P<name>[a-z]+) -->.*?<!-- vaultpapers:end (?P=name) -->",
-    re.DOTALL,
-)
 _MARKER = re.compile(r"<!-- vaultpapers:(?:begin|end) [a-z]+ -->")
 _BEGIN = re.compile(r"<!-- vaultpapers:begin ([a-z]+) -->")
 OWNED_MARKERS = ("<!-- vaultpapers:begin {} -->", "<!-- vaultpapers:end {} -->")
@@ -358,8 +354,8 @@ def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) 
 def replace_sections(body: str, sections: Mapping[str, str], newline: str) -> str:
     """Swap each owned section for its new content, drop the ones no longer wanted, and add
     missing ones next to their neighbours in SECTION_ORDER."""
-    matches = list(_SECTION.finditer(body))
-    if len(_MARKER.findall(body)) != 2 * len(matches):
+    found = _sections(body)
+    if len(_MARKER.findall(body)) != 2 * len(found):
         raise NoteError(
             "a vaultpapers begin/end marker is missing or damaged; restore it or delete the "
             "section with both markers, and it will be regenerated"
@@ -368,9 +364,8 @@ def replace_sections(body: str, sections: Mapping[str, str], newline: str) -> st
     def block(name: str) -> str:
         return wrap_section(name, sections[name]).replace("\n", newline)
 
-    for match in reversed(matches):
-        name = match.group("name")
-        before, after = body[: match.start()], body[match.end() :]
+    for start, end, name in reversed(found):
+        before, after = body[:start], body[end:]
         if name in sections:
             body = before + block(name) + after
         elif name in SECTION_ORDER:
@@ -404,23 +399,28 @@ def _insert_section(body: str, name: str, block: str, newline: str) -> str:
 
 
 def section_text(text: str, name: str) -> str | None:
-    return next((m.group(0) for m in _SECTION.finditer(text) if m.group("name") == name), None)
+    return next((text[start:end] for start, end, n in _sections(text) if n == name), None)
 
 
 def owned_spans(text: str) -> list[tuple[int, int]]:
-    """Where our generated sections sit, so nothing inside them counts as the user's.
+    """Where our generated sections sit, so nothing inside them counts as the user's."""
+    return [(start, end) for start, end, _ in _sections(text)]
 
-    The spans `_SECTION.finditer` gives, found by looking for the markers alone: its lazy
-    `.*?` steps through every character of a section, and an index note's section can be
-    5,000 lines long."""
-    spans = []
+
+def _sections(text: str) -> list[tuple[int, int, str]]:
+    """Each generated section as (start, end, name): a begin marker and the first end marker
+    of the same name after it; a begin marker never closed is not one. Found by looking for
+    the markers alone (a pattern with a lazy `.*?` steps through every character, and an index
+    note's section can be 5,000 lines long)."""
+    found = []
     at = 0
     while (begin := _BEGIN.search(text, at)) is not None:
-        end_marker = f"<!-- vaultpapers:end {begin.group(1)} -->"
+        name = begin.group(1)
+        end_marker = f"<!-- vaultpapers:end {name} -->"
         end = text.find(end_marker, begin.end())
         if end < 0:
-            at = begin.start() + 1  # unclosed: as the regex would, try a later begin marker
+            at = begin.start() + 1  # unclosed: a later begin marker may still open one
             continue
-        spans.append((begin.start(), end + len(end_marker)))
+        found.append((begin.start(), end + len(end_marker), name))
         at = end + len(end_marker)
-    return spans
+    return found
