@@ -20,9 +20,14 @@ KEYS = ["2103.03206", "2107.14795", "hep-th/9711200"]
 
 
 def _text(kind: str, key: str, cited: list[str], broken: bool) -> str:
-    if kind == "paper":  # `broken` here: the user vetoed a related paper
-        veto = "unrelated: ['[[B]]']\n" if broken else ""
-        return f"---\nvaultpapers: paper\narxiv_id: '{key}'\n{veto}---\n# {key}\n"
+    if kind == "paper":  # `broken` here: the user vetoed a related paper, or took one out
+        veto = {"2103.03206": "unrelated: ['[[B]]']\n", "2107.14795": "related: []\n"}.get(key, "")
+        section = (
+            "<!-- vaultpapers:begin related -->\n## Related papers\n\n- [[a]] · same authors\n"
+            "<!-- vaultpapers:end related -->\n"
+        )
+        front = f"---\nvaultpapers: paper\narxiv_id: '{key}'\n{veto if broken else ''}---\n"
+        return f"{front}# {key}\n{section}"
     if kind == "tag":
         return "---\nvaultpapers: tag\ntag: ML\n---\n# ML\n"
     front = "---\ntags: [ml\n---\n" if broken else ""  # unreadable YAML: a problem
@@ -80,7 +85,7 @@ def test_a_catalog_updated_note_by_note_equals_one_built_afresh(changes):
             current[path] = scan
         kept.in_path_order()  # asked for between changes too: it must not go stale
     assert _shape(kept) == _shape(Catalog(current.values()))
-    assert kept.speaking == {p for p, said in kept.said.items() if said.unrelated}
+    assert kept.speaking == {p for p, said in kept.said.items() if said.unrelated or said.removed}
 
 
 def test_a_paper_with_two_notes_prefers_the_complete_one_and_is_reported_once():

@@ -29,7 +29,7 @@ from vaultpapers.notes import (
 )
 from vaultpapers.papers import Paper
 from vaultpapers.properties import find_front_matter
-from vaultpapers.scan import scan_note, scan_to_json
+from vaultpapers.scan import scan_note, scan_to_row
 from vaultpapers.vault import Note
 from vaultpapers.writer import FileState
 
@@ -152,7 +152,7 @@ def test_a_new_notes_properties_are_what_its_front_matter_reads(
     assert parsed.data == properties
     assert [type(v) for v in parsed.data.values()] == [type(v) for v in properties.values()]
     note = Note("Papers/p.md", text, False, FileState(0, len(text), ""), "1:1:1:1")
-    assert scan_to_json(scan_note(note, properties)) == scan_to_json(scan_note(note))
+    assert scan_to_row(scan_note(note, properties)) == scan_to_row(scan_note(note))
 
 
 # How a generated section was first defined; `owned_spans` finds the same ones faster.

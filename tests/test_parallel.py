@@ -4,7 +4,6 @@ the same problems, the same state for the next run."""
 from __future__ import annotations
 
 import concurrent.futures
-import json
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -16,6 +15,7 @@ from vaultpapers import parallel
 from vaultpapers.cache import PaperCache
 from vaultpapers.config import Settings
 from vaultpapers.pipeline import cache_path, open_state, run_link
+from vaultpapers.scan import SCAN_COLUMNS
 from vaults import MIXER, PERCEIVER, build_vault, notes_only, snapshot
 
 NOTES: dict[str, str | bytes] = {
@@ -44,12 +44,8 @@ def linked(root: Path) -> tuple[dict[str, bytes], list[str], dict]:
 
 def without_times(scans: dict) -> dict:
     """The kept scans, less the files' modification times (the two vaults were written apart)."""
-    kept = {}
-    for path, (_, text) in scans.items():
-        scan = json.loads(text)
-        scan[1] = scan[1][1:]  # [mtime_ns, size, digest] -> [size, digest]
-        kept[path] = scan
-    return kept
+    mtime = SCAN_COLUMNS.index("mtime_ns")
+    return {path: row[:mtime] + row[mtime + 1 :] for path, (_, row) in scans.items()}
 
 
 def test_workers_scan_exactly_as_this_process_does(

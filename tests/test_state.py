@@ -5,9 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from vaultpapers.cache import PaperCache
 from vaultpapers.config import Settings
 from vaultpapers.pipeline import cache_path, run_link
+from vaultpapers.scan import SCAN_COLUMNS
 from vaultpapers.state import StateStore
 from vaults import PERCEIVER, build_vault, snapshot
 
@@ -42,22 +45,39 @@ def test_a_state_file_that_is_not_a_database_is_replaced(tmp_path: Path) -> None
     assert "- [[a]]\n- [[b]]\n" in next((vault / "Papers").glob("Perceiver*")).read_text("utf-8")
 
 
-def test_unreadable_kept_scans_are_read_again_not_trusted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "kind = 3",  # what every run reads of a note
+        "cited = NULL",
+        "problems = '[1, 2'",
+        "body = '[1, 2, \"garbage\"'",  # what a run reads only when it needs it
+        "body = '[[], \"a\", null]'",
+    ],
+)
+def test_unreadable_kept_scans_are_read_again_not_trusted(tmp_path: Path, garbage: str) -> None:
     vault = linked_vault(tmp_path)
+    (vault / "a.md").write_text(NOTE + "Later: arXiv:2103.03206v2\n", encoding="utf-8")
+    run_link(vault, Settings(), offline=True)
     with sqlite3.connect(vault / ".vaultpapers" / "state.sqlite") as db:
-        db.execute("UPDATE scans SET scan = '[1, 2, \"garbage\"'")
+        db.execute(f"UPDATE scans SET {garbage}")
         db.execute("DELETE FROM meta WHERE key = 'complete_run'")
-    (vault / "c.md").write_text("#review too\n", encoding="utf-8")
+    (vault / "c.md").write_text("#review too, see arXiv:2103.03206\n", encoding="utf-8")
+    before = (vault / "a.md").read_text(encoding="utf-8")
     report = run_link(vault, Settings(), offline=True)
     assert report.complete and not report.problems
     tag_index = (vault / "Papers/Tags/Tag review.md").read_text(encoding="utf-8")
-    assert "- [[a]]" in tag_index and "- [[c]]" in tag_index
+    assert "- [[a]] · Read https://arxiv.org/abs/2103.03206 Perceiver #review\n" in tag_index
+    assert "- [[c]] · review too, see arXiv:2103.03206 Perceiver\n" in tag_index
+    assert (vault / "a.md").read_text(encoding="utf-8") == before, "nothing to insert twice"
+    paper = next((vault / "Papers").glob("Perceiver*")).read_text(encoding="utf-8")
+    assert "- [[a]]\n- [[c]]\n" in paper
 
 
 def test_state_written_by_other_code_is_dropped(tmp_path: Path) -> None:
     vault = linked_vault(tmp_path)
     path = vault / ".vaultpapers" / "state.sqlite"
-    with StateStore(path, "some other version") as state:
+    with StateStore(path, "some other version", SCAN_COLUMNS) as state:
         assert state.scans() == {} and state.get("complete_run") is None
     report = run_link(vault, Settings(), offline=True)
     assert report.complete and report.written("paper") == 0, "nothing to redo on disk"

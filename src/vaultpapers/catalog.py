@@ -11,6 +11,7 @@ note by note is indistinguishable from one built afresh.
 from __future__ import annotations
 
 from bisect import insort
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -46,8 +47,7 @@ class Catalog:
         self.tagged: dict[str, set[str]] = {}  # a tag as spelled -> the user's notes carrying it
         self.user_notes = 0  # notes vaultpapers did not generate (or could not scan)
         self._in_order: list[NoteScan] | None = None
-        for scan in sorted(scans, key=_by_path):
-            self.put(scan)
+        self._add_all(scans)
 
     def __len__(self) -> int:
         return len(self.scan_at)
@@ -96,6 +96,41 @@ class Catalog:
         if scan.kind == USER_KIND:
             for tag in scan.tags:
                 self.tagged.setdefault(tag, set()).add(path)
+
+    def _add_all(self, scans: Iterable[NoteScan]) -> None:
+        """What `put` of each scan in turn would make, in one pass: a run builds a catalog
+        of a whole vault, and most of `put` is keeping order one insertion at a time."""
+        scan_at = self.scan_at
+        for scan in sorted(scans, key=_by_path):
+            scan_at[scan.note.path] = scan
+        self.stems = dict(Counter(stem_of(path).lower() for path in scan_at))
+        problems, paper_notes, index_notes = self.problems, self.paper_notes, self.index_notes
+        citations, tagged = self.citations, self.tagged
+        self.user_notes = sum(map(_is_users, scan_at.values()))
+        for path, scan in scan_at.items():  # in path order: each group comes out sorted
+            kind = scan.kind
+            if scan.problems:
+                problems[path] = scan.problems
+            if scan.paper_key:
+                paper_notes.setdefault(scan.paper_key, []).append(scan)
+                said = PaperRelations.read(scan.paper_key, scan.properties, scan.related_section)
+                self.said[path] = said
+                if said.speaks:
+                    self.speaking.add(path)
+            elif scan.index_name is not None:
+                index_notes.setdefault((kind, scan.index_name.casefold()), []).append(scan)
+            for key in scan.cited:
+                citations.setdefault(key, []).append(scan)
+            if kind == USER_KIND:
+                for tag in scan.tags:
+                    tagged.setdefault(tag, set()).add(path)
+        for key, claimants in paper_notes.items():
+            if len(claimants) > 1:
+                claimants.sort(key=_claimant_order)
+                self.contested.add(("paper", key))
+        self.contested.update(
+            ("index", identity) for identity, claimants in index_notes.items() if len(claimants) > 1
+        )
 
     def discard(self, path: str) -> None:
         scan = self.scan_at.pop(path, None)

@@ -27,9 +27,10 @@ from .scan import (
     USER_KIND,
     NoteScan,
     Problem,
-    scan_from_json,
+    ScanRow,
+    scan_from_row,
     scan_or_report,
-    scan_to_json,
+    scan_to_row,
 )
 from .state import StatKey
 from .vault import Note, ReadProblem, read_note
@@ -96,7 +97,7 @@ class Workers:
 
 def read_and_scan(
     vault: Path, paths: Sequence[str], *, max_bytes: int, workers: Workers | None = None
-) -> list[tuple[Scanned, str | None]]:
+) -> list[tuple[Scanned, ScanRow | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
     (JSON; None for a note that could not be read or scanned)."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
@@ -104,13 +105,13 @@ def read_and_scan(
     with _workers_of_run(workers) as pool:
         answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits)
     if answers is None:
-        return [_with_json(_read_and_scan(vault, path, max_bytes)) for path in paths]
+        return [_with_row(_read_and_scan(vault, path, max_bytes)) for path in paths]
     return [_decode(path, answer) for chunk in answers for path, answer in chunk]
 
 
 def scan_written(
     notes: Sequence[Written], workers: Workers | None = None
-) -> list[tuple[str, StatKey, str] | None]:
+) -> list[tuple[str, StatKey, ScanRow] | None]:
     """What the state keeps of each note just written — (path, stat, scan JSON) — or None
     for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
     properties its front matter holds when known)."""
@@ -132,10 +133,10 @@ def _workers_of_run(workers: Workers | None) -> Iterator[Workers]:
         yield own
 
 
-def _with_json(scanned: Scanned) -> tuple[Scanned, str | None]:
+def _with_row(scanned: Scanned) -> tuple[Scanned, ScanRow | None]:
     if isinstance(scanned, ReadProblem) or scanned.kind == OPAQUE_KIND:
         return scanned, None
-    return scanned, scan_to_json(scanned)
+    return scanned, scan_to_row(scanned)
 
 
 def _read_and_scan(vault: Path, path: str, max_bytes: int) -> Scanned:
@@ -156,11 +157,11 @@ def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[
             # The text only of a note planning may write: one that cites papers or is
             # generated. The rest (most of a vault) are read again if ever needed.
             text = scanned.note.text if scanned.cited or scanned.kind != USER_KIND else None
-            answers.append((path, ("scan", scanned.note.stat, scan_to_json(scanned), text)))
+            answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned), text)))
     return answers
 
 
-def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, str | None]:
+def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None]:
     if answer[0] == "unread":
         return ReadProblem(path, answer[1]), None
     if answer[0] == "opaque":
@@ -168,18 +169,18 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, str | None]:
         note = Note(path, None, bom, FileState(0, 0, ""))
         found = tuple(Problem(path, line, message) for line, message in problems)
         return NoteScan(note, OPAQUE_KIND, problems=found), None
-    _, stat, kept_json, text = answer
-    scan = scan_from_json(path, stat, kept_json)
+    _, stat, kept_row, text = answer
+    scan = scan_from_row(path, stat, kept_row)
     if text is not None:
         scan = replace(scan, note=replace(scan.note, text=text))
-    return scan, kept_json
+    return scan, kept_row
 
 
-def _scan_written(written: Written) -> tuple[str, StatKey, str] | None:
+def _scan_written(written: Written) -> tuple[str, StatKey, ScanRow] | None:
     path, text, bom, state, stat, front_matter = written
     scan = scan_or_report(Note(path, text, bom, state, stat), front_matter)
-    return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_json(scan))
+    return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
 
 
-def _scan_written_chunk(notes: Sequence[Written]) -> list[tuple[str, StatKey, str] | None]:
+def _scan_written_chunk(notes: Sequence[Written]) -> list[tuple[str, StatKey, ScanRow] | None]:
     return [_scan_written(note) for note in notes]

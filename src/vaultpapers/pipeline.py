@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from stat import S_ISREG
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cache import DecodedPapers, PaperCache
@@ -40,10 +40,12 @@ from .relations import (
     related_to_json,
 )
 from .scan import (
+    SCAN_COLUMNS,
     SCAN_FORMAT,
     NoteScan,
     Problem,
-    scan_from_json,
+    ScanRow,
+    scan_from_row,
     scan_or_report,
 )
 from .state import StateStore, StatKey, stat_key
@@ -149,16 +151,19 @@ def make_source(
     """`sleep` is where pacing and backoff wait: the watcher passes one that wakes on stop."""
     from .arxiv_source import ArxivSource  # the HTTP and XML stack, only once it is needed
 
+    return ArxivSource(**source_options(settings), cache=cache, sleep=sleep)
+
+
+def source_options(settings: Settings) -> dict[str, Any]:
+    """The arXiv source's settings, as plain values (a helper process gets them too)."""
     arxiv = settings.arxiv
-    return ArxivSource(
-        arxiv.api_url,
-        delay=arxiv.delay,
-        timeout=arxiv.timeout,
-        batch_size=arxiv.batch_size,
-        max_retries=arxiv.max_retries,
-        cache=cache,
-        sleep=sleep,
-    )
+    return {
+        "api_url": arxiv.api_url,
+        "delay": arxiv.delay,
+        "timeout": arxiv.timeout,
+        "batch_size": arxiv.batch_size,
+        "max_retries": arxiv.max_retries,
+    }
 
 
 class _Phases:
@@ -463,7 +468,7 @@ class _SourceOnDemand:
 def open_state(vault: Path) -> StateStore:
     path = vault / STATE_DIR / STATE_FILE
     path.parent.mkdir(exist_ok=True)
-    return StateStore(path, f"{__version__}/scan-{SCAN_FORMAT}")
+    return StateStore(path, f"{__version__}/scan-{SCAN_FORMAT}", SCAN_COLUMNS)
 
 
 def scan_vault(
@@ -499,11 +504,14 @@ def scan_vault(
         kept_stats = {path: stat for path, (stat, _) in kept.items()}
         warm = memory.catalog.scan_at if memory is not None else {}
 
+        def rescan(note: Note) -> NoteScan | None:
+            return _scan_again(vault, settings, note)
+
         def earlier_of(path: str) -> NoteScan | None:
             scan = warm.get(path)
             if scan is not None and scan.note.stat == kept_stats.get(path):
                 return scan
-            return _decoded(path, kept.get(path))
+            return _decoded(path, kept.get(path), rescan)
 
     scans: list[NoteScan] = []
     listed: set[str] = set()
@@ -573,19 +581,19 @@ def _rescanned(
 
 def _read_and_scan(
     vault: Path, settings: Settings, paths: list[str], workers: Workers | None = None
-) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, str]], list[Problem]]:
+) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, ScanRow]], list[Problem]]:
     """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
     read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
-    fresh: dict[str, tuple[StatKey, str]] = {}
+    fresh: dict[str, tuple[StatKey, ScanRow]] = {}
     problems: list[Problem] = []
     scanned_all = read_and_scan(vault, paths, max_bytes=settings.max_note_bytes, workers=workers)
-    for scanned, kept_json in scanned_all:
+    for scanned, kept_row in scanned_all:
         if isinstance(scanned, ReadProblem):
             problems.append(Problem(scanned.path, None, scanned.message))
             continue
         read_now[scanned.note.path] = scanned
-        if kept_json is not None:
-            fresh[scanned.note.path] = (scanned.note.stat, kept_json)
+        if kept_row is not None:
+            fresh[scanned.note.path] = (scanned.note.stat, kept_row)
     return read_now, fresh, problems
 
 
@@ -630,15 +638,25 @@ def _relisted(
     return listing
 
 
-def _decoded(path: str, kept: tuple[StatKey, str] | None) -> NoteScan | None:
+def _decoded(
+    path: str, kept: tuple[StatKey, ScanRow] | None, rescan: Callable[[Note], NoteScan | None]
+) -> NoteScan | None:
     """A kept scan, or None if there is none or it cannot be read (then the note is read)."""
     if kept is None:
         return None
     try:
-        return scan_from_json(path, *kept)
+        return scan_from_row(path, *kept, rescan)
     except (ValueError, TypeError, KeyError) as exc:
         log.debug("kept scan of %s unreadable (%s); reading the note", path, exc)
         return None
+
+
+def _scan_again(vault: Path, settings: Settings, note: Note) -> NoteScan | None:
+    """The note scanned anew, provided it is still the file its kept scan was made from."""
+    current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
+    if isinstance(current, Note) and current.state == note.state:
+        return scan_or_report(current)
+    return None
 
 
 def _reread(vault: Path, note: Note, settings: Settings, read: Mapping[str, Note]) -> Note | None:
@@ -668,7 +686,7 @@ def _remember(
     stat of each file written (None: removed)."""
     stats: dict[str, StatKey | None] = {}
     outputs: dict[str, tuple[StatKey, str]] = {}
-    scans: dict[str, tuple[StatKey, str]] = {}
+    scans: dict[str, tuple[StatKey, ScanRow]] = {}
     gone: list[str] = []
     to_scan: list[Written] = []
     written = {r.write.path: r for r in results}
@@ -702,10 +720,10 @@ def _remember(
     for row in scan_written(to_scan, workers):
         if row is None:
             continue
-        path, stat, kept_json = row
-        scans[path] = (stat, kept_json)
+        path, stat, kept_row = row
+        scans[path] = (stat, kept_row)
         if memory is not None:
-            memory.catalog.put(scan_from_json(path, stat, kept_json))
+            memory.catalog.put(scan_from_row(path, stat, kept_row))
     if memory is not None:
         for path in gone:
             memory.catalog.discard(path)

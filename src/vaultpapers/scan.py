@@ -9,8 +9,9 @@ the few notes that will actually be written.
 from __future__ import annotations
 
 import json
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -25,13 +26,15 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 3  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 4  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # The properties planning reads; kept small and JSON-safe so scans can be stored.
 KEPT_PROPERTIES = ("title", "related", "unrelated")
 _PAPER_KIND_LINE = re.compile(rf"^vaultpapers:\s*['\"]?{PAPER_KIND}['\"]?\s*$", re.MULTILINE)
 _CLAIMED_PAPER = re.compile(r"^arxiv_id:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
+
+log = logging.getLogger("vaultpapers")
 
 
 @dataclass(frozen=True)
@@ -215,55 +218,123 @@ def _unique(tags: list[str]) -> tuple[str, ...]:
 
 
 # -- keeping scans between runs ------------------------------------------------------------
+# A kept scan is a row of plain values (`ScanRow`, one per `SCAN_COLUMNS`), stored as they are
+# in the state's columns: what every run needs of every note (its file, kind, citations, tags)
+# without a JSON parse, and the rest (`body`: properties, summary, related section, references)
+# as one JSON text decoded only if asked for. Most runs never ask for most notes' body.
+
+SCAN_COLUMNS = (
+    "bom",
+    "mtime_ns",
+    "size",
+    "digest",
+    "kind",
+    "paper_key",
+    "index_name",
+    "cited",
+    "tags",
+    "problems",
+    "body",
+)
+ScanRow = tuple[Any, ...]
+Rescan = Callable[[Note], "NoteScan | None"]
 
 
-def scan_to_json(scan: NoteScan) -> str:
+def scan_to_row(scan: NoteScan) -> ScanRow:
     note = scan.note
-    return json.dumps(
-        [
-            note.bom,
-            [note.state.mtime_ns, note.state.size, note.state.digest],
-            scan.kind,
-            scan.cited,
-            [[p.line, p.message] for p in scan.problems],
-            scan.properties,
-            scan.paper_key,
-            scan.index_name,
-            scan.tags,
-            scan.summary,
-            scan.related_section,
-            scan._references,
-        ],
-        ensure_ascii=False,
+    problems = [[p.line, p.message] for p in scan.problems]
+    body = [scan.properties, scan.summary, scan.related_section, scan._references]
+    return (
+        int(note.bom),
+        note.state.mtime_ns,
+        note.state.size,
+        note.state.digest,
+        scan.kind,
+        scan.paper_key,
+        scan.index_name,
+        " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
+        " ".join(scan.tags),
+        json.dumps(problems, ensure_ascii=False) if problems else None,
+        json.dumps(body, ensure_ascii=False),
     )
 
 
-def scan_from_json(path: str, stat: str, text: str) -> NoteScan:
-    """The scan kept for `path`; its note has no text (read it only when needed)."""
-    (
-        bom,
-        state,
-        kind,
-        cited,
-        problems,
-        properties,
-        paper_key,
-        index_name,
-        tags,
-        summary,
-        related_section,
-        references,
-    ) = json.loads(text)
-    return NoteScan(
-        Note(path, None, bom, FileState(*state), stat),
-        kind,
-        tuple(cited),
-        tuple(Problem(path, line, message) for line, message in problems),
-        properties,
-        paper_key,
-        index_name,
-        tuple(tags),
-        summary,
-        related_section,
-        references,
+def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = None) -> NoteScan:
+    """The scan kept for `path`; its note has no text (read it only when needed). `rescan`
+    works the body out again from the note itself, should the kept one be unreadable."""
+    bom, mtime_ns, size, digest, kind, paper_key, index_name, cited, tags, problems, body = row
+    if not (
+        isinstance(kind, str)
+        and isinstance(cited, str)
+        and isinstance(tags, str)
+        and isinstance(body, str)
+        and isinstance(digest, str)
+    ):
+        raise TypeError("a kept scan with a column of the wrong type")
+    # Built without the dataclasses' `__init__`: a vault's worth of them is decoded per run,
+    # and frozen ones set every field through `object.__setattr__`. Every field is set here.
+    state = object.__new__(FileState)
+    state.__dict__.update(mtime_ns=mtime_ns, size=size, digest=digest)
+    note = object.__new__(Note)
+    note.__dict__.update(path=path, text=None, bom=bool(bom), state=state, stat=stat)
+    scan = object.__new__(KeptScan)
+    scan.__dict__.update(
+        note=note,
+        kind=kind,
+        cited=tuple(cited.split(" ")) if cited else (),
+        problems=(
+            tuple(Problem(path, line, message) for line, message in json.loads(problems))
+            if problems
+            else ()
+        ),
+        paper_key=paper_key,
+        index_name=index_name,
+        tags=tuple(tags.split(" ")) if tags else (),
+        _body=body,
+        _rescan=rescan,
     )
+    return scan
+
+
+class _InBody:
+    """A field of a kept scan's body: the first one asked for decodes them all."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, scan: KeptScan | None, owner: type) -> Any:
+        if scan is None:
+            return self
+        scan._decode_body()
+        return scan.__dict__[self.name]
+
+
+class KeptScan(NoteScan):
+    """A scan kept from an earlier run (see `scan_from_row`)."""
+
+    properties = _InBody()  # type: ignore[assignment]
+    summary = _InBody()  # type: ignore[assignment]
+    related_section = _InBody()  # type: ignore[assignment]
+    _references = _InBody()  # type: ignore[assignment]
+
+    def _decode_body(self) -> None:
+        fields = self.__dict__
+        try:
+            properties, summary, related_section, references = json.loads(fields["_body"])
+            if not (isinstance(properties, dict) and isinstance(summary, str)):
+                raise TypeError("not a scan's body")
+        except (ValueError, TypeError) as exc:
+            rescan = fields["_rescan"]
+            again = rescan(self.note) if rescan is not None else None
+            log.warning("kept scan of %s unreadable (%s); worked out again", self.note.path, exc)
+            properties, summary, related_section, references = (
+                (again.properties, again.summary, again.related_section, again._references)
+                if again is not None
+                else ({}, "", None, ())
+            )
+        fields.update(
+            properties=properties,
+            summary=summary,
+            related_section=related_section,
+            _references=references,
+        )

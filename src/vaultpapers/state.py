@@ -2,7 +2,8 @@
 
 Kept in `.vaultpapers/state.sqlite`, apart from the metadata cache: this is derived data, safe
 to delete at any time (the next run rebuilds it), and it differs between machines. It holds:
-- each note's scan, valid while the file's stat (mtime, ctime, size, inode) is unchanged;
+- each note's scan (a row of values in the columns the scan module names), valid while the
+  file's stat (mtime, ctime, size, inode) is unchanged;
 - for each generated note, the digest of what it was last brought up to date with;
 - small values: the relations found for a set of papers, the vault's last complete snapshot.
 
@@ -15,7 +16,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ log = logging.getLogger("vaultpapers")
 
 SCHEMA = 1
 StatKey = str  # "mtime_ns:ctime_ns:size:inode"
+Row = tuple[Any, ...]
 
 
 def stat_key(stat: os.stat_result) -> StatKey:
@@ -34,10 +36,18 @@ class StateStore:
     """A best-effort memory: if the file is missing, locked, corrupt or from another schema,
     it starts empty and the run is merely slower."""
 
-    def __init__(self, path: Path, generation: str) -> None:
+    def __init__(self, path: Path, generation: str, scan_columns: Sequence[str]) -> None:
         """`generation` names the code that wrote the state (version, scan format): state
-        from other code is dropped, since what it remembers may mean something else now."""
+        from other code is dropped, since what it remembers may mean something else now.
+        A scan is kept as a row of `scan_columns`."""
         self.path = path
+        self.scan_columns = ["path", "stat", *scan_columns]
+        names = ", ".join(self.scan_columns)
+        self._create_scans = f"CREATE TABLE IF NOT EXISTS scans ({names})"
+        self._select_scans = f"SELECT {names} FROM scans"
+        self._insert_scan = (
+            f"INSERT OR REPLACE INTO scans VALUES ({', '.join('?' * len(self.scan_columns))})"
+        )
         self._db: sqlite3.Connection | None = None
         try:
             self._db = self._open()
@@ -58,9 +68,12 @@ class StateStore:
         if version not in (0, SCHEMA):
             db.close()
             raise sqlite3.DatabaseError(f"schema {version}, expected {SCHEMA}")
+        columns = [row[1] for row in db.execute("PRAGMA table_info(scans)")]
+        if columns and columns != self.scan_columns:
+            db.execute("DROP TABLE scans")  # scans of another layout: kept by other code
+        db.execute(self._create_scans)
         db.executescript(
             """
-            CREATE TABLE IF NOT EXISTS scans (path TEXT PRIMARY KEY, stat TEXT, scan TEXT);
             CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, stat TEXT, inputs TEXT);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
             """
@@ -100,15 +113,12 @@ class StateStore:
 
     # -- scans ------------------------------------------------------------------------------
 
-    def scans(self) -> dict[str, tuple[StatKey, str]]:
-        return {path: (stat, scan) for path, stat, scan in self._rows("SELECT * FROM scans")}
+    def scans(self) -> dict[str, tuple[StatKey, Row]]:
+        return {row[0]: (row[1], row[2:]) for row in self._rows(self._select_scans)}
 
-    def save_scans(self, rows: Mapping[str, tuple[StatKey, str]], gone: Iterable[str]) -> None:
+    def save_scans(self, rows: Mapping[str, tuple[StatKey, Row]], gone: Iterable[str]) -> None:
         self._write("DELETE FROM scans WHERE path = ?", ((path,) for path in gone))
-        self._write(
-            "INSERT OR REPLACE INTO scans VALUES (?, ?, ?)",
-            ((path, stat, scan) for path, (stat, scan) in rows.items()),
-        )
+        self._write(self._insert_scan, ((path, stat, *row) for path, (stat, row) in rows.items()))
 
     # -- generated notes ---------------------------------------------------------------------
 
