@@ -24,7 +24,7 @@ from lxml import etree
 
 from vaultpapers.cache import PaperCache
 from vaultpapers.ids import InvalidArxivId, parse_arxiv_id
-from vaultpapers.papers import Paper, Resolution
+from vaultpapers.papers import FetchResult, Paper, Resolution
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -43,18 +43,6 @@ DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 _ATOM_ENTRY_ID = "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}id"
 _REJECTED_ID_MARKER = "incorrect_id_format_for_"
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    papers: dict[str, Paper]
-    """Requested key -> paper."""
-    not_found: frozenset[str]
-    """arXiv answered, and has no such paper (or rejected the id as malformed)."""
-    failed: dict[str, str]
-    """Key -> why it could not be fetched this time; these stay pending for a later run."""
-    requests: int
-    """HTTP requests made."""
 
 
 class MalformedResponseError(Exception):

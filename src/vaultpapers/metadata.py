@@ -4,7 +4,7 @@ the HTTP and XML stack."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -12,7 +12,7 @@ from .cache import DecodedPapers, PaperCache
 from .papers import Resolution
 
 if TYPE_CHECKING:
-    from .arxiv_source import FetchResult
+    from .papers import FetchResult
 
 NOT_FOUND_MAX_AGE = timedelta(days=7)  # arXiv's "no such paper" is asked again after this
 
@@ -32,14 +32,17 @@ def resolve(
     *,
     progress: Callable[[int, int], None] | None = None,
     known: DecodedPapers | None = None,
+    fetching: Collection[str] = (),
 ) -> Resolution:
     """Metadata for ``keys``: cached papers first, recent "not found" answers trusted, the rest
     fetched (or left pending as 'offline' when there is no source). `known`: papers decoded
-    by earlier calls (see `PaperCache.get_many`)."""
+    by earlier calls (see `PaperCache.get_many`). `fetching`: keys the source is fetching
+    already (it was asked ahead), not looked up first."""
     wanted = sorted(set(keys))
-    papers = cache.get_many(wanted, known=known)
+    papers = cache.get_many([key for key in wanted if key not in fetching], known=known)
     uncached = [key for key in wanted if key not in papers]
-    not_found = cache.not_found(uncached, max_age=NOT_FOUND_MAX_AGE)
+    asked = [key for key in uncached if key not in fetching]
+    not_found = cache.not_found(asked, max_age=NOT_FOUND_MAX_AGE)
     to_fetch = [key for key in uncached if key not in not_found]
     pending: dict[str, str] = {}
     requests = 0

@@ -92,3 +92,17 @@ class Resolution:
     not_found: frozenset[str] = frozenset()
     pending: Mapping[str, str] = field(default_factory=dict)  # key -> why it is not known yet
     requests: int = 0  # HTTP requests made to arXiv for this resolution
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one fetch from arXiv (or a helper that fetched ahead) came to."""
+
+    papers: dict[str, Paper]
+    """Requested key -> paper."""
+    not_found: frozenset[str]
+    """arXiv answered, and has no such paper (or rejected the id as malformed)."""
+    failed: dict[str, str]
+    """Key -> why it could not be fetched this time; these stay pending for a later run."""
+    requests: int
+    """HTTP requests made."""

@@ -24,7 +24,7 @@ from .config import STATE_DIR, Settings
 from .ids import parse_arxiv_id
 from .metadata import NOT_FOUND_MAX_AGE, resolve
 from .notes import section_text
-from .papers import Paper, Resolution
+from .papers import FetchResult, Paper, Resolution
 from .parallel import Workers, Written, read_and_scan, scan_written
 from .planner import Plan, plan_link
 from .properties import find_front_matter
@@ -53,7 +53,8 @@ from .vault import Note, ReadProblem, is_excluded, markdown_files, read_note, re
 from .writer import Outcome, VaultWriter, Write, WriteResult
 
 if TYPE_CHECKING:
-    from .arxiv_source import ArxivSource, FetchResult
+    from .arxiv_source import ArxivSource
+    from .prefetch import Prefetch
 
 log = logging.getLogger("vaultpapers")
 
@@ -239,6 +240,7 @@ def run_link(
             if warm is not None and as_known:
                 warm.listing = known
             return unchanged
+        ahead: list[Prefetch] = []  # at most one: the papers the changed notes newly cite
         with _collector_paused():
             catalog, read, edited, read_problems = scan_vault(
                 vault,
@@ -250,15 +252,26 @@ def run_link(
                 in_step=known,
                 only=changed if known is not None else None,
                 workers=workers,
+                on_read=None
+                if offline or warm is not None
+                else _fetch_ahead(vault, settings, ahead),
             )
         phases.done("scan")
         report = RunReport(notes=len(catalog), user_notes=catalog.user_notes, dry_run=dry_run)
         report.problems.extend(set_aside + read_problems)
         with open_cache(vault) as cache:
             keys = catalog.citations.keys() | catalog.paper_notes.keys()
-            source = None if offline else _SourceOnDemand(settings, cache)
+            prefetch = ahead[0] if ahead else None
+            source = None if offline else _SourceOnDemand(settings, cache, prefetch)
             decoded = warm.papers if warm is not None else None
-            resolution = resolve(sorted(keys), cache, source, progress=progress, known=decoded)
+            resolution = resolve(
+                sorted(keys),
+                cache,
+                source,
+                progress=progress,
+                known=decoded,
+                fetching=prefetch.keys if prefetch is not None else (),
+            )
         phases.done("resolve")
         uncached = dict(resolution.pending) if defer_uncached else {}
         if uncached:
@@ -452,17 +465,66 @@ def _remember_complete_run(
     )
 
 
-class _SourceOnDemand:
-    """The arXiv source, built on the first fetch: most runs have nothing to fetch."""
+FETCH_AHEAD_MIN = 2_000  # kept scans to decode: below this a helper process is no gain
 
-    def __init__(self, settings: Settings, cache: PaperCache) -> None:
+
+def _fetch_ahead(
+    vault: Path, settings: Settings, started: list[Prefetch]
+) -> Callable[[list[NoteScan]], None]:
+    """What `scan_vault` calls with the notes it read: if they cite papers neither cached nor
+    known to be missing, a helper process starts fetching them (appended to `started`)."""
+
+    def start(scans: list[NoteScan]) -> None:
+        cited = sorted({key for scan in scans for key in scan.cited})
+        if not cited:
+            return
+        with open_cache(vault) as cache:
+            cached = cache.get_many(cited)
+            uncached = [key for key in cited if key not in cached]
+            missing = cache.not_found(uncached, max_age=NOT_FOUND_MAX_AGE)
+        keys = [key for key in uncached if key not in missing]
+        if keys:
+            from .prefetch import Prefetch
+
+            log.debug("fetching %d paper(s) ahead in a helper process", len(keys))
+            started.append(Prefetch.start(cache_path(vault), keys, source_options(settings)))
+
+    return start
+
+
+class _SourceOnDemand:
+    """The arXiv source, built on the first fetch: most runs have nothing to fetch. What a
+    helper fetched ahead (`prefetch`) is taken from the cache; the rest is fetched here."""
+
+    def __init__(
+        self, settings: Settings, cache: PaperCache, prefetch: Prefetch | None = None
+    ) -> None:
         self.settings = settings
         self.cache = cache
+        self.prefetch = prefetch
 
     def fetch(
         self, keys: Iterable[str], *, progress: Callable[[int, int], None] | None = None
     ) -> FetchResult:
-        return make_source(self.settings, self.cache).fetch(keys, progress=progress)
+        rest = sorted(set(keys))
+        papers: dict[str, Paper] = {}
+        not_found: set[str] = set()
+        failed: dict[str, str] = {}
+        requests = 0
+        if self.prefetch is not None:
+            done = self.prefetch.result()
+            papers = self.cache.get_many([key for key in rest if key in done.found])
+            not_found = {key for key in rest if key in done.not_found}
+            failed = {key: done.failed[key] for key in rest if key in done.failed}
+            requests = done.requests
+            rest = [key for key in rest if key not in papers.keys() | not_found | failed.keys()]
+        if rest:
+            result = make_source(self.settings, self.cache).fetch(rest, progress=progress)
+            papers.update(result.papers)
+            not_found |= result.not_found
+            failed.update(result.failed)
+            requests += result.requests
+        return FetchResult(papers, frozenset(not_found), failed, requests)
 
 
 def open_state(vault: Path) -> StateStore:
@@ -482,6 +544,7 @@ def scan_vault(
     in_step: Mapping[str, StatKey] | None = None,
     only: Collection[str] | None = None,
     workers: Workers | None = None,
+    on_read: Callable[[list[NoteScan]], None] | None = None,
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
 
@@ -491,17 +554,23 @@ def scan_vault(
     `save`. `memory` holds a catalog already decoded (by a caller that runs again and again);
     when it is `in_step` with the state (the listing the last run left), the state's scans
     are not read, and if the caller knows the `only` paths that can have changed, no other
-    note is even looked at.
+    note is even looked at. `on_read` is shown the notes read now before the kept scans
+    are decoded, when there are enough of those to be worth a head start.
     """
     if memory is not None and in_step is not None:
         if only is not None and save:
             return _rescanned(vault, settings, state, memory, listing, only, workers)
         kept_paths: Collection[str] = memory.catalog.scan_at.keys()
         earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
+
+        def stat_before(path: str) -> StatKey | None:
+            scan = memory.catalog.get(path)
+            return scan.note.stat if scan is not None else None
     else:
         kept = state.scans()
         kept_paths = kept.keys()
         kept_stats = {path: stat for path, (stat, _) in kept.items()}
+        stat_before = kept_stats.get
         warm = memory.catalog.scan_at if memory is not None else {}
 
         def rescan(note: Note) -> NoteScan | None:
@@ -513,20 +582,31 @@ def scan_vault(
                 return scan
             return _decoded(path, kept.get(path), rescan)
 
-    scans: list[NoteScan] = []
-    listed: set[str] = set()
+    # The notes that changed first, then what was kept of the others: `on_read` can start
+    # on what the changed ones cite while the kept scans are decoded.
     changed: dict[str, NoteScan | None] = {}
-    to_read: list[str] = []
-    for relative, stat in listing.items():
-        listed.add(relative)
-        earlier = earlier_of(relative)
-        if earlier is not None and earlier.note.stat == stat:
-            scans.append(earlier)
-            continue
-        to_read.append(relative)
-        changed[relative] = earlier
+    to_read = [path for path, stat in listing.items() if stat_before(path) != stat]
     read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
+    if on_read is not None and len(listing) - len(to_read) >= FETCH_AHEAD_MIN:
+        on_read([scan for scan in read_now.values() if scan is not None])
+    scans: list[NoteScan] = []
+    unreadable: list[str] = []  # kept scans that cannot be decoded: their notes are read
+    for relative in listing:
+        earlier = earlier_of(relative)
+        if relative in read_now:
+            changed[relative] = earlier
+        elif earlier is not None:
+            scans.append(earlier)
+        else:
+            unreadable.append(relative)
+            changed[relative] = None
+    if unreadable:
+        more, more_fresh, more_problems = _read_and_scan(vault, settings, unreadable, workers)
+        read_now.update(more)
+        fresh.update(more_fresh)
+        problems += more_problems
     scans += [scan for scan in read_now.values() if scan is not None]
+    listed = listing.keys()
     gone = set(kept_paths) - listed
     for relative in gone:
         changed[relative] = earlier_of(relative)
