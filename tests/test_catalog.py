@@ -63,7 +63,6 @@ def _shape(catalog: Catalog) -> dict[str, object]:
         "problems": catalog.scan_problems(),
         "twice": [(what, [s.note.path for s in group]) for what, group in catalog.claimed_twice()],
         "order": [scan.note.path for scan in catalog.in_path_order()],
-        "said": catalog.said,
         "speaking": catalog.speaking,
         "user_notes": catalog.user_notes,
         "tagged": catalog.tagged,
@@ -85,7 +84,8 @@ def test_a_catalog_updated_note_by_note_equals_one_built_afresh(changes):
             current[path] = scan
         kept.in_path_order()  # asked for between changes too: it must not go stale
     assert _shape(kept) == _shape(Catalog(current.values()))
-    assert kept.speaking == {p for p, said in kept.said.items() if said.unrelated or said.removed}
+    papers = [scan for scan in kept.scan_at.values() if scan.said is not None]
+    assert kept.speaking == {s.note.path for s in papers if s.said.unrelated or s.said.removed}
 
 
 def test_a_paper_with_two_notes_prefers_the_complete_one_and_is_reported_once():

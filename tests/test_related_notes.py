@@ -206,6 +206,10 @@ def test_a_relation_the_user_removes_stays_removed_on_both_sides(
     before = snapshot(trio)
     link(trio, fake_arxiv)
     assert snapshot(trio) == before, "the veto is remembered, not re-added"
+    (trio / "later.md").write_text("Perceiver AR again: arXiv:2202.07765\n", encoding="utf-8")
+    link(trio, fake_arxiv)  # the vetoing note is not read again: what was kept of it says it
+    assert "[[later]]" in ar.read_text(encoding="utf-8"), "its note was planned again"
+    assert f"[[{perceiver.stem}]]" not in properties(ar)["related"], "and the veto still holds"
 
     edit_properties(perceiver, lambda d: d.pop("unrelated"))
     link(trio, fake_arxiv)

@@ -1,6 +1,6 @@
 """Every note's scan, with the lookups planning makes of them: the notes of each paper, each
-index note, the notes citing each paper, how many notes share each file name, what each paper
-note's related parts say and which of them hold a word of the user's.
+index note, the notes citing each paper, how many notes share each file name, which paper
+notes hold a word of the user's in their related parts.
 
 Built once from a vault's scans, then kept up to date one note at a time (`put`, `discard`):
 a watcher that sees one note change pays for that note, not for the vault. Each lookup keeps
@@ -15,7 +15,6 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from .related import PaperRelations
 from .scan import OPAQUE_KIND, USER_KIND, NoteScan, Problem
 
 
@@ -42,8 +41,7 @@ class Catalog:
         self.stems: dict[str, int] = {}  # lowercase file name -> how many notes have it
         self.problems: dict[str, tuple[Problem, ...]] = {}  # path -> what its scan found
         self.contested: set[tuple[str, Any]] = set()  # ("paper", key) or ("index", identity)
-        self.said: dict[str, PaperRelations] = {}  # paper note path -> its related parts
-        self.speaking: set[str] = set()  # paper note paths whose `said` holds the user's word
+        self.speaking: set[str] = set()  # paper note paths whose related parts hold the user's word
         self.tagged: dict[str, set[str]] = {}  # a tag as spelled -> the user's notes carrying it
         self.user_notes = 0  # notes vaultpapers did not generate (or could not scan)
         self._in_order: list[NoteScan] | None = None
@@ -77,9 +75,7 @@ class Catalog:
             insort(claimants, scan, key=_claimant_order)
             if len(claimants) > 1:
                 self.contested.add(("paper", scan.paper_key))
-            said = PaperRelations.read(scan.paper_key, scan.properties, scan.related_section)
-            self.said[path] = said
-            if said.speaks:
+            if scan.speaks:
                 self.speaking.add(path)
         elif scan.index_name is not None:
             identity = (scan.kind, scan.index_name.casefold())
@@ -113,9 +109,7 @@ class Catalog:
                 problems[path] = scan.problems
             if scan.paper_key:
                 paper_notes.setdefault(scan.paper_key, []).append(scan)
-                said = PaperRelations.read(scan.paper_key, scan.properties, scan.related_section)
-                self.said[path] = said
-                if said.speaks:
+                if scan.speaks:
                     self.speaking.add(path)
             elif scan.index_name is not None:
                 index_notes.setdefault((kind, scan.index_name.casefold()), []).append(scan)
@@ -143,7 +137,6 @@ class Catalog:
         if not self.stems[stem]:
             del self.stems[stem]
         self.problems.pop(path, None)
-        self.said.pop(path, None)
         self.speaking.discard(path)
         if scan.paper_key:
             if _remove(self.paper_notes, scan.paper_key, scan) < 2:

@@ -541,8 +541,7 @@ class _Planner:
         assert self.related is not None
         link_of = _Lazy(frozenset(self.related.complete), self.link_target)
         key_of_target = self._key_of_target()
-        said = self.catalog.said
-        previous = _Lazy(self.paper_notes, lambda key: said[self.paper_notes[key][0].note.path])
+        previous = _Lazy(self.paper_notes, lambda key: self.paper_notes[key][0].said)
         only = self.scope.keys if self.scope is not None else None
         speaking = set()
         for path in self.catalog.speaking:

@@ -22,11 +22,12 @@ from .markdown import wikilinks_at
 from .notes import PAPER_KIND, owned_spans, section_text
 from .properties import find_front_matter
 from .references import Reference, find_references
+from .related import PaperRelations
 from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 4  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 5  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # The properties planning reads; kept small and JSON-safe so scans can be stored.
@@ -77,6 +78,19 @@ class NoteScan:
     def links_after(self) -> tuple[tuple[str, ...], ...]:
         """The wikilink targets already standing at each reference's insertion point."""
         return tuple(tuple(row[-1]) for row in self._references)
+
+    @cached_property
+    def said(self) -> PaperRelations | None:
+        """A paper note's related parts as they stand (None for any other note)."""
+        if self.paper_key is None:
+            return None
+        return PaperRelations.read(self.paper_key, self.properties, self.related_section)
+
+    @cached_property
+    def speaks(self) -> bool:
+        """Whether a paper note's related parts hold a word of the user's. Kept with the
+        scan: every run asks it of every paper note, and rarely anything else of them."""
+        return self.said is not None and self.said.speaks
 
 
 def _encode_reference(ref: Reference, links_after: list[str]) -> tuple[Any, ...]:
@@ -231,6 +245,7 @@ SCAN_COLUMNS = (
     "kind",
     "paper_key",
     "index_name",
+    "speaks",
     "cited",
     "tags",
     "problems",
@@ -252,6 +267,7 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         scan.kind,
         scan.paper_key,
         scan.index_name,
+        int(scan.speaks),
         " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
         " ".join(scan.tags),
         json.dumps(problems, ensure_ascii=False) if problems else None,
@@ -262,7 +278,20 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
 def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = None) -> NoteScan:
     """The scan kept for `path`; its note has no text (read it only when needed). `rescan`
     works the body out again from the note itself, should the kept one be unreadable."""
-    bom, mtime_ns, size, digest, kind, paper_key, index_name, cited, tags, problems, body = row
+    (
+        bom,
+        mtime_ns,
+        size,
+        digest,
+        kind,
+        paper_key,
+        index_name,
+        speaks,
+        cited,
+        tags,
+        problems,
+        body,
+    ) = row
     if not (
         isinstance(kind, str)
         and isinstance(cited, str)
@@ -289,6 +318,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         ),
         paper_key=paper_key,
         index_name=index_name,
+        speaks=bool(speaks),
         tags=tuple(tags.split(" ")) if tags else (),
         _body=body,
         _rescan=rescan,
