@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from .markdown import link_label
 from .notes import escape_inline, owned_spans, safe_file_stem, wrap_section
@@ -29,7 +30,8 @@ class IndexEntry:
     line: str  # a short description: a title, a date and title, a first sentence
     sort_key: str = ""
 
-    def render(self) -> str:
+    @cached_property  # a paper is listed under each of its tags: its line is made once
+    def rendered(self) -> str:
         shown = f"[[{self.link}|{link_label(self.label)}]]" if self.label else f"[[{self.link}]]"
         return f"- {shown} · {_inline(self.line)}" if self.line else f"- {shown}"
 
@@ -67,9 +69,9 @@ def render_tag_index(index: TagIndex, *, dataview: bool) -> str:
         lines += ["", "## Nested tags", ""]
         lines += [f"- [[{link}|#{tag}]]" for tag, link in index.children]
     if index.notes:
-        lines += ["", "## Notes", ""] + [entry.render() for entry in index.notes]
+        lines += ["", "## Notes", ""] + [entry.rendered for entry in index.notes]
     if index.papers:
-        lines += ["", "## Papers", ""] + [entry.render() for entry in index.papers]
+        lines += ["", "## Papers", ""] + [entry.rendered for entry in index.papers]
     if dataview:
         lines += ["", "```dataview", f"LIST FROM #{index.tag}", "SORT file.name ASC", "```"]
     body = wrap_section(_SECTION, "\n".join(lines) + "\n")
@@ -83,7 +85,7 @@ def render_series_index(index: SeriesIndex, *, dataview: bool) -> str:
         f"{len(index.members)} papers of the {index.name} series in this vault, oldest first.",
         "",
     ]
-    lines += [entry.render() for entry in index.members]
+    lines += [entry.rendered for entry in index.members]
     if dataview:
         lines += [
             "",

@@ -212,6 +212,7 @@ class _Planner:
         self._summaries: dict[str, str] = {}  # path -> its line in index notes, once planned
         # A paper is listed under each of its tags and their parents (`arxiv` lists them all).
         self._paper_entries: dict[tuple[str, bool], IndexEntry] = {}
+        self._paper_states: dict[str, tuple[str, str, int | None]] = {}  # as index inputs
         self.related: _Relations | None = None
         self._key_of_target_map: Mapping[str, str] | None = None
         self.scope: _Scope | None = None
@@ -646,8 +647,12 @@ class _Planner:
         papers = self.resolution.papers
 
         def paper_state(key: str) -> tuple[str, str, int | None]:
-            paper = papers.get(key)
-            return key, self.link_target(key), paper.version if paper else None
+            state = self._paper_states.get(key)
+            if state is None:
+                paper = papers.get(key)
+                state = key, self.link_target(key), paper.version if paper else None
+                self._paper_states[key] = state
+            return state
 
         if kind == SERIES_KIND:
             series = next(s for s in self.related.detected.series if s.name == name)
@@ -657,7 +662,7 @@ class _Planner:
         children = sorted(
             child for child in self.tags if child.casefold().startswith(name.casefold() + "/")
         )
-        return kind, name, notes, sorted(paper_state(k) for k in group.papers), children
+        return kind, name, notes, [paper_state(k) for k in sorted(group.papers)], children
 
     def _guarded(self, path: str, step: Callable[[], T]) -> T | None:
         """One note's step; if it fails, that note is left unchanged and the run goes on."""
