@@ -9,7 +9,7 @@ import pytest
 
 from vaultpapers.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import cache_path, run_link
+from vaultpapers.pipeline import cache_path, open_state, run_link
 from vaultpapers.scan import SCAN_COLUMNS
 from vaultpapers.state import StateStore
 from vaults import PERCEIVER, build_vault, snapshot
@@ -81,3 +81,28 @@ def test_state_written_by_other_code_is_dropped(tmp_path: Path) -> None:
         assert state.scans() == {} and state.get("complete_run") is None
     report = run_link(vault, Settings(), offline=True)
     assert report.complete and report.written("paper") == 0, "nothing to redo on disk"
+
+
+def test_a_note_has_one_kept_scan_the_last_saved(tmp_path: Path) -> None:
+    with StateStore(tmp_path / "state.sqlite", "v", ("kind",)) as state:
+        state.save_scans({"a.md": ("0:0:0:0", ("user",))}, [])
+        state.save_scans({"a.md": ("1:1:1:1", ("opaque",))}, [])
+        assert state.scans() == {"a.md": ("1:1:1:1", ("opaque",))}
+    with sqlite3.connect(tmp_path / "state.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM scans").fetchone() == (1,)
+
+
+def test_scans_kept_in_another_layout_are_dropped_with_what_was_remembered_of_them(
+    tmp_path: Path,
+) -> None:
+    vault = linked_vault(tmp_path)
+    with sqlite3.connect(vault / ".vaultpapers" / "state.sqlite") as db:
+        db.execute("DROP TABLE scans")  # as an earlier version kept them: one JSON text each
+        db.execute("CREATE TABLE scans (path TEXT PRIMARY KEY, stat TEXT, scan TEXT)")
+        db.execute("INSERT INTO scans VALUES ('a.md', '1:1:1:1', '[]')")
+    report = run_link(vault, Settings(), offline=True)
+    assert report.complete and report.written("paper") == 0
+    with open_state(vault) as state:
+        kept = state.scans()
+    assert set(kept) == set(notes(vault)), "every note was read and kept again"
+    assert kept["a.md"][0] != "1:1:1:1"

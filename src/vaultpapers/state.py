@@ -42,9 +42,11 @@ class StateStore:
         A scan is kept as a row of `scan_columns`."""
         self.path = path
         self.scan_columns = ["path", "stat", *scan_columns]
-        names = ", ".join(self.scan_columns)
-        self._create_scans = f"CREATE TABLE IF NOT EXISTS scans ({names})"
-        self._select_scans = f"SELECT {names} FROM scans"
+        rest = ", ".join(scan_columns)
+        self._create_scans = (
+            f"CREATE TABLE IF NOT EXISTS scans (path TEXT PRIMARY KEY, stat, {rest})"
+        )
+        self._select_scans = f"SELECT {', '.join(self.scan_columns)} FROM scans"
         self._insert_scan = (
             f"INSERT OR REPLACE INTO scans VALUES ({', '.join('?' * len(self.scan_columns))})"
         )
@@ -68,9 +70,11 @@ class StateStore:
         if version not in (0, SCHEMA):
             db.close()
             raise sqlite3.DatabaseError(f"schema {version}, expected {SCHEMA}")
-        columns = [row[1] for row in db.execute("PRAGMA table_info(scans)")]
-        if columns and columns != self.scan_columns:
+        # (name, part of the primary key): the path is the key, each path has one scan.
+        columns = [(row[1], row[5]) for row in db.execute("PRAGMA table_info(scans)")]
+        if columns and columns != [(name, name == "path") for name in self.scan_columns]:
             db.execute("DROP TABLE scans")  # scans of another layout: kept by other code
+            db.execute("DELETE FROM meta WHERE key = 'generation'")  # so the rest goes too
         db.execute(self._create_scans)
         db.executescript(
             """
