@@ -165,7 +165,7 @@ def test_a_large_batch_is_made_durable_once_and_written_whole(
     """Past SYNCFS_BATCH writes, the temp files are flushed by one syncfs(2) before any is
     moved into place; where the kernel refuses it, each is fsynced instead."""
     if syncfs == "refused":
-        monkeypatch.setattr(writer_module, "_syncfs", lambda fd: -1)
+        monkeypatch.setattr(writer_module, "_load_syncfs", lambda: lambda fd: -1)
     writes = _batch(writer_module.SYNCFS_BATCH + 8)
     results = VaultWriter(tmp_path).apply_many(writes)
     assert [r.outcome for r in results] == [Outcome.WRITTEN] * len(writes)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -160,6 +159,8 @@ def _reject_unknown(raw: dict[Any, Any], schema: type, where: str) -> None:
     known = [f.name for f in fields(schema)]
     for key in raw:
         if key not in known:
+            import difflib  # only for a mistyped key
+
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = (
                 f" (did you mean {close[0]!r}?)" if close else f"; known keys: {', '.join(known)}"

@@ -424,8 +424,9 @@ def _set_aside(vault: Path, aside: list[tuple[str, str]], *, remove_temps: bool)
 def _snapshot(settings: Settings, listing: Mapping[str, StatKey]) -> str:
     # Joined, not repr'd: 15k paths and stat keys, twice a run. No path or key holds a NUL.
     pairs = "\0".join(itertools.chain.from_iterable(sorted(listing.items())))
-    text = f"{settings.for_notes!r}\0{pairs}"
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(f"{settings.for_notes!r}\0".encode(), digest_size=16)
+    digest.update(pairs.encode())  # not one text with the settings: 3 MB less to copy
+    return digest.hexdigest()
 
 
 def _unchanged_since_complete_run(

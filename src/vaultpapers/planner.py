@@ -11,6 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from . import __version__
@@ -325,7 +326,7 @@ class _Planner:
         first = {tag: min(paths) for tag, paths in self.catalog.tagged.items()}
         for tag in sorted(first, key=lambda tag: (first[tag], scan_at[first[tag]].tags.index(tag))):
             for group in groups(tag):
-                group.notes |= self.catalog.tagged[tag]
+                group.note_sources.append(self.catalog.tagged[tag])
         # A paper carries the tags its note will have after this run: the user's and ours.
         # Papers with the same tags are added together (thousands share a few categories).
         carrying: dict[tuple[str, ...], list[str]] = {}
@@ -335,10 +336,13 @@ class _Planner:
             tags = existing[0].tags if existing else ()
             tags += tuple(tool_tags(paper.categories if paper else (), self.settings))
             carrying.setdefault(tags, []).append(key)
+        carried_by: dict[str, list[str]] = {}
         for tags, keys in carrying.items():
             for tag in tags:
-                for group in groups(tag):
-                    group.papers.update(keys)
+                carried_by.setdefault(tag, []).extend(keys)
+        for tag, keys in carried_by.items():
+            for group in groups(tag):
+                group.paper_sources.append(keys)
         return dict(sorted(members.items(), key=lambda item: item[0].casefold()))
 
     def _detect_relations(self) -> _Relations:
@@ -807,8 +811,20 @@ class _Lazy(Mapping[str, T]):
 
 @dataclass
 class _TagMembers:
-    notes: set[str] = field(default_factory=set)  # user note paths
-    papers: set[str] = field(default_factory=set)  # paper keys
+    """A tag's user notes (paths) and papers (keys), its nested tags' included. Gathered as
+    the collections they come from and joined only when read: a run reads those of the few
+    index notes it renders, and the `arxiv` tag alone gathers every paper."""
+
+    note_sources: list[Collection[str]] = field(default_factory=list)
+    paper_sources: list[Collection[str]] = field(default_factory=list)
+
+    @cached_property
+    def notes(self) -> set[str]:
+        return set().union(*self.note_sources)
+
+    @cached_property
+    def papers(self) -> set[str]:
+        return set().union(*self.paper_sources)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ file mode kept, `os.replace`; never a path outside the vault.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
+import functools
 import hashlib
 import logging
 import os
-import secrets
 import sys
 import threading
 import time
@@ -121,7 +120,7 @@ class VaultWriter:
         One at a time: creating files in one folder is serialised by the filesystem anyway,
         and threads only added contention (5,000 new notes: 2.7 s alone, 3.1 s on 4 threads).
         """
-        batch = len(writes) >= SYNCFS_BATCH and _syncfs is not None
+        batch = len(writes) >= SYNCFS_BATCH and _load_syncfs() is not None
 
         def prepare(write: Write) -> _Prepared | WriteResult | None:
             if cancel is not None and cancel.is_set():
@@ -246,7 +245,7 @@ class VaultWriter:
         for attempt in range(8):
             # A short name: creating thousands of files in one folder is markedly slower
             # with names as long as the notes' own.
-            temp = target.with_name(f".vp.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+            temp = target.with_name(f".vp.{os.urandom(4).hex()}{TEMP_SUFFIX}")
             try:
                 fd = os.open(temp, flags, permissions)
                 break
@@ -271,9 +270,12 @@ class VaultWriter:
 SYNCFS_BATCH = 32
 
 
+@functools.cache  # on first use: most runs write a few files, each flushed by fsync
 def _load_syncfs() -> Callable[[int], int] | None:
     if not sys.platform.startswith("linux"):
         return None
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         function = libc.syncfs
@@ -284,12 +286,10 @@ def _load_syncfs() -> Callable[[int], int] | None:
     return function
 
 
-_syncfs = _load_syncfs()
-
-
 def _make_durable(temps: list[Path]) -> bool:
     """Flush the filesystems holding `temps` with syncfs(2), once each; False if refused."""
-    if _syncfs is None:
+    syncfs = _load_syncfs()
+    if syncfs is None:
         return False
     by_device: dict[int, Path] = {}
     for temp in temps:
@@ -297,7 +297,7 @@ def _make_durable(temps: list[Path]) -> bool:
     for temp in by_device.values():
         fd = os.open(temp, os.O_RDONLY)
         try:
-            if _syncfs(fd) != 0:
+            if syncfs(fd) != 0:
                 return False
         finally:
             os.close(fd)
