@@ -2,12 +2,13 @@
 those notes are read.
 
 A run that finds one new paper in one edited note spends most of its time loading what it kept
-of the vault (10,000 notes: a third of a second) and, before it can ask arXiv, importing the
-HTTP and XML stack (a tenth of a second). The helper does the second on the other core while
-this process does the first: it fetches into the paper cache, as any run would (same pacing,
-same backoff, the cache's request schedule shared between processes), and says what came of
-each id. It is only a head start: an id the helper did not settle, for whatever reason (it
-could not start, crashed, was interrupted), is fetched by the run itself as it would have been.
+of the vault (at 10,000 notes, a few tenths of a second) and, before it can ask arXiv,
+importing the HTTP and XML stack (a tenth of a second). The helper does the second on the
+other core while this process does the first: it fetches into the paper cache, as any run
+would (same pacing, same backoff, the cache's request schedule shared between processes), and
+says what came of each id. It is only a head start: an id the helper did not settle, for
+whatever reason (it could not start, crashed, was interrupted), is fetched by the run itself
+as it would have been.
 
 Run as `python -m vaultpapers.prefetch`, with the request as JSON on stdin and the answer as
 JSON on stdout.
@@ -36,10 +37,6 @@ class Prefetched:
     not_found: frozenset[str]
     failed: dict[str, str] = field(default_factory=dict)
     requests: int = 0
-
-    @property
-    def settled(self) -> frozenset[str]:
-        return self.found | self.not_found | self.failed.keys()
 
 
 class Prefetch:

@@ -356,7 +356,8 @@ class KeptScan(NoteScan):
         except (ValueError, TypeError) as exc:
             rescan = fields["_rescan"]
             again = rescan(self.note) if rescan is not None else None
-            log.warning("kept scan of %s unreadable (%s); worked out again", self.note.path, exc)
+            outcome = "read again" if again is not None else "left for the run after it changed"
+            log.warning("%s: kept scan unreadable (%s); %s", self.note.path, exc, outcome)
             properties, summary, related_section, references = (
                 (again.properties, again.summary, again.related_section, again._references)
                 if again is not None
