@@ -53,37 +53,48 @@ def markdown_files(
     aside that the user or we may want to know of goes into `aside` as (path, why): "symlink",
     or "temp" for a temp file of our own that a killed run left behind.
     """
+    patterns = settings.exclude
     stack = [""]
     while stack:
         folder = stack.pop()
+        prefix = f"{folder}/" if folder else ""
         try:
-            entries = sorted(os.scandir(root / folder), key=lambda e: e.name)
+            entries = sorted(os.scandir(root / folder), key=_name)
         except OSError:
             continue
         subfolders = []
+        # Checks in the order that settles a note soonest: a vault is mostly notes (76k
+        # entries at 50k notes, each looked at every run).
         for entry in entries:
-            relative = f"{folder}/{entry.name}" if folder else entry.name
-            if entry.name.startswith("."):
-                if aside is not None and entry.name.endswith(TEMP_SUFFIX):
-                    aside.append((relative, "temp"))
+            name = entry.name
+            if name.startswith("."):
+                if aside is not None and name.endswith(TEMP_SUFFIX):
+                    aside.append((prefix + name, "temp"))
                 continue
-            if entry.is_symlink():
-                if aside is not None and not is_excluded(relative, settings.exclude):
-                    aside.append((relative, "symlink"))
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if not is_excluded(relative, settings.exclude):
-                    subfolders.append(relative)
-            elif (
-                entry.name.endswith(".md")
-                and entry.is_file(follow_symlinks=False)
-                and not is_excluded(relative, settings.exclude)
-            ):
+            if entry.is_file(follow_symlinks=False):  # False for a symlink, too
+                if not name.endswith(".md"):
+                    continue
+                relative = prefix + name
+                if patterns and is_excluded(relative, patterns):
+                    continue
                 try:
                     yield relative, stat_key(entry.stat(follow_symlinks=False))
                 except OSError:
                     continue
+            elif entry.is_dir(follow_symlinks=False):
+                if not (patterns and is_excluded(prefix + name, patterns)):
+                    subfolders.append(prefix + name)
+            elif (
+                entry.is_symlink()
+                and aside is not None
+                and not is_excluded(prefix + name, patterns)
+            ):
+                aside.append((prefix + name, "symlink"))
         stack.extend(reversed(subfolders))
+
+
+def _name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def is_excluded(relative: str, patterns: tuple[str, ...]) -> bool:
