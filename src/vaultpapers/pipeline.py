@@ -518,7 +518,8 @@ class _SourceOnDemand:
             not_found = {key for key in rest if key in done.not_found}
             failed = {key: done.failed[key] for key in rest if key in done.failed}
             requests = done.requests
-            rest = [key for key in rest if key not in papers.keys() | not_found | failed.keys()]
+            settled = papers.keys() | not_found | failed.keys()
+            rest = [key for key in rest if key not in settled]
         if rest:
             result = make_source(self.settings, self.cache).fetch(rest, progress=progress)
             papers.update(result.papers)
