@@ -46,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 GREP_PATTERN = r"arxiv\.org/(abs|pdf)/[^ )>]+"
 PAPERS_FOLDER = "Papers"  # the default; the harness writes no papers_folder setting
+COLD_RUNS = 3
 CHANGED_NOTE_RUNS = 3
 UNCHANGED_RUNS = 3
 OBSIDIANTOOLS_CODE = """
@@ -369,11 +370,37 @@ class SizeRun:
         return next(self.spare)
 
 
+def settle_on_disk() -> None:
+    """Flush what the harness wrote (a generated vault is hundreds of MB of dirty pages) before
+    a timed run: a user's vault has long been on disk, and the first fsync or syncfs a run makes
+    would otherwise also write the generator's output."""
+    os.sync()
+
+
+def regenerate(run: SizeRun) -> None:
+    shutil.rmtree(run.vault)
+    write_vault(run.corpus, run.vault)
+
+
 def measure_links(run: SizeRun) -> None:
     results = run.results
-    log(f"{run.notes}: cold first link")
-    results["cold_link"] = run.link("cold_link")
-    results["cold_link"]["notes_made"] = generated_notes(run.vault, run.user_notes)
+    log(f"{run.notes}: cold first link (x{COLD_RUNS}, each on the vault as generated)")
+    runs = []
+    for attempt in range(COLD_RUNS):
+        if attempt:
+            regenerate(run)
+        settle_on_disk()
+        runs.append(run.link("cold_link"))
+    times = [r["seconds"] for r in runs]
+    # The vault the last run left is the one every later step measures.
+    results["cold_link"] = {
+        **{key: value for key, value in runs[-1].items() if key != "seconds"},
+        "notes_made": generated_notes(run.vault, run.user_notes),
+        "runs": runs,
+        "median_s": statistics.median(times),
+        "best_s": min(times),
+        "requests": max(r["requests"] for r in runs),
+    }
 
     log(f"{run.notes}: rerun, nothing changed (x{UNCHANGED_RUNS})")
     runs = []
@@ -786,8 +813,8 @@ ROWS = (
     Row("vault size, MB", lambda r: round(r["vault"]["bytes"] / 1e6, 1)),
     Row("distinct arXiv ids cited", lambda r: r["vault"]["distinct_ids"]),
     Row(
-        "cold first link",
-        _get("cold_link", "seconds"),
+        f"cold first link (median of {COLD_RUNS})",
+        _get("cold_link", "median_s"),
         "s",
         20,
         target_text="<= 20 s",
@@ -801,7 +828,7 @@ ROWS = (
         target_text="<= 50",
     ),
     Row(
-        "rerun, nothing changed (median of 3)",
+        f"rerun, nothing changed (median of {UNCHANGED_RUNS})",
         _get("rerun_unchanged", "median_s"),
         "s",
         1,
@@ -825,7 +852,7 @@ ROWS = (
         target_text="0 / 0 (README)",
     ),
     Row(
-        "rerun, one note changed (median of 3)",
+        f"rerun, one note changed (median of {CHANGED_NOTE_RUNS})",
         _get("rerun_one_changed", "median_s"),
         "s",
         1,
