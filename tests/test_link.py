@@ -390,3 +390,42 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path, api: 
         assert not gc.isenabled()  # a caller's choice stands
     finally:
         gc.enable()
+
+
+def test_dry_run_diff_marks_a_last_line_without_newline_on_both_sides(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {"a.md": "# Reading\nPerceiver: https://arxiv.org/abs/2103.03206"},
+    )
+    result = run_link(vault, api, "--dry-run", "--diff")
+    assert result.exit_code == 0, result.output
+    diff = result.output[result.output.index("--- a/a.md") :].splitlines()  # the last write
+    assert diff[3:] == [
+        " # Reading",
+        "-Perceiver: https://arxiv.org/abs/2103.03206",
+        "\\ No newline at end of file",
+        f"+Perceiver: https://arxiv.org/abs/2103.03206 [[{PERCEIVER_NOTE[7:-3]}|Perceiver]]",
+        "\\ No newline at end of file",
+    ]
+
+
+def test_dry_run_diff_marks_an_unchanged_last_line_without_newline_once(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {"a.md": "https://arxiv.org/abs/2103.03206\r\nfirst\r\nlast, no newline"},
+    )
+    result = run_link(vault, api, "--dry-run", "--diff")
+    assert result.exit_code == 0, result.output
+    diff = result.output[result.output.index("--- a/a.md") :].splitlines()
+    assert diff[3:7] == [
+        "-https://arxiv.org/abs/2103.03206",
+        f"+https://arxiv.org/abs/2103.03206 [[{PERCEIVER_NOTE[7:-3]}|Perceiver]]",
+        " first",
+        " last, no newline",
+    ]
+    assert diff[7] == "\\ No newline at end of file"
+    assert diff.count("\\ No newline at end of file") == 1
