@@ -366,6 +366,10 @@ def test_unreadable_notes_are_reported_and_the_run_goes_on(tmp_path: Path, api: 
         ("arxiv:\n  delay: -1\n", "arxiv.delay: expected a number >= 0"),
         ("filename_pattern: '{title}'\n", "must contain {id}"),
         ("- a list\n", "expected a mapping of settings"),
+        ("index_tags: [review]\n", "index_tags: expected true, false, or a mapping with include"),
+        ("index_tags:\n  exlude: [x]\n", "unknown key 'exlude' (did you mean 'exclude'?)"),
+        ("index_tags:\n  include: [cs.LG]\n", "index_tags.include: 'cs.LG' can match no tag"),
+        ("index_tags:\n  exclude: [3]\n", "index_tags.exclude: expected a list of text"),
     ],
 )
 def test_bad_configuration_is_explained_and_nothing_is_done(
