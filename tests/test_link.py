@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from vaultpapers.cache import PaperCache
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import (
@@ -433,3 +434,51 @@ def test_dry_run_diff_marks_an_unchanged_last_line_without_newline_once(
     ]
     assert diff[7] == "\\ No newline at end of file"
     assert diff.count("\\ No newline at end of file") == 1
+
+
+def every_entry(root: Path) -> tuple[list[str], dict[str, bytes]]:
+    """Every name below root, folders and dot-folders included, and every file's bytes."""
+    names = sorted(path.relative_to(root).as_posix() for path in root.rglob("*"))
+    return names, snapshot(root)
+
+
+@pytest.mark.parametrize("diff", [False, True], ids=["dry-run", "dry-run-diff"])
+@pytest.mark.parametrize("earlier_run", [False, True], ids=["fresh", "cache-and-state"])
+def test_a_dry_run_writes_nothing_at_all_inside_the_vault(
+    tmp_path: Path, api: FakeArxiv, diff: bool, earlier_run: bool
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    if earlier_run:
+        assert run_link(vault, api).exit_code == 0
+        (vault / "new.md").write_text("Attention: arXiv:1706.03762\n", encoding="utf-8")
+        api.add(make_paper("1706.03762", "Attention Is All You Need"))
+        assert (vault / ".vaultpapers" / "state.sqlite").exists()
+    before = every_entry(vault)
+    result = run_link(vault, api, "--dry-run", *(["--diff"] if diff else []))
+    assert result.exit_code == 0, result.output
+    assert every_entry(vault) == before  # no .vaultpapers/, no -wal, -shm or temp files
+    fetched = 1 if earlier_run else 4
+    assert (
+        f"Fetched {fetched} paper(s)' metadata from arXiv, kept in memory only: "
+        "a real run fetches it again." in result.output
+    )
+    requests = len(api.requests)
+    assert run_link(vault, api, "--dry-run").exit_code == 0
+    assert len(api.requests) > requests  # nothing was kept: fetched again
+
+
+def test_a_dry_run_reads_the_cache_another_process_is_writing(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"a.md": "Mixer: arXiv:2105.01601\n"})
+    (vault / ".vaultpapers").mkdir()
+    # A watcher's open cache: its newest papers may be only in the -wal file as yet.
+    with PaperCache(vault / ".vaultpapers" / "cache.sqlite") as cache:
+        cache.put_many([MIXER])
+        names = every_entry(vault)[0]
+        assert ".vaultpapers/cache.sqlite-wal" in names
+        result = run_link(vault, None, "--dry-run", "--offline")
+        assert result.exit_code == 0, result.output
+        assert every_entry(vault)[0] == names
+        assert f"would create {MIXER_NOTE}" in result.output
+        assert "pending" not in result.output

@@ -117,6 +117,11 @@ def _print_report(
     if report.dry_run:
         if not quiet:
             echo(f"Dry run: {len(report.planned)} file(s) would change; nothing was written.")
+            if report.fetched_in_memory:
+                echo(
+                    f"Fetched {report.fetched_in_memory} paper(s)' metadata from arXiv, kept in "
+                    "memory only: a real run fetches it again."
+                )
             for write in report.planned:
                 verb = "create" if write.expected is None else "update"
                 echo(f"  would {verb} {write.path} ({write.reason})")

@@ -75,6 +75,7 @@ class RunReport:
     results: list[WriteResult] = field(default_factory=list)
     requests: int = 0
     dry_run: bool = False
+    fetched_in_memory: int = 0  # a dry run: papers whose metadata it fetched and did not keep
     cancelled: bool = False  # stopped between writes; the rest is left for the next run
     relations_stale: bool = False  # related papers or index notes left to a follow-up run
 
@@ -140,10 +141,12 @@ def cache_path(vault: Path) -> Path:
     return vault / STATE_DIR / CACHE_FILE
 
 
-def open_cache(vault: Path) -> PaperCache:
+def open_cache(vault: Path, *, in_memory: bool = False) -> PaperCache:
+    """`in_memory`: the cache only read, into memory (a dry run writes nothing in the vault)."""
     path = cache_path(vault)
-    path.parent.mkdir(exist_ok=True)
-    return PaperCache(path)
+    if not in_memory:
+        path.parent.mkdir(exist_ok=True)
+    return PaperCache(path, in_memory=in_memory)
 
 
 def make_source(
@@ -220,7 +223,9 @@ def run_link(
     known = warm.listing if warm is not None else None
     if warm is not None:
         warm.listing = None  # until this run completes: a failed run leaves nothing half-known
-    with open_state(vault) as state, Workers() as workers:
+    # A dry run writes nothing at all in the vault: the state and the cache are only read
+    # (into memory), no helper process fetches ahead into the cache, no temp file is removed.
+    with open_state(vault, read_only=dry_run) as state, Workers() as workers:
         if warm is not None and known is not None and changed is not None:
             listing = _relisted(vault, settings, known, changed)
             set_aside = list(warm.set_aside)
@@ -253,13 +258,13 @@ def run_link(
                 only=changed if known is not None else None,
                 workers=workers,
                 on_read=None
-                if offline or warm is not None
+                if offline or warm is not None or dry_run
                 else _fetch_ahead(vault, settings, ahead),
             )
         phases.done("scan")
         report = RunReport(notes=len(catalog), user_notes=catalog.user_notes, dry_run=dry_run)
         report.problems.extend(set_aside + read_problems)
-        with open_cache(vault) as cache:
+        with open_cache(vault, in_memory=dry_run) as cache:
             keys = catalog.citations.keys() | catalog.paper_notes.keys()
             prefetch = ahead[0] if ahead else None
             source = None if offline else _SourceOnDemand(settings, cache, prefetch)
@@ -307,6 +312,8 @@ def run_link(
         )
         phases.done("plan")
         report.requests = resolution.requests
+        if dry_run and source is not None:
+            report.fetched_in_memory = source.fetched
         report.relations_stale = remembered.stale or plan.indexes_deferred
         report.problems.extend(plan.problems)
         report.papers = len(plan.cited)
@@ -503,6 +510,7 @@ class _SourceOnDemand:
         self.settings = settings
         self.cache = cache
         self.prefetch = prefetch
+        self.fetched = 0  # papers whose metadata came from arXiv (here or ahead)
 
     def fetch(
         self, keys: Iterable[str], *, progress: Callable[[int, int], None] | None = None
@@ -526,13 +534,16 @@ class _SourceOnDemand:
             not_found |= result.not_found
             failed.update(result.failed)
             requests += result.requests
+        self.fetched += len(papers)
         return FetchResult(papers, frozenset(not_found), failed, requests)
 
 
-def open_state(vault: Path) -> StateStore:
+def open_state(vault: Path, *, read_only: bool = False) -> StateStore:
+    """`read_only`: the state only read, into memory (a dry run writes nothing in the vault)."""
     path = vault / STATE_DIR / STATE_FILE
-    path.parent.mkdir(exist_ok=True)
-    return StateStore(path, f"{__version__}/scan-{SCAN_FORMAT}", SCAN_COLUMNS)
+    if not read_only:
+        path.parent.mkdir(exist_ok=True)
+    return StateStore(path, f"{__version__}/scan-{SCAN_FORMAT}", SCAN_COLUMNS, read_only=read_only)
 
 
 def scan_vault(
@@ -959,7 +970,7 @@ def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]
     notes, _ = read_vault(vault, settings)
     scans = [scan_or_report(note) for note in notes]
     keys = {scan.paper_key for scan in scans if scan.paper_key} | {key}
-    with open_cache(vault) as cache:
+    with open_cache(vault, in_memory=True) as cache:
         papers = cache.get_many(keys)
     if key not in papers:
         raise LookupError(f"no metadata for arXiv {key} yet; run `vaultpapers link` first")
