@@ -128,7 +128,14 @@ def _print_report(
                 if show_diff:
                     echo(_diff(vault, write.path, write.text, write.replaces), nl=False)
     elif not quiet:
-        yours = f" ({report.user_notes} yours)" if report.user_notes is not None else ""
+        counted = [f"{report.user_notes} yours"] if report.user_notes is not None else []
+        if report.plugin_files:
+            # Drawings are the user's, but not prose we read: counted apart, so that "yours"
+            # stays the notes vaultpapers reads and may link in.
+            counted.append(
+                f"{report.plugin_files} kept by other plugins, such as drawings, left alone"
+            )
+        yours = f" ({'; '.join(counted)})" if counted else ""
         echo(
             f"{report.notes} notes scanned{yours}, {report.papers} papers cited: "
             f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
