@@ -212,7 +212,7 @@ class _Planner:
         self.index_path: dict[tuple[str, str], str] = {}
         self.linked_text: dict[str, str] = {}
         self._summaries: dict[str, str] = {}  # path -> its line in index notes, once planned
-        # A paper is listed under each of its tags and their parents (`arxiv` lists them all).
+        # A paper is listed under each of its tags (a parent tag counts it, lists it not).
         self._paper_entries: dict[tuple[str, bool], IndexEntry] = {}
         self._paper_states: dict[str, tuple[str, str, int | None]] = {}  # as index inputs
         self.tags: dict[str, _TagMembers] = {}
