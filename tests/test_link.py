@@ -482,3 +482,11 @@ def test_a_dry_run_reads_the_cache_another_process_is_writing(
         assert every_entry(vault)[0] == names
         assert f"would create {MIXER_NOTE}" in result.output
         assert "pending" not in result.output
+
+
+def test_related_only_reads_the_vault(tmp_path: Path) -> None:
+    vault = build_vault(tmp_path / "v", {"a.md": "Perceiver arXiv:2103.03206\n"})
+    before = every_entry(vault)
+    result = CliRunner().invoke(main, ["related", "2103.03206", str(vault)])
+    assert result.exit_code == 1  # no metadata yet
+    assert every_entry(vault) == before  # and no .vaultpapers/ made to find that out
