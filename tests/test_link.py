@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from vaultpapers.cache import PaperCache
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import (
@@ -366,6 +367,10 @@ def test_unreadable_notes_are_reported_and_the_run_goes_on(tmp_path: Path, api: 
         ("arxiv:\n  delay: -1\n", "arxiv.delay: expected a number >= 0"),
         ("filename_pattern: '{title}'\n", "must contain {id}"),
         ("- a list\n", "expected a mapping of settings"),
+        ("index_tags: [review]\n", "index_tags: expected true, false, or a mapping with include"),
+        ("index_tags:\n  exlude: [x]\n", "unknown key 'exlude' (did you mean 'exclude'?)"),
+        ("index_tags:\n  include: [cs.LG]\n", "index_tags.include: 'cs.LG' can match no tag"),
+        ("index_tags:\n  exclude: [3]\n", "index_tags.exclude: expected a list of text"),
     ],
 )
 def test_bad_configuration_is_explained_and_nothing_is_done(
@@ -390,3 +395,98 @@ def test_a_run_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path, api: 
         assert not gc.isenabled()  # a caller's choice stands
     finally:
         gc.enable()
+
+
+def test_dry_run_diff_marks_a_last_line_without_newline_on_both_sides(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {"a.md": "# Reading\nPerceiver: https://arxiv.org/abs/2103.03206"},
+    )
+    result = run_link(vault, api, "--dry-run", "--diff")
+    assert result.exit_code == 0, result.output
+    diff = result.output[result.output.index("--- a/a.md") :].splitlines()  # the last write
+    assert diff[3:] == [
+        " # Reading",
+        "-Perceiver: https://arxiv.org/abs/2103.03206",
+        "\\ No newline at end of file",
+        f"+Perceiver: https://arxiv.org/abs/2103.03206 [[{PERCEIVER_NOTE[7:-3]}|Perceiver]]",
+        "\\ No newline at end of file",
+    ]
+
+
+def test_dry_run_diff_marks_an_unchanged_last_line_without_newline_once(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {"a.md": "https://arxiv.org/abs/2103.03206\r\nfirst\r\nlast, no newline"},
+    )
+    result = run_link(vault, api, "--dry-run", "--diff")
+    assert result.exit_code == 0, result.output
+    diff = result.output[result.output.index("--- a/a.md") :].splitlines()
+    assert diff[3:7] == [
+        "-https://arxiv.org/abs/2103.03206",
+        f"+https://arxiv.org/abs/2103.03206 [[{PERCEIVER_NOTE[7:-3]}|Perceiver]]",
+        " first",
+        " last, no newline",
+    ]
+    assert diff[7] == "\\ No newline at end of file"
+    assert diff.count("\\ No newline at end of file") == 1
+
+
+def every_entry(root: Path) -> tuple[list[str], dict[str, bytes]]:
+    """Every name below root, folders and dot-folders included, and every file's bytes."""
+    names = sorted(path.relative_to(root).as_posix() for path in root.rglob("*"))
+    return names, snapshot(root)
+
+
+@pytest.mark.parametrize("diff", [False, True], ids=["dry-run", "dry-run-diff"])
+@pytest.mark.parametrize("earlier_run", [False, True], ids=["fresh", "cache-and-state"])
+def test_a_dry_run_writes_nothing_at_all_inside_the_vault(
+    tmp_path: Path, api: FakeArxiv, diff: bool, earlier_run: bool
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG})
+    if earlier_run:
+        assert run_link(vault, api).exit_code == 0
+        (vault / "new.md").write_text("Attention: arXiv:1706.03762\n", encoding="utf-8")
+        api.add(make_paper("1706.03762", "Attention Is All You Need"))
+        assert (vault / ".vaultpapers" / "state.sqlite").exists()
+    before = every_entry(vault)
+    result = run_link(vault, api, "--dry-run", *(["--diff"] if diff else []))
+    assert result.exit_code == 0, result.output
+    assert every_entry(vault) == before  # no .vaultpapers/, no -wal, -shm or temp files
+    fetched = 1 if earlier_run else 4
+    assert (
+        f"Fetched {fetched} paper(s)' metadata from arXiv, kept in memory only: "
+        "a real run fetches it again." in result.output
+    )
+    requests = len(api.requests)
+    assert run_link(vault, api, "--dry-run").exit_code == 0
+    assert len(api.requests) > requests  # nothing was kept: fetched again
+
+
+def test_a_dry_run_reads_the_cache_another_process_is_writing(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"a.md": "Mixer: arXiv:2105.01601\n"})
+    (vault / ".vaultpapers").mkdir()
+    # A watcher's open cache: its newest papers may be only in the -wal file as yet.
+    with PaperCache(vault / ".vaultpapers" / "cache.sqlite") as cache:
+        cache.put_many([MIXER])
+        names = every_entry(vault)[0]
+        assert ".vaultpapers/cache.sqlite-wal" in names
+        result = run_link(vault, None, "--dry-run", "--offline")
+        assert result.exit_code == 0, result.output
+        assert every_entry(vault)[0] == names
+        assert f"would create {MIXER_NOTE}" in result.output
+        assert "pending" not in result.output
+
+
+def test_related_only_reads_the_vault(tmp_path: Path) -> None:
+    vault = build_vault(tmp_path / "v", {"a.md": "Perceiver arXiv:2103.03206\n"})
+    before = every_entry(vault)
+    result = CliRunner().invoke(main, ["related", "2103.03206", str(vault)])
+    assert result.exit_code == 1  # no metadata yet
+    assert every_entry(vault) == before  # and no .vaultpapers/ made to find that out

@@ -133,7 +133,9 @@ def test_every_tag_has_an_index_listing_its_notes_and_every_link_resolves(
     reading = (tags / "Tag reading-list.md").read_text(encoding="utf-8")
     assert "- [[Reading list]]" in reading
     vision = (tags / "Tag vision.md").read_text(encoding="utf-8")
-    assert "[[Tag vision › latent|#vision/latent]]" in vision and "- [[Vision]]" in vision
+    # The parent lists its nested tag with what it covers; the note is listed under its tag.
+    assert "- [[Tag vision › latent|#vision/latent]] · 1 note\n" in vision
+    assert "- [[Vision]]" in (tags / "Tag vision › latent.md").read_text(encoding="utf-8")
     assert properties(tags / "Tag vision › latent.md") == {
         "vaultpapers": "tag",
         "tag": "vision/latent",

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from vaultpapers.papers import Paper
+from vaultpapers.state import memory_copy
 
 __all__ = ["SCHEMA_VERSION", "CacheError", "PaperCache"]
 
@@ -102,22 +103,30 @@ class PaperCache:
         *,
         busy_timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
+        in_memory: bool = False,
     ) -> None:
+        """`in_memory` (a dry run): a copy of the file in memory, the file itself only read;
+        what the cache is then given (papers fetched, the request schedule) is kept in
+        memory, and gone when it is closed."""
         self.path = Path(path)
         # Wall-clock time, not monotonic: reservations are compared across processes.
         self._clock = clock
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
+            if in_memory:
+                self._db = memory_copy(self.path)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(
+                    self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+                )
         except (OSError, sqlite3.Error) as exc:
             raise CacheError(f"cannot open the paper cache {self.path}: {exc}") from exc
         try:
-            self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            self._use_wal(busy_timeout)
-            self._db.execute("PRAGMA synchronous = NORMAL")
+            if not in_memory:
+                self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+                self._use_wal(busy_timeout)
+                self._db.execute("PRAGMA synchronous = NORMAL")
             self._ensure_schema()
         except CacheError:
             self._db.close()

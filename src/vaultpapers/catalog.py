@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from .scan import OPAQUE_KIND, USER_KIND, NoteScan, Problem
+from .scan import OPAQUE_KIND, PLUGIN_KIND, USER_KIND, NoteScan, Problem
 
 
 def _by_path(scan: NoteScan) -> str:
@@ -44,6 +44,7 @@ class Catalog:
         self.speaking: set[str] = set()  # paper note paths whose related parts hold the user's word
         self.tagged: dict[str, set[str]] = {}  # a tag as spelled -> the user's notes carrying it
         self.user_notes = 0  # notes vaultpapers did not generate (or could not scan)
+        self.plugin_files = 0  # files other plugins keep for themselves (drawings): left alone
         self._in_order: list[NoteScan] | None = None
         self._add_all(scans)
 
@@ -66,6 +67,7 @@ class Catalog:
         self.scan_at[path] = scan
         self._in_order = None
         self.user_notes += _is_users(scan)
+        self.plugin_files += scan.kind == PLUGIN_KIND
         stem = stem_of(path).lower()
         self.stems[stem] = self.stems.get(stem, 0) + 1
         if scan.problems:
@@ -103,6 +105,7 @@ class Catalog:
         problems, paper_notes, index_notes = self.problems, self.paper_notes, self.index_notes
         citations, tagged = self.citations, self.tagged
         self.user_notes = sum(map(_is_users, scan_at.values()))
+        self.plugin_files = sum(scan.kind == PLUGIN_KIND for scan in scan_at.values())
         for path, scan in scan_at.items():  # in path order: each group comes out sorted
             kind = scan.kind
             if scan.problems:
@@ -132,6 +135,7 @@ class Catalog:
             return
         self._in_order = None
         self.user_notes -= _is_users(scan)
+        self.plugin_files -= scan.kind == PLUGIN_KIND
         stem = stem_of(path).lower()
         self.stems[stem] -= 1
         if not self.stems[stem]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import gc
 import logging
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -116,13 +117,25 @@ def _print_report(
     if report.dry_run:
         if not quiet:
             echo(f"Dry run: {len(report.planned)} file(s) would change; nothing was written.")
+            if report.fetched_in_memory:
+                echo(
+                    f"Fetched {report.fetched_in_memory} paper(s)' metadata from arXiv, kept in "
+                    "memory only: a real run fetches it again."
+                )
             for write in report.planned:
                 verb = "create" if write.expected is None else "update"
                 echo(f"  would {verb} {write.path} ({write.reason})")
                 if show_diff:
                     echo(_diff(vault, write.path, write.text, write.replaces), nl=False)
     elif not quiet:
-        yours = f" ({report.user_notes} yours)" if report.user_notes is not None else ""
+        counted = [f"{report.user_notes} yours"] if report.user_notes is not None else []
+        if report.plugin_files:
+            # Drawings are the user's, but not prose we read: counted apart, so that "yours"
+            # stays the notes vaultpapers reads and may link in.
+            counted.append(
+                f"{report.plugin_files} kept by other plugins, such as drawings, left alone"
+            )
+        yours = f" ({'; '.join(counted)})" if counted else ""
         echo(
             f"{report.notes} notes scanned{yours}, {report.papers} papers cited: "
             f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
@@ -151,16 +164,28 @@ def _print_report(
 
 def _diff(vault: Path, path: str, new_text: str, replaces: str | None) -> str:
     source = vault / (replaces or path)
-    old = source.read_text(encoding="utf-8-sig") if source.exists() else ""
+    # Bytes decoded as they are: text mode would turn CRLF into LF and show every line changed.
+    old = source.read_bytes().decode("utf-8-sig") if source.exists() else ""
     import difflib  # only for --diff: the import costs a plain run more than it needs
 
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True),
-        new_text.splitlines(keepends=True),
-        fromfile=f"a/{replaces or path}",
-        tofile=f"b/{path}",
+        _lines(old), _lines(new_text), fromfile=f"a/{replaces or path}", tofile=f"b/{path}"
     )
-    return "".join(lines)
+    # A last line without its newline would run into the next line of the diff: mark it,
+    # as diff and git do, on whichever side it is.
+    return "".join(
+        line if line.endswith(("\n", "\r")) else f"{line}\n{NO_NEWLINE}\n" for line in lines
+    )
+
+
+NO_NEWLINE = "\\ No newline at end of file"
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _lines(text: str) -> list[str]:
+    """Lines as a note has them: ended by LF, CRLF or CR only (`str.splitlines` would also
+    split at form feeds and Unicode separators, which a note may hold inside a line)."""
+    return _LINE.findall(text)
 
 
 @main.command()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .tags import is_valid_tag, tag_with_parents
 
 STATE_DIR = ".vaultpapers"
 CONFIG_FILE = "config.yaml"
@@ -38,6 +42,29 @@ class WatchSettings:
 
 
 @dataclass(frozen=True)
+class TagSelection:
+    """Which tags get an index note (`index_tags`): every tag by default; none when `off`.
+    A glob names a tag with its nested tags (`project` covers `project/a`, `project/*` only
+    the nested ones), case-insensitively as Obsidian compares tags; `exclude` wins."""
+
+    include: tuple[str, ...] = ()  # empty: every tag
+    exclude: tuple[str, ...] = ()
+    off: bool = False
+
+    def indexes(self, tag: str) -> bool:
+        if self.off:
+            return False
+        levels = tag_with_parents(tag.casefold())
+        if self.include and not _matches_any(levels, self.include):
+            return False
+        return not _matches_any(levels, self.exclude)
+
+
+def _matches_any(levels: list[str], patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(level, pattern) for level in levels for pattern in patterns)
+
+
+@dataclass(frozen=True)
 class Settings:
     papers_folder: str = "Papers"
     tag_index_folder: str = "Papers/Tags"
@@ -48,6 +75,7 @@ class Settings:
     link_label: str = "short"
     paper_tags: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    index_tags: TagSelection = field(default_factory=TagSelection)
     max_note_bytes: int = 10_000_000
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
@@ -99,6 +127,8 @@ def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
             values[key] = value
         elif key == "inline_links":
             values[key] = _inline_links(value, where)
+        elif key == "index_tags":
+            values[key] = _tag_selection(value, where)
         elif key in ("paper_tags", "exclude"):
             values[key] = _text_list(value, where)
         elif key == "max_note_bytes":
@@ -155,8 +185,10 @@ def _watch_settings(raw: Any, where: str) -> WatchSettings:
     return WatchSettings(**values)
 
 
-def _reject_unknown(raw: dict[Any, Any], schema: type, where: str) -> None:
-    known = [f.name for f in fields(schema)]
+def _reject_unknown(
+    raw: dict[Any, Any], schema: type, where: str, keys: tuple[str, ...] | None = None
+) -> None:
+    known = list(keys) if keys is not None else [f.name for f in fields(schema)]
     for key in raw:
         if key not in known:
             import difflib  # only for a mistyped key
@@ -180,6 +212,37 @@ def _text_list(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigError(f"{where}: expected a list of text, got {value!r}")
     return tuple(value)
+
+
+_GLOB_PART = re.compile(r"\[[^\]]*\]|[*?]")  # what a glob adds to a tag's characters
+
+
+def _tag_selection(value: Any, where: str) -> TagSelection:
+    if value is True or value is None:
+        return TagSelection()
+    if value is False:
+        return TagSelection(off=True)
+    if not isinstance(value, dict) or not value:
+        raise ConfigError(
+            f"{where}: expected true, false, or a mapping with include and/or exclude globs "
+            f"(e.g. {{exclude: [flashcards]}}), got {value!r}"
+        )
+    _reject_unknown(value, TagSelection, where, keys=("include", "exclude"))
+    globs: dict[str, tuple[str, ...]] = {}
+    for key, patterns in value.items():
+        at = f"{where}.{key}"
+        listed = _text_list(patterns, at)
+        cleaned = []
+        for pattern in listed:
+            name = pattern.strip().removeprefix("#")
+            if not is_valid_tag(_GLOB_PART.sub("a", name)):
+                raise ConfigError(
+                    f"{at}: {pattern!r} can match no tag (tags hold letters, digits, _, - "
+                    "and /; globs may add *, ? and [...])"
+                )
+            cleaned.append(name.casefold())
+        globs[key] = tuple(cleaned)
+    return TagSelection(include=globs.get("include", ()), exclude=globs.get("exclude", ()))
 
 
 def _inline_links(value: Any, where: str) -> str:
@@ -231,8 +294,6 @@ def _check_filename_pattern(pattern: str, where: str) -> None:
 
 
 def _check_tags(tags: tuple[str, ...], where: str) -> None:
-    from .tags import is_valid_tag
-
     for tag in tags:
         if not is_valid_tag(tag.lstrip("#")):
             raise ConfigError(f"{where}: {tag!r} is not a valid Obsidian tag")

@@ -37,11 +37,23 @@ class IndexEntry:
 
 
 @dataclass(frozen=True)
+class NestedTag:
+    """A nested tag as its parent's index lists it: how much it covers, its own nested tags
+    included, and its index note's link target (None: the tag has no index)."""
+
+    tag: str
+    link: str | None
+    notes: int
+    papers: int
+
+
+@dataclass(frozen=True)
 class TagIndex:
     tag: str
-    notes: Sequence[IndexEntry]
-    papers: Sequence[IndexEntry]
-    children: Sequence[tuple[str, str]]  # (nested tag, link target of its index)
+    notes: Sequence[IndexEntry]  # the notes tagged with the tag itself
+    papers: Sequence[IndexEntry]  # the papers tagged with the tag itself
+    children: Sequence[NestedTag] = ()  # the nested tags one level down
+    total: tuple[int, int] = (0, 0)  # (notes, papers) tagged with it or a nested tag
 
 
 @dataclass(frozen=True)
@@ -58,16 +70,29 @@ def index_file_stem(kind: str, name: str) -> str:
 
 
 def render_tag_index(index: TagIndex, *, dataview: bool) -> str:
-    count = len(index.notes) + len(index.papers)
-    lines = [
-        f"# #{index.tag}",
-        "",
-        f"{count} note{'s' if count != 1 else ''} tagged #{index.tag}"
-        + (" or one of its nested tags." if index.children else "."),
-    ]
-    if index.children:
+    """A tag's notes and papers; a tag with nested tags lists those with what each covers,
+    and then only the notes and papers tagged with the tag itself (the `arxiv` tag would
+    otherwise list every paper of the vault)."""
+    own = len(index.notes) + len(index.papers)
+    lines = [f"# #{index.tag}", ""]
+    if not index.children:
+        lines.append(f"{own} note{'s' if own != 1 else ''} tagged #{index.tag}.")
+    else:
+        covered = _counted(*index.total) or "Nothing"
+        itself = _counted(len(index.notes), len(index.papers))
+        lines.append(
+            f"{covered} tagged #{index.tag} or one of its nested tags"
+            + (
+                f"; below, its nested tags and the {itself} tagged #{index.tag} itself."
+                if own
+                else ", by nested tag below."
+            )
+        )
         lines += ["", "## Nested tags", ""]
-        lines += [f"- [[{link}|#{tag}]]" for tag, link in index.children]
+        for child in index.children:
+            shown = f"[[{child.link}|#{child.tag}]]" if child.link else f"`#{child.tag}` (no index)"
+            counted = _counted(child.notes, child.papers)
+            lines.append(f"- {shown} · {counted}" if counted else f"- {shown}")
     if index.notes:
         lines += ["", "## Notes", ""] + [entry.rendered for entry in index.notes]
     if index.papers:
@@ -76,6 +101,16 @@ def render_tag_index(index: TagIndex, *, dataview: bool) -> str:
         lines += ["", "```dataview", f"LIST FROM #{index.tag}", "SORT file.name ASC", "```"]
     body = wrap_section(_SECTION, "\n".join(lines) + "\n")
     return f"---\n{dump_properties({'vaultpapers': TAG_KIND, 'tag': index.tag})}---\n{body}\n"
+
+
+def _counted(notes: int, papers: int) -> str:
+    """'3 notes and 812 papers', '1 paper', '' for none."""
+    parts = [
+        f"{count:,} {noun}{'s' if count != 1 else ''}"
+        for count, noun in ((notes, "note"), (papers, "paper"))
+        if count
+    ]
+    return " and ".join(parts)
 
 
 def render_series_index(index: SeriesIndex, *, dataview: bool) -> str:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 from .scan import (
     OPAQUE_KIND,
+    PLUGIN_KIND,
     USER_KIND,
     NoteScan,
     Problem,
@@ -156,7 +157,11 @@ def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[
         else:
             # The text only of a note planning may write: one that cites papers or is
             # generated. The rest (most of a vault) are read again if ever needed.
-            text = scanned.note.text if scanned.cited or scanned.kind != USER_KIND else None
+            text = (
+                scanned.note.text
+                if scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND)
+                else None
+            )
             answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned), text)))
     return answers
 

@@ -21,6 +21,7 @@ from .indexes import (
     SERIES_KIND,
     TAG_KIND,
     IndexEntry,
+    NestedTag,
     SeriesIndex,
     TagIndex,
     first_sentence,
@@ -211,9 +212,11 @@ class _Planner:
         self.index_path: dict[tuple[str, str], str] = {}
         self.linked_text: dict[str, str] = {}
         self._summaries: dict[str, str] = {}  # path -> its line in index notes, once planned
-        # A paper is listed under each of its tags and their parents (`arxiv` lists them all).
+        # A paper is listed under each of its tags (a parent tag counts it, lists it not).
         self._paper_entries: dict[tuple[str, bool], IndexEntry] = {}
         self._paper_states: dict[str, tuple[str, str, int | None]] = {}  # as index inputs
+        self.tags: dict[str, _TagMembers] = {}
+        self.nested_tags: dict[str, list[str]] = {}  # a tag -> its nested tags one level down
         self.related: _Relations | None = None
         self._key_of_target_map: Mapping[str, str] | None = None
         self.scope: _Scope | None = None
@@ -284,7 +287,7 @@ class _Planner:
         self.tags = tags or {}
         self.related = self._detect_relations()
         self.labels.names = self.related.detected.names
-        wanted = [(TAG_KIND, tag) for tag in self.tags]
+        wanted = [(TAG_KIND, tag) for tag in self.tags if self.settings.index_tags.indexes(tag)]
         wanted += [(SERIES_KIND, series.name) for series in self.related.detected.series]
         folders = {
             TAG_KIND: self.settings.tag_index_folder,
@@ -301,22 +304,37 @@ class _Planner:
 
     def _collect_tags(self, yield_to: threading.Event | None) -> dict[str, _TagMembers] | None:
         """Every tag in use, nested ones implying their parents, folded case-insensitively;
-        an existing index note's spelling wins, else the first spelling in path order.
-        None if `yield_to` was set meanwhile: the user is editing again."""
+        an existing index note's spelling wins, else the first spelling in path order. Each
+        tag's members are the notes and papers carrying it; its nested tags are linked to it
+        (`_TagMembers.nested`), and `self.nested_tags` names them. Empty when no tag is
+        indexed (`index_tags: false`). None if `yield_to` was set meanwhile: the user is
+        editing again."""
+        if self.settings.index_tags.off:
+            return {}
         spelling: dict[str, str] = {}
         for (kind, folded), scans in self.index_notes.items():
             if kind == TAG_KIND and scans[0].index_name:
                 spelling[folded] = scans[0].index_name
         members: dict[str, _TagMembers] = {}
-        groups_of: dict[str, list[_TagMembers]] = {}  # a tag -> its group and its parents'
+        group_of: dict[str, _TagMembers] = {}  # a tag as spelled -> its group
 
-        def groups(tag: str) -> list[_TagMembers]:
-            if tag not in groups_of:
-                groups_of[tag] = [
-                    members.setdefault(spelling.setdefault(level.casefold(), level), _TagMembers())
-                    for level in tag_with_parents(tag)
-                ]
-            return groups_of[tag]
+        def group(tag: str) -> _TagMembers:
+            """The tag's group; its parents' groups made too, each knowing its nested ones."""
+            if tag not in group_of:
+                parent: _TagMembers | None = None
+                parent_name = ""
+                for level in tag_with_parents(tag):
+                    name = spelling.setdefault(level.casefold(), level)
+                    found = members.get(name)
+                    if found is None:
+                        found = members[name] = _TagMembers()
+                        if parent is not None:
+                            parent.nested.append(found)
+                            self.nested_tags.setdefault(parent_name, []).append(name)
+                    parent, parent_name = found, name
+                assert parent is not None
+                group_of[tag] = parent
+            return group_of[tag]
 
         if yield_to is not None and yield_to.is_set():
             return None
@@ -325,8 +343,7 @@ class _Planner:
         scan_at = self.catalog.scan_at
         first = {tag: min(paths) for tag, paths in self.catalog.tagged.items()}
         for tag in sorted(first, key=lambda tag: (first[tag], scan_at[first[tag]].tags.index(tag))):
-            for group in groups(tag):
-                group.note_sources.append(self.catalog.tagged[tag])
+            group(tag).note_sources.append(self.catalog.tagged[tag])
         # A paper carries the tags its note will have after this run: the user's and ours.
         # Papers with the same tags are added together (thousands share a few categories).
         carrying: dict[tuple[str, ...], list[str]] = {}
@@ -341,8 +358,9 @@ class _Planner:
             for tag in tags:
                 carried_by.setdefault(tag, []).extend(keys)
         for tag, keys in carried_by.items():
-            for group in groups(tag):
-                group.paper_sources.append(keys)
+            group(tag).paper_sources.append(keys)
+        for nested in self.nested_tags.values():
+            nested.sort(key=str.casefold)
         return dict(sorted(members.items(), key=lambda item: item[0].casefold()))
 
     def _detect_relations(self) -> _Relations:
@@ -663,10 +681,8 @@ class _Planner:
             return kind, name, [paper_state(key) for key in series.members]
         group = self.tags[name]
         notes = sorted((self.names.target(p), self._summary(p)) for p in group.notes)
-        children = sorted(
-            child for child in self.tags if child.casefold().startswith(name.casefold() + "/")
-        )
-        return kind, name, notes, [paper_state(k) for k in sorted(group.papers)], children
+        papers_listed = [paper_state(k) for k in sorted(group.papers)]
+        return kind, name, notes, papers_listed, self._nested_tags(name), group.total
 
     def _guarded(self, path: str, step: Callable[[], T]) -> T | None:
         """One note's step; if it fails, that note is left unchanged and the run goes on."""
@@ -690,13 +706,19 @@ class _Planner:
             (self._paper_entry(key, dated=False) for key in group.papers),
             key=lambda e: e.sort_key,
         )
-        prefix = tag.casefold() + "/"
-        children = [
-            (child, self.names.target(self.index_path[(TAG_KIND, child)]))
-            for child in self.tags
-            if child.casefold().startswith(prefix) and "/" not in child[len(prefix) :]
-        ]
-        return TagIndex(tag, notes, papers, children)
+        return TagIndex(tag, notes, papers, self._nested_tags(tag), group.total)
+
+    def _nested_tags(self, tag: str) -> list[NestedTag]:
+        """The tags one level below `tag`, as its index lists them: each with how many notes
+        and papers it covers, and a link to its index if it has one."""
+        listed = []
+        for child in self.nested_tags.get(tag, ()):
+            path = self.index_path.get((TAG_KIND, child))
+            notes, papers = self.tags[child].total
+            listed.append(
+                NestedTag(child, self.names.target(path) if path else None, notes, papers)
+            )
+        return listed
 
     def _summary(self, path: str) -> str:
         # Summarise the note as this run leaves it, or the next run would see a new line.
@@ -811,12 +833,13 @@ class _Lazy(Mapping[str, T]):
 
 @dataclass
 class _TagMembers:
-    """A tag's user notes (paths) and papers (keys), its nested tags' included. Gathered as
-    the collections they come from and joined only when read: a run reads those of the few
-    index notes it renders, and the `arxiv` tag alone gathers every paper."""
+    """The user notes (paths) and papers (keys) carrying a tag itself, and the groups of its
+    nested tags one level down. Gathered as the collections they come from and joined only
+    when read: a run reads those of the few index notes it renders."""
 
     note_sources: list[Collection[str]] = field(default_factory=list)
     paper_sources: list[Collection[str]] = field(default_factory=list)
+    nested: list[_TagMembers] = field(default_factory=list)
 
     @cached_property
     def notes(self) -> set[str]:
@@ -825,6 +848,20 @@ class _TagMembers:
     @cached_property
     def papers(self) -> set[str]:
         return set().union(*self.paper_sources)
+
+    @cached_property
+    def covered(self) -> tuple[set[str], set[str]]:
+        """Notes and papers carrying the tag or one of its nested tags (each once)."""
+        if not self.nested:
+            return self.notes, self.papers
+        below = [group.covered for group in self.nested]
+        notes = self.notes.union(*(notes for notes, _ in below))
+        return notes, self.papers.union(*(papers for _, papers in below))
+
+    @property
+    def total(self) -> tuple[int, int]:
+        notes, papers = self.covered
+        return len(notes), len(papers)
 
 
 @dataclass(frozen=True)

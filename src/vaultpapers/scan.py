@@ -27,9 +27,16 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 5  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 6  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
+# A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
+# tldraw drawing, whose body is the drawing's data (its text elements, its JSON), rewritten by
+# the plugin at every save. Never read for references or tags, never written, never listed.
+PLUGIN_KIND = "plugin"
+_PLUGIN_SUFFIXES = (".excalidraw.md",)  # Excalidraw's own naming, whatever the front matter
+_PLUGIN_KEYS = ("excalidraw-plugin", "tldraw-file")  # front matter they mark their files with
+_PLUGIN_KEY_LINE = re.compile(r"^(?:excalidraw-plugin|tldraw-file)\s*:", re.MULTILINE)
 # The properties planning reads; kept small and JSON-safe so scans can be stored.
 KEPT_PROPERTIES = ("title", "related", "unrelated")
 _PAPER_KIND_LINE = re.compile(rf"^vaultpapers:\s*['\"]?{PAPER_KIND}['\"]?\s*$", re.MULTILINE)
@@ -115,9 +122,13 @@ def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
 def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
     """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse)."""
     assert note.text is not None
+    if note.path.lower().endswith(_PLUGIN_SUFFIXES):
+        return NoteScan(note, PLUGIN_KIND)
     front = find_front_matter(note.text, front_matter)
     data: Mapping[str, Any] = {}
     if front is not None and front.data is None:
+        if _PLUGIN_KEY_LINE.search(note.text, front.yaml_start, front.yaml_end):
+            return NoteScan(note, PLUGIN_KIND)
         # Unreadable front matter: the note is left exactly as it is (no links go in). If it
         # still says it is a paper note, it keeps its paper: no duplicate is made.
         problem = Problem(note.path, 1, f"front matter not read: {front.error}; left untouched")
@@ -133,6 +144,8 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
         return _scan_content(note, kind, {}, paper_key, [problem], insertable=False)
     if front is not None and front.data is not None:
         data = front.data
+        if any(data.get(key) for key in _PLUGIN_KEYS):
+            return NoteScan(note, PLUGIN_KIND)
     kind = data.get("vaultpapers")
     if kind in INDEX_KINDS and isinstance(data.get(kind), str):
         return NoteScan(note, kind, index_name=data[kind])

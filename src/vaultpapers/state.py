@@ -32,15 +32,45 @@ def stat_key(stat: os.stat_result) -> StatKey:
     return f"{stat.st_mtime_ns}:{stat.st_ctime_ns}:{stat.st_size}:{stat.st_ino}"
 
 
+def memory_copy(path: Path) -> sqlite3.Connection:
+    """A copy in memory of the SQLite file at `path` (empty if there is none), made without
+    writing a byte beside it: what a dry run uses. Opened read-only in the usual way, SQLite
+    would create (and leave) `-wal` and `-shm` files; so the file is read as immutable,
+    unless another process has it open in WAL mode right now (its `-wal` and `-shm` exist,
+    and the latest data may be in them): then it is read through them, as that process's
+    reader."""
+    memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    if not path.is_file():
+        return memory
+    shared = Path(f"{path}-wal").is_file() and Path(f"{path}-shm").is_file()
+    uri = f"{path.absolute().as_uri()}?{'mode=ro' if shared else 'immutable=1'}"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as source:
+            source.backup(memory)
+    except sqlite3.Error:
+        memory.close()
+        raise
+    return memory
+
+
 class StateStore:
     """A best-effort memory: if the file is missing, locked, corrupt or from another schema,
     it starts empty and the run is merely slower."""
 
-    def __init__(self, path: Path, generation: str, scan_columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        generation: str,
+        scan_columns: Sequence[str],
+        *,
+        read_only: bool = False,
+    ) -> None:
         """`generation` names the code that wrote the state (version, scan format): state
         from other code is dropped, since what it remembers may mean something else now.
-        A scan is kept as a row of `scan_columns`."""
+        A scan is kept as a row of `scan_columns`. `read_only` (a dry run): the file is
+        only read, into memory, and what is saved stays there."""
         self.path = path
+        self.read_only = read_only
         self.scan_columns = ["path", "stat", *scan_columns]
         rest = ", ".join(scan_columns)
         self._create_scans = (
@@ -63,7 +93,10 @@ class StateStore:
             self.put("generation", generation)
 
     def _open(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        if self.read_only:
+            db = memory_copy(self.path)
+        else:
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -87,7 +120,7 @@ class StateStore:
         return db
 
     def _reset(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in () if self.read_only else ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
         try:
             self._db = self._open()
