@@ -246,3 +246,20 @@ def test_crlf_and_a_missing_final_newline_survive_in_the_own_note(
     text = (vault / "Perceiver.md").read_bytes().decode("utf-8")
     assert is_only_insertions(own, text)
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+
+
+def test_own_notes_are_related_like_paper_notes_without_touching_their_related_property(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    io_note = "---\nsource: https://arxiv.org/abs/2107.14795\nrelated: '[[Mine]]'\n---\nIO.\n"
+    vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE, "Perceiver IO.md": io_note})
+    link(vault, api)
+    io_text = (vault / "Perceiver IO.md").read_text(encoding="utf-8")
+    assert properties(vault / "Perceiver IO.md")["related"] == "[[Mine]]"
+    section = io_text.split("<!-- vaultpapers:begin related -->")[1]
+    assert '- [[Perceiver|Perceiver]] · its abstract mentions "Perceiver"' in section
+    assert "[[Perceiver IO|" in (vault / "Perceiver.md").read_text(encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["related", "2107.14795", str(vault)])
+    assert result.exit_code == 0, result.output
+    assert "related to 2103.03206" in result.output
