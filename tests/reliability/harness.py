@@ -179,16 +179,16 @@ def without_our_additions(old: str, new: str, stems: Iterable[str]) -> str:
     text = without_inserted_links(new, stems)
     if text == old:
         return text
-    if not _OUR_SECTION.search(old):
-        text = _OUR_SECTION.sub("", text)
-        if text.startswith(old) and not text[len(old) :].strip("\r\n"):
-            text = old  # the blank line our first section was set apart by
     had = {line.split(":", 1)[0].casefold() for line in old.splitlines() if ":" in line}
     added = "|".join(key for key in ADOPTED_PROPERTIES if key not in had)
     if added and text.startswith(("---", "\ufeff---")):
         block = rf"^(?:{added}):.*\r?\n(?:(?:  - |- ).*\r?\n)*"
         head, sep, rest = text.partition("\n---")
         text = re.sub(block, "", head + "\n", flags=re.MULTILINE)[:-1] + sep + rest
+    if not _OUR_SECTION.search(old):
+        text = _OUR_SECTION.sub("", text)
+        if text.startswith(old) and not text[len(old) :].strip("\r\n"):
+            text = old  # the blank line our first section was set apart by
     return text
 
 
