@@ -44,6 +44,7 @@ from .notes import (
     update_paper_note,
 )
 from .papers import Paper, Resolution
+from .properties import find_front_matter
 from .related import PaperRelations, RelatedList, link_target, plan_related
 from .relations import RelatedPapers, relate
 from .scan import USER_KIND, NoteScan, Problem
@@ -669,6 +670,15 @@ class _Planner:
             write = Write(note.path, text, note.state, note.bom, "your paper note", kind="paper")
             self.plan.writes.append(write)
             self.plan.outputs[note.path] = (None, inputs)
+            # Its line in index notes is read from the note as this run leaves it: a title
+            # we inserted is that line from now on.
+            front = find_front_matter(text)
+            summary = note_summary(text, front.data if front and front.data else {})
+            if summary != self._summary(note.path) and self.scope is not None:
+                for tag in own.tags:
+                    for level in tag_with_parents(tag):
+                        self.scope.indexes.add((TAG_KIND, level.casefold()))
+            self._summaries[note.path] = summary
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
 

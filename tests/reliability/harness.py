@@ -22,6 +22,7 @@ from vaultpapers.cli import main
 from vaultpapers.notes import ADOPTED_PROPERTIES
 from vaultpapers.papers import Paper
 from vaultpapers.pipeline import cache_path
+from vaultpapers.scan import named_paper
 from vaultpapers.testing import FakeArxiv
 from vaults import build_vault
 
@@ -164,6 +165,15 @@ def inserted_link(stems: Iterable[str]) -> re.Pattern[str]:
 def without_inserted_links(text: str, stems: Iterable[str]) -> str:
     stems = list(stems)
     return inserted_link(stems).sub("", text) if stems else text
+
+
+def own_note_on_a_paper(text: str) -> bool:
+    """Whether a user's note names one paper in its properties: it is that paper's note."""
+    try:
+        data = front_matter(text)
+    except (yaml.YAMLError, AssertionError):
+        return False  # unreadable: vaultpapers leaves such a note as it is
+    return isinstance(data, dict) and named_paper(data) is not None
 
 
 _OUR_SECTION = re.compile(

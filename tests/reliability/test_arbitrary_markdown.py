@@ -12,15 +12,19 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from reliability.harness import front_matter, paper_notes, seed_cache, without_our_additions
+from reliability.harness import (
+    front_matter,
+    own_note_on_a_paper,
+    paper_notes,
+    seed_cache,
+    without_our_additions,
+)
 from vaultpapers.config import Settings
 from vaultpapers.papers import Paper
 from vaultpapers.pipeline import run_link
-from vaultpapers.scan import named_paper
 from vaultpapers.writer import Outcome
 from vaults import build_vault, make_paper, notes_only, snapshot
 
@@ -159,14 +163,6 @@ def vaults(draw: st.DrawFn) -> tuple[dict[str, str], list[Paper]]:
             body = "".join(draw(st.lists(fragment, max_size=30)))
             notes[path] = draw(st.sampled_from(FRONT_MATTER)) + body
     return notes, [draw(papers(arxiv_id)) for arxiv_id in known]
-
-
-def own_note_on_a_paper(text: str) -> bool:
-    try:
-        data = front_matter(text)
-    except (yaml.YAMLError, AssertionError):
-        return False  # unreadable: vaultpapers leaves such a note as it is
-    return isinstance(data, dict) and named_paper(data) is not None
 
 
 def make_vault(root: Path, notes: dict[str, str], cached: list[Paper], *, reverse: bool) -> Path:
