@@ -30,13 +30,15 @@ def _text(kind: str, key: str, cited: list[str], broken: bool) -> str:
         return f"{front}# {key}\n{section}"
     if kind == "tag":
         return "---\nvaultpapers: tag\ntag: ML\n---\n# ML\n"
+    if kind == "own":  # the user's own note on a paper, named in its properties
+        return f"---\nsource: https://arxiv.org/abs/{key}\n---\n# My notes\n"
     front = "---\ntags: [ml\n---\n" if broken else ""  # unreadable YAML: a problem
     return front + "".join(f"See https://arxiv.org/abs/{c} today.\n" for c in cited) + "#ml\n"
 
 
 notes = st.builds(
     _text,
-    st.sampled_from(["user", "user", "paper", "tag"]),
+    st.sampled_from(["user", "user", "paper", "tag", "own"]),
     st.sampled_from(KEYS),
     st.lists(st.sampled_from(KEYS), max_size=3),
     st.booleans(),
@@ -66,6 +68,7 @@ def _shape(catalog: Catalog) -> dict[str, object]:
         "speaking": catalog.speaking,
         "user_notes": catalog.user_notes,
         "tagged": catalog.tagged,
+        "naming": paths(catalog.naming),
     }
 
 

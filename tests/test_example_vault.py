@@ -35,6 +35,11 @@ def test_offline_link_gives_every_cited_paper_one_complete_note(tmp_path: Path) 
         assert "metadata" not in properties, f"{note.name} is still pending"
         assert properties["title"] and properties["authors"] and properties["published"]
         ids.setdefault(properties["arxiv_id"], []).append(note.name)
+    # DDPM's note is the user's own, named in its `source` property: it gained the metadata.
+    own = vault / "Paper notes" / "DDPM, my notes.md"
+    properties = yaml.safe_load(own.read_text(encoding="utf-8").split("---\n")[1])
+    assert properties["title"] == "Denoising Diffusion Probabilistic Models"
+    ids.setdefault("2006.11239", []).append(own.name)
     assert sorted(ids) == ENTRY_IDS
     assert all(len(names) == 1 for names in ids.values())
     assert (

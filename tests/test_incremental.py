@@ -40,6 +40,8 @@ EDITS = st.one_of(
         st.sampled_from(["#x", "#ml/nlp", "#ml/vision/deep", "#ML"]),
     ),
     st.tuples(st.just("new"), st.sampled_from(["n1.md", "c/n2.md", "a2.md"]), st.sampled_from(IDS)),
+    # The user's own note on a paper: that paper's note, unless vaultpapers has one already.
+    st.tuples(st.just("own"), st.sampled_from(["own.md", "c/own2.md"]), st.sampled_from(IDS)),
     st.tuples(st.just("delete"), st.sampled_from(sorted(START)), st.just("")),
     st.tuples(
         st.just("rename"), st.sampled_from(sorted(START)), st.sampled_from(["z.md", "c/a.md"])
@@ -60,6 +62,10 @@ def apply(vault: Path, edit: tuple[str, str, str]) -> None:
     if kind == "new":
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(f"New note on https://arxiv.org/abs/{arg} #fresh\n", encoding="utf-8")
+    elif kind == "own":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        own = f"---\nsource: https://arxiv.org/abs/{arg}\ntags: [mine]\n---\nMy notes.\n"
+        target.write_text(own, encoding="utf-8")
     elif not target.exists() and kind != "unrelate":
         return
     elif kind == "cite":

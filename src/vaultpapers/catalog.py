@@ -43,6 +43,8 @@ class Catalog:
         self.contested: set[tuple[str, Any]] = set()  # ("paper", key) or ("index", identity)
         self.speaking: set[str] = set()  # paper note paths whose related parts hold the user's word
         self.tagged: dict[str, set[str]] = {}  # a tag as spelled -> the user's notes carrying it
+        # paper key -> the user's notes naming it in their properties (`NoteScan.names_paper`)
+        self.naming: dict[str, list[NoteScan]] = {}
         self.user_notes = 0  # notes vaultpapers did not generate (or could not scan)
         self.plugin_files = 0  # files other plugins keep for themselves (drawings): left alone
         self._in_order: list[NoteScan] | None = None
@@ -94,6 +96,8 @@ class Catalog:
         if scan.kind == USER_KIND:
             for tag in scan.tags:
                 self.tagged.setdefault(tag, set()).add(path)
+        if scan.names_paper is not None:
+            insort(self.naming.setdefault(scan.names_paper, []), scan, key=_by_path)
 
     def _add_all(self, scans: Iterable[NoteScan]) -> None:
         """What `put` of each scan in turn would make, in one pass: a run builds a catalog
@@ -121,6 +125,8 @@ class Catalog:
             if kind == USER_KIND:
                 for tag in scan.tags:
                     tagged.setdefault(tag, set()).add(path)
+            if scan.names_paper is not None:
+                self.naming.setdefault(scan.names_paper, []).append(scan)
         for key, claimants in paper_notes.items():
             if len(claimants) > 1:
                 claimants.sort(key=_claimant_order)
@@ -157,6 +163,8 @@ class Catalog:
                 tagged.discard(path)
                 if not tagged:
                     del self.tagged[tag]
+        if scan.names_paper is not None:
+            _remove(self.naming, scan.names_paper, scan)
 
     def claimed_twice(self) -> list[tuple[str, list[NoteScan]]]:
         """Papers and index notes with more than one note: ("arXiv <key>" or "<kind> <name>",

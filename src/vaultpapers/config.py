@@ -18,6 +18,9 @@ STATE_DIR = ".vaultpapers"
 CONFIG_FILE = "config.yaml"
 DEFAULT_API_URL = "https://export.arxiv.org/api/query"
 INLINE_LINK_MODES = ("each", "first", "off")
+# A user's note naming one paper in its properties is that paper's note: vaultpapers inserts
+# what it knows of the paper (`insert`), only links to it (`link`), or ignores it (`off`).
+ADOPT_MODES = ("insert", "link", "off")
 
 
 class ConfigError(Exception):
@@ -72,6 +75,7 @@ class Settings:
     index_dataview: bool = False
     filename_pattern: str = "{title} ({id})"
     inline_links: str = "each"
+    adopt_notes: str = "insert"
     link_label: str = "short"
     paper_tags: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -126,7 +130,9 @@ def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
                 raise ConfigError(f"{where}: expected true or false, got {value!r}")
             values[key] = value
         elif key == "inline_links":
-            values[key] = _inline_links(value, where)
+            values[key] = _choice(value, where, INLINE_LINK_MODES, true="each", false="off")
+        elif key == "adopt_notes":
+            values[key] = _choice(value, where, ADOPT_MODES, true="insert", false="off")
         elif key == "index_tags":
             values[key] = _tag_selection(value, where)
         elif key in ("paper_tags", "exclude"):
@@ -245,13 +251,14 @@ def _tag_selection(value: Any, where: str) -> TagSelection:
     return TagSelection(include=globs.get("include", ()), exclude=globs.get("exclude", ()))
 
 
-def _inline_links(value: Any, where: str) -> str:
+def _choice(value: Any, where: str, choices: tuple[str, ...], *, true: str, false: str) -> str:
+    """One of `choices`; YAML's true and false stand for the `true` and `false` choices."""
     if value is True:
-        return "each"
+        return true
     if value is False:
-        return "off"
-    if value not in INLINE_LINK_MODES:
-        raise ConfigError(f"{where}: expected one of {', '.join(INLINE_LINK_MODES)}, got {value!r}")
+        return false
+    if value not in choices:
+        raise ConfigError(f"{where}: expected one of {', '.join(choices)}, got {value!r}")
     return str(value)
 
 

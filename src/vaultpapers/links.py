@@ -20,6 +20,7 @@ def links_to_insert(
     *,
     mode: str,
     label: str,
+    own: str | None = None,
 ) -> list[tuple[int, str]]:
     """(offset, link text) for each reference to a paper with a complete note that has no
     link yet. Decided from the scan alone, so an unchanged note is not even read.
@@ -27,13 +28,14 @@ def links_to_insert(
     `link_targets`: key -> the wikilink target of its note. `known_names`: key -> every
     lowercase name its note goes by (file name, path), to see that a link is already there.
     Pending papers get no link: their note may still be renamed once its title is known.
+    `own`: the paper whose note this is (the user's own note on it): no link to itself.
     """
     insertions: list[tuple[int, str]] = []
     linked_here: set[str] = set()
     for ref, links_after in zip(scan.references, scan.links_after, strict=True):
         key = ref.arxiv_id.key
         paper = papers.get(key)
-        if ref.insert_at is None or paper is None or key not in link_targets:
+        if ref.insert_at is None or paper is None or key not in link_targets or key == own:
             continue
         if mode == "first" and key in linked_here:
             continue

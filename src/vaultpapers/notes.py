@@ -46,6 +46,17 @@ OWNED_PROPERTIES = (
     "series",
 )
 RELATION_PROPERTIES = ("related", "unrelated")
+# What vaultpapers adds to a user's own note on a paper, each only where the note has no
+# property of that meaning yet (names compared case-insensitively). Nothing that changes with a
+# new version (`version`, `updated`): in the user's note we only ever insert, never update.
+ADOPTED_PROPERTIES: Mapping[str, frozenset[str]] = {
+    "title": frozenset({"title"}),
+    "authors": frozenset({"authors", "author"}),
+    "published": frozenset({"published", "year"}),
+    "categories": frozenset({"categories"}),
+    "doi": frozenset({"doi"}),
+    "journal_ref": frozenset({"journal_ref", "journal", "venue"}),
+}
 SECTION_ORDER = ("paper", "related", "mentions")
 _MARKER = re.compile(r"<!-- vaultpapers:(?:begin|end) [a-z]+ -->")
 _BEGIN = re.compile(r"<!-- vaultpapers:begin ([a-z]+) -->")
@@ -349,6 +360,47 @@ def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) 
     body = text[front.end :]
     body = replace_sections(body, render_sections(content), newline)
     return text[: front.yaml_start] + new_yaml + text[front.yaml_end : front.end] + body
+
+
+def update_adopted_note(text: str, content: PaperNoteContent) -> str:
+    """A user's own note on a paper with what vaultpapers knows inserted: the paper's
+    properties it lacks (`ADOPTED_PROPERTIES`), appended to its front matter, and our related
+    papers and "Mentioned in" sections (between our markers, which we own). Nothing of the
+    user's is changed: their properties, `related` included, and their text stay as written."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    front = find_front_matter(text)
+    if front is None or front.data is None:
+        raise NoteError("its front matter is missing or invalid")
+    has = {name.casefold() for name in front.data if isinstance(name, str)}
+    values = paper_properties(content) if content.paper is not None else {}
+    wanted = {
+        name: values[name]
+        for name, meanings in ADOPTED_PROPERTIES.items()
+        if name in values and not has & meanings
+    }
+    yaml_text = text[front.yaml_start : front.yaml_end]
+    if wanted:
+        try:
+            yaml_text = edit_properties(yaml_text, wanted, tuple(wanted), newline=newline)
+        except PropertiesError as exc:
+            raise NoteError(str(exc)) from exc
+    body = text[front.end :]
+    present = {name for _, _, name in _sections(body)}
+    rendered = render_sections(content)
+    # Sections of ours already there are brought up to date, never taken out (a related list
+    # that emptied says so); new ones go at the end, after everything the user wrote.
+    if "related" in present and "related" not in rendered:
+        rendered["related"] = render_related_section([], content.series_link)
+    sections = {
+        n: rendered[n] for n in SECTION_ORDER if n in rendered and (n != "paper" or n in present)
+    }
+    body = replace_sections(body, {n: sections[n] for n in present if n in sections}, newline)
+    for name in SECTION_ORDER:
+        if name in sections and name not in present:
+            block = wrap_section(name, sections[name]).replace("\n", newline)
+            gap = "" if not body else newline if body.endswith("\n") else newline * 2
+            body += gap + block + newline
+    return text[: front.yaml_start] + yaml_text + text[front.yaml_end : front.end] + body
 
 
 def replace_sections(body: str, sections: Mapping[str, str], newline: str) -> str:

@@ -45,6 +45,7 @@ from .scan import (
     NoteScan,
     Problem,
     ScanRow,
+    named_paper,
     scan_from_row,
     scan_or_report,
 )
@@ -992,7 +993,7 @@ def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]
     key = parse_arxiv_id(arxiv_id).key
     notes, _ = read_vault(vault, settings)
     scans = [scan_or_report(note) for note in notes]
-    keys = {scan.paper_key for scan in scans if scan.paper_key} | {key}
+    keys = {k for scan in scans for k in (scan.paper_key, scan.names_paper) if k} | {key}
     with open_cache(vault, in_memory=True) as cache:
         papers = cache.get_many(keys)
     if key not in papers:
@@ -1014,7 +1015,8 @@ def _text_after(plan: Plan, scans: list[NoteScan], key: str) -> str | None:
     """The paper note's text once the plan is applied (or as it is, if nothing changes)."""
     for write in plan.writes:
         front = find_front_matter(write.text) if write.kind == "paper" else None
-        if front is not None and front.data and front.data.get("arxiv_id") == key:
+        data = front.data if front is not None else None
+        if data and key in (data.get("arxiv_id"), named_paper(data)):
             return write.text
-    note = next((scan.note for scan in scans if scan.paper_key == key), None)
+    note = next((scan.note for scan in scans if key in (scan.paper_key, scan.names_paper)), None)
     return note.text if note else None

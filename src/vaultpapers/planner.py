@@ -41,9 +41,11 @@ from .notes import (
     paper_file_stem,
     render_new_paper_note,
     tool_tags,
+    update_adopted_note,
     update_paper_note,
 )
 from .papers import Paper, Resolution
+from .properties import find_front_matter
 from .related import PaperRelations, RelatedList, link_target, plan_related
 from .relations import RelatedPapers, relate
 from .scan import USER_KIND, NoteScan, Problem
@@ -200,13 +202,23 @@ class _Planner:
         self.labels = _Labels(resolution.papers)
         self.plan = Plan()
         self.names = _LinkNames(catalog.stems)
-        self.paper_notes = catalog.paper_notes
         self.index_notes = catalog.index_notes
-        self.citations = catalog.citations
         self.scan_at = catalog.scan_at
         self.plan.problems.extend(catalog.scan_problems())
-        self.plan.cited = set(self.citations)
+        self.plan.cited = set(catalog.citations)
         self._report_duplicates()
+        self.adopted = self._adopt()  # paper key -> the user's own note on it
+        self.paper_notes = catalog.paper_notes
+        self.citations = catalog.citations
+        if self.adopted:
+            self.paper_notes = {**catalog.paper_notes, **{k: [s] for k, s in self.adopted.items()}}
+            self.citations = dict(catalog.citations)
+            for key, own in self.adopted.items():  # a note does not mention itself
+                others = [scan for scan in self.citations.get(key, ()) if scan is not own]
+                if others:
+                    self.citations[key] = others
+                else:
+                    self.citations.pop(key, None)
         self.note_path: dict[str, str] = {}  # paper key -> where its note is or will be
         self.renames: dict[str, str] = {}  # paper key -> the pending note it completes
         self.index_path: dict[tuple[str, str], str] = {}
@@ -233,6 +245,32 @@ class _Planner:
                 )
             )
 
+    def _adopt(self) -> dict[str, NoteScan]:
+        """The papers whose note is one of the user's own: the only note naming the paper in
+        its properties, when vaultpapers keeps no note of its own for it. A paper note made
+        before stays the paper's note (notes link to it); the user is told how to switch."""
+        if self.settings.adopt_notes == "off":
+            return {}
+        adopted: dict[str, NoteScan] = {}
+        for key, naming in sorted(self.catalog.naming.items()):
+            if len(naming) > 1:
+                continue  # which of them is the paper's note is the user's call, not ours
+            own = naming[0]
+            ours = self.catalog.paper_notes.get(key)
+            if ours is None:
+                adopted[key] = own
+                continue
+            self.plan.problems.append(
+                Problem(
+                    own.note.path,
+                    None,
+                    f"names arXiv {key} in its properties, but {ours[0].note.path} is that "
+                    "paper's note: links go there. To make yours the paper's note, delete "
+                    "that one (links to it stay as they are)",
+                )
+            )
+        return adopted
+
     # -- where notes are -------------------------------------------------------------------
 
     def place_paper_notes(self, defer_papers: Collection[str]) -> None:
@@ -245,7 +283,9 @@ class _Planner:
         placed = [
             key
             for key, path in self.note_path.items()
-            if "arXiv " in path and stem_of(path) == paper_file_stem(key, None, "")
+            if "arXiv " in path
+            and key not in self.adopted
+            and stem_of(path) == paper_file_stem(key, None, "")
         ]
         placed += self.citations.keys() - self.paper_notes.keys()
         for key in sorted(placed):
@@ -271,7 +311,7 @@ class _Planner:
         return self.names.free_path(self.settings.papers_folder, stem)
 
     def _report_not_found(self, key: str) -> None:
-        for scan in self.citations.get(key, ()):
+        for scan in self.catalog.citations.get(key, ()):
             for ref in scan.references:
                 if ref.arxiv_id.key == key:
                     message = f"arXiv has no paper {key}"
@@ -350,7 +390,8 @@ class _Planner:
         for key in self.note_path:
             paper = self.resolution.papers.get(key)
             existing = self.paper_notes.get(key)
-            tags = existing[0].tags if existing else ()
+            # The user's own note on a paper is listed under its tags as their note.
+            tags = existing[0].tags if existing and key not in self.adopted else ()
             tags += tuple(tool_tags(paper.categories if paper else (), self.settings))
             carrying.setdefault(tags, []).append(key)
         carried_by: dict[str, list[str]] = {}
@@ -421,6 +462,9 @@ class _Planner:
         for series in (*previous.series, *self.related.detected.series):
             if scope.keys & set(series.members):
                 scope.indexes.add((SERIES_KIND, series.name.casefold()))
+        # A pending stub is renamed when its metadata comes, which puts it in scope; the
+        # user's own note is not: it is looked at every time (its inputs decide a write).
+        scope.keys |= self.adopted.keys()
         return scope
 
     # -- what the notes say ----------------------------------------------------------------
@@ -473,6 +517,7 @@ class _Planner:
                     known,
                     mode=self.settings.inline_links,
                     label=self.settings.link_label,
+                    own=scan.names_paper if scan.names_paper in self.adopted else None,
                 ),
             )
             note = self._text_of(scan) if insertions else None
@@ -509,6 +554,20 @@ class _Planner:
                 self.names.target(series_path) if series_path else None,
             )
             inputs = _digest(_content_inputs(content), self.settings_digest)
+            if key in self.adopted:
+                own = self.adopted[key]
+                if self._unchanged_output(own, inputs):
+                    continue
+                if self.scope is not None:  # e.g. its metadata came: it joins its categories
+                    self._touch_tags_of(key)
+                if self.settings.adopt_notes == "insert":
+                    self._guarded(
+                        own.note.path,
+                        lambda o=own, c=content, i=inputs: self._update_adopted(o, c, i),
+                    )
+                else:
+                    self.plan.outputs[own.note.path] = (own.note.stat, inputs)
+                continue
             if key in self.paper_notes:
                 scan = self.paper_notes[key][0]
                 if key not in self.renames and self._unchanged_output(scan, inputs):
@@ -604,6 +663,40 @@ class _Planner:
             write = Write(note.path, text, note.state, note.bom, "paper note", kind="paper")
             self.plan.writes.append(write)
             self.plan.outputs[note.path] = (None, inputs)
+        else:
+            self.plan.outputs[note.path] = (note.stat, inputs)
+
+    def _touch_tags_of(self, key: str) -> None:
+        assert self.scope is not None
+        paper = self.resolution.papers.get(key)
+        for tag in tool_tags(paper.categories if paper else (), self.settings):
+            for level in tag_with_parents(tag):
+                self.scope.indexes.add((TAG_KIND, level.casefold()))
+
+    def _update_adopted(self, own: NoteScan, content: PaperNoteContent, inputs: str) -> None:
+        note = self._text_of(own)
+        if note is None or note.text is None:
+            return
+        base = self.linked_text.pop(note.path, note.text)
+        try:
+            text = update_adopted_note(base, content)
+        except NoteError as exc:
+            problem = Problem(note.path, None, f"your paper note left unchanged: {exc}")
+            self.plan.problems.append(problem)
+            return
+        if text != note.text:
+            write = Write(note.path, text, note.state, note.bom, "your paper note", kind="paper")
+            self.plan.writes.append(write)
+            self.plan.outputs[note.path] = (None, inputs)
+            # Its line in index notes is read from the note as this run leaves it: a title
+            # we inserted is that line from now on.
+            front = find_front_matter(text)
+            summary = note_summary(text, front.data if front and front.data else {})
+            if summary != self._summary(note.path) and self.scope is not None:
+                for tag in own.tags:
+                    for level in tag_with_parents(tag):
+                        self.scope.indexes.add((TAG_KIND, level.casefold()))
+            self._summaries[note.path] = summary
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
 

@@ -8,6 +8,7 @@ the few notes that will actually be written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -41,6 +42,11 @@ _PLUGIN_KEY_LINE = re.compile(r"^(?:excalidraw-plugin|tldraw-file)\s*:", re.MULT
 KEPT_PROPERTIES = ("title", "related", "unrelated")
 _PAPER_KIND_LINE = re.compile(rf"^vaultpapers:\s*['\"]?{PAPER_KIND}['\"]?\s*$", re.MULTILINE)
 _CLAIMED_PAPER = re.compile(r"^arxiv_id:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
+# Properties in which researchers keep the paper a note of theirs is about (paper-note templates,
+# obsidian-scholar, Zotero exports), compared case-insensitively.
+PAPER_PROPERTIES = frozenset(
+    ("source", "url", "link", "arxiv", "arxiv_id", "arxiv-id", "arxiv_url", "paper", "pdf")
+)
 
 log = logging.getLogger("vaultpapers")
 
@@ -75,6 +81,9 @@ class NoteScan:
     tags: tuple[str, ...] = ()
     summary: str = ""
     related_section: str | None = None  # paper notes: our "Related papers" section as it is
+    # A user's note naming exactly one paper in its properties (`source: <arXiv URL>`): the
+    # paper it is about. Whether it becomes that paper's note is the planner's call.
+    names_paper: str | None = None
     _references: tuple[tuple[Any, ...], ...] = ()  # see _encode_reference
 
     @cached_property
@@ -198,6 +207,9 @@ def _scan_content(
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)
     properties = _kept(data)
+    names = (
+        named_paper(data) if kind == USER_KIND and data.get("vaultpapers") is not False else None
+    )
     return NoteScan(
         note,
         kind,
@@ -208,6 +220,7 @@ def _scan_content(
         tags=_unique(tags),
         summary="" if kind == PAPER_KIND else note_summary(text, properties),
         related_section=section_text(text, "related") if kind == PAPER_KIND else None,
+        names_paper=names,
         _references=tuple(
             _encode_reference(
                 r if insertable else replace(r, insert_at=None),
@@ -216,6 +229,30 @@ def _scan_content(
             for r in references
         ),
     )
+
+
+def named_paper(data: Mapping[str, Any]) -> str | None:
+    """The one arXiv paper a user's note names in its paper properties (`source`, `url`,
+    `arxiv`, ...), or None when they name none or several: then the note is about no single
+    paper, and guessing which would put someone's reading log in a paper's place."""
+    keys: set[str] = set()
+    for name, value in data.items():
+        if not isinstance(name, str) or name.casefold() not in PAPER_PROPERTIES:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, float):  # `arxiv: 2103.03206` unquoted: YAML reads a number
+                item = repr(item)
+            if isinstance(item, str):
+                keys.update(_papers_in(item))
+    return keys.pop() if len(keys) == 1 else None
+
+
+def _papers_in(value: str) -> set[str]:
+    found = {ref.arxiv_id.key for ref in find_references(value).references}
+    if not found:
+        with contextlib.suppress(InvalidArxivId):  # a bare id: `arxiv: '2103.03206'`
+            found.add(parse_arxiv_id(value.strip()).key)
+    return found
 
 
 def _kept(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,6 +296,7 @@ SCAN_COLUMNS = (
     "paper_key",
     "index_name",
     "speaks",
+    "names_paper",
     "cited",
     "tags",
     "problems",
@@ -281,6 +319,7 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         scan.paper_key,
         scan.index_name,
         int(scan.speaks),
+        scan.names_paper,
         " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
         " ".join(scan.tags),
         json.dumps(problems, ensure_ascii=False) if problems else None,
@@ -300,6 +339,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         paper_key,
         index_name,
         speaks,
+        names_paper,
         cited,
         tags,
         problems,
@@ -332,6 +372,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         paper_key=paper_key,
         index_name=index_name,
         speaks=bool(speaks),
+        names_paper=names_paper,
         tags=tuple(tags.split(" ")) if tags else (),
         _body=body,
         _rescan=rescan,

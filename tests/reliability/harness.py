@@ -19,8 +19,10 @@ from click.testing import CliRunner, Result
 import vaultpapers
 from vaultpapers.cache import PaperCache
 from vaultpapers.cli import main
+from vaultpapers.notes import ADOPTED_PROPERTIES
 from vaultpapers.papers import Paper
 from vaultpapers.pipeline import cache_path
+from vaultpapers.scan import named_paper
 from vaultpapers.testing import FakeArxiv
 from vaults import build_vault
 
@@ -163,6 +165,41 @@ def inserted_link(stems: Iterable[str]) -> re.Pattern[str]:
 def without_inserted_links(text: str, stems: Iterable[str]) -> str:
     stems = list(stems)
     return inserted_link(stems).sub("", text) if stems else text
+
+
+def own_note_on_a_paper(text: str) -> bool:
+    """Whether a user's note names one paper in its properties: it is that paper's note."""
+    try:
+        data = front_matter(text)
+    except (yaml.YAMLError, AssertionError):
+        return False  # unreadable: vaultpapers leaves such a note as it is
+    return isinstance(data, dict) and named_paper(data) is not None
+
+
+_OUR_SECTION = re.compile(
+    r"<!-- vaultpapers:begin ([a-z]+) -->.*?<!-- vaultpapers:end \1 -->(?:\r?\n)?", re.DOTALL
+)
+
+
+def without_our_additions(old: str, new: str, stems: Iterable[str]) -> str:
+    """`new` without what vaultpapers may add to a user's note: links after references and,
+    in the user's own note on a paper, our sections (appended after a blank line) and the
+    paper's properties it lacked (appended to its front matter). Equals `old` when nothing
+    else changed."""
+    text = without_inserted_links(new, stems)
+    if text == old:
+        return text
+    had = {line.split(":", 1)[0].casefold() for line in old.splitlines() if ":" in line}
+    added = "|".join(key for key in ADOPTED_PROPERTIES if key not in had)
+    if added and text.startswith(("---", "\ufeff---")):
+        block = rf"^(?:{added}):.*\r?\n(?:(?:  - |- ).*\r?\n)*"
+        head, sep, rest = text.partition("\n---")
+        text = re.sub(block, "", head + "\n", flags=re.MULTILINE)[:-1] + sep + rest
+    if not _OUR_SECTION.search(old):
+        text = _OUR_SECTION.sub("", text)
+        if text.startswith(old) and not text[len(old) :].strip("\r\n"):
+            text = old  # the blank line our first section was set apart by
+    return text
 
 
 def temp_files(root: Path) -> list[str]:
