@@ -263,3 +263,22 @@ def test_own_notes_are_related_like_paper_notes_without_touching_their_related_p
     result = CliRunner().invoke(main, ["related", "2107.14795", str(vault)])
     assert result.exit_code == 0, result.output
     assert "related to 2103.03206" in result.output
+
+
+def test_an_own_note_whose_yaml_breaks_on_its_title_is_still_the_papers_and_left_untouched(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    # As clippers write it: `title: A: B` unquoted is not YAML, `source:` is still readable.
+    clipped = (
+        "---\ntitle: Perceiver: General Perception\nsource: https://arxiv.org/abs/2103.03206\n"
+        "---\nSee https://arxiv.org/abs/2103.03206\n"
+    )
+    vault = build_vault(tmp_path / "v", {"Clipped.md": clipped, "Log.md": LOG})
+    result = link(vault, api)
+    assert (vault / "Clipped.md").read_text(encoding="utf-8") == clipped
+    assert papers_folder(vault) == []
+    assert "[[Clipped|Perceiver]]" in (vault / "Log.md").read_text(encoding="utf-8")
+    assert result.output.count("Clipped.md") == 1  # its front matter, reported once
+    before = snapshot(vault)
+    link(vault, api)
+    assert snapshot(vault) == before

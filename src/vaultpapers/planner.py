@@ -681,8 +681,10 @@ class _Planner:
         try:
             text = update_adopted_note(base, content)
         except NoteError as exc:
-            problem = Problem(note.path, None, f"your paper note left unchanged: {exc}")
-            self.plan.problems.append(problem)
+            if not own.problems:  # unreadable front matter is reported by the scan already
+                problem = Problem(note.path, None, f"your paper note left unchanged: {exc}")
+                self.plan.problems.append(problem)
+            self.plan.outputs[note.path] = (note.stat, inputs)  # tried again once it changes
             return
         if text != note.text:
             write = Write(note.path, text, note.state, note.bom, "your paper note", kind="paper")

@@ -44,6 +44,7 @@ _PAPER_KIND_LINE = re.compile(rf"^vaultpapers:\s*['\"]?{PAPER_KIND}['\"]?\s*$", 
 _CLAIMED_PAPER = re.compile(r"^arxiv_id:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
 # Properties in which researchers keep the paper a note of theirs is about (paper-note templates,
 # obsidian-scholar, Zotero exports), compared case-insensitively.
+_PROPERTY_LINE = re.compile(r"^([A-Za-z_-]+):[ \t]*['\"]?([^'\"\s]+)['\"]?[ \t]*\r?$", re.MULTILINE)
 PAPER_PROPERTIES = frozenset(
     ("source", "url", "link", "arxiv", "arxiv_id", "arxiv-id", "arxiv_url", "paper", "pdf")
 )
@@ -150,7 +151,10 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             except InvalidArxivId:
                 paper_key = None
         kind = PAPER_KIND if paper_key else USER_KIND
-        return _scan_content(note, kind, {}, paper_key, [problem], insertable=False)
+        scan = _scan_content(note, kind, {}, paper_key, [problem], insertable=False)
+        if not paper_key:  # `title: A: B` unquoted (clippers write it) breaks YAML, not `source`
+            scan.names_paper = named_paper({m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)})
+        return scan
     if front is not None and front.data is not None:
         data = front.data
         if any(data.get(key) for key in _PLUGIN_KEYS):

@@ -196,9 +196,12 @@ def without_our_additions(old: str, new: str, stems: Iterable[str]) -> str:
         head, sep, rest = text.partition("\n---")
         text = re.sub(block, "", head + "\n", flags=re.MULTILINE)[:-1] + sep + rest
     if not _OUR_SECTION.search(old):
-        text = _OUR_SECTION.sub("", text)
-        if text.startswith(old) and not text[len(old) :].strip("\r\n"):
-            text = old  # the blank line our first section was set apart by
+        stripped = _OUR_SECTION.sub("", text)
+        ending = old[len(old.rstrip("\r\n")) :]
+        if stripped != text and stripped.endswith(ending):
+            # Our sections came at the end, set apart by a blank line: every line ending of
+            # the user's is still there, and one or two more.
+            text = stripped.rstrip("\r\n") + ending
     return text
 
 
