@@ -27,7 +27,7 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 5  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 6  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # The properties planning reads; kept small and JSON-safe so scans can be stored.
