@@ -357,11 +357,12 @@ BUTTON_LINKS = [
             Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1),
         ],
     ),
-    # A link inserted right before '(' would become '[[…]](…)', one Markdown link: none goes there.
+    # A link inserted right before '(' could become '[[…]](…)', one Markdown link: none goes there.
     (
-        "arXiv:1707.06347(v2) and arXiv:2103.03206‸ (2021)",
+        "arXiv:1707.06347(v2), arXiv:1706.03762(Vaswani et al.) and arXiv:2103.03206‸ (2021)",
         [
             Ref("1707.06347", "arXiv:1707.06347", 1, insertable=False),
+            Ref("1706.03762", "arXiv:1706.03762", 1, insertable=False),
             Ref("2103.03206", "arXiv:2103.03206", 1),
         ],
     ),
@@ -482,6 +483,14 @@ HTML_BLOCKS = [
             Ref("2103.03206", "arXiv:2103.03206", 1),
             Ref("1706.03762", "arXiv:1706.03762", 3),
             Ref("2105.01601", "arXiv:2105.01601", 6, insertable=False),
+        ],
+    ),
+    # Text inside an inline <a> element is a link's already: a link there would nest in it.
+    (
+        'See <a href="https://arxiv.org/abs/2508.03782">arXiv: 2508.03782v1</a> for details',
+        [
+            Ref("2508.03782", "https://arxiv.org/abs/2508.03782", 1, insertable=False),
+            Ref("2508.03782v1", "arXiv: 2508.03782v1", 1, insertable=False),
         ],
     ),
     # Inline HTML in a paragraph is no block: Markdown is rendered around and inside it.
@@ -812,8 +821,28 @@ def test_a_five_megabyte_note_is_scanned_completely() -> None:
         "/1234567" * 125_000,
         "https://arxiv.org/abs/2103.03206" + "(" * 1_000_000,
         "[x](" * 250_000 + "arXiv:2103.03206",
+        "arXiv 1" * 150_000,
+        "arXiv 2103.03206 " * 60_000,
+        "source:: arXiv:2103.03206\n" * 40_000,
+        "<div>\narXiv:2103.03206\n" * 40_000,
+        "[[P]](https://arxiv.org/abs/2103.03206)" * 25_000,
+        "[[P]](" * 150_000 + "https://arxiv.org/abs/2103.03206",
     ],
-    ids=["prefixes", "url-prefixes", "long-digits", "many-old-ids", "slashes", "parens", "links"],
+    ids=[
+        "prefixes",
+        "url-prefixes",
+        "long-digits",
+        "many-old-ids",
+        "slashes",
+        "parens",
+        "links",
+        "spaced-prefixes",
+        "spaced-ids",
+        "field-lines",
+        "html-blocks",
+        "button-links",
+        "button-starts",
+    ],
 )
 def test_hostile_notes_stay_linear(text: str) -> None:
     started = time.perf_counter()
@@ -883,6 +912,23 @@ _CHUNKS = [
     "[[Perceiver (2103.03206)|P]]",
     '<a href="https://arxiv.org/abs/1706.03762">',
     "[1]: ",
+    "[[Paper]](https://arxiv.org/abs/1707.06347)",
+    "[[Paper]]",
+    "(https://arxiv.org/abs/1707.06347)",
+    "source:: ",
+    "::",
+    "**links**:: ",
+    "[src:: ",
+    "(via:: ",
+    "<div>",
+    "\n<div>\n",
+    "\n<pre>\n",
+    "</pre>",
+    "\n<span>\n",
+    "arXiv 2402.17152",
+    "arXiv：2603.19220",
+    "**arXiv:** 2511.07399",
+    "https://ar5iv.labs.arxiv.org/html/1708.02551#bib.bib39",
 ]
 
 markdownish = st.lists(
@@ -958,6 +1004,16 @@ _FORMS = [
     "2103.03206",
     "v2",
     ".pdf",
+    "https://browse.arxiv.org/pdf/1611.03530",
+    "www.arxiv-vanity.com/papers/",
+    "papers.cool/arxiv/",
+    "https://www.semanticscholar.org/arxiv/",
+    "arXiv ",
+    "ARXIV 2402.17152",
+    "arXiv：",
+    "**arXiv:** ",
+    "arXiv**: ",
+    "#bib.bib3",
 ]
 
 
@@ -986,6 +1042,7 @@ _SEALED = [
     "%% https://arxiv.org/abs/1901.00005 %%",
     "$$ arXiv:1901.00006 $$",
     "[[Perceiver arXiv:1901.00007]]",
+    "[[Perceiver arXiv 1901.00008]]",
 ]
 # Fragments that may hold a reference but whose inside must never receive a link.
 _ATOMIC = [
@@ -994,6 +1051,15 @@ _ATOMIC = [
     "![fig](https://arxiv.org/html/2103.03206v2/x1.png)",
     "<https://arxiv.org/abs/2105.01601>",
     '<a href="https://arxiv.org/abs/2107.14795">',
+    "[[Paper]](https://arxiv.org/abs/1707.06347)",
+    "![[fig]](https://arxiv.org/abs/1707.06347 'PPO')",
+    # Whole lines and blocks: no link anywhere inside, nor at the end of their last line.
+    "\nsource:: https://arxiv.org/abs/2310.03714\n",
+    "\n- **links**:: arXiv:2311.16867\n",
+    "[via:: https://arxiv.org/abs/2310.03714]",
+    "(via:: arXiv 2310.03714)",
+    '\n\n<div>\n<a href="https://arxiv.org/abs/2508.03782">arXiv: 2508.03782v1</a>\n</div>\n',
+    "\n\n<pre>\narXiv:2508.03782\n\narXiv:2103.03206\n</pre>\n",
 ]
 _PROSE = [
     "arXiv:2103.03206",

@@ -41,7 +41,7 @@ def links_to_insert(
         if links_after
         and _already_linked(links_after, ref.arxiv_id.key, known_names.get(ref.arxiv_id.key, ()))
     }
-    for ref, links_after in rows:
+    for ref, _ in rows:
         key = ref.arxiv_id.key
         paper = papers.get(key)
         if ref.insert_at is None or paper is None or key not in link_targets:

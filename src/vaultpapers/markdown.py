@@ -421,7 +421,7 @@ def wikilink_spans(text: str) -> tuple[Span, ...]:
     spans: list[Span] = []
     for link in _WIKILINK.finditer(text):
         end = link.end()
-        if opens_link_destination(text, end):
+        if _opens_link_destination(text, end):
             continue
         start = link.start()
         if start > 0 and text[start - 1] == "!":
@@ -463,6 +463,8 @@ _HTML_TAG = re.compile(
     r"(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'=<>`]+))?)*"
     r"\s*/?>"
 )
+_ANCHOR_OPEN = re.compile(r"<[aA][\s>]")
+_ANCHOR_CLOSE = re.compile(r"</[aA]\s*>")
 _LABEL = re.compile(r"\[((?:[^\[\]\\\n]|\\.){0,999})\]")
 _DEFINITION = re.compile(
     r"[ \t]{0,3}(?:>[ \t]?)*[ \t]{0,3}\[(?!\^)(?P<label>(?:[^\[\]\\\n]|\\.){1,999})\]:"
@@ -494,7 +496,7 @@ _INLINE_LINK_TAIL = re.compile(
 )
 
 
-def opens_link_destination(text: str, pos: int) -> bool:
+def _opens_link_destination(text: str, pos: int) -> bool:
     """Whether ``text[pos:]`` starts with ``(destination "title")``, which turns the brackets
     right before it (a wikilink's ``[[…]]`` included) into one inline link."""
     return text.startswith("(", pos) and _INLINE_LINK_TAIL.match(text, pos) is not None
@@ -548,6 +550,7 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
     scanner = _LiteralScanner(text, ("[", "]", "<"))
     exclude_index = 0
     next_blank = -1  # the next blank line after the last bracket seen
+    anchor_close: tuple[int, int] | None = None  # the next '</a>' (start, end); end -1: none
     pos = 0
     while True:
         hit = scanner.find(pos)
@@ -577,6 +580,14 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             if tag:
                 constructs.append(LinkConstruct(at, tag.end(), kind))
                 pos = tag.end()
+                if kind == "html" and _ANCHOR_OPEN.match(text, at):
+                    # Text inside <a href="...">...</a> is already a link's: a link inserted
+                    # there would nest one link in another. The element is one construct.
+                    if anchor_close is None or anchor_close[0] < pos:
+                        found = _ANCHOR_CLOSE.search(text, pos)
+                        anchor_close = (found.start(), found.end()) if found else (len(text), -1)
+                    if anchor_close[1] >= 0 and anchor_close[0] < next_blank:
+                        constructs.append(LinkConstruct(at, anchor_close[1], "html"))
             continue
         if char == "[":
             is_image = (
@@ -729,13 +740,19 @@ def _may_interrupt(text: str, line_start: int, at: int) -> bool:
 def html_tag_spans(text: str, *, exclude: Sequence[Span] = ()) -> list[Span]:
     """Raw HTML tags (``<div style="...">``, ``</span>``) outside ``exclude``, in text order."""
     spans: list[Span] = []
+    exclude_index = 0
     pos = 0
     while True:
         at = text.find("<", pos)
         if at < 0:
             return spans
         pos = at + 1
-        if in_spans(at, exclude) or _preceding_backslashes(text, at) % 2:
+        while exclude_index < len(exclude) and exclude[exclude_index][1] <= at:
+            exclude_index += 1
+        if exclude_index < len(exclude) and exclude[exclude_index][0] <= at:
+            pos = exclude[exclude_index][1]
+            continue
+        if at and text[at - 1] == "\\" and _preceding_backslashes(text, at) % 2:
             continue
         tag = _HTML_TAG.match(text, at)
         if tag:
@@ -784,12 +801,17 @@ def dataview_field_spans(text: str, *, exclude: Sequence[Span] | None = None) ->
         pos = line_end + 1
         if line_end - line_start > _DATAVIEW_LINE_LIMIT or in_spans(separator, exclude):
             continue
-        bracketed = _bracketed_fields(text, line_start, line_end)
+        has_brackets = (
+            text.find("[", line_start, line_end) >= 0 or text.find("(", line_start, line_end) >= 0
+        )
+        bracketed = _bracketed_fields(text, line_start, line_end) if has_brackets else None
         if bracketed:
             spans.extend(bracketed)
             continue
         if _is_full_line_field(text, line_start, separator):
-            spans.append((line_start, _field_end(text, line_start, line_end)))
+            end = _field_end(text, line_start, line_end)
+            spans.append((line_start, end))
+            pos = max(pos, end)
         if pos >= length:
             return merge_spans(spans)
 

@@ -22,7 +22,6 @@ from vaultpapers.markdown import (
     html_block_spans,
     link_constructs,
     merge_spans,
-    opens_link_destination,
     table_spans,
     wikilink_spans,
 )
@@ -379,9 +378,10 @@ class _Context:
         # The end of an HTML block's or a full-line field's last line is still inside it.
         if self.no_insertion.index_containing(position) >= 0:
             return None
-        # '[[Note]](...)' reads as one Markdown link, no wikilink: a link inserted right before
-        # a '(' that opens a link destination would turn into one.
-        if opens_link_destination(self.text, position):
+        # '[[Note]](url)' reads as one Markdown link, no wikilink: a link inserted right before
+        # a '(' could turn into one. (Whether the '(' opens a link destination can change when
+        # a link is inserted inside the parentheses, so none goes before any '('.)
+        if self.text.startswith("(", position):
             return None
         return position
 
