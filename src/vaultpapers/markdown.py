@@ -681,7 +681,8 @@ def html_block_spans(text: str, *, exclude: Sequence[Span] | None = None) -> lis
         newline = text.find("\n", at)
         line_end = length if newline < 0 else newline
         pos = line_end + 1  # only the first '<' of a line can open a block
-        if _CONTAINER_PREFIX.match(text, line_start, at).end() != at:
+        prefix = _CONTAINER_PREFIX.match(text, line_start, at)
+        if prefix is None or prefix.end() != at:
             continue
         covering = _span_at_or_before(at, exclude)
         if covering is not None and covering[0] < at < covering[1]:
@@ -707,8 +708,8 @@ def _line_end_after(text: str, pos: int) -> int:
 def _html_block_end(text: str, at: int, line_start: int, line_end: int) -> int | None:
     """End of the HTML block whose first line has its tag at ``at``, or None for no block."""
     if _HTML_BLOCK_1.match(text, at):
-        close = _HTML_BLOCK_1_END.search(text, at)
-        return len(text) if close is None else _line_end_after(text, close.start())
+        end_tag = _HTML_BLOCK_1_END.search(text, at)
+        return len(text) if end_tag is None else _line_end_after(text, end_tag.start())
     for opener, closer in _HTML_BLOCK_LITERALS:
         if text.startswith(opener, at):
             close = text.find(closer, at + len(opener))
@@ -850,9 +851,10 @@ def _is_full_line_field(text: str, line_start: int, separator: int) -> bool:
             return False  # Dataview reads no full-line field in a task
         start = task_or_item.end()
     key = text[start:separator].strip()
-    at = _KEY_LEADING.match(key).end()
-    at = _KEY_BODY.match(key, at).end()
-    at = _KEY_TRAILING.match(key, at).end()
+    at = 0
+    for part in (_KEY_LEADING, _KEY_BODY, _KEY_TRAILING):  # each greedy, none backtracks
+        match = part.match(key, at)
+        at = match.end() if match else at
     return at == len(key)
 
 
