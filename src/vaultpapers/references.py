@@ -110,23 +110,18 @@ _REFERENCE = re.compile(
 _ANCHOR_LITERALS = (
     "iv:",  # arXiv:, arxiv:
     "IV:",  # ARXIV:
-    "iv\uff1a",  # arXiv： as CJK keyboards type it
-    "IV\uff1a",
-    "iv**",  # **arXiv**: in a bold label
-    "IV**",
     "iv.org/",  # arxiv.org, alphaxiv.org, ar5iv.org, ar5iv.labs.arxiv.org
     "IV.org/",
     "IV.ORG/",
     "10.48550/",  # arXiv's DOI prefix
-    "ace.co/",  # huggingface.co, HuggingFace.co
-    "ACE.CO/",
-    "vanity.com/",  # arxiv-vanity.com
-    "papers.cool/",
-    "scholar.org/",  # semanticscholar.org
+    "/papers/",  # huggingface.co, arxiv-vanity.com
+    "/arxiv/",  # papers.cool, semanticscholar.org
 )
-# 'arXiv 2402.17152' without a colon: 'arXiv ' is everywhere in notes about papers, so only
-# the hits followed by a digit are tried.
+# Anchors tried only where a test on the text around them passes: 'arXiv 2402.17152' without a
+# colon ('arXiv ' is everywhere in notes about papers: only hits followed by a digit), 'arXiv：'
+# as CJK keyboards type it and '**arXiv**:' (the colon is common: only hits after 'iv').
 _SPACED_ANCHOR_LITERALS = ("iv ", "IV ")
+_COLON_AFTER_IV_LITERALS = ("\uff1a", "**:")
 _OLD_STYLE_ANCHOR = re.compile(r"/\d{7}")
 # Longest text a match can hold before its anchor ('https://dx.doi.org/10.48550/arXiv.' and
 # 'cond-mat.<16-letter subject class>/'), and a window wide enough for any real id after it.
@@ -163,6 +158,12 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
         at = text.find(literal)
         while at >= 0:
             if text[at + 3 : at + 4].isdigit():
+                anchors.add(at)
+            at = text.find(literal, at + 1)
+    for literal in _COLON_AFTER_IV_LITERALS:
+        at = text.find(literal)
+        while at >= 0:
+            if text[at - 2 : at].lower() == "iv":
                 anchors.add(at)
             at = text.find(literal, at + 1)
     anchors.update(anchor.start() for anchor in _OLD_STYLE_ANCHOR.finditer(text))
