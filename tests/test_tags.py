@@ -108,6 +108,16 @@ def test_body_tags(text: str, expected: list[str]) -> None:
     assert body_tags(text) == expected
 
 
+def test_a_hex_colour_in_an_html_attribute_is_no_tag() -> None:
+    # Issue 16: '<div style="background-color: #f8f9fa">' made a tag index 'Tag f8f9fa.md'.
+    note = (
+        '<div style="background-color: #f8f9fa; padding: 10px">\n'
+        "<b>Paper</b> #inside-the-block\n</div>\n\n"
+        '<span style="color: #e74c3c">inline</span> #real\n'
+    )
+    assert body_tags(note) == ["real"]
+
+
 def test_body_tags_skip_the_tools_own_regions() -> None:
     text = "#mine\n<!-- begin -->\n#generated\n<!-- end -->\n"
     generated = (text.index("#generated"), text.index("<!-- end"))
