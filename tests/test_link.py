@@ -124,7 +124,8 @@ def test_the_users_note_only_gains_links_placed_where_markdown_stays_intact(
     perceiver = (
         " [[Perceiver - General Perception with Iterative Attention (2103.03206)|Perceiver]]"
     )
-    assert new.count(perceiver) == 3
+    assert new.count(perceiver) == 2  # one per line: line 58 cites the paper twice
+    assert "https://arxiv.org/pdf/2103.03206v2" + perceiver + ", and arXiv:2103.03206.\n" in new
     assert "https://arxiv.org/abs/2103.03206" + perceiver + " is neat." in new
     assert "[Perceiver IO](https://arxiv.org/pdf/2107.14795v2) [[Perceiver IO - " in new
     assert "(https://arxiv.org/abs/2105.01601 [[MLP-Mixer - " in new and "|MLP-Mixer]])가" in new
@@ -490,3 +491,98 @@ def test_related_only_reads_the_vault(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["related", "2103.03206", str(vault)])
     assert result.exit_code == 1  # no metadata yet
     assert every_entry(vault) == before  # and no .vaultpapers/ made to find that out
+
+
+# --- where real notes differ from ours (issue 16) ----------------------------------------------
+
+PERCEIVER_LINK = (
+    " [[Perceiver - General Perception with Iterative Attention (2103.03206)|Perceiver]]"
+)
+
+
+@pytest.mark.parametrize("mode", ["each", "first"])
+def test_a_paper_cited_twice_on_one_line_gets_one_link_there(
+    tmp_path: Path, api: FakeArxiv, mode: str
+) -> None:
+    note = (
+        "- Perceiver arXiv:2103.03206 (2021) [[paper]](https://arxiv.org/abs/2103.03206)\n"
+        "- again https://arxiv.org/abs/2103.03206\n"
+    )
+    vault = build_vault(
+        tmp_path / "v", {".vaultpapers/config.yaml": f"inline_links: {mode}\n", "a.md": note}
+    )
+    assert run_link(vault, api).exit_code == 0
+    new = (vault / "a.md").read_text(encoding="utf-8")
+    assert new.splitlines()[0] == (
+        "- Perceiver arXiv:2103.03206" + PERCEIVER_LINK + " (2021) "
+        "[[paper]](https://arxiv.org/abs/2103.03206)"
+    )
+    assert new.count(PERCEIVER_LINK) == (2 if mode == "each" else 1)
+    before = snapshot(vault)
+    assert run_link(vault, api).exit_code == 0
+    assert snapshot(vault) == before
+
+
+def test_a_link_an_earlier_run_left_anywhere_on_the_line_counts(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    # Earlier versions linked both references; the user deleted the first link.
+    note = (
+        "arXiv:2103.03206 (2021) [[paper]](https://arxiv.org/abs/2103.03206)"
+        + PERCEIVER_LINK
+        + "\n"
+    )
+    vault = build_vault(tmp_path / "v", {"a.md": note})
+    assert run_link(vault, api).exit_code == 0
+    assert (vault / "a.md").read_text(encoding="utf-8") == note
+
+
+def test_a_button_link_gets_the_link_after_its_closing_parenthesis(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    # haoyangliu123/awesome-deepseek-r1, README.md: the "button" style of paper lists.
+    note = (
+        "- Perceiver [[Paper]](https://arxiv.org/abs/2103.03206) [[Code]](https://github.com/x/y)\n"
+        "| Mixer | [[arXiv]](https://arxiv.org/abs/2105.01601) |\n|---|---|\n"
+    )
+    vault = build_vault(tmp_path / "v", {"a.md": note})
+    assert run_link(vault, api).exit_code == 0
+    new = (vault / "a.md").read_text(encoding="utf-8")
+    assert is_only_insertions(note, new)
+    assert "[[Paper]](https://arxiv.org/abs/2103.03206)" + PERCEIVER_LINK + " [[Code]]" in new
+    assert "[[arXiv]](https://arxiv.org/abs/2105.01601) [[MLP-Mixer - " in new
+    assert "\\|MLP-Mixer]] |" in new
+    before = snapshot(vault)
+    assert run_link(vault, api).exit_code == 0
+    assert snapshot(vault) == before
+
+
+def test_dataview_fields_and_html_blocks_cite_papers_but_gain_no_link(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    note = (
+        "source:: https://arxiv.org/abs/2103.03206\n"
+        "Read [via:: arXiv:2107.14795] today.\n\n"
+        '<div style="background-color: #f8f9fa">\n'
+        '<a href="https://arxiv.org/abs/2105.01601">arXiv: 2105.01601v1</a>\n'
+        "</div>\n"
+    )
+    vault = build_vault(tmp_path / "v", {"a.md": note})
+    result = run_link(vault, api)
+    assert result.exit_code == 0, result.output
+    assert (vault / "a.md").read_text(encoding="utf-8") == note
+    for paper_note in (PERCEIVER_NOTE, MIXER_NOTE):
+        assert "## Mentioned in\n\n- [[a]]\n" in (vault / paper_note).read_text(encoding="utf-8")
+    assert not [p for p in vault.rglob("*f8f9fa*")], "a hex colour made a tag"
+
+
+def test_a_link_to_one_entry_of_a_bibliography_cites_no_paper(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    note = "As in [39](https://ar5iv.labs.arxiv.org/html/2103.03206#bib.bib39).\n"
+    vault = build_vault(tmp_path / "v", {"a.md": note})
+    result = run_link(vault, api)
+    assert result.exit_code == 0, result.output
+    assert (vault / "a.md").read_text(encoding="utf-8") == note
+    assert not (vault / PERCEIVER_NOTE).exists()
+    assert "2103.03206" not in result.output

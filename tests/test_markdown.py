@@ -10,7 +10,10 @@ import pytest
 from vaultpapers.markdown import (
     LineIndex,
     code_spans,
+    dataview_field_spans,
     front_matter_span,
+    html_block_spans,
+    html_tag_spans,
     in_spans,
     line_number,
     link_constructs,
@@ -140,6 +143,124 @@ def test_wikilink_spans(text: str, expected: list[str]) -> None:
     assert pieces(text, wikilink_spans(text)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # '[[Paper]](url)' is one inline link with the text '[Paper]' (CommonMark), no wikilink.
+        (
+            "PPO [[Paper]](https://arxiv.org/abs/1707.06347) [[Code]](https://github.com/x/y)",
+            [
+                ("inline", "[[Paper]](https://arxiv.org/abs/1707.06347)"),
+                ("inline", "[[Code]](https://github.com/x/y)"),
+            ],
+        ),
+        (
+            "![[fig]](https://arxiv.org/html/1707.06347/x1.png)",
+            [("inline", "![[fig]](https://arxiv.org/html/1707.06347/x1.png)")],
+        ),
+        ('[[arXiv]](<a b.pdf> "t")', [("inline", '[[arXiv]](<a b.pdf> "t")')]),
+        ("[[Note]] (not a destination) [[Note]](two words) [[Note]]", []),
+    ],
+)
+def test_a_wikilink_followed_by_a_destination_is_a_markdown_link(
+    text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert [(c.kind, text[c.start : c.end]) for c in link_constructs(text)] == expected
+    wikilinks = pieces(text, wikilink_spans(text))
+    assert all(text[end : end + 1] != "(" for end in (c.end for c in link_constructs(text)))
+    assert wikilinks == ([] if expected else ["[[Note]]", "[[Note]]", "[[Note]]"])
+
+
+# --- HTML blocks -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '<div>\n<a href="https://arxiv.org/abs/2508.03782">arXiv: 2508.03782</a>\n</div>\n\nMd',
+            ['<div>\n<a href="https://arxiv.org/abs/2508.03782">arXiv: 2508.03782</a>\n</div>\n'],
+        ),
+        ("<pre>\na\n\nb\n</PRE> tail\nafter", ["<pre>\na\n\nb\n</PRE> tail\n"]),
+        ("<script type='x'>\nno end", ["<script type='x'>\nno end"]),
+        ("<!-- c\n\n--> tail\nafter", ["<!-- c\n\n--> tail\n"]),
+        ("<?php x ?>\nafter", ["<?php x ?>\n"]),
+        ("<!DOCTYPE html>\nafter", ["<!DOCTYPE html>\n"]),
+        ("<![CDATA[ x\n]]>\nafter", ["<![CDATA[ x\n]]>\n"]),
+        ("<DIV class=x>\nin\n   \nout", ["<DIV class=x>\nin\n"]),
+        ("</table>\nin\n\nout", ["</table>\nin\n"]),
+        ("<details/>\nin", ["<details/>\nin"]),
+        ("> <div>\n> in\n>\n> out", ["> <div>\n> in\n"]),
+        ("- <div>\n  in\n\nout", ["- <div>\n  in\n"]),
+        ("\n<span>\nin\n\nout", ["<span>\nin\n"]),
+        ('<a href="x">\nin\n\nout', ['<a href="x">\nin\n']),
+        # Kind 7 cannot interrupt a paragraph; a tag that is not alone on its line is inline.
+        ("para\n<span>\nmore", []),
+        ("<span>text</span> more", []),
+        ("<a href='x'>arXiv</a>", []),
+        ("para\n<divx>\n<pre-x> text\n<unknown", []),
+        ("text <div>\nmid-line", []),
+        ("```\n<div>\n```\nafter", []),
+        ("---\nx: <div>\n---\nbody", []),
+        ("`<div>`\n", []),
+    ],
+)
+def test_html_block_spans(text: str, expected: list[str]) -> None:
+    assert pieces(text, html_block_spans(text)) == expected
+
+
+def test_html_tag_spans() -> None:
+    text = '<div style="background-color: #f8f9fa"> `<b>` \\<i> </div> a < b'
+    assert pieces(text, html_tag_spans(text, exclude=code_spans(text))) == [
+        '<div style="background-color: #f8f9fa">',
+        "</div>",
+    ]
+
+
+# --- Dataview inline fields --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "source:: https://arxiv.org/abs/2310.03714\nnext",
+            ["source:: https://arxiv.org/abs/2310.03714\n"],
+        ),
+        ("**links**:: x\n", ["**links**:: x\n"]),
+        ("Key with spaces:: x", ["Key with spaces:: x"]),
+        ("key-name_2/sub:: x", ["key-name_2/sub:: x"]),
+        ("> source:: x\n", ["> source:: x\n"]),
+        ("## Heading:: x\n", ["## Heading:: x\n"]),
+        ("😀 mood:: good\n", ["😀 mood:: good\n"]),
+        ("- src:: a\n  more a\n  - sub\n", ["- src:: a\n  more a\n"]),
+        ("1. src:: a\n\nb", ["1. src:: a\n"]),
+        (
+            "I read [source:: https://x.org/a_(b)] and (via:: y) here",
+            ["[source:: https://x.org/a_(b)]", "(via:: y)"],
+        ),
+        ("[a:: [b] c] d", ["[a:: [b] c]"]),
+        ("- [ ] task [due:: 2024-01-01]", ["[due:: 2024-01-01]"]),
+        ("key:: value [b:: c]", ["[b:: c]"]),
+        ("std::vector\n", ["std::vector\n"]),
+        ("[open:: never closed", ["[open:: never closed"]),
+        # Dataview reads none of these as a field.
+        ("- [ ] task:: not a field in a task", []),
+        ("e.g. std::vector", []),
+        ("Note: see std::map", []),
+        ("C++ std::vector", []),
+        ("a*b:: x", []),
+        ("[a](b) and c::d", []),
+        ("https://x.org/a is one colon", []),
+        ("`code:: x`\n```\nk:: v\n```", []),
+        ("---\nk:: v\n---\nbody", []),
+        ("x" * 32769 + ":: too long a line for Dataview", []),
+    ],
+)
+def test_dataview_field_spans(text: str, expected: list[str]) -> None:
+    assert pieces(text, dataview_field_spans(text)) == expected
+
+
 # --- links and raw HTML ------------------------------------------------------------------------
 
 
@@ -175,6 +296,18 @@ def test_wikilink_spans(text: str, expected: list[str]) -> None:
             [("html", '<a href="https://arxiv.org/abs/2103.03206">')],
         ),
         ("<br/>", [("html", "<br/>")]),
+        (
+            '<a href="u">arXiv</a> and <A\nname=x>y</A >',
+            [
+                ("html", '<a href="u">arXiv</a>'),
+                ("html", '<a href="u">'),
+                ("html", "</a>"),
+                ("html", "<A\nname=x>y</A >"),
+                ("html", "<A\nname=x>"),
+                ("html", "</A >"),
+            ],
+        ),
+        ("<a>\n\nno</a>", [("html", "<a>"), ("html", "</a>")]),
         ("[text][ref]", [("reference", "[text][ref]")]),
         ("[text][]", [("reference", "[text][]")]),
         (
@@ -298,6 +431,14 @@ _HOSTILE_NOTES = {
     "dollars": "$$" * (_MEGABYTE // 2) + "$",
     "comment starts": "<!--" * (_MEGABYTE // 4),
     "wikilink starts": "[[" * (_MEGABYTE // 2),
+    "button links": "[[a]](" * (_MEGABYTE // 6),
+    "field separators": "::" * (_MEGABYTE // 2),
+    "bracketed field starts": "[a:: (b:: " * (_MEGABYTE // 10),
+    "field lines": "- k:: v\n" * (_MEGABYTE // 8),
+    "html block starts": "<div>\n" * (_MEGABYTE // 6),
+    "raw text starts": "<pre>" * (_MEGABYTE // 5),
+    "tag lines after prose": "a\n<span>\n" * (_MEGABYTE // 9),
+    "declarations": "<!x\n" * (_MEGABYTE // 4),
 }
 
 
@@ -311,5 +452,8 @@ def test_scanners_stay_fast_on_hostile_notes(name: str) -> None:
     table_spans(text)
     wikilink_spans(text)
     front_matter_span(text)
+    html_block_spans(text)
+    html_tag_spans(text)
+    dataview_field_spans(text)
     # Generous: the point is linear time (about a second at most), not minutes.
     assert time.perf_counter() - started < 10

@@ -266,9 +266,274 @@ MARKDOWN_CONTEXTS = [
 ]
 
 
+# Seen in public notes and paper lists (quoted lines, with where they came from):
+# haoyangliu123/awesome-deepseek-r1 README.md, "[[Paper]](https://arxiv.org/abs/1707.06347)";
+# awesome lists and project READMEs, "[[arXiv]](…) [[pdf]](….pdf)", "[[arXiv:2010.03509]](…)."
+NEW_FORMS = [
+    (
+        "https://browse.arxiv.org/pdf/1611.03530.pdf‸ on generalization",
+        [Ref("1611.03530", "https://browse.arxiv.org/pdf/1611.03530.pdf", 1)],
+    ),
+    (
+        "https://www.arxiv-vanity.com/papers/2102.07350/‸ and the /#S4 anchor: "
+        "https://www.arxiv-vanity.com/papers/1905.13189/#S4‸",
+        [
+            Ref("2102.07350", "https://www.arxiv-vanity.com/papers/2102.07350/", 1),
+            Ref("1905.13189", "https://www.arxiv-vanity.com/papers/1905.13189/#S4", 1),
+        ],
+    ),
+    (
+        "    - [RNN Transducer (RNN-T)](https://www.arxiv-vanity.com/papers/1911.01629/)‸",
+        [Ref("1911.01629", "https://www.arxiv-vanity.com/papers/1911.01629/", 1)],
+    ),
+    (
+        "[XL-NET](https://papers.cool/arxiv/1906.08237)‸、[ELECTRA](https://papers.cool/arxiv/2003.10555)‸",
+        [
+            Ref("1906.08237", "https://papers.cool/arxiv/1906.08237", 1),
+            Ref("2003.10555", "https://papers.cool/arxiv/2003.10555", 1),
+        ],
+    ),
+    (
+        "ref: NExT-QA | https://www.semanticscholar.org/arxiv/2105.08276‸",
+        [Ref("2105.08276", "https://www.semanticscholar.org/arxiv/2105.08276", 1)],
+    ),
+    (
+        "The paper arXiv 2402.17152‸ and (arXiv 2103.03206v2‸).",
+        [
+            Ref("2402.17152", "arXiv 2402.17152", 1),
+            Ref("2103.03206v2", "arXiv 2103.03206v2", 1),
+        ],
+    ),
+    (
+        "论文：[arXiv 2604.02547](https://ar5iv.labs.arxiv.org/html/2604.02547)‸ — 2026",
+        [Ref("2604.02547", "arXiv 2604.02547", 1)],
+    ),
+    (
+        "- arXiv：2603.19220‸（v1 2026-03-19，v2 2026-03-22）",
+        [Ref("2603.19220", "arXiv：2603.19220", 1)],
+    ),
+    (
+        "**arXiv:** 2511.07399‸\n**arXiv**: 2309.03943‸ (v1 2023-09-07)\n**arXiv：** 2602.22983‸",
+        [
+            Ref("2511.07399", "arXiv:** 2511.07399", 1),
+            Ref("2309.03943", "arXiv**: 2309.03943", 2),
+            Ref("2602.22983", "arXiv：** 2602.22983", 3),
+        ],
+    ),
+]
+
+BUTTON_LINKS = [
+    (
+        "- Proximal Policy Optimization Algorithms [[Paper]](https://arxiv.org/abs/1707.06347)‸",
+        [Ref("1707.06347", "https://arxiv.org/abs/1707.06347", 1)],
+    ),
+    (
+        "[[arXiv]](https://arxiv.org/abs/2204.03067)‸ [[pdf]](https://arxiv.org/pdf/2204.03067.pdf)‸",
+        [
+            Ref("2204.03067", "https://arxiv.org/abs/2204.03067", 1),
+            Ref("2204.03067", "https://arxiv.org/pdf/2204.03067.pdf", 1),
+        ],
+    ),
+    (
+        "Markov processes. [[arXiv:2010.03509]](https://arxiv.org/abs/2010.03509)‸.",
+        [Ref("2010.03509", "arXiv:2010.03509", 1)],
+    ),
+    (
+        "[[Paper]](https://arxiv.org/abs/1707.06347)‸[[Code]](https://github.com/openai/baselines)",
+        [Ref("1707.06347", "https://arxiv.org/abs/1707.06347", 1)],
+    ),
+    (
+        "| PPO | [[arXiv]](https://arxiv.org/abs/1707.06347)‸ |\n|---|---|\n",
+        [Ref("1707.06347", "https://arxiv.org/abs/1707.06347", 1)],
+    ),
+    (
+        "![[fig]](https://arxiv.org/html/1707.06347v2/x1.png)‸",
+        [Ref("1707.06347v2", "https://arxiv.org/html/1707.06347v2/x1.png", 1)],
+    ),
+    (
+        '[[Paper]](https://arxiv.org/abs/1707.06347 "PPO")‸ and [[Note]] (https://arxiv.org/abs/2103.03206‸)',
+        [
+            Ref("1707.06347", "https://arxiv.org/abs/1707.06347", 1),
+            Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1),
+        ],
+    ),
+    # A link inserted right before '(' could become '[[…]](…)', one Markdown link: none goes there.
+    (
+        "arXiv:1707.06347(v2), arXiv:1706.03762(Vaswani et al.) and arXiv:2103.03206‸ (2021)",
+        [
+            Ref("1707.06347", "arXiv:1707.06347", 1, insertable=False),
+            Ref("1706.03762", "arXiv:1706.03762", 1, insertable=False),
+            Ref("2103.03206", "arXiv:2103.03206", 1),
+        ],
+    ),
+]
+
+# Dataview reads these values (github.com/blacksmithgu/obsidian-dataview, inline-field.ts):
+# a link inserted there would change them. Lines seen in public vaults: "source:: https://arxiv.org/
+# abs/2310.03714", "**links**:: https://arxiv.org/abs/2311.16867", "  - sources:: https://…, https://…".
+DATAVIEW_FIELDS = [
+    (
+        "source:: https://arxiv.org/abs/2310.03714\ningested:: [[2026-07-08]]\n\n"
+        "DSPy https://arxiv.org/abs/2310.03714‸ compiles prompts.",
+        [
+            Ref("2310.03714", "https://arxiv.org/abs/2310.03714", 1, insertable=False),
+            Ref("2310.03714", "https://arxiv.org/abs/2310.03714", 4),
+        ],
+    ),
+    (
+        "**pertinence**:: 8\n**links**:: https://arxiv.org/abs/2311.16867\n",
+        [Ref("2311.16867", "https://arxiv.org/abs/2311.16867", 2, insertable=False)],
+    ),
+    (
+        "- ### Provenance\n  - sources:: https://arxiv.org/abs/2308.08155, arXiv:2308.00352\n"
+        "    continued https://arxiv.org/abs/2307.07924\n- next https://arxiv.org/abs/2105.01601‸",
+        [
+            Ref("2308.08155", "https://arxiv.org/abs/2308.08155", 2, insertable=False),
+            Ref("2308.00352", "arXiv:2308.00352", 2, insertable=False),
+            Ref("2307.07924", "https://arxiv.org/abs/2307.07924", 3, insertable=False),
+            Ref("2105.01601", "https://arxiv.org/abs/2105.01601", 4),
+        ],
+    ),
+    (
+        "Paper key-name:: arXiv:2103.03206\n> source:: https://arxiv.org/abs/1706.03762\n",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 1, insertable=False),
+            Ref("1706.03762", "https://arxiv.org/abs/1706.03762", 2, insertable=False),
+        ],
+    ),
+    (
+        "Read [source:: https://arxiv.org/abs/2310.03714] then (via:: arXiv:2103.03206) "
+        "and arXiv:1706.03762‸ [rating:: 5]",
+        [
+            Ref("2310.03714", "https://arxiv.org/abs/2310.03714", 1, insertable=False),
+            Ref("2103.03206", "arXiv:2103.03206", 1, insertable=False),
+            Ref("1706.03762", "arXiv:1706.03762", 1),
+        ],
+    ),
+    # '::' that Dataview does not read as a field: a key with '.', '+', ':' or ',' in it, a
+    # task (no full-line fields), a URL's single colon.
+    (
+        "In C++, e.g. std::vector holds https://arxiv.org/abs/2103.03206‸\n"
+        "Note: see std::map and arXiv:1706.03762‸\n"
+        "- [ ] read:: https://arxiv.org/abs/2105.01601‸\n",
+        [
+            Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1),
+            Ref("1706.03762", "arXiv:1706.03762", 2),
+            Ref("2105.01601", "https://arxiv.org/abs/2105.01601", 3),
+        ],
+    ),
+    # Dataview does read 'std::vector' opening a line as a field named 'std'.
+    (
+        "std::vector of https://arxiv.org/abs/2103.03206\n",
+        [Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1, insertable=False)],
+    ),
+]
+
+HTML_BLOCKS = [
+    (
+        '<div>\n<a href="https://arxiv.org/abs/2508.03782">arXiv: 2508.03782v1</a>\n</div>\n\n'
+        "After the block https://arxiv.org/abs/2508.03782‸",
+        [
+            Ref("2508.03782", "https://arxiv.org/abs/2508.03782", 2, insertable=False),
+            Ref("2508.03782v1", "arXiv: 2508.03782v1", 2, insertable=False),
+            Ref("2508.03782", "https://arxiv.org/abs/2508.03782", 5),
+        ],
+    ),
+    (
+        "<details>\n<summary>arXiv:2103.03206</summary>\n\nMarkdown again: arXiv:2103.03206‸\n"
+        "\n</details>",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 2, insertable=False),
+            Ref("2103.03206", "arXiv:2103.03206", 4),
+        ],
+    ),
+    (
+        "<pre>\narXiv:2103.03206\n\narXiv:1706.03762\n</pre> arXiv:2105.01601\narXiv:2107.14795‸",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 2, insertable=False),
+            Ref("1706.03762", "arXiv:1706.03762", 4, insertable=False),
+            Ref("2105.01601", "arXiv:2105.01601", 5, insertable=False),
+            Ref("2107.14795", "arXiv:2107.14795", 6),
+        ],
+    ),
+    (
+        "<!-- note --> https://arxiv.org/abs/2103.03206\n<?php arXiv:1706.03762 ?>\n"
+        "<![CDATA[ arXiv:2105.01601 ]]>\n<!DOCTYPE html> arXiv:2107.14795\nok arXiv:1906.06819‸",
+        [
+            Ref("2103.03206", "https://arxiv.org/abs/2103.03206", 1, insertable=False),
+            Ref("1706.03762", "arXiv:1706.03762", 2, insertable=False),
+            Ref("2105.01601", "arXiv:2105.01601", 3, insertable=False),
+            Ref("2107.14795", "arXiv:2107.14795", 4, insertable=False),
+            Ref("1906.06819", "arXiv:1906.06819", 5),
+        ],
+    ),
+    (
+        "> <table><tr><td>\n> arXiv:2103.03206\n>\n> arXiv:1706.03762‸\n\n"
+        "- <div>\n  arXiv:2105.01601\n  </div>",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 2, insertable=False),
+            Ref("1706.03762", "arXiv:1706.03762", 4),
+            Ref("2105.01601", "arXiv:2105.01601", 7, insertable=False),
+        ],
+    ),
+    # A line holding only a tag opens a block after a blank line, but cannot interrupt a paragraph.
+    (
+        "See arXiv:2103.03206‸\n<span>\nand arXiv:1706.03762‸\n\n<span>\narXiv:2105.01601\n",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 1),
+            Ref("1706.03762", "arXiv:1706.03762", 3),
+            Ref("2105.01601", "arXiv:2105.01601", 6, insertable=False),
+        ],
+    ),
+    # Text inside an inline <a> element is a link's already: a link there would nest in it.
+    (
+        'See <a href="https://arxiv.org/abs/2508.03782">arXiv: 2508.03782v1</a> for details',
+        [
+            Ref("2508.03782", "https://arxiv.org/abs/2508.03782", 1, insertable=False),
+            Ref("2508.03782v1", "arXiv: 2508.03782v1", 1, insertable=False),
+        ],
+    ),
+    # Inline HTML in a paragraph is no block: Markdown is rendered around and inside it.
+    (
+        "Text <span>arXiv:2103.03206‸</span> and <b>https://arxiv.org/abs/1706.03762‸</b>",
+        [
+            Ref("2103.03206", "arXiv:2103.03206", 1),
+            Ref("1706.03762", "https://arxiv.org/abs/1706.03762", 1),
+        ],
+    ),
+]
+
+# '#bib.bibN' on a paper's HTML page is entry N of its bibliography: some other paper.
+BIBLIOGRAPHY_ENTRIES = [
+    ("https://ar5iv.labs.arxiv.org/html/1708.02551#bib.bib39", []),
+    (
+        "diffusion models [[16](https://arxiv.org/html/2503.08122v1#bib.bib16), "
+        "[18](https://arxiv.org/html/2503.08122v1#bib.bib18)]",
+        [],
+    ),
+    (
+        "https://ar5iv.labs.arxiv.org/html/1708.02551#S3‸ and "
+        "https://arxiv.org/html/2403.09611v1#S2.F1‸ and https://ar5iv.org/html/1708.02551#bib‸",
+        [
+            Ref("1708.02551", "https://ar5iv.labs.arxiv.org/html/1708.02551#S3", 1),
+            Ref("2403.09611v1", "https://arxiv.org/html/2403.09611v1#S2.F1", 1),
+            Ref("1708.02551", "https://ar5iv.org/html/1708.02551#bib", 1),
+        ],
+    ),
+]
+
+
 @pytest.mark.parametrize(
     ("marked", "expected"),
-    URL_FORMS + PREFIXED_FORMS + OLD_STYLE_FORMS + MARKDOWN_CONTEXTS,
+    URL_FORMS
+    + PREFIXED_FORMS
+    + OLD_STYLE_FORMS
+    + MARKDOWN_CONTEXTS
+    + NEW_FORMS
+    + BUTTON_LINKS
+    + DATAVIEW_FIELDS
+    + HTML_BLOCKS
+    + BIBLIOGRAPHY_ENTRIES,
 )
 def test_references_and_insertion_points(marked: str, expected: list[Ref]) -> None:
     check(marked, expected)
@@ -292,7 +557,10 @@ def test_references_and_insertion_points(marked: str, expected: list[Ref]) -> No
         "![[arXiv:2103.03206.pdf]]",
         "https://arxiv.org/list/cs.LG/recent and https://arxiv.org/a/jaegle_a_1",
         "A bare number 2103.03206 is too ambiguous to be a reference.",
-        "arXiv 2103.03206 without a colon, and the arXiv: page",
+        "the arXiv: page, arXiv 2024 was a good year, arXiv 2402 and arXiv 1.5",
+        "arXiv 2013.01234 has month 13, arXiv 2103.032066 six digits, arXiv 2103.0320",
+        "arXiv 2103.03206v and arXiv 2103.03206x are glued to letters",
+        "papers.cool/arxiv/cs.AI and semanticscholar.org/arxiv/ lists, arxiv-vanity.com/papers/",
         "arXiv:cs.LG is a category",
         "https://notarxiv.org/abs/2103.03206",
         "https://arxiv.org/abs/ with nothing after",
@@ -553,8 +821,28 @@ def test_a_five_megabyte_note_is_scanned_completely() -> None:
         "/1234567" * 125_000,
         "https://arxiv.org/abs/2103.03206" + "(" * 1_000_000,
         "[x](" * 250_000 + "arXiv:2103.03206",
+        "arXiv 1" * 150_000,
+        "arXiv 2103.03206 " * 60_000,
+        "source:: arXiv:2103.03206\n" * 40_000,
+        "<div>\narXiv:2103.03206\n" * 40_000,
+        "[[P]](https://arxiv.org/abs/2103.03206)" * 25_000,
+        "[[P]](" * 150_000 + "https://arxiv.org/abs/2103.03206",
     ],
-    ids=["prefixes", "url-prefixes", "long-digits", "many-old-ids", "slashes", "parens", "links"],
+    ids=[
+        "prefixes",
+        "url-prefixes",
+        "long-digits",
+        "many-old-ids",
+        "slashes",
+        "parens",
+        "links",
+        "spaced-prefixes",
+        "spaced-ids",
+        "field-lines",
+        "html-blocks",
+        "button-links",
+        "button-starts",
+    ],
 )
 def test_hostile_notes_stay_linear(text: str) -> None:
     started = time.perf_counter()
@@ -624,6 +912,23 @@ _CHUNKS = [
     "[[Perceiver (2103.03206)|P]]",
     '<a href="https://arxiv.org/abs/1706.03762">',
     "[1]: ",
+    "[[Paper]](https://arxiv.org/abs/1707.06347)",
+    "[[Paper]]",
+    "(https://arxiv.org/abs/1707.06347)",
+    "source:: ",
+    "::",
+    "**links**:: ",
+    "[src:: ",
+    "(via:: ",
+    "<div>",
+    "\n<div>\n",
+    "\n<pre>\n",
+    "</pre>",
+    "\n<span>\n",
+    "arXiv 2402.17152",
+    "arXiv：2603.19220",
+    "**arXiv:** 2511.07399",
+    "https://ar5iv.labs.arxiv.org/html/1708.02551#bib.bib39",
 ]
 
 markdownish = st.lists(
@@ -699,6 +1004,16 @@ _FORMS = [
     "2103.03206",
     "v2",
     ".pdf",
+    "https://browse.arxiv.org/pdf/1611.03530",
+    "www.arxiv-vanity.com/papers/",
+    "papers.cool/arxiv/",
+    "https://www.semanticscholar.org/arxiv/",
+    "arXiv ",
+    "ARXIV 2402.17152",
+    "arXiv：",
+    "**arXiv:** ",
+    "arXiv**: ",
+    "#bib.bib3",
 ]
 
 
@@ -727,6 +1042,7 @@ _SEALED = [
     "%% https://arxiv.org/abs/1901.00005 %%",
     "$$ arXiv:1901.00006 $$",
     "[[Perceiver arXiv:1901.00007]]",
+    "[[Perceiver arXiv 1901.00008]]",
 ]
 # Fragments that may hold a reference but whose inside must never receive a link.
 _ATOMIC = [
@@ -735,6 +1051,15 @@ _ATOMIC = [
     "![fig](https://arxiv.org/html/2103.03206v2/x1.png)",
     "<https://arxiv.org/abs/2105.01601>",
     '<a href="https://arxiv.org/abs/2107.14795">',
+    "[[Paper]](https://arxiv.org/abs/1707.06347)",
+    "![[fig]](https://arxiv.org/abs/1707.06347 'PPO')",
+    # Whole lines and blocks: no link anywhere inside, nor at the end of their last line.
+    "\nsource:: https://arxiv.org/abs/2310.03714\n",
+    "\n- **links**:: arXiv:2311.16867\n",
+    "[via:: https://arxiv.org/abs/2310.03714]",
+    "(via:: arXiv 2310.03714)",
+    '\n\n<div>\n<a href="https://arxiv.org/abs/2508.03782">arXiv: 2508.03782v1</a>\n</div>\n',
+    "\n\n<pre>\narXiv:2508.03782\n\narXiv:2103.03206\n</pre>\n",
 ]
 _PROSE = [
     "arXiv:2103.03206",

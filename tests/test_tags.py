@@ -87,7 +87,16 @@ def test_tag_with_parents(tag: str, expected: list[str]) -> None:
         ("entity &#123; and &#x1F600;", []),
         ("[[Note#Heading]] and [[#Local heading]] and ![[img.png#x]]", []),
         ("`#code` and\n```\n#also code\n```\nafter #yes", ["yes"]),
-        ("<!-- #hidden --> %% #hidden %% #shown", ["shown"]),
+        ("Text <!-- #hidden --> %% #hidden %% #shown", ["shown"]),
+        # Obsidian takes no tags from HTML: not from attributes (a hex colour is no tag), nor
+        # from an HTML block, where Markdown is not rendered.
+        ('<div style="background-color: #f8f9fa">\nin the block #no\n</div>\n\n#yes', ["yes"]),
+        ('Text <span style="color: #ff0000">red #shown</span> <img alt="a #b">', ["shown"]),
+        (
+            "<!-- a comment line --> #no\n<style>\n.x { color: #fff }\n\n#ccc\n</style>\n#yes",
+            ["yes"],
+        ),
+        ("`<span title=' #code'>` #a and \\<b #escaped>", ["a", "escaped"]),
         ("issue #123 is a number, #2021 too, but #y2021 is a tag", ["y2021"]),
         ("#cs.LG stops at the dot", ["cs"]),
         ("---\ntags: [fm]\n---\n#body", ["body"]),
@@ -97,6 +106,16 @@ def test_tag_with_parents(tag: str, expected: list[str]) -> None:
 )
 def test_body_tags(text: str, expected: list[str]) -> None:
     assert body_tags(text) == expected
+
+
+def test_a_hex_colour_in_an_html_attribute_is_no_tag() -> None:
+    # Issue 16: '<div style="background-color: #f8f9fa">' made a tag index 'Tag f8f9fa.md'.
+    note = (
+        '<div style="background-color: #f8f9fa; padding: 10px">\n'
+        "<b>Paper</b> #inside-the-block\n</div>\n\n"
+        '<span style="color: #e74c3c">inline</span> #real\n'
+    )
+    assert body_tags(note) == ["real"]
 
 
 def test_body_tags_skip_the_tools_own_regions() -> None:

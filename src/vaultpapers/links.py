@@ -25,6 +25,10 @@ def links_to_insert(
     """(offset, link text) for each reference to a paper with a complete note that has no
     link yet. Decided from the scan alone, so an unchanged note is not even read.
 
+    One link per paper and line is enough: a line citing a paper twice (``arXiv:ID (2019)
+    [[paper]](https://arxiv.org/abs/ID)``) gets it after the first reference that takes one,
+    and none if a link to the paper already stands after any of them.
+
     `link_targets`: key -> the wikilink target of its note. `known_names`: key -> every
     lowercase name its note goes by (file name, path), to see that a link is already there.
     Pending papers get no link: their note may still be renamed once its title is known.
@@ -32,7 +36,14 @@ def links_to_insert(
     """
     insertions: list[tuple[int, str]] = []
     linked_here: set[str] = set()
-    for ref, links_after in zip(scan.references, scan.links_after, strict=True):
+    rows = list(zip(scan.references, scan.links_after, strict=True))
+    linked_lines = {
+        (ref.arxiv_id.key, ref.line)
+        for ref, links_after in rows
+        if links_after
+        and _already_linked(links_after, ref.arxiv_id.key, known_names.get(ref.arxiv_id.key, ()))
+    }
+    for ref, _ in rows:
         key = ref.arxiv_id.key
         paper = papers.get(key)
         if ref.insert_at is None or paper is None or key not in link_targets or key == own:
@@ -40,8 +51,9 @@ def links_to_insert(
         if mode == "first" and key in linked_here:
             continue
         linked_here.add(key)
-        if _already_linked(links_after, key, known_names.get(key, ())):
+        if (key, ref.line) in linked_lines:
             continue
+        linked_lines.add((key, ref.line))
         pipe = "\\|" if ref.in_table else "|"
         shown = _label(paper, key, label)
         insertions.append((ref.insert_at, f" [[{link_targets[key]}{pipe}{shown}]]"))

@@ -414,13 +414,19 @@ _WIKILINK = re.compile(r"\[\[[^\[\]\n]*\]\]")
 
 @functools.lru_cache(maxsize=4)
 def wikilink_spans(text: str) -> tuple[Span, ...]:
-    """``[[...]]`` and ``![[...]]`` links (never across a line break)."""
+    """``[[...]]`` and ``![[...]]`` links (never across a line break).
+
+    ``[[Paper]](https://...)``, the "button" of READMEs and paper lists, is no wikilink: in
+    CommonMark it is one inline link whose text is ``[Paper]`` (see :func:`link_constructs`)."""
     spans: list[Span] = []
     for link in _WIKILINK.finditer(text):
+        end = link.end()
+        if _opens_link_destination(text, end):
+            continue
         start = link.start()
         if start > 0 and text[start - 1] == "!":
             start -= 1
-        spans.append((start, link.end()))
+        spans.append((start, end))
     return tuple(spans)
 
 
@@ -457,6 +463,8 @@ _HTML_TAG = re.compile(
     r"(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"'=<>`]+))?)*"
     r"\s*/?>"
 )
+_ANCHOR_OPEN = re.compile(r"<[aA][\s>]")
+_ANCHOR_CLOSE = re.compile(r"</[aA]\s*>")
 _LABEL = re.compile(r"\[((?:[^\[\]\\\n]|\\.){0,999})\]")
 _DEFINITION = re.compile(
     r"[ \t]{0,3}(?:>[ \t]?)*[ \t]{0,3}\[(?!\^)(?P<label>(?:[^\[\]\\\n]|\\.){1,999})\]:"
@@ -486,6 +494,12 @@ _INLINE_LINK_TAIL = re.compile(
     rf"(?:{_SOME_SPACE}(?:{_TITLE}{_LINE_BREAK_SPACE})?)?\)",
     re.DOTALL,
 )
+
+
+def _opens_link_destination(text: str, pos: int) -> bool:
+    """Whether ``text[pos:]`` starts with ``(destination "title")``, which turns the brackets
+    right before it (a wikilink's ``[[…]]`` included) into one inline link."""
+    return text.startswith("(", pos) and _INLINE_LINK_TAIL.match(text, pos) is not None
 
 
 @dataclass(frozen=True)
@@ -536,6 +550,7 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
     scanner = _LiteralScanner(text, ("[", "]", "<"))
     exclude_index = 0
     next_blank = -1  # the next blank line after the last bracket seen
+    anchor_close: tuple[int, int] | None = None  # the next '</a>' (start, end); end -1: none
     pos = 0
     while True:
         hit = scanner.find(pos)
@@ -565,6 +580,14 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             if tag:
                 constructs.append(LinkConstruct(at, tag.end(), kind))
                 pos = tag.end()
+                if kind == "html" and _ANCHOR_OPEN.match(text, at):
+                    # Text inside <a href="...">...</a> is already a link's: a link inserted
+                    # there would nest one link in another. The element is one construct.
+                    if anchor_close is None or anchor_close[0] < pos:
+                        found = _ANCHOR_CLOSE.search(text, pos)
+                        anchor_close = (found.start(), found.end()) if found else (len(text), -1)
+                    if anchor_close[1] >= 0 and anchor_close[0] < next_blank:
+                        constructs.append(LinkConstruct(at, anchor_close[1], "html"))
             continue
         if char == "[":
             is_image = (
@@ -599,6 +622,258 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             links_closed_below = len(openers)
     constructs.sort(key=lambda construct: (construct.start, -construct.end))
     return constructs
+
+
+# --------------------------------------------------------------------------------------------
+# HTML blocks (CommonMark 0.31.2, section 4.6)
+
+_RAW_TEXT_TAGS = ("pre", "script", "style", "textarea")
+_BLOCK_TAGS = (
+    "address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|"
+    "dialog|dir|div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h1|h2|h3|h4|h5|"
+    "h6|head|header|hr|html|iframe|legend|li|link|main|menu|menuitem|nav|noframes|ol|optgroup|"
+    "option|p|param|search|section|summary|table|tbody|td|tfoot|th|thead|title|tr|track|ul"
+)
+# What may stand before a block's first character on its line: indentation, blockquote markers
+# and list markers (one character each way, so a failed match never backtracks far).
+_CONTAINER_PREFIX = re.compile(r"(?:[ \t>]|[-*+][ \t]|\d{1,9}[.)][ \t])*")
+_LIST_MARKER = re.compile(r"[ \t>]*(?:[-*+]|\d{1,9}[.)])[ \t]")
+_HTML_BLOCK_1 = re.compile(rf"<(?:{'|'.join(_RAW_TEXT_TAGS)})(?:[ \t>]|\r?$)", re.I | re.M)
+_HTML_BLOCK_1_END = re.compile(rf"</(?:{'|'.join(_RAW_TEXT_TAGS)})>", re.I)
+_HTML_BLOCK_6 = re.compile(rf"</?(?:{_BLOCK_TAGS})(?:[ \t>]|/>|\r?$)", re.I | re.M)
+_ATTRIBUTE = (
+    r"(?:[ \t]+[A-Za-z_:][A-Za-z0-9_.:-]*"
+    r"""(?:[ \t]*=[ \t]*(?:"[^"\n]*"|'[^'\n]*'|[^\s"'=<>`]+))?)"""
+)
+_HTML_BLOCK_7 = re.compile(
+    rf"(?:<[A-Za-z][A-Za-z0-9-]*{_ATTRIBUTE}*[ \t]*/?>|</[A-Za-z][A-Za-z0-9-]*[ \t]*>)[ \t]*\r?$",
+    re.M,
+)
+# Kinds 2-5: the literal that opens the block and the one whose line closes it.
+_HTML_BLOCK_LITERALS = (("<!--", "-->"), ("<?", "?>"), ("<![CDATA[", "]]>"))
+_DECLARATION = re.compile(r"<![A-Za-z]")
+_BLANK_OR_QUOTE_BLANK = re.compile(r"\n[ \t>]*\r?(?:\n|\Z)")
+_ATX_LINE = re.compile(r"[ \t>]*#{1,6}(?:[ \t]|\r?$)", re.M)
+
+
+def html_block_spans(text: str, *, exclude: Sequence[Span] | None = None) -> list[Span]:
+    """HTML blocks, where Markdown is not rendered: each from the start of its first line
+    through the line break ending its last line (or the end of the text).
+
+    The seven kinds of CommonMark: ``<pre>``, ``<script>``, ``<style>``, ``<textarea>`` up to
+    the line holding their closing tag; ``<!--``, ``<?``, ``<!X``, ``<![CDATA[`` up to the line
+    holding ``-->``, ``?>``, ``>``, ``]]>``; a block-level tag (``<div``, ``<table``, ``<p``, ...)
+    or, after a blank line, a line holding nothing but one complete tag, up to a blank line.
+    Blocks may sit in blockquotes and list items. ``exclude`` (default: the front matter and
+    :func:`code_spans`) is where no block starts; an HTML comment opening a line still does.
+    """
+    if exclude is None:
+        front_matter = front_matter_span(text)
+        exclude = merge_spans([front_matter] if front_matter else [], code_spans(text))
+    blocks: list[Span] = []
+    length = len(text)
+    pos = 0
+    while True:
+        at = text.find("<", pos)
+        if at < 0:
+            return blocks
+        line_start = text.rfind("\n", 0, at) + 1
+        newline = text.find("\n", at)
+        line_end = length if newline < 0 else newline
+        pos = line_end + 1  # only the first '<' of a line can open a block
+        prefix = _CONTAINER_PREFIX.match(text, line_start, at)
+        if prefix is None or prefix.end() != at:
+            continue
+        covering = _span_at_or_before(at, exclude)
+        if covering is not None and covering[0] < at < covering[1]:
+            continue  # in code, front matter or a comment opened earlier
+        end = _html_block_end(text, at, line_start, line_end)
+        if end is None:
+            continue
+        if blocks and blocks[-1][1] >= line_start:
+            blocks[-1] = (blocks[-1][0], max(blocks[-1][1], end))
+        else:
+            blocks.append((line_start, end))
+        pos = max(pos, end)
+        if pos >= length:
+            return blocks
+
+
+def _line_end_after(text: str, pos: int) -> int:
+    """Just past the line break ending the line that holds ``pos`` (or the end of the text)."""
+    newline = text.find("\n", pos)
+    return len(text) if newline < 0 else newline + 1
+
+
+def _html_block_end(text: str, at: int, line_start: int, line_end: int) -> int | None:
+    """End of the HTML block whose first line has its tag at ``at``, or None for no block."""
+    if _HTML_BLOCK_1.match(text, at):
+        end_tag = _HTML_BLOCK_1_END.search(text, at)
+        return len(text) if end_tag is None else _line_end_after(text, end_tag.start())
+    for opener, closer in _HTML_BLOCK_LITERALS:
+        if text.startswith(opener, at):
+            close = text.find(closer, at + len(opener))
+            return len(text) if close < 0 else _line_end_after(text, close)
+    if _DECLARATION.match(text, at):
+        close = text.find(">", at + 2)
+        return len(text) if close < 0 else _line_end_after(text, close)
+    if _HTML_BLOCK_6.match(text, at):
+        pass
+    elif _HTML_BLOCK_7.match(text, at, line_end):
+        if not _may_interrupt(text, line_start, at):
+            return None  # kind 7 cannot interrupt a paragraph
+    else:
+        return None
+    blank = _BLANK_OR_QUOTE_BLANK.search(text, line_end)
+    return len(text) if blank is None else blank.start() + 1
+
+
+def _may_interrupt(text: str, line_start: int, at: int) -> bool:
+    """Whether a block may start on this line although kind 7 cannot interrupt a paragraph:
+    no line above, a blank (or heading) line above, or the line opens a list item."""
+    if line_start == 0 or _LIST_MARKER.match(text, line_start, at):
+        return True
+    previous_start = text.rfind("\n", 0, line_start - 1) + 1
+    previous = text[previous_start : line_start - 1]
+    return not previous.strip(" \t>\r") or bool(_ATX_LINE.match(previous))
+
+
+def html_tag_spans(text: str, *, exclude: Sequence[Span] = ()) -> list[Span]:
+    """Raw HTML tags (``<div style="...">``, ``</span>``) outside ``exclude``, in text order."""
+    spans: list[Span] = []
+    exclude_index = 0
+    pos = 0
+    while True:
+        at = text.find("<", pos)
+        if at < 0:
+            return spans
+        pos = at + 1
+        while exclude_index < len(exclude) and exclude[exclude_index][1] <= at:
+            exclude_index += 1
+        if exclude_index < len(exclude) and exclude[exclude_index][0] <= at:
+            pos = exclude[exclude_index][1]
+            continue
+        if at and text[at - 1] == "\\" and _preceding_backslashes(text, at) % 2:
+            continue
+        tag = _HTML_TAG.match(text, at)
+        if tag:
+            spans.append((at, tag.end()))
+            pos = tag.end()
+
+
+# --------------------------------------------------------------------------------------------
+# Dataview inline fields (github.com/blacksmithgu/obsidian-dataview, src/data-import)
+
+_FIELD_TOKEN = re.compile(r"\\.|[\[\]()]|::")
+_CLOSER = {"]": "[", ")": "("}
+_TASK = re.compile(r"[ \t>]*(?:[-*+]|\d{1,9}[.)])[ \t]+\[.\]")
+# A full-line field's key, as Dataview reads it: optional leading decoration ('**', '> ', '- '),
+# then letters, digits, spaces, '_', '/', '-' or emoji, then optional closing '**', '_', '~', '`'.
+_KEY_LEADING = re.compile(r"[^\w]*")
+_KEY_BODY = re.compile(r"[\w\s/\-\u2600-\u27bf\U0001f000-\U0001faff\ufe0f\u200d]*")
+_KEY_TRAILING = re.compile(r"[_*~`]*")
+_DATAVIEW_LINE_LIMIT = 32768  # Dataview does not look for fields in longer lines
+
+
+def dataview_field_spans(text: str, *, exclude: Sequence[Span] | None = None) -> list[Span]:
+    """Dataview inline fields, whose values Dataview queries read: a ``Key:: value`` line (the
+    whole line, through its line break; in a list item also the item's following lines) and
+    ``[key:: value]`` or ``(key:: value)`` inside a line (from bracket to bracket).
+
+    Dataview's own rules: a line holding a bracketed field has no full-line field; the key of
+    a full-line field is words (``**Key**``, ``Key with spaces``, ``key-name``), so
+    ``e.g. std::vector`` is no field while ``std::vector`` on its own line is one; tasks have
+    no full-line fields. ``exclude`` defaults to the front matter and :func:`code_spans`."""
+    if "::" not in text:
+        return []
+    if exclude is None:
+        front_matter = front_matter_span(text)
+        exclude = merge_spans([front_matter] if front_matter else [], code_spans(text))
+    spans: list[Span] = []
+    length = len(text)
+    pos = 0
+    while True:
+        separator = text.find("::", pos)
+        if separator < 0:
+            return merge_spans(spans)
+        line_start = text.rfind("\n", 0, separator) + 1
+        newline = text.find("\n", separator)
+        line_end = length if newline < 0 else newline
+        pos = line_end + 1
+        if line_end - line_start > _DATAVIEW_LINE_LIMIT or in_spans(separator, exclude):
+            continue
+        has_brackets = (
+            text.find("[", line_start, line_end) >= 0 or text.find("(", line_start, line_end) >= 0
+        )
+        bracketed = _bracketed_fields(text, line_start, line_end) if has_brackets else None
+        if bracketed:
+            spans.extend(bracketed)
+            continue
+        if _is_full_line_field(text, line_start, separator):
+            end = _field_end(text, line_start, line_end)
+            spans.append((line_start, end))
+            pos = max(pos, end)
+        if pos >= length:
+            return merge_spans(spans)
+
+
+def _bracketed_fields(text: str, line_start: int, line_end: int) -> list[Span]:
+    """``[key:: value]`` and ``(key:: value)`` in one line: a '[' or '(' whose first '::' comes
+    before any other bracket, up to its matching closer (nesting counted per bracket kind)."""
+    fields: list[Span] = []
+    open_at: dict[str, list[int]] = {"[": [], "(": []}
+    field_openers: set[int] = set()
+    candidate: int | None = None  # the last opener with no bracket and no '::' after it yet
+    for token in _FIELD_TOKEN.finditer(text, line_start, line_end):
+        value = token.group()
+        if value == "::":
+            if candidate is not None:
+                field_openers.add(candidate)
+                candidate = None
+        elif value in open_at:
+            open_at[value].append(token.start())
+            candidate = token.start()
+        elif value in _CLOSER:
+            candidate = None
+            stack = open_at[_CLOSER[value]]
+            if stack:
+                opener = stack.pop()
+                if opener in field_openers:
+                    fields.append((opener, token.end()))
+    return fields
+
+
+def _is_full_line_field(text: str, line_start: int, separator: int) -> bool:
+    start = line_start
+    task_or_item = _LIST_MARKER.match(text, line_start, separator)
+    if task_or_item:
+        if _TASK.match(text, line_start, separator):
+            return False  # Dataview reads no full-line field in a task
+        start = task_or_item.end()
+    key = text[start:separator].strip()
+    at = 0
+    for part in (_KEY_LEADING, _KEY_BODY, _KEY_TRAILING):  # each greedy, none backtracks
+        match = part.match(key, at)
+        at = match.end() if match else at
+    return at == len(key)
+
+
+def _field_end(text: str, line_start: int, line_end: int) -> int:
+    """Just past the line break ending a full-line field: its line, and in a list item the
+    item's continuation lines (Dataview reads the item's lines as one)."""
+    end = line_end
+    if _LIST_MARKER.match(text, line_start, line_end):
+        while end < len(text):
+            next_start = end + 1
+            if (
+                next_start >= len(text)
+                or _BLANK.match(text, next_start)
+                or _BLOCK_START.match(text, next_start)
+            ):
+                break
+            newline = text.find("\n", next_start)
+            end = len(text) if newline < 0 else newline
+    return min(len(text), end + 1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,9 @@ from vaultpapers.markdown import (
     LinkConstruct,
     Span,
     code_spans,
+    dataview_field_spans,
     front_matter_span,
+    html_block_spans,
     link_constructs,
     merge_spans,
     table_spans,
@@ -77,16 +79,22 @@ _REFERENCE = re.compile(
     rf"""
     (?P<url>(?<![A-Za-z0-9.\-])(?:(?i:https?)://)?
       (?:
-         (?i:(?:www\.|export\.)?arxiv\.org)/(?:abs|pdf|html|ps|format)/
+         (?i:(?:www\.|export\.|browse\.)?arxiv\.org)/(?:abs|pdf|html|ps|format)/
        | (?i:(?:dx\.)?doi\.org)/10\.48550/(?i:arxiv)\.
        | (?i:(?:www\.)?alphaxiv\.org)/(?:abs|overview)/
        | (?i:(?:www\.)?huggingface\.co)/papers/
        | (?i:ar5iv(?:\.labs)?\.arxiv\.org)/(?:abs|html)/
        | (?i:ar5iv\.org)/(?:abs|html)/
+       | (?i:(?:www\.)?arxiv-vanity\.com)/papers/
+       | (?i:papers\.cool)/arxiv/
+       | (?i:(?:www\.)?semanticscholar\.org)/arxiv/
       )
       (?P<url_id>{_URL_ID})
     )
-    | (?P<prefixed>(?<![A-Za-z0-9])(?i:arxiv):[ ]?(?P<prefixed_id>{_PREFIXED_ID}))
+    | (?P<prefixed>(?<![A-Za-z0-9])(?i:arxiv)(?:\*\*)?[:\uff1a](?:\*\*)?[ ]?
+        (?P<prefixed_id>{_PREFIXED_ID}))
+    | (?P<spaced>(?<![A-Za-z0-9])(?i:arxiv)[ ](?P<spaced_id>\d{{4}}\.\d{{4,5}}(?:v\d+)?)
+        (?![0-9A-Za-z]))
     | (?P<doi>(?<![A-Za-z0-9/.])10\.48550/(?i:arxiv)\.(?P<doi_id>{_PREFIXED_ID}))
     | (?<![A-Za-z0-9/.\-])
       (?P<old_id>(?:{_ARCHIVES})(?:\.[A-Za-z][A-Za-z-]{{0,15}})?/\d{{7}}(?:v\d+)?)
@@ -106,9 +114,14 @@ _ANCHOR_LITERALS = (
     "IV.org/",
     "IV.ORG/",
     "10.48550/",  # arXiv's DOI prefix
-    "ace.co/",  # huggingface.co, HuggingFace.co
-    "ACE.CO/",
+    "/papers/",  # huggingface.co, arxiv-vanity.com
+    "/arxiv/",  # papers.cool, semanticscholar.org
 )
+# Anchors tried only where a test on the text around them passes: 'arXiv 2402.17152' without a
+# colon ('arXiv ' is everywhere in notes about papers: only hits followed by a digit), 'arXiv：'
+# as CJK keyboards type it and '**arXiv**:' (the colon is common: only hits after 'iv').
+_SPACED_ANCHOR_LITERALS = ("iv ", "IV ")
+_COLON_AFTER_IV_LITERALS = ("\uff1a", "**:")
 _OLD_STYLE_ANCHOR = re.compile(r"/\d{7}")
 # Longest text a match can hold before its anchor ('https://dx.doi.org/10.48550/arXiv.' and
 # 'cond-mat.<16-letter subject class>/'), and a window wide enough for any real id after it.
@@ -141,6 +154,18 @@ def _reference_matches(text: str) -> list[re.Match[str]]:
         while at >= 0:
             anchors.add(at)
             at = text.find(literal, at + 1)
+    for literal in _SPACED_ANCHOR_LITERALS:
+        at = text.find(literal)
+        while at >= 0:
+            if text[at + 3 : at + 4].isdigit():
+                anchors.add(at)
+            at = text.find(literal, at + 1)
+    for literal in _COLON_AFTER_IV_LITERALS:
+        at = text.find(literal)
+        while at >= 0:
+            if text[at - 2 : at].lower() == "iv":
+                anchors.add(at)
+            at = text.find(literal, at + 1)
     anchors.update(anchor.start() for anchor in _OLD_STYLE_ANCHOR.finditer(text))
     matches: list[re.Match[str]] = []
     next_start = 0  # starts before this are inside a match or already tried
@@ -170,9 +195,11 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
     """Find every arXiv reference in ``text``.
 
     Nothing is found inside ``skip_spans``, code (see :func:`vaultpapers.markdown.code_spans`)
-    or wikilinks. References in the front matter are found but get ``insert_at=None``.
-    References sharing one insertion point (a link whose text and URL cite the same paper) are
-    reported once.
+    or wikilinks. References in the front matter, in HTML blocks (where Markdown is not
+    rendered) and in Dataview inline fields (whose values queries read) are found but get
+    ``insert_at=None``. A link to one entry of a paper's bibliography (``#bib.bib39`` on its
+    HTML page) cites some other paper, and is no reference. References sharing one insertion
+    point (a link whose text and URL cite the same paper) are reported once.
     """
     matches = _reference_matches(text)
     if not matches:
@@ -185,11 +212,16 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
     front_matter = front_matter_span(text)
     code = code_spans(text)
     excluded = merge_spans(code, wikilink_spans(text), skip_spans)
-    not_prose = merge_spans([front_matter] if front_matter else [], excluded)
+    not_markdown = merge_spans([front_matter] if front_matter else [], code)
+    html_blocks = html_block_spans(text, exclude=not_markdown)
+    not_prose = merge_spans(not_markdown, excluded, html_blocks)
     context = _Context(
         text=text,
         front_matter=front_matter,
         excluded=_SpanIndex(excluded),
+        no_insertion=_SpanIndex(
+            merge_spans(html_blocks, dataview_field_spans(text, exclude=not_markdown))
+        ),
         constructs=_outermost(link_constructs(text, exclude=not_prose)),
         tables=_SpanIndex(table_spans(text, exclude=code)),
     )
@@ -273,12 +305,14 @@ class _Context:
         text: str,
         front_matter: Span | None,
         excluded: _SpanIndex,
+        no_insertion: _SpanIndex,
         constructs: list[LinkConstruct],
         tables: _SpanIndex,
     ) -> None:
         self.text = text
         self.front_matter_end = front_matter[1] if front_matter else -1
         self.excluded = excluded
+        self.no_insertion = no_insertion
         self.constructs = _SpanIndex([(construct.start, construct.end) for construct in constructs])
         self.link_may_follow = [construct.insertion_after_allowed for construct in constructs]
         self.tables = tables
@@ -298,11 +332,14 @@ class _Context:
             return None
         url_end = self._enclosing_url_end(start, id_end, is_url=match.form == "url")
         end = url_end if match.form == "url" and url_end is not None else id_end
+        if match.form == "url" and self.text.startswith("#bib.bib", id_end, end):
+            return None  # one entry of the paper's bibliography: some other paper
         try:
             arxiv_id = parse_arxiv_id(match.raw_id)
         except InvalidArxivId as error:
-            if match.form == "old_id":
-                # A bare old-style id is only a reference when valid; otherwise it is a path.
+            if match.form in ("old_id", "spaced"):
+                # A bare old-style id, or one after 'arXiv ' without a colon, is only a
+                # reference when valid; otherwise it is a path or a number in prose.
                 return None
             return InvalidReference(self.text[start:end], self._line_of(start), error.reason)
         insert_at = self._insert_at(start, id_end, url_end)
@@ -317,7 +354,7 @@ class _Context:
         )
 
     def _insert_at(self, start: int, id_end: int, url_end: int | None) -> int | None:
-        if start < self.front_matter_end:
+        if start < self.front_matter_end or self.no_insertion.index_containing(start) >= 0:
             return None
         # Text added to a heading changes its anchor and breaks [[Note#Heading]] links to it.
         line_start = self.text.rfind("\n", 0, start) + 1
@@ -338,6 +375,14 @@ class _Context:
         # Constructs never straddle code by design, but a stray '%%' or '<!--' inside a URL can
         # still open a comment that runs past the construct's end.
         if self.excluded.strictly_inside(position) >= 0:
+            return None
+        # The end of an HTML block's or a full-line field's last line is still inside it.
+        if self.no_insertion.index_containing(position) >= 0:
+            return None
+        # '[[Note]](url)' reads as one Markdown link, no wikilink: a link inserted right before
+        # a '(' could turn into one. (Whether the '(' opens a link destination can change when
+        # a link is inserted inside the parentheses, so none goes before any '('.)
+        if self.text.startswith("(", position):
             return None
         return position
 

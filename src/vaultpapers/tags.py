@@ -14,6 +14,8 @@ from vaultpapers.markdown import (
     Span,
     code_spans,
     front_matter_span,
+    html_block_spans,
+    html_tag_spans,
     in_spans,
     merge_spans,
     wikilink_spans,
@@ -62,8 +64,9 @@ def _unique_valid(candidates: Iterable[str]) -> list[str]:
 def body_tags(text: str, *, skip_spans: Sequence[Span] = ()) -> list[str]:
     """``#tags`` written in the body of a note, in text order, each once.
 
-    The front matter, code (see :func:`vaultpapers.markdown.code_spans`), wikilinks and
-    ``skip_spans`` are not searched; heading markers (``# Title``) are not tags.
+    The front matter, code (see :func:`vaultpapers.markdown.code_spans`), wikilinks, HTML
+    (tags such as ``<div style="color: #f8f9fa">`` and whole HTML blocks: Obsidian takes no tags
+    from HTML) and ``skip_spans`` are not searched; heading markers (``# Title``) are not tags.
     """
     if "#" not in text:
         return []
@@ -81,12 +84,14 @@ def body_tags(text: str, *, skip_spans: Sequence[Span] = ()) -> list[str]:
     if not candidates:
         return []  # spares finding the code and links of a note without tags
     front_matter = front_matter_span(text)
-    excluded = merge_spans(
-        [front_matter] if front_matter else [],
-        code_spans(text),
-        wikilink_spans(text),
-        skip_spans,
-    )
+    not_markdown = merge_spans([front_matter] if front_matter else [], code_spans(text))
+    excluded = merge_spans(not_markdown, wikilink_spans(text), skip_spans)
+    if "<" in text:
+        excluded = merge_spans(
+            excluded,
+            html_block_spans(text, exclude=not_markdown),
+            html_tag_spans(text, exclude=not_markdown),
+        )
     return _unique_valid(
         match.group(1) for match in candidates if not in_spans(match.start(), excluded)
     )

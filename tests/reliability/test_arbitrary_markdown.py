@@ -8,6 +8,7 @@ outside the vault; and a copy of the vault built in another order gets the same 
 
 from __future__ import annotations
 
+import re
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -104,6 +105,20 @@ REFERENCE_FORMS = [
     "| a | https://arxiv.org/abs/{} |",
     "`arXiv:{}`",
     "[[arXiv {}]]",
+    "arXiv {}",
+    "https://ar5iv.labs.arxiv.org/html/{}#bib.bib3",
+]
+# Forms whose inside never gains a link (a link there would break a Markdown link, change a
+# Dataview field's value, or show as text in raw HTML): each must still stand whole afterwards.
+PROTECTED_FORMS = [
+    "[[Paper]](https://arxiv.org/abs/{0})",
+    '[[arXiv:{0}]](https://arxiv.org/abs/{0} "title")',
+    "\nsource:: https://arxiv.org/abs/{0}\n",
+    "\n- **links**:: arXiv:{0}, https://arxiv.org/pdf/{0}\n",
+    "[via:: https://arxiv.org/abs/{0}]",
+    "(via:: arXiv:{0})",
+    '\n\n<div>\n<a href="https://arxiv.org/abs/{0}">arXiv: {0}</a>\n</div>\n\n',
+    "\n\n<pre>\narXiv:{0}\n\nhttps://arxiv.org/abs/{0}\n</pre>\n",
 ]
 NEAR_MISSES = [
     "https://arxiv.org/abs/2006.162360",
@@ -122,6 +137,8 @@ MARKDOWN = [
     "[[Some note]]", "[[Some note|alias]]", "![[image.png]]", "논문을 읽었다. ", "$\\alpha$ ",
     "<!-- comment -->", "%% hidden %%", "**bold** ", "](", "[", ")", "<div>", "---\n",
     "[ref]: https://arxiv.org/abs/2103.03206\n", "<!-- vaultpapers:begin paper -->",
+    "::", "key:: ", "[k:: ", "(", "<pre>\n", "</pre>\n", "<span>\n", "\n\n<details>\n",
+    "[[x]](", "[[x]]",
 ]  # fmt: skip
 FRONT_MATTER = [
     "",
@@ -149,9 +166,15 @@ def vaults(draw: st.DrawFn) -> tuple[dict[str, str], list[Paper]]:
         st.sampled_from(REFERENCE_FORMS),
         st.sampled_from(ids),
     )
+    protected = st.builds(
+        lambda form, arxiv_id: form.format(arxiv_id),
+        st.sampled_from(PROTECTED_FORMS),
+        st.sampled_from(ids),
+    )
     fragment = st.one_of(
         reference,
         reference,
+        protected,
         st.sampled_from(NEAR_MISSES),
         st.sampled_from(MARKDOWN),
         st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
@@ -163,6 +186,19 @@ def vaults(draw: st.DrawFn) -> tuple[dict[str, str], list[Paper]]:
             body = "".join(draw(st.lists(fragment, max_size=30)))
             notes[path] = draw(st.sampled_from(FRONT_MATTER)) + body
     return notes, [draw(papers(arxiv_id)) for arxiv_id in known]
+
+
+_ID = r"(?:\d{4}\.\d{5}|hep-th/\d{7})"
+_PROTECTED = re.compile(
+    "|".join(
+        re.escape(form).replace(re.escape("{0}"), _ID).replace("\\{0\\}", _ID)
+        for form in PROTECTED_FORMS
+    )
+)
+
+
+def protected_instances(text: str) -> set[str]:
+    return {match.group() for match in _PROTECTED.finditer(text)}
 
 
 def make_vault(root: Path, notes: dict[str, str], cached: list[Paper], *, reverse: bool) -> Path:
@@ -248,6 +284,8 @@ def test_any_vault_only_gains_links_round_trips_metadata_and_is_stable(
         for path, old in notes.items():
             new = (vault / path).read_bytes().decode("utf-8")
             assert without_our_additions(old, new, stems) == old, path
+            for whole in protected_instances(old):
+                assert new.count(whole) == old.count(whole), (path, whole)
 
         claims = paper_notes(vault)
         by_key = {paper.arxiv_id: paper for paper in cached}
