@@ -575,22 +575,18 @@ def test_every_link_inserted_into_a_real_note_resolves(measure: Measure) -> None
 # --- issue 16: xfail until the fix is merged ---------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 1, fixed on another branch")
 def test_no_link_goes_inside_a_markdown_link_in_real_notes(measure: Measure) -> None:
     assert _with(measure, "inside [..](..)") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 1 (neighbour: [[Paper](url)]), not named")
 def test_no_link_goes_inside_brackets_around_a_link_in_real_notes(measure: Measure) -> None:
     assert _with(measure, "inside [..]") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 2, fixed on another branch")
 def test_no_link_goes_into_a_dataview_field_in_real_notes(measure: Measure) -> None:
     assert _with(measure, "Dataview field") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 3, fixed on another branch")
 def test_no_link_goes_into_html_in_real_notes(measure: Measure) -> None:
     assert _with(measure, "HTML block", "inside an HTML tag") == []
 
@@ -599,7 +595,6 @@ def test_a_bibliography_entry_link_gets_no_paper_link_in_real_notes(measure: Mea
     assert _with(measure, "#bib.bib entry") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 5, fixed on another branch")
 def test_one_link_per_paper_per_line_in_real_notes(measure: Measure) -> None:
     assert _with(measure, "second link to the same paper on the line") == []
 
@@ -609,7 +604,6 @@ def test_mentioned_in_links_resolve_for_real_file_names(measure: Measure) -> Non
     assert measure.unresolved_mentions == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 7, fixed on another branch")
 def test_hex_colours_in_html_are_not_tags_in_real_notes(measure: Measure) -> None:
     assert _hex_tags(measure) == set()
 
@@ -622,7 +616,6 @@ def test_a_users_own_paper_note_gets_no_second_note(measure: Measure) -> None:
     assert _duplicates(measure) == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 13, fixed on another branch")
 def test_browse_vanity_and_spaced_arxiv_forms_are_found_in_real_notes(measure: Measure) -> None:
     # the forms item 13 names, as they stand in these notes
     expected = {
@@ -638,16 +631,9 @@ def test_browse_vanity_and_spaced_arxiv_forms_are_found_in_real_notes(measure: M
     }
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 16 item 2 (the one case: Dataview fields over '---' make a heading)"
-)
 def test_no_link_goes_into_a_heading_of_real_notes(measure: Measure) -> None:
     assert _with(measure, "heading") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 16 item 13, fixed on another branch; also browse.arxiv.org/html/ (not named)",
-)
 def test_reference_detection_on_real_notes_misses_nothing(measure: Measure) -> None:
     assert _scores(measure)[1][2] == 0  # false negatives

@@ -342,6 +342,13 @@ BUTTON_LINKS = [
         "[[Paper]](https://arxiv.org/abs/1707.06347)‸[[Code]](https://github.com/openai/baselines)",
         [Ref("1707.06347", "https://arxiv.org/abs/1707.06347", 1)],
     ),
+    # cmhungsteve/Awesome-Transformer-Attention README.md: the brackets around the link are
+    # text; the link goes after them.
+    (
+        "(*Nanjing University*). [[Paper](https://arxiv.org/abs/2106.13797)]‸"
+        "[[PyTorch](https://github.com/whai362/PVT)]",
+        [Ref("2106.13797", "https://arxiv.org/abs/2106.13797", 1)],
+    ),
     (
         "| PPO | [[arXiv]](https://arxiv.org/abs/1707.06347)‸ |\n|---|---|\n",
         [Ref("1707.06347", "https://arxiv.org/abs/1707.06347", 1)],

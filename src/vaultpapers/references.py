@@ -365,6 +365,11 @@ class _Context:
             if not self.link_may_follow[construct]:
                 return None
             position = self.constructs.ends[construct]
+            # '[[Paper](url)]', as awesome lists write it: the brackets around the link are
+            # text, and a link inserted inside them would read as part of that text.
+            opened = self.constructs.starts[construct] - 1
+            if opened >= 0 and self.text[opened] == "[" and self.text.startswith("]", position):
+                position += 1
         else:
             position = id_end if url_end is None else url_end
         # A URL glued to the next reference ('...01601(arXiv: 2106.12345') may end inside it;
