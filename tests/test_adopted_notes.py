@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 
 from vaultpapers.cli import main
 from vaultpapers.scan import named_paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, is_only_insertions, snapshot
+from vaults import (
+    MIXER,
+    PERCEIVER,
+    PERCEIVER_IO,
+    build_vault,
+    is_only_insertions,
+    link_cli,
+    snapshot,
+)
 
 OWN_NOTE = """\
 ---
@@ -39,13 +47,6 @@ def api(fake_arxiv: FakeArxiv) -> FakeArxiv:
     return fake_arxiv
 
 
-def link(vault: Path, api: FakeArxiv, *args: str) -> Result:
-    env = {"VAULTPAPERS_ARXIV_DELAY": "0", "VAULTPAPERS_ARXIV_API": api.url}
-    result = CliRunner().invoke(main, ["link", str(vault), *args], env=env)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def configure(vault: Path, text: str) -> None:
     (vault / ".vaultpapers").mkdir(exist_ok=True)
     (vault / ".vaultpapers" / "config.yaml").write_text(text, encoding="utf-8")
@@ -63,7 +64,7 @@ def test_links_go_to_the_users_own_note_and_no_second_note_is_made(
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE, "Log.md": LOG})
-    link(vault, api)
+    link_cli(vault, api)
     assert papers_folder(vault) == [
         "MLP-Mixer - An all-MLP Architecture for Vision (2105.01601).md"
     ]
@@ -78,7 +79,7 @@ def test_the_own_note_only_gains_the_papers_properties_it_lacks_and_our_sections
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE, "Log.md": LOG})
-    link(vault, api)
+    link_cli(vault, api)
     text = (vault / "Perceiver.md").read_text(encoding="utf-8")
     assert is_only_insertions(OWN_NOTE, text)
     props = properties(vault / "Perceiver.md")
@@ -97,9 +98,9 @@ def test_the_own_note_only_gains_the_papers_properties_it_lacks_and_our_sections
 
 def test_a_second_run_writes_nothing(tmp_path: Path, api: FakeArxiv) -> None:
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE, "Log.md": LOG})
-    link(vault, api)
+    link_cli(vault, api)
     before = snapshot(vault)
-    link(vault, api)
+    link_cli(vault, api)
     assert snapshot(vault) == before
 
 
@@ -108,7 +109,7 @@ def test_the_users_own_properties_of_the_same_meaning_are_left_alone(
 ) -> None:
     own = "---\nURL: https://arxiv.org/abs/2103.03206\ntitle: My title\nauthor: Jaegle\n---\nHi\n"
     vault = build_vault(tmp_path / "v", {"p.md": own})
-    link(vault, api)
+    link_cli(vault, api)
     props = properties(vault / "p.md")
     assert props["title"] == "My title" and "authors" not in props
     assert "published" in props and "categories" in props
@@ -151,7 +152,7 @@ def test_two_notes_naming_one_paper_leave_it_to_a_paper_note_listing_both(
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", {"a.md": OWN_NOTE, "b.md": OWN_NOTE})
-    link(vault, api)
+    link_cli(vault, api)
     perceiver = next((vault / "Papers").glob("Perceiver*.md"))
     mentions = perceiver.read_text(encoding="utf-8").split("vaultpapers:begin mentions")[1]
     assert "- [[a]]" in mentions and "- [[b]]" in mentions
@@ -160,7 +161,7 @@ def test_two_notes_naming_one_paper_leave_it_to_a_paper_note_listing_both(
 def test_vaultpapers_false_says_a_note_is_not_the_papers(tmp_path: Path, api: FakeArxiv) -> None:
     mine = OWN_NOTE.replace("rating: 4", "vaultpapers: false")
     vault = build_vault(tmp_path / "v", {"Perceiver.md": mine})
-    link(vault, api)
+    link_cli(vault, api)
     assert any(name.startswith("Perceiver - ") for name in papers_folder(vault))
 
 
@@ -168,10 +169,10 @@ def test_a_paper_note_made_before_stays_the_papers_and_the_user_is_told_how_to_s
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", {"Log.md": LOG})
-    link(vault, api)
+    link_cli(vault, api)
     (generated,) = (vault / "Papers").glob("Perceiver*.md")
     (vault / "Perceiver.md").write_text(OWN_NOTE, encoding="utf-8")
-    result = link(vault, api)
+    result = link_cli(vault, api)
     assert generated.exists()
     assert (
         f"Perceiver.md: names arXiv 2103.03206 in its properties, but Papers/{generated.name}"
@@ -180,7 +181,7 @@ def test_a_paper_note_made_before_stays_the_papers_and_the_user_is_told_how_to_s
     assert "vaultpapers:begin" not in (vault / "Perceiver.md").read_text(encoding="utf-8")
 
     generated.unlink()
-    link(vault, api)
+    link_cli(vault, api)
     assert not (vault / "Papers" / generated.name).exists()
     assert "<!-- vaultpapers:begin mentions -->" in (vault / "Perceiver.md").read_text("utf-8")
 
@@ -188,7 +189,7 @@ def test_a_paper_note_made_before_stays_the_papers_and_the_user_is_told_how_to_s
 def test_adopt_notes_link_writes_nothing_into_the_own_note(tmp_path: Path, api: FakeArxiv) -> None:
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE, "Log.md": LOG})
     configure(vault, "adopt_notes: link\n")
-    link(vault, api)
+    link_cli(vault, api)
     assert "[[Perceiver|Perceiver]]" in (vault / "Log.md").read_text(encoding="utf-8")
     own = (vault / "Perceiver.md").read_text(encoding="utf-8")
     assert "vaultpapers:begin" not in own and "title:" not in own
@@ -202,7 +203,7 @@ def test_adopt_notes_off_makes_a_paper_note_as_for_any_citing_note(
 ) -> None:
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE})
     configure(vault, "adopt_notes: false\n")
-    link(vault, api)
+    link_cli(vault, api)
     assert any(name.startswith("Perceiver - ") for name in papers_folder(vault))
     assert "title:" not in (vault / "Perceiver.md").read_text(encoding="utf-8")
 
@@ -222,7 +223,7 @@ def test_offline_the_own_note_is_still_the_papers_and_completes_later(
     CliRunner().invoke(main, ["link", str(vault), "--offline"])
     assert not any(name.startswith("arXiv 2103.03206") for name in papers_folder(vault))
     assert "title:" not in (vault / "Perceiver.md").read_text(encoding="utf-8")
-    link(vault, api)
+    link_cli(vault, api)
     assert properties(vault / "Perceiver.md")["title"] == PERCEIVER.title
 
 
@@ -230,7 +231,7 @@ def test_the_own_note_is_listed_under_its_tags_as_a_note_and_its_category_as_a_p
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE})
-    link(vault, api)
+    link_cli(vault, api)
     reading = (vault / "Papers/Tags/Tag reading.md").read_text(encoding="utf-8")
     assert "## Notes" in reading and "[[Perceiver]]" in reading and "## Papers" not in reading
     vision = (vault / "Papers/Tags/Tag arxiv › cs-CV.md").read_text(encoding="utf-8")
@@ -242,7 +243,7 @@ def test_crlf_and_a_missing_final_newline_survive_in_the_own_note(
 ) -> None:
     own = OWN_NOTE.rstrip("\n").replace("\n", "\r\n")
     vault = build_vault(tmp_path / "v", {"Perceiver.md": own, "Log.md": LOG})
-    link(vault, api)
+    link_cli(vault, api)
     text = (vault / "Perceiver.md").read_bytes().decode("utf-8")
     assert is_only_insertions(own, text)
     assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
@@ -253,7 +254,7 @@ def test_own_notes_are_related_like_paper_notes_without_touching_their_related_p
 ) -> None:
     io_note = "---\nsource: https://arxiv.org/abs/2107.14795\nrelated: '[[Mine]]'\n---\nIO.\n"
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE, "Perceiver IO.md": io_note})
-    link(vault, api)
+    link_cli(vault, api)
     io_text = (vault / "Perceiver IO.md").read_text(encoding="utf-8")
     assert properties(vault / "Perceiver IO.md")["related"] == "[[Mine]]"
     section = io_text.split("<!-- vaultpapers:begin related -->")[1]
@@ -274,11 +275,11 @@ def test_an_own_note_whose_yaml_breaks_on_its_title_is_still_the_papers_and_left
         "---\nSee https://arxiv.org/abs/2103.03206\n"
     )
     vault = build_vault(tmp_path / "v", {"Clipped.md": clipped, "Log.md": LOG})
-    result = link(vault, api)
+    result = link_cli(vault, api)
     assert (vault / "Clipped.md").read_text(encoding="utf-8") == clipped
     assert papers_folder(vault) == []
     assert "[[Clipped|Perceiver]]" in (vault / "Log.md").read_text(encoding="utf-8")
     assert result.output.count("Clipped.md") == 1  # its front matter, reported once
     before = snapshot(vault)
-    link(vault, api)
+    link_cli(vault, api)
     assert snapshot(vault) == before

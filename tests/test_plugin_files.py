@@ -14,14 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from vaultpapers.cli import main
 from vaultpapers.scan import PLUGIN_KIND, USER_KIND, scan_note
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaultpapers.vault import Note
 from vaultpapers.writer import FileState
-from vaults import MIXER, PERCEIVER, build_vault, snapshot
+from vaults import MIXER, PERCEIVER, build_vault, link_cli, snapshot
 
 EXCALIDRAW = """\
 ---
@@ -90,13 +88,6 @@ def api(fake_arxiv: FakeArxiv) -> FakeArxiv:
     return fake_arxiv
 
 
-def link(vault: Path, api: FakeArxiv) -> Result:
-    env = {"VAULTPAPERS_ARXIV_API": api.url, "VAULTPAPERS_ARXIV_DELAY": "0"}
-    result = CliRunner().invoke(main, ["link", str(vault)], env=env)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def scanned(path: str, text: str) -> str:
     return scan_note(Note(path, text, False, FileState(0, len(text), ""))).kind
 
@@ -117,7 +108,7 @@ def test_drawings_are_never_read_written_or_listed(tmp_path: Path, api: FakeArxi
         tmp_path / "v", {**DRAWINGS, "Reading.md": "# Reading\nMixer arXiv:2105.01601 #review\n"}
     )
     before = snapshot(vault)
-    result = link(vault, api)
+    result = link_cli(vault, api)
     after = snapshot(vault)
     assert {path: after[path] for path in DRAWINGS} == {path: before[path] for path in DRAWINGS}
     made = sorted(path for path in after if path.startswith("Papers/"))
@@ -138,15 +129,15 @@ def test_drawings_are_never_read_written_or_listed(tmp_path: Path, api: FakeArxi
         result.output
     )
     assert "problem" not in result.output  # the broken front matter is the plugin's business
-    link(vault, api)
-    again = link(vault, api)  # nothing changed since: the count comes from the last run
+    link_cli(vault, api)
+    again = link_cli(vault, api)  # nothing changed since: the count comes from the last run
     assert "; 4 kept by other plugins, such as drawings, left alone)" in again.output
     assert snapshot(vault) == after
 
 
 def test_a_kanban_board_is_linked_and_its_tags_are_indexed(tmp_path: Path, api: FakeArxiv) -> None:
     vault = build_vault(tmp_path / "v", {"Boards/Reading.md": KANBAN})
-    link(vault, api)
+    link_cli(vault, api)
     board = (vault / "Boards/Reading.md").read_text(encoding="utf-8")
     assert board == KANBAN.replace(
         "2105.01601 #review",

@@ -6,11 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaults import MIXER, PERCEIVER, build_vault
+from vaults import MIXER, PERCEIVER, build_vault, link_cli
 
 TAGS = Path("Papers/Tags")
 NESTED = {
@@ -28,13 +26,6 @@ def api(fake_arxiv: FakeArxiv) -> FakeArxiv:
     return fake_arxiv
 
 
-def link(vault: Path, api: FakeArxiv) -> Result:
-    env = {"VAULTPAPERS_ARXIV_API": api.url, "VAULTPAPERS_ARXIV_DELAY": "0"}
-    result = CliRunner().invoke(main, ["link", str(vault)], env=env)
-    assert result.exit_code == 0, result.output
-    return result
-
-
 def section(path: Path) -> str:
     """An index note's text between our markers."""
     text = path.read_text(encoding="utf-8")
@@ -49,7 +40,7 @@ def test_a_parent_lists_its_nested_tags_with_counts_and_only_its_own_notes(
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", NESTED)
-    link(vault, api)
+    link_cli(vault, api)
     assert section(vault / TAGS / "Tag ml.md") == (
         "# #ml\n"
         "\n"
@@ -80,7 +71,7 @@ def test_the_arxiv_index_counts_papers_by_category_instead_of_listing_them(
             "b.md": "# Reading\nMixer arXiv:2105.01601, filed under #arxiv\n",
         },
     )
-    link(vault, api)
+    link_cli(vault, api)
     assert section(vault / TAGS / "Tag arxiv.md") == (
         "# #arxiv\n"
         "\n"
@@ -112,7 +103,7 @@ def test_excluded_workflow_tags_get_no_index_whatever_their_case(
             "cards.md": "Q and A #Flashcards #flashcards/deck1 #testme #clean-up #review\n",
         },
     )
-    link(vault, api)
+    link_cli(vault, api)
     assert indexes(vault) == ["Tag review.md"]
 
 
@@ -124,7 +115,7 @@ def test_included_globs_select_nested_tags(tmp_path: Path, api: FakeArxiv) -> No
             "p.md": "#project #project/alpha #Project/beta/x #review arXiv:2103.03206\n",
         },
     )
-    link(vault, api)
+    link_cli(vault, api)
     # Each level is spelled as it first occurs: `project/alpha`, `Project/beta`.
     assert indexes(vault) == [
         "Tag Project › beta › x.md",
@@ -139,7 +130,7 @@ def test_a_nested_tag_without_an_index_is_counted_but_not_linked(
     vault = build_vault(
         tmp_path / "v", {".vaultpapers/config.yaml": "index_tags: {exclude: [ml/nlp]}\n", **NESTED}
     )
-    link(vault, api)
+    link_cli(vault, api)
     assert "Tag ml › nlp.md" not in indexes(vault)
     assert "- `#ml/nlp` (no index) · 2 notes\n" in section(vault / TAGS / "Tag ml.md")
 
@@ -148,28 +139,28 @@ def test_indexes_no_longer_wanted_are_removed_unless_the_user_wrote_in_them(
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", NESTED)
-    link(vault, api)
+    link_cli(vault, api)
     assert "Tag ml.md" in indexes(vault)
     kept = vault / TAGS / "Tag ml › nlp.md"
     kept.write_text(kept.read_text(encoding="utf-8") + "\nMy own words.\n", encoding="utf-8")
     (vault / ".vaultpapers" / "config.yaml").write_text("index_tags: false\n", encoding="utf-8")
-    result = link(vault, api)
+    result = link_cli(vault, api)
     assert indexes(vault) == ["Tag ml › nlp.md"]
     assert "removed" in result.output
-    assert link(vault, api).output.count("0 index notes written.") == 1  # and it stays so
+    assert link_cli(vault, api).output.count("0 index notes written.") == 1  # and it stays so
 
 
 def test_a_nested_tag_gaining_a_note_updates_its_parents_as_a_full_run_would(
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", NESTED)
-    link(vault, api)
+    link_cli(vault, api)
     (vault / "more.md").write_text("# More\n#ml/vision/deep\n", encoding="utf-8")
     cold = tmp_path / "cold"
     shutil.copytree(vault, cold)
     shutil.rmtree(cold / ".vaultpapers")
-    link(vault, api)
+    link_cli(vault, api)
     assert "- [[Tag ml › vision|#ml/vision]] · 3 notes\n" in section(vault / TAGS / "Tag ml.md")
-    link(cold, api)
+    link_cli(cold, api)
     for name in indexes(cold):
         assert (vault / TAGS / name).read_bytes() == (cold / TAGS / name).read_bytes(), name

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+from click.testing import CliRunner, Result
+
+from vaultpapers.cli import main
 from vaultpapers.papers import Paper
+from vaultpapers.testing.arxiv_server import FakeArxiv
 
 
 def build_vault(root: Path, files: dict[str, str | bytes]) -> Path:
@@ -105,3 +109,11 @@ def is_only_insertions(old: str, new: str) -> bool:
     """True when `new` is `old` with text inserted: `old` is a subsequence of `new`."""
     remaining = iter(new)
     return all(char in remaining for char in old)
+
+
+def link_cli(vault: Path, api: FakeArxiv, *args: str) -> Result:
+    """`vaultpapers link VAULT` against the loopback arXiv, which must succeed."""
+    env = {"VAULTPAPERS_ARXIV_API": api.url, "VAULTPAPERS_ARXIV_DELAY": "0"}
+    result = CliRunner().invoke(main, ["link", str(vault), *args], env=env)
+    assert result.exit_code == 0, result.output
+    return result

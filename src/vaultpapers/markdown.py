@@ -327,6 +327,12 @@ class _ParagraphEnds:
         return end
 
 
+def _not_markdown(text: str) -> list[Span]:
+    """The front matter and code: where no Markdown block starts."""
+    front_matter = front_matter_span(text)
+    return merge_spans([front_matter] if front_matter else [], code_spans(text))
+
+
 @functools.lru_cache(maxsize=4)  # references and tags both ask, for the same text
 def code_spans(text: str) -> tuple[Span, ...]:
     """Everything that is code or hidden rather than prose.
@@ -668,8 +674,7 @@ def html_block_spans(text: str, *, exclude: Sequence[Span] | None = None) -> lis
     :func:`code_spans`) is where no block starts; an HTML comment opening a line still does.
     """
     if exclude is None:
-        front_matter = front_matter_span(text)
-        exclude = merge_spans([front_matter] if front_matter else [], code_spans(text))
+        exclude = _not_markdown(text)
     blocks: list[Span] = []
     length = len(text)
     pos = 0
@@ -787,8 +792,7 @@ def dataview_field_spans(text: str, *, exclude: Sequence[Span] | None = None) ->
     if "::" not in text:
         return []
     if exclude is None:
-        front_matter = front_matter_span(text)
-        exclude = merge_spans([front_matter] if front_matter else [], code_spans(text))
+        exclude = _not_markdown(text)
     spans: list[Span] = []
     length = len(text)
     pos = 0
