@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .markdown import link_label
+from .notelinks import note_link
 from .notes import escape_inline, owned_spans, safe_file_stem, wrap_section
 from .properties import dump_properties, find_front_matter
 
@@ -32,7 +32,7 @@ class IndexEntry:
 
     @cached_property  # a paper is listed under each of its tags: its line is made once
     def rendered(self) -> str:
-        shown = f"[[{self.link}|{link_label(self.label)}]]" if self.label else f"[[{self.link}]]"
+        shown = note_link(self.link, label=self.label or None)
         return f"- {shown} · {_inline(self.line)}" if self.line else f"- {shown}"
 
 
@@ -67,7 +67,7 @@ def render_tag_index(index: TagIndex, *, dataview: bool) -> str:
     ]
     if index.children:
         lines += ["", "## Nested tags", ""]
-        lines += [f"- [[{link}|#{tag}]]" for tag, link in index.children]
+        lines += [f"- {note_link(link, label=f'#{tag}')}" for tag, link in index.children]
     if index.notes:
         lines += ["", "## Notes", ""] + [entry.rendered for entry in index.notes]
     if index.papers:

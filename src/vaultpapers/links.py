@@ -1,4 +1,4 @@
-"""The wikilinks vaultpapers inserts into notes, right after each arXiv reference."""
+"""The links vaultpapers inserts into notes, right after each arXiv reference."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from .ids import parse_arxiv_id
 from .markdown import link_label
+from .notelinks import linkable, note_link
 from .notes import citation_label
 from .papers import Paper
 from .scan import NoteScan
@@ -24,8 +25,8 @@ def links_to_insert(
     """(offset, link text) for each reference to a paper with a complete note that has no
     link yet. Decided from the scan alone, so an unchanged note is not even read.
 
-    `link_targets`: key -> the wikilink target of its note. `known_names`: key -> every
-    lowercase name its note goes by (file name, path), to see that a link is already there.
+    `link_targets`: key -> the link target of its note (see `notelinks`). `known_names`: key ->
+    every lowercase name its note goes by (file name, path), to see that a link is already there.
     Pending papers get no link: their note may still be renamed once its title is known.
     """
     insertions: list[tuple[int, str]] = []
@@ -40,9 +41,11 @@ def links_to_insert(
         linked_here.add(key)
         if _already_linked(links_after, key, known_names.get(key, ())):
             continue
-        pipe = "\\|" if ref.in_table else "|"
-        shown = _label(paper, key, label)
-        insertions.append((ref.insert_at, f" [[{link_targets[key]}{pipe}{shown}]]"))
+        target = link_targets[key]
+        if not linkable(target):
+            continue  # the planner reports the paper note to rename
+        link = note_link(target, label=_label(paper, key, label), in_table=ref.in_table)
+        insertions.append((ref.insert_at, f" {link}"))
     return insertions
 
 

@@ -688,9 +688,13 @@ def wikilinks_at(text: str, offset: int) -> list[str]:
 # A label sits inside [[...|label]] in someone's line: brackets and pipes would end or split the
 # link, and ` $ %% <!-- would pair with the line's own and turn its text into code or maths.
 _LABEL_SAFE = {"[": "(", "]": ")", "|": "/", "`": "'", "$": "", "%%": "%", "<!--": "‹!--"}
-_LABEL_UNSAFE = re.compile(r"[\[\]|`$\n\r]|%%|<!--")
+_LABEL_UNSAFE = re.compile(r"[\[\]|`$\n\r]|%%+|<!--")  # '%%%' must not leave '%%'
 
 
 def link_label(text: str) -> str:
     """`text` made safe as the shown part of a wikilink: '[[target|label]]'."""
-    return _LABEL_UNSAFE.sub(lambda m: _LABEL_SAFE.get(m.group(), " "), text).strip()
+    return _LABEL_UNSAFE.sub(lambda m: _LABEL_SAFE.get(_label_key(m.group()), " "), text).strip()
+
+
+def _label_key(unsafe: str) -> str:
+    return "%%" if unsafe[0] == "%" else unsafe

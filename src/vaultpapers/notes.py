@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import Settings
 from .ids import parse_arxiv_id
+from .notelinks import note_link
 from .papers import Paper
 from .properties import PropertiesError, dump_properties, edit_properties, find_front_matter
 from .related import RelatedList, render_related_section
@@ -271,7 +272,7 @@ def _paper_section(key: str, paper: Paper | None) -> str:
 def _mentions_section(mentions: Sequence[Mention]) -> str:
     if not mentions:
         return "## Mentioned in\n\n_No note cites this paper any more._\n"
-    items = "\n".join(f"- [[{mention.link}]]" for mention in mentions)
+    items = "\n".join(f"- {note_link(mention.link)}" for mention in mentions)
     return f"## Mentioned in\n\n{items}\n"
 
 
