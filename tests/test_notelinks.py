@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from obsidian_model import resolve
 from vaultpapers.catalog import stem_of
 from vaultpapers.cli import main
+from vaultpapers.indexes import SERIES_KIND, TAG_KIND, index_file_stem
 from vaultpapers.notelinks import (
     linkable,
     links_at,
@@ -26,11 +27,13 @@ from vaultpapers.notelinks import (
     plain_name,
     property_link,
     why_unlinkable,
+    wikilink_safe,
 )
+from vaultpapers.notes import paper_file_stem
 from vaultpapers.planner import _LinkNames
 from vaultpapers.related import link_target
 from vaultpapers.testing import FakeArxiv
-from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
+from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper, snapshot
 
 NOTES = ["Sub/My Note.md", "Reading log.md", "a/b/Note.md", "zzzz/Note.md"]
 
@@ -279,3 +282,19 @@ def test_related_papers_round_trip_a_name_a_wikilink_cannot_hold(
     assert not front_matter(vault / "Reading" / "Perceiver [ICML].md").get("related")
     before = snapshot(vault)
     assert run_link(vault, api).exit_code == 0 and snapshot(vault) == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    title=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80),
+    pattern=st.sampled_from(["{title} ({id})", "{id} {title}", "{first_author} {year} {id}"]),
+)
+@example(title="Reading\u200b list\x80", pattern="{title} ({id})")
+@example(title="notes.MD", pattern="{id} {title}")
+def test_the_names_vaultpapers_gives_its_notes_always_fit_in_a_wikilink(
+    title: str, pattern: str
+) -> None:
+    paper = make_paper("2103.03206", title, authors=(title,))
+    assert wikilink_safe(paper_file_stem("2103.03206", paper, pattern))
+    assert wikilink_safe(index_file_stem(TAG_KIND, title))
+    assert wikilink_safe(index_file_stem(SERIES_KIND, title))

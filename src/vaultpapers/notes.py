@@ -123,8 +123,12 @@ def safe_file_stem(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = re.sub(r"\s*:\s*", " - ", text)
     text = _UNSAFE_IN_NAME.sub(" ", text)
+    # Invisible and control characters (U+200B, U+0080): a wikilink must hold the name as is.
+    text = "".join(" " if unicodedata.category(char)[0] == "C" else char for char in text)
     text = re.sub(r"\s+", " ", text)
     text = text.lstrip(". ").rstrip(". ")  # a leading dot hides the note; a trailing one, Windows
+    while text[-3:].lower() == ".md":  # '[[notes.md]]' would name the note 'notes'
+        text = text[:-3].rstrip(". ")
     while len(text.encode("utf-8")) > _MAX_NAME_BYTES:
         text = text[:-1].rstrip(". ")
     return text or "paper"
@@ -134,7 +138,7 @@ def paper_file_stem(key: str, paper: Paper | None, pattern: str) -> str:
     arxiv_id = parse_arxiv_id(key)
     if paper is None:
         return safe_file_stem(f"arXiv {arxiv_id.filename_part}")
-    first_author = paper.authors[0].split()[-1] if paper.authors else ""
+    first_author = (paper.authors[0].split() or [""])[-1] if paper.authors else ""
     id_part = arxiv_id.filename_part
     fields = {
         "title": paper.title,
