@@ -144,9 +144,13 @@ def note_summary(text: str, properties: Mapping[str, object], limit: int = 100) 
         line = next((ln for ln in body.splitlines() if ln.strip()), "")
         line = re.sub(r"^\s*(?:#+|[-*+>]|\d+[.)])\s*", "", line)
         line = re.sub(r"\[\[([^\]|]+\|)?([^\]]+)\]\]", r"\2", line)
+        line = _NOTE_LINK.sub(r"\1", line)  # a link to a note, as we write it for some names
         line = re.sub(r"[*_`]", "", line)
     line = " ".join(line.split())
     return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + "…"
+
+
+_NOTE_LINK = re.compile(r"\[((?:[^\[\]\\\n]|\\.)*)\]\([^()\s:]*\.md\)")
 
 
 def _inline(text: str) -> str:

@@ -34,10 +34,14 @@ from .markdown import link_label
 
 # Inside [[...]]: what ends or splits the link (] | # ^), what Obsidian warns about (: [), and
 # what would open code, maths or a comment around it in the user's line (` $ %).
-_WIKILINK_UNSAFE = re.compile(r"[\[\]|#^:%$`\\<>]|\s\s|[^\S ]|^\s|\s$|\.md$", re.IGNORECASE)
+# Also doubled spaces, ASCII whitespace but ' ' and ASCII controls; the rest is checked apart.
+_WIKILINK_UNSAFE = re.compile(r"[\[\]|#^:%$`\\<>\x00-\x1f\x7f]|  ")
 # Kept literal in a Markdown destination: what neither decoder changes and CommonMark allows.
 _LITERAL = frozenset(string.ascii_letters + string.digits + "-._~!*'/;?:@&=+$,")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_BAD_SEGMENT = re.compile(r"(?:^|/)\.{0,2}(?:/|$)")  # '', '.' or '..' between slashes
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAYBE_UNLINKABLE = re.compile("[#:&\ud800-\udfff]|(?:^|/)\\.{0,2}(?:/|$)")
 _CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]*);")
 # A Markdown label: besides what `link_label` handles, what escapes or ends the brackets
 # (\), starts raw HTML or an autolink inside them (<), or makes them a footnote (^ first).
@@ -47,9 +51,17 @@ _LABEL_ESCAPES = re.compile(r"[\\<]|^\^")
 @lru_cache(maxsize=1 << 16)
 def wikilink_safe(target: str) -> bool:
     """Whether `[[target]]` names exactly this target in Obsidian, whatever stands around it."""
-    if not target or _WIKILINK_UNSAFE.search(target) or not _segments_ok(target):
+    if not target or target[0] == " " or target[-1] == " " or target[-3:].lower() == ".md":
         return False
-    return all(unicodedata.category(char)[0] != "C" for char in target)
+    if _WIKILINK_UNSAFE.search(target) or _bad_segment(target):
+        return False
+    if target.isascii():
+        return True
+    # Invisible, control and unassigned characters, and spaces other than ' ' (U+00A0, U+3000).
+    return all(
+        char == " " or (not char.isspace() and unicodedata.category(char)[0] != "C")
+        for char in target
+    )
 
 
 @lru_cache(maxsize=1 << 16)
@@ -60,17 +72,17 @@ def linkable(target: str) -> bool:
 
 def why_unlinkable(target: str) -> str | None:
     """Why no link can point at a note with this link target, or None if one can."""
+    if target and not _MAYBE_UNLINKABLE.search(target):
+        return None  # nearly every name: one scan
     if "#" in target:
         return "its name has '#', where every Obsidian link starts a heading"
-    if not _segments_ok(target):
+    if _bad_segment(target):
         return "its name is empty, '.' or '..'"
     if _SCHEME.match(target):
         return "its name begins like a web address ('name:')"
     if _CHARACTER_REFERENCE.search(target):
         return "its name holds an HTML character reference ('&amp;'), which Markdown decodes"
-    try:
-        target.encode("utf-8")
-    except UnicodeEncodeError:  # undecodable bytes in the name on disk
+    if _SURROGATE.search(target):  # undecodable bytes in the name on disk
         return "its name is not valid Unicode"
     return None
 
@@ -118,13 +130,15 @@ def _encoded(char: str) -> str:
     return "".join(f"%{byte:02X}" for byte in char.encode("utf-8"))
 
 
+def _bad_segment(target: str) -> bool:
+    if "/" not in target:
+        return target in ("", ".", "..")
+    return bool(_BAD_SEGMENT.search(target))
+
+
 def _markdown_label(text: str) -> str:
     label = link_label(text)
     return _LABEL_ESCAPES.sub(lambda m: "\\" + m.group(), label) or "note"
-
-
-def _segments_ok(target: str) -> bool:
-    return all(part not in ("", ".", "..") for part in target.split("/"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -763,7 +763,7 @@ class _Planner:
         """The notes this plan links to that no Obsidian link can reach: they are listed by
         name only, and the user is asked to rename them."""
         for path, target in sorted(self.names.targets.items()):
-            if (why := why_unlinkable(target)) is not None:
+            if not linkable(target) and (why := why_unlinkable(target)) is not None:
                 message = f"no link can point to this note: {why}; it is listed by name: rename it"
                 self.plan.problems.append(Problem(path, None, message))
 
