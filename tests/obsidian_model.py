@@ -19,13 +19,14 @@ Sources (quoted in the report of issue 16):
   makes it no link; Obsidian's own Markdown link to `Sub/We!rd (name) [x] #1.md` does not
   resolve (split at `#`); only `]]` ends a wikilink; `[[../y]]` is relative to the source; an
   exact vault path wins, else the source's own folder, else the shortest path string, and an
-  equal tie is not stable; names match case-insensitively; NFD names are listed as NFC.
+  equal tie is not stable; names match case-insensitively; NFD names are listed as NFC;
+  `[[https://example.com]]` is a link to a note of that name, not a web link.
 - CommonMark 0.31.2, §6.3 (link destination: no spaces or controls, balanced parentheses,
   backslash escapes and entity references are processed) and §6.4 (autolinks' schemes).
 
 Undocumented, so taken as failing: whether `decodeURI` or `decodeURIComponent` decodes (both
 must give the same path); whether whitespace at the ends or doubled inside `[[...]]` is kept;
-`^ : [ % $ \\ < >` and backticks inside `[[...]]` (the help: "may not work as a link"; `$` and
+`^ [ % $ \\ < >` and backticks inside `[[...]]` (the help: "may not work as a link"; `$` and
 backticks pair with the line's own into maths and code).
 """
 
@@ -63,7 +64,7 @@ def _wikilink_text(link: str) -> str | None:
         return None
     inner = link[2:end].replace("\\|", "|")
     target = inner.split("|", 1)[0]
-    if any(c in link for c in "`$") or "%%" in link or re.search(r"[\[\]^:%\\<>]", target):
+    if any(c in link for c in "`$") or "%%" in link or re.search(r"[\[\]^%\\<>]", target):
         return None
     if target != target.strip() or re.search(r"\s\s|[^\S ]", target):
         return None

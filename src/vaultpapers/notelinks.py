@@ -17,9 +17,10 @@ characters both decode alike are encoded; the others (``; / ? : @ & = + $ ,``) s
 as Obsidian itself writes them (it encodes nothing but spaces).
 
 Some names no link can reach: a ``#`` splits every form (``%23`` either stays ``%23`` or turns
-back into ``#`` before the split), a name beginning like a URL scheme (``http:x``) is taken for
-a web link, and an HTML character reference (``&amp;``) is decoded by the Markdown parser. Those
-are rendered as plain text, and the planner reports the note so the user can rename it.
+back into ``#`` before the split); and where a wikilink cannot hold the name, a name beginning
+like a URL scheme (``http:x``) makes the Markdown link a web link, and an HTML character
+reference (``&amp;``) is decoded by the Markdown parser. Those are rendered as plain text, and
+the planner reports the note so the user can rename it.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from urllib.parse import unquote
 
 from .markdown import link_label
 
-# Inside [[...]]: what ends or splits the link (] | # ^), what Obsidian warns about (: [), and
-# what would open code, maths or a comment around it in the user's line (` $ %).
-# Also doubled spaces, ASCII whitespace but ' ' and ASCII controls; the rest is checked apart.
-_WIKILINK_UNSAFE = re.compile(r"[\[\]|#^:%$`\\<>\x00-\x1f\x7f]|  ")
+# Inside [[...]]: what ends or splits the link (] | # ^), what Obsidian warns about ([), and
+# what would open code, maths or a comment around it in the user's line (` $ %). Also doubled
+# spaces, ASCII whitespace but ' ' and ASCII controls; the rest is checked apart. (':' is
+# fine: Obsidian takes even '[[https://x]]' for a note's name.)
+_WIKILINK_UNSAFE = re.compile(r"[\[\]|#^%$`\\<>\x00-\x1f\x7f]|  ")
 # Kept literal in a Markdown destination: what neither decoder changes and CommonMark allows.
 _LITERAL = frozenset(string.ascii_letters + string.digits + "-._~!*'/;?:@&=+$,")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
@@ -74,12 +76,14 @@ def why_unlinkable(target: str) -> str | None:
     """Why no link can point at a note with this link target, or None if one can."""
     if target and not _MAYBE_UNLINKABLE.search(target):
         return None  # nearly every name: one scan
+    if wikilink_safe(target):
+        return None
     if "#" in target:
         return "its name has '#', where every Obsidian link starts a heading"
     if _bad_segment(target):
         return "its name is empty, '.' or '..'"
     if _SCHEME.match(target):
-        return "its name begins like a web address ('name:')"
+        return "its name begins like a web address ('name:') and holds what a wikilink cannot"
     if _CHARACTER_REFERENCE.search(target):
         return "its name holds an HTML character reference ('&amp;'), which Markdown decodes"
     if _SURROGATE.search(target):  # undecodable bytes in the name on disk
