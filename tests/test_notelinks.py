@@ -32,7 +32,10 @@ from vaultpapers.notelinks import (
 from vaultpapers.notes import paper_file_stem
 from vaultpapers.planner import _LinkNames
 from vaultpapers.related import link_target
+from vaultpapers.scan import scan_note
 from vaultpapers.testing import FakeArxiv
+from vaultpapers.vault import Note
+from vaultpapers.writer import FileState
 from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper, snapshot
 
 NOTES = ["Sub/My Note.md", "Reading log.md", "a/b/Note.md", "zzzz/Note.md"]
@@ -68,6 +71,26 @@ def test_the_model_fails_a_hash_in_a_name_however_it_is_written() -> None:
     # Encoded: decodeURI keeps '%23' (no such file), decodeURIComponent makes it a heading.
     assert resolve("[t](Sub/We!rd%20%28name%29%20%5Bx%5D%20%231.md)", "a.md", notes) is None
     assert resolve("[[Sub/We!rd (name) [x] #1]]", "a.md", notes) is None
+
+
+WEB_LINK = "[P](https://arxiv.org/abs/2103.03206)"
+
+
+@pytest.mark.parametrize(
+    ("text", "cited"),
+    [
+        # Our Markdown link after a reference: its label is no second citation.
+        ("arXiv:1706.03762 [arXiv:2103.03206](Perceiver%20%5Bx%5D.md)", ["1706.03762"]),
+        # A web link after a reference is the user's own citation.
+        (f"arXiv:1706.03762 {WEB_LINK}", ["1706.03762", "2103.03206"]),
+        (f"arXiv:1706.03762 [[A]] {WEB_LINK}", ["1706.03762", "2103.03206"]),
+    ],
+)
+def test_the_label_of_a_link_to_a_note_after_a_reference_is_no_citation(
+    text: str, cited: list[str]
+) -> None:
+    note = Note("n.md", text, False, FileState(0, len(text), ""))
+    assert list(scan_note(note).cited) == cited
 
 
 def _nfc(text: str) -> str:

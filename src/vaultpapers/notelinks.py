@@ -155,20 +155,19 @@ _LINK_AT = re.compile(
 
 def links_at(text: str, offset: int) -> list[str]:
     """Targets of the links standing one after another at `offset` (each optionally after one
-    space): wikilinks without alias, heading or block parts, and Markdown links to a note,
-    decoded and without ``.md``: '[[A|x]] [b](B%20c.md)' -> ['A', 'B c']."""
+    space, up to the first link that is to no note): wikilinks without alias, heading or block
+    parts, and Markdown links to a note, decoded and without ``.md``:
+    '[[A|x]] [b](B%20c.md) [web](https://x) [[C]]' -> ['A', 'B c']."""
     targets = []
-    while match := _LINK_AT.match(text, offset):
-        target = _target_of(match)
-        if target is not None:
-            targets.append(target)
+    while (match := _LINK_AT.match(text, offset)) and (target := _target_of(match)) is not None:
+        targets.append(target)
         offset = match.end()
     return targets
 
 
 def end_of_links_at(text: str, offset: int) -> int:
-    """Where the links standing at `offset` (as `links_at` reads them) end."""
-    while match := _LINK_AT.match(text, offset):
+    """Where the links to notes standing at `offset` (as `links_at` reads them) end."""
+    while (match := _LINK_AT.match(text, offset)) and _target_of(match) is not None:
         offset = match.end()
     return offset
 

@@ -168,7 +168,7 @@ class _LinkNames:
         if path not in self.targets:
             stem = stem_of(path)
             unique = self.count(stem.lower()) <= 1
-            # A name no link reaches on its own ('http:x') may still be reached by its path.
+            # A name no link reaches alone ('http:x [1]') may still be reached by its path.
             by_name = unique and linkable(stem)
             self.targets[path] = stem if by_name else path.removesuffix(".md")
         return self.targets[path]
