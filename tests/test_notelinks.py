@@ -84,6 +84,7 @@ WEB_LINK = "[P](https://arxiv.org/abs/2103.03206)"
         # A web link after a reference is the user's own citation.
         (f"arXiv:1706.03762 {WEB_LINK}", ["1706.03762", "2103.03206"]),
         (f"arXiv:1706.03762 [[A]] {WEB_LINK}", ["1706.03762", "2103.03206"]),
+        ("arXiv:1706.03762 [arXiv:2103.03206](p.pdf)", ["1706.03762", "2103.03206"]),
     ],
 )
 def test_the_label_of_a_link_to_a_note_after_a_reference_is_no_citation(

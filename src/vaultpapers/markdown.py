@@ -693,7 +693,14 @@ _LABEL_UNSAFE = re.compile(r"[\[\]|`$\n\r]|%%+|<!--")  # '%%%' must not leave '%
 
 def link_label(text: str) -> str:
     """`text` made safe as the shown part of a wikilink: '[[target|label]]'."""
-    return _LABEL_UNSAFE.sub(lambda m: _LABEL_SAFE.get(_label_key(m.group()), " "), text).strip()
+    # Until nothing changes: dropping '$' from '%$%' makes a new '%%'.
+    while (safe := _LABEL_UNSAFE.sub(_label_char, text)) != text:
+        text = safe
+    return text.strip()
+
+
+def _label_char(unsafe: re.Match[str]) -> str:
+    return _LABEL_SAFE.get(_label_key(unsafe.group()), " ")
 
 
 def _label_key(unsafe: str) -> str:

@@ -192,4 +192,4 @@ def _target_of(match: re.Match[str]) -> str | None:
         path = unquote(dest.split("#", 1)[0], errors="strict")
     except UnicodeDecodeError:
         return None
-    return path[:-3] if path.lower().endswith(".md") else path
+    return path[:-3] if path.lower().endswith(".md") else None  # a PDF, an image: no note
