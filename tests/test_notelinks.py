@@ -226,27 +226,37 @@ def test_notes_named_with_brackets_and_dollars_are_linked_from_mentions_and_inde
     assert again.exit_code == 0 and snapshot(vault) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "link"),
+    [
+        ("MLP-Mixer [vision].md", "[MLP-Mixer](MLP-Mixer%20%5Bvision%5D.md)"),
+        ("MLP-Mixer.md.md", "[MLP-Mixer](MLP-Mixer.md.md)"),
+    ],
+)
 def test_a_paper_note_renamed_with_brackets_gets_links_a_second_run_leaves_alone(
-    tmp_path: Path, api: FakeArxiv
+    tmp_path: Path, api: FakeArxiv, name: str, link: str
 ) -> None:
     vault = build_vault(tmp_path / "v", {"m.md": "Mixer https://arxiv.org/abs/2105.01601\n"})
     assert run_link(vault, api).exit_code == 0
     mixer = next((vault / "Papers").glob("MLP-Mixer*"))
     (vault / "Reading").mkdir()
-    mixer.rename(vault / "Reading" / "MLP-Mixer [vision].md")
+    mixer.rename(vault / "Reading" / name)
     cites = "| paper | link |\n|---|---|\n| Mixer | arXiv:2105.01601 |\nAlso arXiv:2105.01601\n"
     (vault / "b.md").write_text(cites, encoding="utf-8")
 
     assert run_link(vault, api).exit_code == 0
     linked = (vault / "b.md").read_text(encoding="utf-8")
-    link = "[MLP-Mixer](MLP-Mixer%20%5Bvision%5D.md)"
     assert linked == cites.replace("2105.01601", f"2105.01601 {link}")
-    assert resolve(link, "b.md", notes_of(vault)) == "Reading/MLP-Mixer [vision].md"
+    assert resolve(link, "b.md", notes_of(vault)) == f"Reading/{name}"
 
     before = snapshot(vault)
     again = run_link(vault, api)
     assert again.exit_code == 0, again.output
     assert "0 links inserted" in again.output and snapshot(vault) == before
+    # Edited later, the note is read again: the links it has are seen as ours.
+    (vault / "b.md").write_text(linked + "More.\n", encoding="utf-8")
+    assert run_link(vault, api).exit_code == 0
+    assert (vault / "b.md").read_text(encoding="utf-8") == linked + "More.\n"
 
 
 def test_a_paper_note_renamed_with_a_hash_is_listed_by_name_and_reported(

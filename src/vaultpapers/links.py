@@ -64,9 +64,10 @@ def _already_linked(links_after: Sequence[str], key: str, names: Collection[str]
     # Several references can share one insertion point (glued URLs): look at every link there.
     id_part = _id_in_names(key)
     for target in links_after:
-        target = target.removesuffix(".md").lower()
-        if target in names or target.rsplit("/", 1)[-1] in names or id_part in target:
-            return True
+        # '[[Note.md]]' names 'Note'; a Markdown link's target comes without its '.md' already.
+        for name in {target.lower(), target.removesuffix(".md").lower()}:
+            if name in names or name.rsplit("/", 1)[-1] in names or id_part in name:
+                return True
     return False
 
 
