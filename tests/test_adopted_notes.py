@@ -283,3 +283,15 @@ def test_an_own_note_whose_yaml_breaks_on_its_title_is_still_the_papers_and_left
     before = snapshot(vault)
     link_cli(vault, api)
     assert snapshot(vault) == before
+
+
+def test_an_own_note_whose_name_a_wikilink_cannot_hold_is_linked_all_the_same(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"200305 What the [MASK].md": OWN_NOTE, "Log.md": LOG})
+    link_cli(vault, api)
+    log = (vault / "Log.md").read_text(encoding="utf-8")
+    assert "2103.03206 [Perceiver](200305%20What%20the%20%5BMASK%5D.md) today." in log
+    before = snapshot(vault)
+    link_cli(vault, api)
+    assert snapshot(vault) == before

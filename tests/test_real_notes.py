@@ -4,9 +4,9 @@ The vault in tests/realnotes/vault holds notes and paper lists from public repos
 tests/realnotes/SOURCES.md); tests/realnotes/truth.yaml says, note by note, which papers each
 one really cites and where nothing may be inserted. One run of the real command line against
 the loopback arXiv measures reference detection, every inserted link, the generated notes and
-a second run. The invariants hold today; the checks for issue 16's items are marked xfail
-(strict) until their fixes are merged, so that each turns into a failure (XPASS) the moment
-it holds and its mark can be removed. `pytest -s` or `-rA` prints the figures.
+a second run: the invariants (no text lost, a second run writes nothing), then one check for
+each way the public vaults showed a run going wrong (issue 16). `pytest -s` or `-rA` prints
+the figures.
 """
 
 from __future__ import annotations
@@ -572,7 +572,7 @@ def test_every_link_inserted_into_a_real_note_resolves(measure: Measure) -> None
     ] == []
 
 
-# --- issue 16: xfail until the fix is merged ---------------------------------------------------
+# --- issue 16: what the public vaults showed, item by item ------------------------------------
 
 
 def test_no_link_goes_inside_a_markdown_link_in_real_notes(measure: Measure) -> None:
@@ -599,7 +599,6 @@ def test_one_link_per_paper_per_line_in_real_notes(measure: Measure) -> None:
     assert _with(measure, "second link to the same paper on the line") == []
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 item 6, fixed on another branch")
 def test_mentioned_in_links_resolve_for_real_file_names(measure: Measure) -> None:
     assert measure.unresolved_mentions == []
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from .markdown import link_label
+from .notelinks import note_link
 from .notes import escape_inline, owned_spans, safe_file_stem, wrap_section
 from .properties import dump_properties, find_front_matter
 
@@ -32,7 +32,7 @@ class IndexEntry:
 
     @cached_property  # a paper is listed under each of its tags: its line is made once
     def rendered(self) -> str:
-        shown = f"[[{self.link}|{link_label(self.label)}]]" if self.label else f"[[{self.link}]]"
+        shown = note_link(self.link, label=self.label or None)
         return f"- {shown} · {_inline(self.line)}" if self.line else f"- {shown}"
 
 
@@ -90,7 +90,11 @@ def render_tag_index(index: TagIndex, *, dataview: bool) -> str:
         )
         lines += ["", "## Nested tags", ""]
         for child in index.children:
-            shown = f"[[{child.link}|#{child.tag}]]" if child.link else f"`#{child.tag}` (no index)"
+            shown = (
+                note_link(child.link, label=f"#{child.tag}")
+                if child.link
+                else f"`#{child.tag}` (no index)"
+            )
             counted = _counted(child.notes, child.papers)
             lines.append(f"- {shown} · {counted}" if counted else f"- {shown}")
     if index.notes:
@@ -179,9 +183,13 @@ def note_summary(text: str, properties: Mapping[str, object], limit: int = 100) 
         line = next((ln for ln in body.splitlines() if ln.strip()), "")
         line = re.sub(r"^\s*(?:#+|[-*+>]|\d+[.)])\s*", "", line)
         line = re.sub(r"\[\[([^\]|]+\|)?([^\]]+)\]\]", r"\2", line)
+        line = _NOTE_LINK.sub(r"\1", line)  # a link to a note, as we write it for some names
         line = re.sub(r"[*_`]", "", line)
     line = " ".join(line.split())
     return line if len(line) <= limit else line[:limit].rsplit(" ", 1)[0] + "…"
+
+
+_NOTE_LINK = re.compile(r"\[((?:[^\[\]\\\n]|\\.)*)\]\([^()\s:]*\.md\)")
 
 
 def _inline(text: str) -> str:

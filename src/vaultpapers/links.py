@@ -1,4 +1,4 @@
-"""The wikilinks vaultpapers inserts into notes, right after each arXiv reference."""
+"""The links vaultpapers inserts into notes, right after each arXiv reference."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from .ids import parse_arxiv_id
 from .markdown import link_label
+from .notelinks import linkable, note_link
 from .notes import citation_label
 from .papers import Paper
 from .scan import NoteScan
@@ -29,8 +30,8 @@ def links_to_insert(
     [[paper]](https://arxiv.org/abs/ID)``) gets it after the first reference that takes one,
     and none if a link to the paper already stands after any of them.
 
-    `link_targets`: key -> the wikilink target of its note. `known_names`: key -> every
-    lowercase name its note goes by (file name, path), to see that a link is already there.
+    `link_targets`: key -> the link target of its note (see `notelinks`). `known_names`: key ->
+    every lowercase name its note goes by (file name, path), to see that a link is already there.
     Pending papers get no link: their note may still be renamed once its title is known.
     `own`: the paper whose note this is (the user's own note on it): no link to itself.
     """
@@ -53,10 +54,12 @@ def links_to_insert(
         linked_here.add(key)
         if (key, ref.line) in linked_lines:
             continue
+        target = link_targets[key]
+        if not linkable(target):
+            continue  # the planner reports the paper note to rename
         linked_lines.add((key, ref.line))
-        pipe = "\\|" if ref.in_table else "|"
-        shown = _label(paper, key, label)
-        insertions.append((ref.insert_at, f" [[{link_targets[key]}{pipe}{shown}]]"))
+        link = note_link(target, label=_label(paper, key, label), in_table=ref.in_table)
+        insertions.append((ref.insert_at, f" {link}"))
     return insertions
 
 
@@ -75,9 +78,10 @@ def _already_linked(links_after: Sequence[str], key: str, names: Collection[str]
     # Several references can share one insertion point (glued URLs): look at every link there.
     id_part = _id_in_names(key)
     for target in links_after:
-        target = target.removesuffix(".md").lower()
-        if target in names or target.rsplit("/", 1)[-1] in names or id_part in target:
-            return True
+        # '[[Note.md]]' names 'Note'; a Markdown link's target comes without its '.md' already.
+        for name in {target.lower(), target.removesuffix(".md").lower()}:
+            if name in names or name.rsplit("/", 1)[-1] in names or id_part in name:
+                return True
     return False
 
 

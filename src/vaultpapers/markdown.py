@@ -967,9 +967,20 @@ def wikilinks_at(text: str, offset: int) -> list[str]:
 # A label sits inside [[...|label]] in someone's line: brackets and pipes would end or split the
 # link, and ` $ %% <!-- would pair with the line's own and turn its text into code or maths.
 _LABEL_SAFE = {"[": "(", "]": ")", "|": "/", "`": "'", "$": "", "%%": "%", "<!--": "‹!--"}
-_LABEL_UNSAFE = re.compile(r"[\[\]|`$\n\r]|%%|<!--")
+_LABEL_UNSAFE = re.compile(r"[\[\]|`$\n\r]|%%+|<!--")  # '%%%' must not leave '%%'
 
 
 def link_label(text: str) -> str:
     """`text` made safe as the shown part of a wikilink: '[[target|label]]'."""
-    return _LABEL_UNSAFE.sub(lambda m: _LABEL_SAFE.get(m.group(), " "), text).strip()
+    # Until nothing changes: dropping '$' from '%$%' makes a new '%%'.
+    while (safe := _LABEL_UNSAFE.sub(_label_char, text)) != text:
+        text = safe
+    return text.strip()
+
+
+def _label_char(unsafe: re.Match[str]) -> str:
+    return _LABEL_SAFE.get(_label_key(unsafe.group()), " ")
+
+
+def _label_key(unsafe: str) -> str:
+    return "%%" if unsafe[0] == "%" else unsafe

@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import Settings
 from .ids import parse_arxiv_id
+from .notelinks import note_link
 from .papers import Paper
 from .properties import PropertiesError, dump_properties, edit_properties, find_front_matter
 from .related import RelatedList, render_related_section
@@ -133,8 +134,12 @@ def safe_file_stem(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = re.sub(r"\s*:\s*", " - ", text)
     text = _UNSAFE_IN_NAME.sub(" ", text)
+    # Invisible and control characters (U+200B, U+0080): a wikilink must hold the name as is.
+    text = "".join(" " if unicodedata.category(char)[0] == "C" else char for char in text)
     text = re.sub(r"\s+", " ", text)
     text = text.lstrip(". ").rstrip(". ")  # a leading dot hides the note; a trailing one, Windows
+    while text[-3:].lower() == ".md":  # '[[notes.md]]' would name the note 'notes'
+        text = text[:-3].rstrip(". ")
     while len(text.encode("utf-8")) > _MAX_NAME_BYTES:
         text = text[:-1].rstrip(". ")
     return text or "paper"
@@ -144,7 +149,7 @@ def paper_file_stem(key: str, paper: Paper | None, pattern: str) -> str:
     arxiv_id = parse_arxiv_id(key)
     if paper is None:
         return safe_file_stem(f"arXiv {arxiv_id.filename_part}")
-    first_author = paper.authors[0].split()[-1] if paper.authors else ""
+    first_author = (paper.authors[0].split() or [""])[-1] if paper.authors else ""
     id_part = arxiv_id.filename_part
     fields = {
         "title": paper.title,
@@ -282,7 +287,7 @@ def _paper_section(key: str, paper: Paper | None) -> str:
 def _mentions_section(mentions: Sequence[Mention]) -> str:
     if not mentions:
         return "## Mentioned in\n\n_No note cites this paper any more._\n"
-    items = "\n".join(f"- [[{mention.link}]]" for mention in mentions)
+    items = "\n".join(f"- {note_link(mention.link)}" for mention in mentions)
     return f"## Mentioned in\n\n{items}\n"
 
 

@@ -33,6 +33,7 @@ from .indexes import (
     user_wrote_in,
 )
 from .links import insert, links_to_insert
+from .notelinks import linkable, why_unlinkable
 from .notes import (
     Mention,
     NoteError,
@@ -139,6 +140,7 @@ def plan_link(
     planner.write_paper_notes()
     planner.write_index_notes(defer_indexes, owed_indexes, yield_to)
     planner.write_linked_notes()
+    planner.report_unlinkable()
     return planner.plan
 
 
@@ -169,7 +171,9 @@ class _LinkNames:
         if path not in self.targets:
             stem = stem_of(path)
             unique = self.count(stem.lower()) <= 1
-            self.targets[path] = stem if unique else path.removesuffix(".md")
+            # A name no link reaches alone ('http:x [1]') may still be reached by its path.
+            by_name = unique and linkable(stem)
+            self.targets[path] = stem if by_name else path.removesuffix(".md")
         return self.targets[path]
 
     def free_path(self, folder: str, stem: str) -> str:
@@ -871,6 +875,14 @@ class _Planner:
             self.plan.outputs[note.path] = (None, inputs)
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
+
+    def report_unlinkable(self) -> None:
+        """The notes this plan links to that no Obsidian link can reach: they are listed by
+        name only, and the user is asked to rename them."""
+        for path, target in sorted(self.names.targets.items()):
+            if not linkable(target) and (why := why_unlinkable(target)) is not None:
+                message = f"no link can point to this note: {why}; it is listed by name: rename it"
+                self.plan.problems.append(Problem(path, None, message))
 
     def write_linked_notes(self) -> None:
         for path, text in sorted(self.linked_text.items()):

@@ -20,18 +20,23 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
 
-from .markdown import link_label
+from .notelinks import markdown_link_target, note_link, property_link
 from .relations import RelatedPapers
 
 USER_REASON = "added by you"
 _LINK = re.compile(r"\[\[([^\[\]|#^]+)(?:[#^][^\[\]|]*)?(?:\\?\|[^\[\]]*)?\]\]")
-_SECTION_LINE = re.compile(r"^- (\[\[[^\]]+\]\]) · (.*)$", re.MULTILINE)
+_SECTION_LINE = re.compile(
+    r"^- (\[\[[^\]]+\]\]|\[(?:[^\[\]\\\n]|\\.)*\]\([^()\s]+\)) · (.*)$", re.MULTILINE
+)
 
 
 @lru_cache(maxsize=1 << 16)  # every paper note's lists are read each run, the same links
 def link_target(entry: str) -> str:
-    """'[[Perceiver (2103.03206)|P]]' -> 'perceiver (2103.03206)': the part Obsidian resolves."""
+    """'[[Perceiver (2103.03206)|P]]' -> 'perceiver (2103.03206)': the part Obsidian resolves.
+    A Markdown link (written for a name unsafe in a wikilink) reads back the same way."""
     match = _LINK.search(entry)
+    if match is None and (target := markdown_link_target(entry)) is not None:
+        return target.lower()
     target = match.group(1) if match else entry
     return target.strip().removesuffix(".md").lower()
 
@@ -145,7 +150,7 @@ def plan_related(
         for entry in entries:
             other = key_of_target.get(link_target(entry))
             if other is not None and other != key and other in link_of and key in link_of:
-                reasons[other][key].append(f"you related them in [[{link_of[key]}]]")
+                reasons[other][key].append(f"you related them in {note_link(link_of[key])}")
 
     keys = sorted(link_of) if only is None else sorted(k for k in only if k in link_of)
     return {
@@ -177,14 +182,13 @@ def _related_list(
     plan = RelatedList()
     ours = []
     for other in sorted(reasons, key=lambda k: link_of[k].lower()):
-        link = f"[[{link_of[other]}]]"
-        if other == key or frozenset((key, other)) in vetoes or link_target(link) in user_targets:
+        target = link_of[other]
+        if other == key or frozenset((key, other)) in vetoes or target.lower() in user_targets:
             continue
-        ours.append(link)
+        if (entry := property_link(target)) is not None:
+            ours.append(entry)
         why = [_from_here(reason, key, label_of) for reason in dict.fromkeys(reasons[other])]
-        labelled = (
-            f"[[{link_of[other]}|{link_label(label_of[other])}]]" if other in label_of else link
-        )
+        labelled = note_link(target, label=label_of.get(other))
         plan.entries.append((labelled, why))
     plan.entries += [(_as_link(entry), [USER_REASON]) for entry in user_entries]
 
@@ -197,8 +201,9 @@ def _related_list(
     plan.unrelated = list(note.unrelated) if note else []
     known = {link_target(entry) for entry in plan.unrelated}
     for other in sorted(vetoed_here, key=lambda k: link_of.get(k, k).lower()):
-        if other in link_of and link_of[other].lower() not in known:
-            plan.unrelated.append(f"[[{link_of[other]}]]")
+        entry = property_link(link_of[other]) if other in link_of else None
+        if entry is not None and link_of[other].lower() not in known:
+            plan.unrelated.append(entry)
     return plan
 
 
@@ -219,7 +224,9 @@ def _from_here(reason: str, key: str, label_of: Mapping[str, str]) -> str:
 
 
 def _as_link(entry: str) -> str:
-    return entry if _LINK.search(entry) else f"[[{entry}]]"
+    if _LINK.search(entry) or markdown_link_target(entry) is not None:
+        return entry
+    return f"[[{entry}]]"
 
 
 def render_related_section(
@@ -227,7 +234,7 @@ def render_related_section(
 ) -> str:
     lines = ["## Related papers", ""]
     if series_link:
-        lines += [f"Series: [[{series_link}]]", ""]
+        lines += [f"Series: {note_link(series_link)}", ""]
     if not entries:
         lines.append("_No related papers in this vault yet._")
     for link, reasons in entries:

@@ -8,6 +8,7 @@ the few notes that will actually be written.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import logging
@@ -19,7 +20,7 @@ from typing import Any
 
 from .ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from .indexes import INDEX_KINDS, note_summary
-from .markdown import wikilinks_at
+from .notelinks import end_of_links_at, links_at
 from .notes import PAPER_KIND, owned_spans, section_text
 from .properties import find_front_matter
 from .references import Reference, find_references
@@ -93,7 +94,7 @@ class NoteScan:
 
     @cached_property
     def links_after(self) -> tuple[tuple[str, ...], ...]:
-        """The wikilink targets already standing at each reference's insertion point."""
+        """The link targets already standing at each reference's insertion point."""
         return tuple(tuple(row[-1]) for row in self._references)
 
     @cached_property
@@ -206,7 +207,9 @@ def _scan_content(
     assert text is not None
     skip = owned_spans(text) if kind == PAPER_KIND else []
     found = find_references(text, skip_spans=skip)
-    references = tuple(r for r in found.references if r.arxiv_id.key != paper_key)
+    references = _outside_links_after(
+        text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
+    )
     problems += [Problem(note.path, bad.line, f"{bad.text}: {bad.reason}") for bad in found.invalid]
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)
@@ -228,7 +231,7 @@ def _scan_content(
         _references=tuple(
             _encode_reference(
                 r if insertable else replace(r, insert_at=None),
-                wikilinks_at(text, r.insert_at) if r.insert_at is not None else [],
+                links_at(text, r.insert_at) if r.insert_at is not None else [],
             )
             for r in references
         ),
@@ -257,6 +260,22 @@ def _papers_in(value: str) -> set[str]:
         with contextlib.suppress(InvalidArxivId):  # a bare id: `arxiv: '2103.03206'`
             found.add(parse_arxiv_id(value.strip()).key)
     return found
+
+
+def _outside_links_after(text: str, references: tuple[Reference, ...]) -> tuple[Reference, ...]:
+    """The references, but those in the label of a link standing right after a reference: a
+    Markdown link we inserted there ('[arXiv:2103.03206](...)') is our link, not a citation,
+    as a wikilink is."""
+    if "](" not in text:
+        return references
+    starts = sorted({r.insert_at for r in references if r.insert_at is not None})
+    ends = [end_of_links_at(text, start) for start in starts]
+
+    def in_links(pos: int) -> bool:
+        at = bisect.bisect_right(starts, pos) - 1
+        return at >= 0 and pos < ends[at]
+
+    return tuple(ref for ref in references if not in_links(ref.start))
 
 
 def _kept(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from urllib.parse import unquote
 
 import yaml
 from click.testing import CliRunner, Result
@@ -162,9 +163,21 @@ def inserted_link(stems: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf" \[\[(?:[^\[\]\n]*/)?(?:{names})(?:\\?\|)[^\]\n]*\]\]")
 
 
+# A note whose name a wikilink cannot hold gets a Markdown link with a percent-encoded path.
+_MARKDOWN_LINK = re.compile(r" \[(?:[^\[\]\\\n]|\\.)*\]\(([^()\s]+)\)")
+
+
 def without_inserted_links(text: str, stems: Iterable[str]) -> str:
     stems = list(stems)
-    return inserted_link(stems).sub("", text) if stems else text
+    if not stems:
+        return text
+    names = {f"{stem}.md" for stem in stems}
+
+    def drop(link: re.Match[str]) -> str:
+        name = unquote(link.group(1)).rsplit("/", 1)[-1]
+        return "" if name in names else link.group(0)
+
+    return _MARKDOWN_LINK.sub(drop, inserted_link(stems).sub("", text))
 
 
 def own_note_on_a_paper(text: str) -> bool:
