@@ -950,20 +950,6 @@ def table_spans(text: str, *, exclude: Sequence[Span] | None = None) -> list[Spa
         pos = end + 1
 
 
-_WIKILINK_AT = re.compile(r" ?\[\[([^\[\]\n]+)\]\]")
-
-
-def wikilinks_at(text: str, offset: int) -> list[str]:
-    """Targets of the wikilinks standing one after another at `offset` (each optionally after
-    one space), without alias, heading or block parts: '[[A|x]] [[B#h]]' -> ['A', 'B']."""
-    targets = []
-    while match := _WIKILINK_AT.match(text, offset):
-        target = re.split(r"\\?\|", match.group(1), maxsplit=1)[0]
-        targets.append(re.split(r"[#^]", target, maxsplit=1)[0].strip())
-        offset = match.end()
-    return targets
-
-
 # A label sits inside [[...|label]] in someone's line: brackets and pipes would end or split the
 # link, and ` $ %% <!-- would pair with the line's own and turn its text into code or maths.
 _LABEL_SAFE = {"[": "(", "]": ")", "|": "/", "`": "'", "$": "", "%%": "%", "<!--": "‹!--"}
