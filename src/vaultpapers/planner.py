@@ -6,6 +6,7 @@ is what keeps two synced copies of a vault from writing different notes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import defaultdict
@@ -565,10 +566,8 @@ class _Planner:
                 if self.scope is not None:  # e.g. its metadata came: it joins its categories
                     self._touch_tags_of(key)
                 if self.settings.adopt_notes == "insert":
-                    self._guarded(
-                        own.note.path,
-                        lambda o=own, c=content, i=inputs: self._update_adopted(o, c, i),
-                    )
+                    update = functools.partial(self._update_adopted, own, content, inputs)
+                    self._guarded(own.note.path, update)
                 else:
                     self.plan.outputs[own.note.path] = (own.note.stat, inputs)
                 continue
