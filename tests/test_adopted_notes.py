@@ -79,7 +79,10 @@ def test_the_own_note_only_gains_the_papers_properties_it_lacks_and_our_sections
     tmp_path: Path, api: FakeArxiv
 ) -> None:
     vault = build_vault(tmp_path / "v", {"Perceiver.md": OWN_NOTE, "Log.md": LOG})
-    link_cli(vault, api)
+    result = link_cli(vault, api)
+    assert "1 paper notes created in Papers/, 0 updated, 1 of your own paper notes;" in (
+        result.output
+    )
     text = (vault / "Perceiver.md").read_text(encoding="utf-8")
     assert is_only_insertions(OWN_NOTE, text)
     props = properties(vault / "Perceiver.md")

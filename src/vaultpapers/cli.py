@@ -139,8 +139,9 @@ def _print_report(
         echo(
             f"{report.notes} notes scanned{yours}, {report.papers} papers cited: "
             f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
-            f"{report.written('paper', new=False)} updated; "
-            f"{report.links_inserted} links inserted into {report.written('note')} notes; "
+            f"{report.written('paper', new=False)} updated"
+            + (f", {own} of your own paper notes" if (own := report.written("own")) else "")
+            + f"; {report.links_inserted} links inserted into {report.written('note')} notes; "
             f"{report.written('index')} index notes written"
             + (f", {report.removed} removed." if report.removed else ".")
         )

@@ -1014,7 +1014,7 @@ def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]
 def _text_after(plan: Plan, scans: list[NoteScan], key: str) -> str | None:
     """The paper note's text once the plan is applied (or as it is, if nothing changes)."""
     for write in plan.writes:
-        front = find_front_matter(write.text) if write.kind == "paper" else None
+        front = find_front_matter(write.text) if write.kind in ("paper", "own") else None
         data = front.data if front is not None else None
         if data and key in (data.get("arxiv_id"), named_paper(data)):
             return write.text

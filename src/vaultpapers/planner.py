@@ -690,7 +690,9 @@ class _Planner:
             self.plan.outputs[note.path] = (note.stat, inputs)  # tried again once it changes
             return
         if text != note.text:
-            write = Write(note.path, text, note.state, note.bom, "your paper note", kind="paper")
+            # Not a "paper" write: the note exists whatever becomes of this write, so links to
+            # it need not wait for it.
+            write = Write(note.path, text, note.state, note.bom, "your paper note", kind="own")
             self.plan.writes.append(write)
             self.plan.outputs[note.path] = (None, inputs)
             # Its line in index notes is read from the note as this run leaves it: a title

@@ -59,7 +59,9 @@ class Write:
     replaces: str | None = None  # a file this one takes over from (a rename), removed after
     replaces_state: FileState | None = None
     delete: bool = False  # remove the file (only if still exactly as read)
-    kind: str = "note"  # what the file is: "paper", "index" or a user "note"
+    # What the file is: a "paper" note, an "index" note, a user's "note", or the user's "own"
+    # note on a paper.
+    kind: str = "note"
 
 
 class Outcome(Enum):
