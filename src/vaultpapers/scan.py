@@ -45,10 +45,11 @@ _PAPER_KIND_LINE = re.compile(rf"^vaultpapers:\s*['\"]?{PAPER_KIND}['\"]?\s*$", 
 _CLAIMED_PAPER = re.compile(r"^arxiv_id:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
 # Properties in which researchers keep the paper a note of theirs is about (paper-note templates,
 # obsidian-scholar, Zotero exports), compared case-insensitively.
-_PROPERTY_LINE = re.compile(r"^([A-Za-z_-]+):[ \t]*['\"]?([^'\"\s]+)['\"]?[ \t]*\r?$", re.MULTILINE)
 PAPER_PROPERTIES = frozenset(
     ("source", "url", "link", "arxiv", "arxiv_id", "arxiv-id", "arxiv_url", "paper", "pdf")
 )
+# `key: value` on one line, read from front matter YAML cannot parse.
+_PROPERTY_LINE = re.compile(r"^([A-Za-z_-]+):[ \t]*['\"]?([^'\"\s]+)['\"]?[ \t]*\r?$", re.MULTILINE)
 
 log = logging.getLogger("vaultpapers")
 
