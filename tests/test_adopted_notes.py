@@ -14,6 +14,7 @@ import yaml
 from click.testing import CliRunner
 
 from vaultpapers.cli import main
+from vaultpapers.properties import find_front_matter
 from vaultpapers.scan import named_paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import (
@@ -133,7 +134,15 @@ def test_the_users_own_properties_of_the_same_meaning_are_left_alone(
     ],
 )
 def test_every_usual_property_names_the_paper(front: str) -> None:
-    assert named_paper(yaml.safe_load(front)) == "2103.03206"
+    assert named_paper(yaml.safe_load(front), front) == "2103.03206"
+
+
+@pytest.mark.parametrize("written", ["1412.6980", "0704.0010", "2103.03200"])
+def test_an_unquoted_id_is_read_as_written_not_as_the_number_yaml_makes_of_it(
+    written: str,
+) -> None:
+    front = f"arxiv: {written}"
+    assert named_paper(yaml.safe_load(front), front) == written
 
 
 @pytest.mark.parametrize(
@@ -148,7 +157,7 @@ def test_every_usual_property_names_the_paper(front: str) -> None:
     ],
 )
 def test_a_note_naming_no_single_paper_is_no_papers_note(front: str) -> None:
-    assert named_paper(yaml.safe_load(front)) is None
+    assert named_paper(yaml.safe_load(front), front) is None
 
 
 def test_two_notes_naming_one_paper_leave_it_to_a_paper_note_listing_both(
@@ -298,3 +307,67 @@ def test_an_own_note_whose_name_a_wikilink_cannot_hold_is_linked_all_the_same(
     before = snapshot(vault)
     link_cli(vault, api)
     assert snapshot(vault) == before
+
+
+@pytest.mark.parametrize("closing", ["---", "...", "--- "])
+def test_an_own_note_ending_at_its_front_matter_keeps_it_readable(
+    tmp_path: Path, api: FakeArxiv, closing: str
+) -> None:
+    own = f"---\nsource: https://arxiv.org/abs/2103.03206\n{closing}"  # no final line break
+    vault = build_vault(tmp_path / "v", {"Own.md": own, "Log.md": LOG})
+    link_cli(vault, api)
+    text = (vault / "Own.md").read_text(encoding="utf-8")
+    assert is_only_insertions(own, text)
+    assert f"\n{closing}\n<!-- vaultpapers:begin mentions -->" in text
+    front = find_front_matter(text)
+    assert front is not None and front.data is not None
+    assert front.data["source"] == "https://arxiv.org/abs/2103.03206"
+    assert papers_folder(vault) == []
+    before = snapshot(vault)
+    link_cli(vault, api)
+    assert snapshot(vault) == before
+
+
+def test_our_markers_quoted_in_the_users_code_leave_their_sections_alone_not_their_links(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    own = (
+        "---\nsource: https://arxiv.org/abs/2103.03206\n---\nHow the tool marks its part:\n\n"
+        "```\n<!-- vaultpapers:begin mentions -->\nmy example\n"
+        "<!-- vaultpapers:end mentions -->\n```\nCompare https://arxiv.org/abs/2105.01601\n"
+    )
+    vault = build_vault(tmp_path / "v", {"Own.md": own})
+    result = link_cli(vault, api)
+    text = (vault / "Own.md").read_text(encoding="utf-8")
+    assert "my example" in text and is_only_insertions(own, text)
+    assert "2105.01601 [[MLP-Mixer - An all-MLP Architecture for Vision (2105.01601)|" in text
+    assert "quotes a vaultpapers marker in code" in result.output
+
+
+def test_vaultpapers_false_holds_when_the_yaml_breaks_on_a_title(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    mine = (
+        "---\nvaultpapers: false\nsource: https://arxiv.org/abs/2103.03206\n"
+        "title: Perceiver: my log\n---\nNotes.\n"
+    )
+    vault = build_vault(tmp_path / "v", {"Log.md": mine})
+    link_cli(vault, api)
+    assert any(name.startswith("Perceiver - ") for name in papers_folder(vault))
+
+
+def test_an_own_note_no_link_can_reach_is_not_the_papers(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = build_vault(tmp_path / "v", {"C# notes.md": OWN_NOTE, "Log.md": LOG})
+    link_cli(vault, api)
+    assert any(name.startswith("Perceiver - ") for name in papers_folder(vault))
+    assert "[[Perceiver - General Perception" in (vault / "Log.md").read_text(encoding="utf-8")
+
+
+def test_our_sections_in_an_own_note_are_not_its_line_in_index_notes(tmp_path: Path) -> None:
+    own = "---\nsource: https://arxiv.org/abs/2103.03206\ntags: [reading]\n---\n"
+    vault = build_vault(tmp_path / "v", {"Own.md": own, "Log.md": LOG})
+    CliRunner().invoke(main, ["link", str(vault), "--offline"])  # pending: no title to show
+    assert "vaultpapers:begin mentions" in (vault / "Own.md").read_text(encoding="utf-8")
+    CliRunner().invoke(main, ["link", str(vault), "--offline"])
+    index = (vault / "Papers/Tags/Tag reading.md").read_text(encoding="utf-8")
+    assert "- [[Own]]\n" in index

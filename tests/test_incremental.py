@@ -42,6 +42,9 @@ EDITS = st.one_of(
     st.tuples(st.just("new"), st.sampled_from(["n1.md", "c/n2.md", "a2.md"]), st.sampled_from(IDS)),
     # The user's own note on a paper: that paper's note, unless vaultpapers has one already.
     st.tuples(st.just("own"), st.sampled_from(["own.md", "c/own2.md"]), st.sampled_from(IDS)),
+    # ... and no longer: the paper's note moves to a note of vaultpapers', and papers related
+    # to it must link there.
+    st.tuples(st.just("disown"), st.sampled_from(["own.md", "c/own2.md"]), st.just("")),
     st.tuples(st.just("delete"), st.sampled_from(sorted(START)), st.just("")),
     st.tuples(
         st.just("rename"), st.sampled_from(sorted(START)), st.sampled_from(["z.md", "c/a.md"])
@@ -75,6 +78,9 @@ def apply(vault: Path, edit: tuple[str, str, str]) -> None:
     elif kind == "retitle":
         line = f"See arXiv:{arg}" if arg in IDS else arg
         target.write_text(f"{line}\n" + target.read_text(encoding="utf-8"), encoding="utf-8")
+    elif kind == "disown":
+        text = target.read_text(encoding="utf-8")
+        target.write_text(text.replace("source:", "vaultpapers: false\nsource:", 1), "utf-8")
     elif kind == "uncite":
         target.write_text("Nothing cited here any more.\n", encoding="utf-8")
     elif kind == "delete":
@@ -270,3 +276,35 @@ def test_a_note_whose_links_waited_is_listed_by_its_new_line_once_they_go_in(
     incremental = planned(vault, full=False)
     assert any(path.startswith("Papers/Tags/") for path, *_ in incremental)
     assert incremental == planned(copy, full=True)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("IO 2.md", "---\nurl: https://arxiv.org/abs/2107.14795\n---\nMine too.\n"),  # two now
+        ("IO.md", "---\nvaultpapers: false\nsource: https://arxiv.org/abs/2107.14795\n---\nIO\n"),
+        ("IO.md", None),  # deleted
+    ],
+)
+def test_when_a_papers_note_moves_off_the_users_own_note_related_papers_follow(
+    tmp_path: Path, change: tuple[str, str | None]
+) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {
+            "Log.md": "Perceiver arXiv:2103.03206\n",
+            "IO.md": "---\nsource: https://arxiv.org/abs/2107.14795\n---\nIO\n",
+        },
+    )
+    cache_path(vault).parent.mkdir()
+    with PaperCache(cache_path(vault)) as cache:
+        cache.put_many(CACHED)
+    run_link(vault, Settings(), offline=True)
+    path, text = change
+    if text is None:
+        (vault / path).unlink()
+    else:
+        (vault / path).write_text(text, encoding="utf-8")
+    copy = tmp_path / "copy"
+    shutil.copytree(vault, copy)
+    assert planned(vault, full=False) == planned(copy, full=True)

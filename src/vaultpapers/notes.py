@@ -19,6 +19,7 @@ from typing import Any
 
 from .config import Settings
 from .ids import parse_arxiv_id
+from .markdown import code_spans, strictly_inside
 from .notelinks import note_link
 from .papers import Paper
 from .properties import PropertiesError, dump_properties, edit_properties, find_front_matter
@@ -390,6 +391,11 @@ def update_adopted_note(text: str, content: PaperNoteContent) -> str:
         except PropertiesError as exc:
             raise NoteError(str(exc)) from exc
     body = text[front.end :]
+    # (A marker is a comment, which code_spans counts too: inside one means inside another.)
+    code = code_spans(body) if "<!-- vaultpapers:" in body else ()
+    if any(strictly_inside(marker.start(), code) for marker in _MARKER.finditer(body)):
+        # A marker of ours quoted in the user's code: which sections are ours is unclear.
+        raise NoteError("it quotes a vaultpapers marker in code; its sections are left alone")
     present = {name for _, _, name in _sections(body)}
     rendered = render_sections(content)
     # Sections of ours already there are brought up to date, never taken out (a related list
@@ -403,7 +409,10 @@ def update_adopted_note(text: str, content: PaperNoteContent) -> str:
     for name in SECTION_ORDER:
         if name in sections and name not in present:
             block = wrap_section(name, sections[name]).replace("\n", newline)
-            gap = "" if not body else newline if body.endswith("\n") else newline * 2
+            if body:
+                gap = newline if body.endswith("\n") else newline * 2
+            else:  # right after the front matter, whose closing line may lack its line break
+                gap = "" if text[: front.end].endswith("\n") else newline
             body += gap + block + newline
     return text[: front.yaml_start] + yaml_text + text[front.yaml_end : front.end] + body
 
@@ -453,6 +462,13 @@ def _insert_section(body: str, name: str, block: str, newline: str) -> str:
     if name == order[0]:
         return block + newline + newline + body.lstrip("\r\n")
     return body.rstrip("\r\n") + newline + newline + block + newline
+
+
+def without_sections(text: str) -> str:
+    """The text without our sections: what of a note is the user's own."""
+    for start, end in reversed(owned_spans(text)):
+        text = text[:start] + text[end:]
+    return text
 
 
 def section_text(text: str, name: str) -> str | None:

@@ -45,6 +45,7 @@ from .notes import (
     tool_tags,
     update_adopted_note,
     update_paper_note,
+    without_sections,
 )
 from .papers import Paper, Resolution
 from .properties import find_front_matter
@@ -261,6 +262,8 @@ class _Planner:
             if len(naming) > 1:
                 continue  # which of them is the paper's note is the user's call, not ours
             own = naming[0]
+            if not linkable(self.names.target(own.note.path)):
+                continue  # no link could reach it: the paper gets a note of its own
             ours = self.catalog.paper_notes.get(key)
             if ours is None:
                 adopted[key] = own
@@ -431,6 +434,7 @@ class _Planner:
                 return None  # a name now shared, or no longer: link targets change elsewhere
         scope = _Scope()
         key_of_target = self._key_of_target()
+        named: set[str] = set()  # papers the dirty notes' properties name, before or now
         for path, before in dirty.items():
             now = self.scan_at.get(path)
             scope.tags.update(_tags_touched(before, now))
@@ -440,6 +444,8 @@ class _Planner:
                 if scan is None:
                     continue
                 scope.keys.update(scan.cited)
+                if scan.names_paper is not None:
+                    named.add(scan.names_paper)
                 if scan.paper_key:
                     scope.keys.add(scan.paper_key)
                     # The user's word in `related` is mirrored on the papers it names.
@@ -452,6 +458,11 @@ class _Planner:
             if path in self.scan_at:
                 scope.notes.add(path)
         moved = (self.note_path.keys() - self.paper_notes.keys()) | self.renames.keys()
+        # A paper whose note may now be another (a note of its own made, the user's own note
+        # on it come or gone): the papers related to it link to its note.
+        for key in named | moved:
+            scope.keys.update(_related_to(key, previous))
+            scope.keys.update(_related_to(key, self.related.detected))
         scope.keys |= moved
         scope.keys |= _relations_changed(previous, self.related.detected)
         for key in moved:
@@ -468,8 +479,13 @@ class _Planner:
             if scope.keys & set(series.members):
                 scope.indexes.add((SERIES_KIND, series.name.casefold()))
         # A pending stub is renamed when its metadata comes, which puts it in scope; the
-        # user's own note is not: it is looked at every time (its inputs decide a write).
-        scope.keys |= self.adopted.keys()
+        # user's own note is not: it is in scope until rendered with its metadata.
+        for key, own in self.adopted.items():
+            rendered = self.previous_outputs.get(own.note.path)
+            if rendered is None or (
+                rendered[1].startswith(_PENDING) and key in self.resolution.papers
+            ):
+                scope.keys.add(key)
         return scope
 
     # -- what the notes say ----------------------------------------------------------------
@@ -561,6 +577,8 @@ class _Planner:
             inputs = _digest(_content_inputs(content), self.settings_digest)
             if key in self.adopted:
                 own = self.adopted[key]
+                if paper is None:
+                    inputs = _PENDING + inputs  # `affected_by` looks again once metadata came
                 if self._unchanged_output(own, inputs):
                     continue
                 if self.scope is not None:  # e.g. its metadata came: it joins its categories
@@ -684,6 +702,7 @@ class _Planner:
         try:
             text = update_adopted_note(base, content)
         except NoteError as exc:
+            self.linked_text[note.path] = base  # its links still go in, as into any note
             if not own.problems:  # unreadable front matter is reported by the scan already
                 problem = Problem(note.path, None, f"your paper note left unchanged: {exc}")
                 self.plan.problems.append(problem)
@@ -698,7 +717,9 @@ class _Planner:
             # Its line in index notes is read from the note as this run leaves it: a title
             # we inserted is that line from now on.
             front = find_front_matter(text)
-            summary = note_summary(text, front.data if front and front.data else {})
+            summary = note_summary(
+                without_sections(text), front.data if front and front.data else {}
+            )
             if summary != self._summary(note.path) and self.scope is not None:
                 for tag in own.tags:
                     for level in tag_with_parents(tag):
@@ -978,6 +999,9 @@ class _Relations:
     complete: list[str]  # keys of papers with metadata and a note
 
 
+_PENDING = "pending:"
+
+
 def _digest(*parts: str) -> str:
     return hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
@@ -1029,6 +1053,13 @@ def _tags_touched(before: NoteScan | None, now: NoteScan | None) -> set[str]:
     if before.summary != now.summary:
         return {*before.tags, *now.tags}
     return set(before.tags) ^ set(now.tags)
+
+
+def _related_to(key: str, related: RelatedPapers) -> set[str]:
+    """The papers listing `key` among their related papers or series."""
+    found = {relation.target for relation in related.relations_of(key)}
+    series = related.series_of(key)
+    return found | set(series.members) if series is not None else found
 
 
 def _relations_changed(before: RelatedPapers, after: RelatedPapers) -> set[str]:

@@ -20,8 +20,9 @@ from typing import Any
 
 from .ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from .indexes import INDEX_KINDS, note_summary
+from .markdown import front_matter_span
 from .notelinks import end_of_links_at, links_at
-from .notes import PAPER_KIND, owned_spans, section_text
+from .notes import PAPER_KIND, owned_spans, section_text, without_sections
 from .properties import find_front_matter
 from .references import Reference, find_references
 from .related import PaperRelations
@@ -48,6 +49,7 @@ _CLAIMED_PAPER = re.compile(r"^arxiv_id:\s*['\"]?([^'\"\s]+)", re.MULTILINE)
 PAPER_PROPERTIES = frozenset(
     ("source", "url", "link", "arxiv", "arxiv_id", "arxiv-id", "arxiv_url", "paper", "pdf")
 )
+_NO = ("false", "no", "off")  # `vaultpapers: false`, as YAML 1.1 spells it
 # `key: value` on one line, read from front matter YAML cannot parse.
 _PROPERTY_LINE = re.compile(r"^([A-Za-z_-]+):[ \t]*['\"]?([^'\"\s]+)['\"]?[ \t]*\r?$", re.MULTILINE)
 
@@ -154,8 +156,10 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
                 paper_key = None
         kind = PAPER_KIND if paper_key else USER_KIND
         scan = _scan_content(note, kind, {}, paper_key, [problem], insertable=False)
-        if not paper_key:  # `title: A: B` unquoted (clippers write it) breaks YAML, not `source`
-            scan.names_paper = named_paper({m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)})
+        # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
+        lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
+        if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
+            scan.names_paper = named_paper(lines)
         return scan
     if front is not None and front.data is not None:
         data = front.data
@@ -206,7 +210,14 @@ def _scan_content(
 ) -> NoteScan:
     text = note.text
     assert text is not None
-    skip = owned_spans(text) if kind == PAPER_KIND else []
+    front = front_matter_span(text)
+    names = (
+        named_paper(data, text[: front[1]] if front else "")
+        if kind == USER_KIND and data.get("vaultpapers") is not False
+        else None
+    )
+    # Our sections, in our paper notes and in the user's own notes on papers, are not theirs.
+    skip = owned_spans(text) if kind == PAPER_KIND or names is not None else []
     found = find_references(text, skip_spans=skip)
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
@@ -215,9 +226,7 @@ def _scan_content(
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)
     properties = _kept(data)
-    names = (
-        named_paper(data) if kind == USER_KIND and data.get("vaultpapers") is not False else None
-    )
+    visible = without_sections(text) if skip else text
     return NoteScan(
         note,
         kind,
@@ -226,7 +235,7 @@ def _scan_content(
         properties=properties,
         paper_key=paper_key,
         tags=_unique(tags),
-        summary="" if kind == PAPER_KIND else note_summary(text, properties),
+        summary="" if kind == PAPER_KIND else note_summary(visible, properties),
         related_section=section_text(text, "related") if kind == PAPER_KIND else None,
         names_paper=names,
         _references=tuple(
@@ -239,20 +248,26 @@ def _scan_content(
     )
 
 
-def named_paper(data: Mapping[str, Any]) -> str | None:
+def named_paper(data: Mapping[str, Any], yaml_text: str = "") -> str | None:
     """The one arXiv paper a user's note names in its paper properties (`source`, `url`,
     `arxiv`, ...), or None when they name none or several: then the note is about no single
-    paper, and guessing which would put someone's reading log in a paper's place."""
+    paper, and guessing which would put someone's reading log in a paper's place.
+    `yaml_text`: the front matter as written, for ids YAML read as numbers."""
     keys: set[str] = set()
     for name, value in data.items():
         if not isinstance(name, str) or name.casefold() not in PAPER_PROPERTIES:
             continue
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, float):  # `arxiv: 2103.03206` unquoted: YAML reads a number
-                item = repr(item)
+            if isinstance(item, float):  # `arxiv: 1412.6980` unquoted: YAML read 1412.698
+                item = _as_written(name, yaml_text)
             if isinstance(item, str):
                 keys.update(_papers_in(item))
     return keys.pop() if len(keys) == 1 else None
+
+
+def _as_written(name: str, yaml_text: str) -> str | None:
+    written = re.search(rf"^{re.escape(name)}:[ \t]*([0-9.]+)[ \t]*\r?$", yaml_text, re.M)
+    return written.group(1) if written else None
 
 
 def _papers_in(value: str) -> set[str]:

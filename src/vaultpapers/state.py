@@ -15,7 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -34,19 +36,24 @@ def stat_key(stat: os.stat_result) -> StatKey:
 
 def memory_copy(path: Path) -> sqlite3.Connection:
     """A copy in memory of the SQLite file at `path` (empty if there is none), made without
-    writing a byte beside it: what a dry run uses. Opened read-only in the usual way, SQLite
-    would create (and leave) `-wal` and `-shm` files; so the file is read as immutable,
-    unless another process has it open in WAL mode right now (its `-wal` and `-shm` exist,
-    and the latest data may be in them): then it is read through them, as that process's
-    reader."""
+    writing a byte beside it: what a dry run uses. Even opened read-only, SQLite writes to the
+    `-shm` file a killed run left, or creates `-wal` and `-shm`; so the file and its `-wal`
+    (the newest pages, when another process is writing) are copied to a folder outside the
+    vault and read from there."""
     memory = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     if not path.is_file():
         return memory
-    shared = Path(f"{path}-wal").is_file() and Path(f"{path}-shm").is_file()
-    uri = f"{path.absolute().as_uri()}?{'mode=ro' if shared else 'immutable=1'}"
     try:
-        with closing(sqlite3.connect(uri, uri=True)) as source:
-            source.backup(memory)
+        with tempfile.TemporaryDirectory(prefix="vaultpapers-dry-run-") as folder:
+            copy = Path(folder) / path.name
+            shutil.copyfile(path, copy)
+            if Path(f"{path}-wal").is_file():
+                shutil.copyfile(f"{path}-wal", f"{copy}-wal")
+            with closing(sqlite3.connect(copy)) as source:
+                source.backup(memory)
+    except OSError as exc:  # reported as the database errors its callers handle
+        memory.close()
+        raise sqlite3.OperationalError(f"cannot read {path}: {exc}") from exc
     except sqlite3.Error:
         memory.close()
         raise
