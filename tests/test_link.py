@@ -586,3 +586,15 @@ def test_a_link_to_one_entry_of_a_bibliography_cites_no_paper(
     assert (vault / "a.md").read_text(encoding="utf-8") == note
     assert not (vault / PERCEIVER_NOTE).exists()
     assert "2103.03206" not in result.output
+
+
+def test_msc_and_acm_classes_from_arxiv_become_no_categories_and_no_tag_index(
+    tmp_path: Path, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.add(make_paper("2503.21800", "ELM", categories=("cs.CL", "68T50", "I.2.7")))
+    vault = build_vault(tmp_path / "v", {"a.md": "ELM arXiv:2503.21800\n"})
+    assert run_link(vault, fake_arxiv).exit_code == 0
+    (note,) = (vault / "Papers").glob("ELM*.md")
+    assert front_matter(note)["categories"] == ["cs.CL"]
+    tags = {p.name for p in (vault / "Papers" / "Tags").glob("*.md")}
+    assert tags == {"Tag arxiv.md", "Tag arxiv › cs-CL.md"}

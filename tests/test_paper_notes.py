@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vaultpapers.config import Settings
+from vaultpapers.ids import arxiv_categories
 from vaultpapers.notes import (
     Mention,
     PaperNoteContent,
@@ -32,6 +33,7 @@ from vaultpapers.properties import find_front_matter
 from vaultpapers.scan import scan_note, scan_to_row
 from vaultpapers.vault import Note
 from vaultpapers.writer import FileState
+from vaults import make_paper
 
 CASES = Path(__file__).parent / "cases" / "paper_notes"
 
@@ -183,3 +185,20 @@ def test_owned_spans_are_the_sections_the_marker_pattern_matches(text: str) -> N
     """Found by their markers alone (an index note's section is thousands of lines long), they
     are exactly the matches of the section pattern, unclosed and mismatched markers included."""
     assert owned_spans(text) == [match.span() for match in SECTION_PATTERN.finditer(text)]
+
+
+def test_msc_and_acm_classes_are_no_categories_and_make_no_tags() -> None:
+    # Real arXiv records list them among the categories: '68T05', 'I.2.7; H.3.3'.
+    paper = make_paper("2503.21800", "ELM", categories=("cs.CL", "68T50", "I.2.7; H.3.3", "cs.AI"))
+    text = new_paper_note(PaperNoteContent("2503.21800", paper), Settings())
+    properties = yaml.safe_load(text.split("---\n")[1])
+    assert properties["categories"] == ["cs.CL", "cs.AI"]
+    assert properties["tags"] == ["arxiv/cs-CL", "arxiv/cs-AI"]
+    assert "- **Categories:** cs.CL, cs.AI\n" in text
+
+
+@pytest.mark.parametrize(
+    "category", ["cs.LG", "hep-th", "math.GT", "q-bio.NC", "astro-ph.CO", "cond-mat.str-el"]
+)
+def test_every_shape_of_arxiv_category_is_kept(category: str) -> None:
+    assert arxiv_categories([category, "68T05"]) == (category,)

@@ -23,7 +23,7 @@ import requests
 from lxml import etree
 
 from vaultpapers.cache import PaperCache
-from vaultpapers.ids import InvalidArxivId, parse_arxiv_id
+from vaultpapers.ids import InvalidArxivId, arxiv_categories, parse_arxiv_id
 from vaultpapers.papers import FetchResult, Paper, Resolution
 
 __all__ = [
@@ -86,7 +86,7 @@ def paper_from_result(result: arxiv.Result) -> Paper:
         published=_utc(result.published),
         updated=_utc(result.updated),
         primary_category=result.primary_category,
-        categories=tuple(result.categories),
+        categories=arxiv_categories(result.categories),
         doi=_optional_line(result.doi),
         journal_ref=_optional_line(result.journal_ref),
         comment=_optional_line(result.comment),

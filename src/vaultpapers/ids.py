@@ -13,6 +13,7 @@ guess would silently link a note to somebody else's paper.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import total_ordering
 
@@ -203,3 +204,15 @@ def _parse_old_style(text: str, match: re.Match[str]) -> ArxivId:
     if sequence == "000":
         raise InvalidArxivId(text, "sequence number 000 does not exist")
     return ArxivId(f"{archive}/{number}", _parse_version(text, match["version"]))
+
+
+# An arXiv category id: an archive ('cs', 'hep-th', 'q-bio'), optionally a subject class
+# ('cs.LG', 'astro-ph.CO', 'cond-mat.str-el').
+_CATEGORY = re.compile(r"[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[A-Za-z]+)?)?")
+
+
+def arxiv_categories(values: Iterable[str]) -> tuple[str, ...]:
+    """The arXiv categories among what the API lists as a paper's categories: it also lists
+    the MSC and ACM classes authors give ('68T05', 'I.2.7; H.3.3'), which are not arXiv's and
+    would become tags such as `arxiv/68T05`."""
+    return tuple(value for value in values if _CATEGORY.fullmatch(value))

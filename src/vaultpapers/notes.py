@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from .config import Settings
-from .ids import parse_arxiv_id
+from .ids import arxiv_categories, parse_arxiv_id
 from .markdown import code_spans, strictly_inside
 from .notelinks import note_link
 from .papers import Paper
@@ -186,7 +186,7 @@ def tool_tags(categories: Sequence[str], settings: Settings) -> list[str]:
 @lru_cache(maxsize=4096)
 def _tool_tags(categories: tuple[str, ...], paper_tags: tuple[str, ...]) -> tuple[str, ...]:
     tags = [tag.lstrip("#") for tag in paper_tags]
-    for category in categories:
+    for category in arxiv_categories(categories):  # papers cached before they were told apart
         tag = category_tag(category)
         if tag not in tags:
             tags.append(tag)
@@ -213,7 +213,7 @@ def paper_properties(content: PaperNoteContent) -> dict[str, Any]:
         "published": paper.published_date,
         "updated": paper.updated_date,
         "primary_category": paper.primary_category,
-        "categories": list(paper.categories),
+        "categories": list(arxiv_categories(paper.categories)),
         "url": paper.url,
         "pdf": paper.pdf,
     }
@@ -266,6 +266,7 @@ def _paper_section(key: str, paper: Paper | None) -> str:
             "with network access.\n\n"
             f"- **Links:** [arXiv](https://arxiv.org/abs/{key}) · [PDF](https://arxiv.org/pdf/{key})\n"
         )
+    categories = arxiv_categories(paper.categories)
     # A list, not consecutive lines: strict CommonMark renderers would merge those into one.
     lines = [
         f"# {escape_inline(paper.title)}",
@@ -273,7 +274,7 @@ def _paper_section(key: str, paper: Paper | None) -> str:
         f"- **Authors:** {escape_inline(', '.join(paper.authors))}",
         f"- **Published:** {paper.published_date.isoformat()} · "
         f"**Updated:** {paper.updated_date.isoformat()} (v{paper.version})",
-        f"- **Categories:** {', '.join(paper.categories) or paper.primary_category}",
+        f"- **Categories:** {', '.join(categories) or paper.primary_category}",
         f"- **Links:** [arXiv]({paper.url}) · [PDF]({paper.pdf})"
         + (f" · [DOI](https://doi.org/{paper.doi})" if paper.doi else ""),
     ]
