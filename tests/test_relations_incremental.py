@@ -96,7 +96,7 @@ def test_a_new_name_is_found_in_abstracts_read_before_it_existed() -> None:
 @pytest.mark.parametrize("written", ["GPT-3", "GPT 3", "GPT3", "(GPT-3)"])
 def test_a_new_name_is_found_however_an_earlier_abstract_spaced_it(written: str) -> None:
     citing = paper("9904.00001", "Notes on prompting", f"Unlike {written}, our model is small.")
-    named = paper("2005.14165", "Language Models are Few-Shot Learners (GPT-3)")
+    named = paper("2005.14165", "GPT-3: Language Models are Few-Shot Learners")
     _, memo = relate_remembering([citing, *UNRELATED[:5]])
     related, _ = relate_remembering([citing, *UNRELATED[:5], named], memo)
     assert related.relations == relate([citing, *UNRELATED[:5], named]).relations

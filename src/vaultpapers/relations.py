@@ -261,6 +261,11 @@ def explain(key: str, papers: Iterable[Paper]) -> list[str]:
         lines = [f"{key} has {finding.reason}"]
     if finding.name in related.set_aside:
         lines.append(f"its name relates nothing: {related.set_aside[finding.name]}")
+    elif finding.name and finding.reason in NOT_FOR_MENTIONS:
+        lines.append(
+            f"abstracts mentioning {finding.name!r} are not related to it for that: a name "
+            f"found {finding.reason} is mostly a field's term"
+        )
     series = related.series_of(key)
     if series:
         lines.append(f"member of series {series.name}:")
@@ -272,12 +277,20 @@ def explain(key: str, papers: Iterable[Paper]) -> list[str]:
     return lines
 
 
+# Where a title's name relates no paper by mention (its series still counts): on 4,279 papers
+# of a 2025-26 arXiv crawl, none of the 281 pairs made by a name from the end of a title and
+# none of the 165 from a name in parentheses were right. Such names mostly spell out the
+# field's own terms ("... Generation (RAG) Pipelines", "... for MLLMs"), which every other
+# abstract then "mentions".
+NOT_FOR_MENTIONS = frozenset({"in parentheses in the title", "the end of the title"})
+
+
 def _name_index(
     names: dict[str, NameFinding], series: tuple[Series, ...]
 ) -> tuple[dict[str, _Target], dict[str, str]]:
     by_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for key, finding in names.items():
-        if finding.name:
+        if finding.name and finding.reason not in NOT_FOR_MENTIONS:
             by_name[normalized(finding.name)].append((key, finding.name))
 
     index: dict[str, _Target] = {}
