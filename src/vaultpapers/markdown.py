@@ -327,7 +327,7 @@ class _ParagraphEnds:
         return end
 
 
-def _not_markdown(text: str) -> list[Span]:
+def not_markdown(text: str) -> list[Span]:
     """The front matter and code: where no Markdown block starts."""
     front_matter = front_matter_span(text)
     return merge_spans([front_matter] if front_matter else [], code_spans(text))
@@ -662,7 +662,8 @@ _BLANK_OR_QUOTE_BLANK = re.compile(r"\n[ \t>]*\r?(?:\n|\Z)")
 _ATX_LINE = re.compile(r"[ \t>]*#{1,6}(?:[ \t]|\r?$)", re.M)
 
 
-def html_block_spans(text: str, *, exclude: Sequence[Span] | None = None) -> list[Span]:
+@functools.lru_cache(maxsize=4)  # references and tags both ask, for the same text
+def html_block_spans(text: str) -> tuple[Span, ...]:
     """HTML blocks, where Markdown is not rendered: each from the start of its first line
     through the line break ending its last line (or the end of the text).
 
@@ -670,18 +671,17 @@ def html_block_spans(text: str, *, exclude: Sequence[Span] | None = None) -> lis
     the line holding their closing tag; ``<!--``, ``<?``, ``<!X``, ``<![CDATA[`` up to the line
     holding ``-->``, ``?>``, ``>``, ``]]>``; a block-level tag (``<div``, ``<table``, ``<p``, ...)
     or, after a blank line, a line holding nothing but one complete tag, up to a blank line.
-    Blocks may sit in blockquotes and list items. ``exclude`` (default: the front matter and
-    :func:`code_spans`) is where no block starts; an HTML comment opening a line still does.
+    Blocks may sit in blockquotes and list items. None starts in the front matter or in code
+    (:func:`not_markdown`), but an HTML comment opening a line does.
     """
-    if exclude is None:
-        exclude = _not_markdown(text)
+    exclude = not_markdown(text)
     blocks: list[Span] = []
     length = len(text)
     pos = 0
     while True:
         at = text.find("<", pos)
         if at < 0:
-            return blocks
+            return tuple(blocks)
         line_start = text.rfind("\n", 0, at) + 1
         newline = text.find("\n", at)
         line_end = length if newline < 0 else newline
@@ -701,7 +701,7 @@ def html_block_spans(text: str, *, exclude: Sequence[Span] | None = None) -> lis
             blocks.append((line_start, end))
         pos = max(pos, end)
         if pos >= length:
-            return blocks
+            return tuple(blocks)
 
 
 def _line_end_after(text: str, pos: int) -> int:
@@ -780,7 +780,7 @@ _KEY_TRAILING = re.compile(r"[_*~`]*")
 _DATAVIEW_LINE_LIMIT = 32768  # Dataview does not look for fields in longer lines
 
 
-def dataview_field_spans(text: str, *, exclude: Sequence[Span] | None = None) -> list[Span]:
+def dataview_field_spans(text: str) -> list[Span]:
     """Dataview inline fields, whose values Dataview queries read: a ``Key:: value`` line (the
     whole line, through its line break; in a list item also the item's following lines) and
     ``[key:: value]`` or ``(key:: value)`` inside a line (from bracket to bracket).
@@ -788,11 +788,10 @@ def dataview_field_spans(text: str, *, exclude: Sequence[Span] | None = None) ->
     Dataview's own rules: a line holding a bracketed field has no full-line field; the key of
     a full-line field is words (``**Key**``, ``Key with spaces``, ``key-name``), so
     ``e.g. std::vector`` is no field while ``std::vector`` on its own line is one; tasks have
-    no full-line fields. ``exclude`` defaults to the front matter and :func:`code_spans`."""
+    no full-line fields. None is found in the front matter or in code (:func:`not_markdown`)."""
     if "::" not in text:
         return []
-    if exclude is None:
-        exclude = _not_markdown(text)
+    exclude = not_markdown(text)
     spans: list[Span] = []
     length = len(text)
     pos = 0

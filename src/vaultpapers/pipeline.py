@@ -994,8 +994,10 @@ def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]
     notes, _ = read_vault(vault, settings)
     scans = [scan_or_report(note) for note in notes]
     keys = {k for scan in scans for k in (scan.paper_key, scan.names_paper) if k} | {key}
-    with open_cache(vault, in_memory=True) as cache:
-        papers = cache.get_many(keys)
+    papers: dict[str, Paper] = {}
+    if cache_path(vault).is_file():  # read-only: no cache is made to find out there is none
+        with open_cache(vault) as cache:
+            papers = cache.get_many(keys)
     if key not in papers:
         raise LookupError(f"no metadata for arXiv {key} yet; run `vaultpapers link` first")
     lines = explain(key, [paper for k, paper in papers.items() if k in keys])

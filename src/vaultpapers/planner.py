@@ -472,9 +472,7 @@ class _Planner:
             scope.tags.update(existing[0].tags if existing else ())
             paper = self.resolution.papers.get(key)
             scope.tags.update(tool_tags(paper.categories if paper else (), self.settings))
-        for tag in list(scope.tags):
-            for level in tag_with_parents(tag):
-                scope.indexes.add((TAG_KIND, level.casefold()))
+        scope.touch(scope.tags)
         for series in (*previous.series, *self.related.detected.series):
             if scope.keys & set(series.members):
                 scope.indexes.add((SERIES_KIND, series.name.casefold()))
@@ -548,9 +546,7 @@ class _Planner:
                 path = scan.note.path
                 if self.scope is not None and self._summary(path) != self.scope.listed.get(path):
                     # Its line in its tags' indexes is taken from the text with the links.
-                    for tag in scan.tags:
-                        for level in tag_with_parents(tag):
-                            self.scope.indexes.add((TAG_KIND, level.casefold()))
+                    self.scope.touch(scan.tags)
 
     def write_paper_notes(self) -> None:
         assert self.related is not None
@@ -582,7 +578,7 @@ class _Planner:
                 if self._unchanged_output(own, inputs):
                     continue
                 if self.scope is not None:  # e.g. its metadata came: it joins its categories
-                    self._touch_tags_of(key)
+                    self.scope.touch(tool_tags(paper.categories if paper else (), self.settings))
                 if self.settings.adopt_notes == "insert":
                     update = functools.partial(self._update_adopted, own, content, inputs)
                     self._guarded(own.note.path, update)
@@ -687,13 +683,6 @@ class _Planner:
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
 
-    def _touch_tags_of(self, key: str) -> None:
-        assert self.scope is not None
-        paper = self.resolution.papers.get(key)
-        for tag in tool_tags(paper.categories if paper else (), self.settings):
-            for level in tag_with_parents(tag):
-                self.scope.indexes.add((TAG_KIND, level.casefold()))
-
     def _update_adopted(self, own: NoteScan, content: PaperNoteContent, inputs: str) -> None:
         note = self._text_of(own)
         if note is None or note.text is None:
@@ -721,9 +710,7 @@ class _Planner:
                 without_sections(text), front.data if front and front.data else {}
             )
             if summary != self._summary(note.path) and self.scope is not None:
-                for tag in own.tags:
-                    for level in tag_with_parents(tag):
-                        self.scope.indexes.add((TAG_KIND, level.casefold()))
+                self.scope.touch(own.tags)
             self._summaries[note.path] = summary
         else:
             self.plan.outputs[note.path] = (note.stat, inputs)
@@ -1041,6 +1028,12 @@ class _Scope:
     tags: set[str] = field(default_factory=set)
     indexes: set[tuple[str, str]] = field(default_factory=set)  # (kind, casefolded name)
     listed: dict[str, str] = field(default_factory=dict)  # user note -> its line, as listed
+
+    def touch(self, tags: Iterable[str]) -> None:
+        """The index notes of these tags and of their parents are looked at."""
+        for tag in tags:
+            for level in tag_with_parents(tag):
+                self.indexes.add((TAG_KIND, level.casefold()))
 
 
 def _tags_touched(before: NoteScan | None, now: NoteScan | None) -> set[str]:

@@ -212,16 +212,13 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
     front_matter = front_matter_span(text)
     code = code_spans(text)
     excluded = merge_spans(code, wikilink_spans(text), skip_spans)
-    not_markdown = merge_spans([front_matter] if front_matter else [], code)
-    html_blocks = html_block_spans(text, exclude=not_markdown)
-    not_prose = merge_spans(not_markdown, excluded, html_blocks)
+    html_blocks = html_block_spans(text)
+    not_prose = merge_spans([front_matter] if front_matter else [], excluded, html_blocks)
     context = _Context(
         text=text,
         front_matter=front_matter,
         excluded=_SpanIndex(excluded),
-        no_insertion=_SpanIndex(
-            merge_spans(html_blocks, dataview_field_spans(text, exclude=not_markdown))
-        ),
+        no_insertion=_SpanIndex(merge_spans(html_blocks, dataview_field_spans(text))),
         constructs=_outermost(link_constructs(text, exclude=not_prose)),
         tables=_SpanIndex(table_spans(text, exclude=code)),
     )

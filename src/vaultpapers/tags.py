@@ -12,12 +12,11 @@ from collections.abc import Iterable, Sequence
 
 from vaultpapers.markdown import (
     Span,
-    code_spans,
-    front_matter_span,
     html_block_spans,
     html_tag_spans,
     in_spans,
     merge_spans,
+    not_markdown,
     wikilink_spans,
 )
 
@@ -83,14 +82,11 @@ def body_tags(text: str, *, skip_spans: Sequence[Span] = ()) -> list[str]:
         candidates = [match for match in candidates if not in_spans(match.start(), skipped)]
     if not candidates:
         return []  # spares finding the code and links of a note without tags
-    front_matter = front_matter_span(text)
-    not_markdown = merge_spans([front_matter] if front_matter else [], code_spans(text))
-    excluded = merge_spans(not_markdown, wikilink_spans(text), skip_spans)
+    not_prose = not_markdown(text)
+    excluded = merge_spans(not_prose, wikilink_spans(text), skip_spans)
     if "<" in text:
         excluded = merge_spans(
-            excluded,
-            html_block_spans(text, exclude=not_markdown),
-            html_tag_spans(text, exclude=not_markdown),
+            excluded, html_block_spans(text), html_tag_spans(text, exclude=not_prose)
         )
     return _unique_valid(
         match.group(1) for match in candidates if not in_spans(match.start(), excluded)
