@@ -270,7 +270,7 @@ def test_own_notes_are_related_like_paper_notes_without_touching_their_related_p
     io_text = (vault / "Perceiver IO.md").read_text(encoding="utf-8")
     assert properties(vault / "Perceiver IO.md")["related"] == "[[Mine]]"
     section = io_text.split("<!-- vaultpapers:begin related -->")[1]
-    assert '- [[Perceiver|Perceiver]] · its abstract mentions "Perceiver"' in section
+    assert "- [[Perceiver|Perceiver]] · same series: Perceiver; successor of Perceiver: " in section
     assert "[[Perceiver IO|" in (vault / "Perceiver.md").read_text(encoding="utf-8")
 
     result = CliRunner().invoke(main, ["related", "2107.14795", str(vault)])

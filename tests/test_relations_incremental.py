@@ -29,6 +29,7 @@ CITING = [
         f"9902.{n:05d}",
         f"Notes on sensing, part {n}",
         f"Unlike the Perceiver, we train {n} small models with ordinary methods.",
+        "2022-01-01",  # after the Perceiver: a name cited before its paper was another's
     )
     for n in range(30)
 ]

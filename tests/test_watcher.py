@@ -641,6 +641,7 @@ def test_a_new_papers_note_comes_first_and_its_related_papers_right_after(
     perceiver_io = make_paper(
         "2107.14795",
         "Perceiver IO: A General Architecture for Structured Inputs & Outputs",
+        authors=("Andrew Jaegle", "Sebastian Borgeaud"),
         summary="The recently-proposed Perceiver model obtains good results.",
     )
     vault = build_vault(tmp_path / "v", {"Reading.md": f"Perceiver {PERCEIVER_URL}\n"})

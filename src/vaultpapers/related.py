@@ -21,7 +21,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from .notelinks import markdown_link_target, note_link, property_link
-from .relations import RelatedPapers
+from .relations import SUCCESSOR, RelatedPapers
 
 USER_REASON = "added by you"
 _LINK = re.compile(r"\[\[([^\[\]|#^]+)(?:[#^][^\[\]|]*)?(?:\\?\|[^\[\]]*)?\]\]")
@@ -220,7 +220,17 @@ def _from_here(reason: str, key: str, label_of: Mapping[str, str]) -> str:
             return f"its {part}"
         return f"the {part} of {label_of.get(whose, whose)}"
 
-    return _WHOSE_TEXT.sub(name, reason)
+    def succession(match: re.Match[str]) -> str:
+        later, earlier = match.groups()
+        if later == key:
+            return f"successor of {label_of.get(earlier, earlier)}: "
+        if earlier == key:
+            return f"{label_of.get(later, later)} is its successor: "
+        return (
+            f"{label_of.get(later, later)} is the successor of {label_of.get(earlier, earlier)}: "
+        )
+
+    return _WHOSE_TEXT.sub(name, SUCCESSOR.sub(succession, reason))
 
 
 def _as_link(entry: str) -> str:

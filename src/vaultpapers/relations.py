@@ -20,9 +20,17 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vaultpapers.aliases import claimed_names
+from vaultpapers.authors import authors_unknown, shared_authors
+from vaultpapers.evidence import (
+    before_it_existed,
+    is_acronym,
+    other_meaning,
+    outside_field,
+)
 from vaultpapers.papers import Paper
 from vaultpapers.series import (
     NameFinding,
@@ -40,6 +48,9 @@ from vaultpapers.series import (
 # A name mentioned by more papers than this is a household word in the library, not a link.
 TOO_COMMON_SHARE = 0.05
 TOO_COMMON_FLOOR = 25
+# Bumped whenever what `relate` finds changes for the same papers: a remembered answer or memo
+# made by other rules is not reused.
+RULES = 2
 
 
 @dataclass(frozen=True, order=True)
@@ -51,7 +62,7 @@ class Relation:
 
     source: str
     target: str
-    kind: Literal["series", "mention"]
+    kind: Literal["series", "mention", "successor"]
     reason: str
 
 
@@ -61,6 +72,9 @@ class RelatedPapers:
     series: tuple[Series, ...]
     relations: tuple[Relation, ...]  # sorted, both directions
     set_aside: dict[str, str]  # name -> why its mentions relate nothing
+    # Only `explain` reads these two; they are not remembered between runs.
+    aliases: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # (name, where)
+    declined: tuple[tuple[str, str, str], ...] = ()  # (mentioner, named, why it is no link)
 
     def series_of(self, key: str) -> Series | None:
         return next((series for series in self.series if key in series.members), None)
@@ -101,6 +115,7 @@ class _Findings:
 
     fingerprint: str  # of the title and abstract: the findings hold while they are the same
     name: NameFinding
+    claims: tuple[tuple[str, str], ...]  # names the abstract gives its paper, with the words
     matches: tuple[tuple[Field, str], ...]  # (field, indexed form), in the order found
 
 
@@ -158,10 +173,14 @@ def relate_remembering(
         key: unchanged[key].name if key in unchanged else find_name(paper.title)
         for key, paper in library.items()
     }
+    claims = {
+        key: unchanged[key].claims if key in unchanged else claimed_names(paper.summary)
+        for key, paper in library.items()
+    }
     checkpoint()
-    series = tuple(detect_series(library.values(), names))
+    series = tuple(detect_series(library.values(), _named_somewhere(names, claims)))
     checkpoint()
-    index, set_aside = _name_index(names, series)
+    index, set_aside = _name_index(names, claims, series, library)
     checkpoint()
     forms = {form: target.plain for form, target in index.items()}
     before = memo.forms if memo is not None else {}
@@ -189,22 +208,23 @@ def relate_remembering(
             for field, text in _fields(paper)
             for form in _names_in(text, index, prefixes)
         )
-        findings[key] = _Findings(fingerprints[key], names[key], matches)
+        findings[key] = _Findings(fingerprints[key], names[key], claims[key], matches)
 
     checkpoint()
     mentions = _mentions(findings, index, series)
     checkpoint()
+    mentions, declined = _weigh(mentions, index, library, set_aside)
     too_common = max(TOO_COMMON_FLOOR, int(len(library) * TOO_COMMON_SHARE))
     mentioners: dict[str, set[str]] = defaultdict(set)
     for mention in mentions:
         mentioners[mention.name].add(mention.source)
-    for name, sources in mentioners.items():
-        if len(sources) > too_common:
-            set_aside[name] = (
-                f'"{name}" is mentioned by {len(sources)} of {len(library)} papers: '
-                "too common to relate them"
-            )
-    mentions = [mention for mention in mentions if mention.name not in set_aside]
+    common = {name for name, sources in mentioners.items() if len(sources) > too_common}
+    for name in common:
+        set_aside[name] = (
+            f'"{name}" is mentioned by {len(mentioners[name])} of {len(library)} papers: '
+            "too common to relate them"
+        )
+    mentions = [mention for mention in mentions if mention.name not in common]
 
     relations: set[Relation] = set()
     for one in series:
@@ -212,11 +232,20 @@ def relate_remembering(
             for target in one.members:
                 if source != target:
                     relations.add(Relation(source, target, "series", f"same series: {one.name}"))
+    for relation in _successors(mentions, series, library):
+        mirror = Relation(relation.target, relation.source, relation.kind, relation.reason)
+        relations.update((relation, mirror))
+    succeeded = {(r.source, r.target) for r in relations if r.kind == "successor"}
     for mention in mentions:
+        if (mention.source, mention.target) in succeeded:
+            continue  # the successor's reason says it, with more
         reason = f'{mention.field} of {mention.source} mentions "{mention.name}"'
         relations.add(Relation(mention.source, mention.target, "mention", reason))
         relations.add(Relation(mention.target, mention.source, "mention", reason))
-    related = RelatedPapers(names, series, tuple(sorted(relations)), set_aside)
+    aliases = _aliases(names, claims)
+    related = RelatedPapers(
+        names, series, tuple(sorted(relations)), set_aside, aliases, tuple(sorted(declined))
+    )
     return related, RelationMemo(findings, forms)
 
 
@@ -250,7 +279,9 @@ def find_relations(papers: Iterable[Paper]) -> list[Relation]:
 
 
 def explain(key: str, papers: Iterable[Paper]) -> list[str]:
-    """Why ``key`` has the name, series and relations it has, one sentence per line."""
+    """Why ``key`` has the names, series and relations it has, one sentence per line: every
+    name it is known by and where it was found, each name that relates nothing and why, and
+    each mention not dared as a link."""
     related = relate(papers)
     if key not in related.names:
         raise KeyError(f"{key} is not in the library")
@@ -259,9 +290,13 @@ def explain(key: str, papers: Iterable[Paper]) -> list[str]:
         lines = [f'{key} is named "{finding.name}": {finding.reason}']
     else:
         lines = [f"{key} has {finding.reason}"]
-    if finding.name in related.set_aside:
-        lines.append(f"its name relates nothing: {related.set_aside[finding.name]}")
-    elif finding.name and finding.reason in NOT_FOR_MENTIONS:
+    known = related.aliases.get(key, ())
+    aliases = known[1:] if finding.name else known
+    lines.extend(f'also known as "{name}": {where}' for name, where in aliases)
+    for name, _ in known:
+        if name in related.set_aside:
+            lines.append(f'"{name}" relates nothing: {related.set_aside[name]}')
+    if finding.name and finding.reason in NOT_FOR_MENTIONS:
         lines.append(
             f"abstracts mentioning {finding.name!r} are not related to it for that: a name "
             f"found {finding.reason} is mostly a field's term"
@@ -274,6 +309,10 @@ def explain(key: str, papers: Iterable[Paper]) -> list[str]:
     lines.extend(f"related to {relation.target}: {relation.reason}" for relation in relations)
     if not relations:
         lines.append("no related papers")
+    for mentioner, named, why in related.declined:
+        if key in (mentioner, named):
+            other = named if mentioner == key else mentioner
+            lines.append(f"not linked to {other} (we did not dare): {why}")
     return lines
 
 
@@ -285,28 +324,81 @@ def explain(key: str, papers: Iterable[Paper]) -> list[str]:
 NOT_FOR_MENTIONS = frozenset({"in parentheses in the title", "the end of the title"})
 
 
+def _named_somewhere(
+    names: dict[str, NameFinding], claims: dict[str, tuple[tuple[str, str], ...]]
+) -> dict[str, NameFinding]:
+    """Each paper's title name, or where its title has none, the first name its abstract
+    claims: GPT-3 is named only in "we train GPT-3, an autoregressive language model"."""
+    found = dict(names)
+    for key, claimed in claims.items():
+        if claimed and not names[key].name:
+            name, words = claimed[0]
+            found[key] = NameFinding(name, f'the abstract: "{words}"')
+    return found
+
+
+def _aliases(
+    names: dict[str, NameFinding], claims: dict[str, tuple[tuple[str, str], ...]]
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every name each paper is known by, with where it was found: its title's, then those its
+    abstract claims."""
+    found: dict[str, tuple[tuple[str, str], ...]] = {}
+    for key, finding in names.items():
+        known = [(finding.name, f"title: {finding.reason}")] if finding.name else []
+        for name, words in claims.get(key, ()):
+            if all(normalized(name) != normalized(other) for other, _ in known):
+                known.append((name, f'abstract: "{words}"'))
+        if known:
+            found[key] = tuple(known)
+    return found
+
+
 def _name_index(
-    names: dict[str, NameFinding], series: tuple[Series, ...]
+    names: dict[str, NameFinding],
+    claims: dict[str, tuple[tuple[str, str], ...]],
+    series: tuple[Series, ...],
+    library: dict[str, Paper],
 ) -> tuple[dict[str, _Target], dict[str, str]]:
-    by_name: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    """The names mentions are looked for, each with the paper or series it stands for, and the
+    names set aside: those that several papers claim with nothing else in common."""
+    by_name: dict[str, dict[str, str]] = defaultdict(dict)  # form -> key -> name as spelled
     for key, finding in names.items():
         if finding.name and finding.reason not in NOT_FOR_MENTIONS:
-            by_name[normalized(finding.name)].append((key, finding.name))
+            by_name[normalized(finding.name)][key] = finding.name
+    for key, claimed in claims.items():
+        for name, _ in claimed:
+            by_name[normalized(name)].setdefault(key, name)
 
     index: dict[str, _Target] = {}
     set_aside: dict[str, str] = {}
     for form, holders in by_name.items():
-        name = holders[0][1]
-        if len(holders) > 1:
-            keys = ", ".join(sorted(key for key, _ in holders))
-            set_aside[name] = f'"{name}" names {len(holders)} papers ({keys}): ambiguous'
+        name = next(iter(holders.values()))
+        owner = _owner(sorted(holders), library)
+        if owner is None:
+            keys = ", ".join(sorted(holders))
+            set_aside[name] = (
+                f'"{name}" is ambiguous: {len(holders)} papers with no author in common '
+                f"call themselves so ({keys})"
+            )
         else:
-            index[form] = _Target(name, (holders[0][0],), is_plain(name))
+            index[form] = _Target(holders[owner], (owner,), is_plain(holders[owner]))
     for one in series:
         form = normalized(one.name)
         if form not in by_name:
             index[form] = _Target(one.name, one.members, is_plain(one.name), series=one.name)
     return index, set_aside
+
+
+def _owner(keys: list[str], library: dict[str, Paper]) -> str | None:
+    """Whose name it is when these papers all claim it: one paper's, or the first paper's of a
+    group that shares authors (its later papers reuse the name); None when groups differ."""
+    if len(keys) == 1:
+        return keys[0]
+    papers = sorted((library[key] for key in keys), key=lambda p: (p.published, p.arxiv_id))
+    first = papers[0]
+    if authors_unknown(*papers) or not all(shared_authors(p, first) for p in papers[1:]):
+        return None
+    return first.arxiv_id
 
 
 def _mentions(
@@ -315,14 +407,117 @@ def _mentions(
     series_of = {key: one.name for one in series for key in one.members}
     found: dict[tuple[str, str], _Mention] = {}
     for source, finding in findings.items():
-        for field, form in finding.matches:
+        for where, form in finding.matches:
             target = index[form]
             if target.series and series_of.get(source) == target.series:
                 continue  # a member naming its own series is no news
             for key in target.keys:
                 if key != source:
-                    found.setdefault((source, key), _Mention(source, key, field, target.name))
+                    found.setdefault((source, key), _Mention(source, key, where, target.name))
     return list(found.values())
+
+
+def _weigh(
+    mentions: list[_Mention],
+    index: dict[str, _Target],
+    library: dict[str, Paper],
+    set_aside: dict[str, str],
+) -> tuple[list[_Mention], list[tuple[str, str, str]]]:
+    """The mentions whose metadata does not speak against them (see `evidence`), and why each
+    other one is no link. Names found in use long before their paper are added to `set_aside`."""
+    kept: list[_Mention] = []
+    declined: list[tuple[str, str, str]] = []
+    single = {target.name for target in index.values() if target.series is None}
+    earliest: dict[str, _Mention] = {}
+    for mention in mentions:
+        source, target = library[mention.source], library[mention.target]
+        if mention.name not in single or _same_group(mention, library):
+            continue
+        if before_it_existed(source, target):
+            first = earliest.get(mention.name)
+            if first is None or source.published < library[first.source].published:
+                earliest[mention.name] = mention
+    for name, first in earliest.items():
+        source, target = library[first.source], library[first.target]
+        set_aside[name] = (
+            f'"{name}" was in use before {target.arxiv_id} appeared ({target.published_date}): '
+            f"{source.arxiv_id} ({source.published_date}) mentions it; "
+            f"{target.arxiv_id} took a name that was not new"
+        )
+    for mention in mentions:
+        if mention.name in earliest and not _same_group(mention, library):
+            continue
+        why = _against(mention, library, single)
+        if why:
+            declined.append((mention.source, mention.target, why))
+        else:
+            kept.append(mention)
+    return kept, declined
+
+
+def _same_group(mention: _Mention, library: dict[str, Paper]) -> bool:
+    return bool(shared_authors(library[mention.source], library[mention.target]))
+
+
+def _against(mention: _Mention, library: dict[str, Paper], single: set[str]) -> str | None:
+    """What in the two papers' metadata says this mention is of another thing of that name."""
+    source, target = library[mention.source], library[mention.target]
+    if _same_group(mention, library):
+        return None  # the same group's: the name is theirs
+    if mention.name not in single:
+        # A series' name: it means the members that existed when the mentioner was written.
+        if before_it_existed(source, target):
+            return (
+                f"{source.arxiv_id} ({source.published_date}) was written before "
+                f"{target.arxiv_id} ({target.published_date}) of series {mention.name}"
+            )
+        return None
+    meaning = other_meaning(source, target, mention.name)
+    if meaning:
+        return meaning
+    if is_acronym(mention.name) and outside_field(source, target):
+        return (
+            f'"{mention.name}" is an acronym, and {target.arxiv_id}\'s field '
+            f"({target.primary_category}) is not among those of {source.arxiv_id} "
+            f"({', '.join(source.categories)})"
+        )
+    return None
+
+
+def _successors(
+    mentions: list[_Mention], series: tuple[Series, ...], library: dict[str, Paper]
+) -> Iterator[Relation]:
+    """Papers of one group where the later builds on the earlier: the later's name is the
+    earlier's with a modifier ("Scaled-YOLOv4"), or one names the other. One per pair."""
+    found: dict[tuple[str, str], Relation] = {}
+    for one in series:
+        for variant in one.variants:
+            later, earlier = library[variant.key], library[variant.of]
+            detail = f'"{variant.name}" is "{variant.base}" with "{variant.modifier}"'
+            if authors := shared_authors(later, earlier):
+                detail += f"; shared authors: {_few(authors)}"
+            found[later.arxiv_id, earlier.arxiv_id] = _succession(later, earlier, detail)
+    for mention in sorted(mentions, key=lambda m: (m.source, m.target)):
+        one, other = library[mention.source], library[mention.target]
+        authors = shared_authors(one, other)
+        if authors and one.published != other.published:
+            later, earlier = (one, other) if one.published > other.published else (other, one)
+            detail = f'{mention.field} of {one.arxiv_id} names "{mention.name}"'
+            relation = _succession(later, earlier, f"{detail}; shared authors: {_few(authors)}")
+            found.setdefault((later.arxiv_id, earlier.arxiv_id), relation)
+    return iter(found.values())
+
+
+SUCCESSOR = re.compile(r"^(\S+) is the successor of (\S+): ")
+
+
+def _succession(later: Paper, earlier: Paper, detail: str) -> Relation:
+    reason = f"{later.arxiv_id} is the successor of {earlier.arxiv_id}: {detail}"
+    return Relation(later.arxiv_id, earlier.arxiv_id, "successor", reason)
+
+
+def _few(names: Sequence[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Iterator[str]:
@@ -348,12 +543,16 @@ def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Itera
                 candidates.append((end + 1, form))
         for end, found in reversed(candidates):
             target = index[found]
-            if not _stands_alone(tokens, start, end):
+            if not _stands_alone(tokens, start, end) or not _split_as_named(
+                words[start:end], target.name
+            ):
                 continue
             if target.plain:
                 if title_case is None:
                     title_case = _is_title_case(tokens)
                 if tokens[start].starts_sentence or title_case:
+                    continue
+                if _in_capitalised_run(tokens, start, end):
                     continue
             yield found
             free = end
@@ -371,7 +570,47 @@ def _stands_alone(tokens: Sequence[Token], start: int, end: int) -> bool:
         return True  # "PaLM-540B", "BERT Large": a model of the same paper
     if after.joined:
         return _is_lowercase_word(after)
-    return not (after.spaced and is_version_suffix(after.text))
+    # "GPT 4o", "Perceiver IO": a version after a space names another model of the family.
+    return not (after.spaced and (is_version_suffix(after.text) or after.text[:1].isdigit()))
+
+
+def _split_as_named(span: list[str], name: str) -> bool:
+    """False when the text splits a word of the name where it is not split between a letter
+    and a digit: "Efficient LLM" is not EfficientLLM, "Agentic RAG" not AgenticRAG, but
+    "Qwen-3" is Qwen3."""
+    form = "".join(span)
+    named = set(_boundaries(Tokens(name).words))
+    return all(
+        at in named or form[at - 1].isdigit() != form[at].isdigit() for at in _boundaries(span)
+    )
+
+
+def _boundaries(words: list[str]) -> list[int]:
+    ends, at = [], 0
+    for word in words[:-1]:
+        at += len(word)
+        ends.append(at)
+    return ends
+
+
+_SMALL_WORDS = frozenset({"for", "of", "and", "the", "with", "in", "on", "to", "via", "a", "an"})
+
+
+def _in_capitalised_run(tokens: Tokens, start: int, end: int) -> bool:
+    """True when an ordinary-looking name stands inside a longer run of capitalised words, as
+    in an acronym's expansion: "Token Perturbation Guidance (TPG)", "Visual Place Recognition".
+    Small words ("for", "of") do not break the run."""
+
+    def capitalised(at: int) -> bool:
+        while 0 <= at < len(tokens) and tokens[at].text in _SMALL_WORDS:
+            at += 1 if at >= end else -1
+        if not 0 <= at < len(tokens):
+            return False
+        word = tokens[at].text
+        return word[:1].isupper() and word[1:].islower() and not tokens[at].starts_sentence
+
+    before_ok = start > 0 and not tokens[start].starts_sentence and capitalised(start - 1)
+    return before_ok or (end < len(tokens) and tokens[end].spaced and capitalised(end))
 
 
 def _is_lowercase_word(token: Token) -> bool:
@@ -390,6 +629,7 @@ def _is_title_case(tokens: Tokens) -> bool:
 def related_to_json(related: RelatedPapers) -> dict[str, Any]:
     """What planning uses of a `RelatedPapers`, as JSON, to be remembered between runs."""
     return {
+        "rules": RULES,
         "series": [[s.name, s.members, s.names, s.evidence] for s in related.series],
         "relations": [[r.source, r.target, r.kind, r.reason] for r in related.relations],
         "set_aside": related.set_aside,
@@ -397,7 +637,9 @@ def related_to_json(related: RelatedPapers) -> dict[str, Any]:
 
 
 def related_from_json(data: dict[str, Any]) -> RelatedPapers:
-    """The inverse of `related_to_json`; `names` are not kept (only `explain` reads them)."""
+    """The inverse of `related_to_json`; `names` are not kept (only `explain` reads them).
+    Raises ValueError for an answer made by other rules."""
+    _check_rules(data)
     return RelatedPapers(
         names={},
         series=tuple(
@@ -411,8 +653,15 @@ def related_from_json(data: dict[str, Any]) -> RelatedPapers:
 
 def memo_to_json(memo: RelationMemo) -> dict[str, Any]:
     return {
+        "rules": RULES,
         "papers": {
-            key: [f.fingerprint, f.name.name, f.name.reason, [list(m) for m in f.matches]]
+            key: [
+                f.fingerprint,
+                f.name.name,
+                f.name.reason,
+                [list(claim) for claim in f.claims],
+                [list(m) for m in f.matches],
+            ]
             for key, f in memo.papers.items()
         },
         "forms": memo.forms,
@@ -420,12 +669,20 @@ def memo_to_json(memo: RelationMemo) -> dict[str, Any]:
 
 
 def memo_from_json(data: dict[str, Any]) -> RelationMemo:
+    """Raises ValueError for a memo made by other rules."""
+    _check_rules(data)
     papers = {
         key: _Findings(
             fingerprint,
             NameFinding(name, reason),
-            tuple((field, form) for field, form in matches),
+            tuple((claim, words) for claim, words in claims),
+            tuple((where, form) for where, form in matches),
         )
-        for key, (fingerprint, name, reason, matches) in data["papers"].items()
+        for key, (fingerprint, name, reason, claims, matches) in data["papers"].items()
     }
     return RelationMemo(papers, {form: bool(plain) for form, plain in data["forms"].items()})
+
+
+def _check_rules(data: dict[str, Any]) -> None:
+    if data.get("rules") != RULES:
+        raise ValueError(f"made by relation rules {data.get('rules')}, these are {RULES}")

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, overload
 
+from vaultpapers.authors import authors_unknown, shared_authors
 from vaultpapers.papers import Paper
 
 
@@ -159,12 +160,21 @@ def _is_distinctive_word(word: str) -> bool:
         return False
     parts = [part for part in word.split("-") if part]
     if _is_coined(word):
-        # "MLP-Mixer" and "Transformer-XL" are names; "R-CNN" and "3D-CNN" are not.
-        return not all(
-            is_version_suffix(part) or _letters(part) < 2 or part.casefold() in GENERIC_NAMES
+        # "MLP-Mixer" and "Transformer-XL" are names; "R-CNN", "3D-CNN" and "LLM-as-a-Judge"
+        # (a generic acronym and ordinary words) are not.
+        versioned = any(is_version_suffix(part) for part in parts)
+        return any(
+            not is_version_suffix(part)
+            and _letters(part) >= 2
+            and part.casefold() not in GENERIC_NAMES
+            and part.casefold() not in _FUNCTION_WORDS
+            and (versioned or _is_coined(part) or not _is_ordinary(part))
             for part in parts
         )
     return word[:1].isupper() and any(len(part) >= 4 and not _is_ordinary(part) for part in parts)
+
+
+_FUNCTION_WORDS = frozenset({"a", "an", "as", "of", "the", "for", "in", "on", "to", "and", "with"})
 
 
 def _is_name_word(word: str) -> bool:
@@ -232,7 +242,9 @@ def find_name(title: str) -> NameFinding:
         if _is_coined(word) and _is_distinctive_word(word):
             return NameFinding(word, "in parentheses in the title")
 
-    if colon:
+    if colon and "," in head:
+        head_problem = f'("{head}") is a list, not a name'
+    elif colon:
         name, head_problem = _as_name(_words(_PARENTHESISED.sub(" ", head)))
         if name:
             return NameFinding(name, 'the part of the title before ":"')
@@ -249,8 +261,10 @@ def find_name(title: str) -> NameFinding:
         if not _is_name_word(word):
             break
         tail.insert(0, word)
-    if tail and any(_is_coined(word) for word in tail):
-        whole = len(tail) == len(words)
+    whole = len(tail) == len(words)
+    if tail and (any(_is_coined(word) for word in tail) or whole):
+        # A short title of capitalised words that is nothing else is a name: "Video Swin
+        # Transformer"; at the end of a longer title such words are mostly the field's.
         name, _ = _as_name(tail, _MAX_TAIL_WORDS)
         if name:
             return NameFinding(name, "the whole title" if whole else "the end of the title")
@@ -301,6 +315,18 @@ def _series_key(name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A member named after another member's name with a modifier: "Scaled-YOLOv4" is
+    "YOLOv4" (paper ``of``) with "Scaled", "Qwen3-VL" is "Qwen3" with "VL"."""
+
+    key: str
+    of: str
+    name: str
+    base: str
+    modifier: str
+
+
+@dataclass(frozen=True)
 class Series:
     """Papers that share a stem. ``members`` are arXiv keys, oldest first; ``names`` and
     ``evidence`` run parallel to them."""
@@ -309,12 +335,14 @@ class Series:
     members: tuple[str, ...]
     names: tuple[str, ...]
     evidence: tuple[str, ...]
+    variants: tuple[Variant, ...] = ()
 
 
 class _Named(NamedTuple):
     paper: Paper
     name: str
     reason: str
+    variant: Variant | None = None
 
 
 def _named_papers(papers: Iterable[Paper], names: Mapping[str, NameFinding] | None) -> list[_Named]:
@@ -329,13 +357,26 @@ def detect_series(
     papers: Iterable[Paper], names: Mapping[str, NameFinding] | None = None
 ) -> list[Series]:
     """Every series of two or more papers, ordered by series name. `names` (by arXiv key, as
-    `find_name` gives them) spares finding each paper's name again."""
+    `find_name` gives them) spares finding each paper's name again.
+
+    A shared stem is not enough where the name could be borrowed: a member named only in
+    parentheses or at the end of its title ("... Calf Body Weight ... (YOLOv8)"), or named by
+    the bare stem without a version (a survey titled "DeepSeek: ..."), belongs to the series
+    only if it shares an author with another member. Named variants of a member's name
+    ("Scaled-YOLOv4", "Video Swin Transformer", "Qwen3-VL") join that member's series when
+    they share an author with it.
+    """
+    named_papers = _named_papers(papers, names)
     groups: dict[str, list[_Named]] = defaultdict(list)
-    for named in _named_papers(papers, names):
+    for named in named_papers:
         groups[_series_key(series_stem(named.name))].append(named)
+    variants = _variants(named_papers, groups)
+    for variant, key in variants:
+        groups[key].append(variant)
 
     found: list[Series] = []
     for key, group in groups.items():
+        group = _with_evidence(group, key)
         group.sort(key=lambda named: (named.paper.published, named.paper.arxiv_id))
         distinct_names = {_series_key(named.name) for named in group}
         if len(distinct_names) < 2 or not is_distinctive(series_stem(group[0].name)):
@@ -348,12 +389,82 @@ def detect_series(
                 members=tuple(named.paper.arxiv_id for named in group),
                 names=tuple(named.name for named in group),
                 evidence=tuple(_member_evidence(named) for named in group),
+                variants=tuple(named.variant for named in group if named.variant),
             )
         )
     return sorted(found, key=lambda series: (series.name.casefold(), series.members))
 
 
+_WEAK_REASONS = frozenset({"in parentheses in the title", "the end of the title"})
+
+
+def _with_evidence(group: list[_Named], key: str) -> list[_Named]:
+    """The members whose name is evidence enough, and those sharing an author with another."""
+
+    def vouched(named: _Named) -> bool:
+        if named.variant is not None:
+            return True  # checked when it was found
+        borrowable = named.reason in _WEAK_REASONS or _series_key(named.name) == key
+        return not borrowable or any(
+            other is not named and _related_by_authors(named.paper, other.paper) for other in group
+        )
+
+    return [named for named in group if vouched(named)]
+
+
+def _related_by_authors(one: Paper, other: Paper) -> bool:
+    # Unknown authors: the name decides, as it always did.
+    return authors_unknown(one, other) or bool(shared_authors(one, other))
+
+
+def _variants(
+    named_papers: list[_Named], groups: dict[str, list[_Named]]
+) -> list[tuple[_Named, str]]:
+    """(variant, the series key it joins) for each paper named after another's name with a
+    modifier, sharing an author with it."""
+    by_name: dict[str, list[_Named]] = defaultdict(list)
+    for named in named_papers:
+        by_name[_series_key(named.name)].append(named)
+    found = []
+    for named in named_papers:
+        if len(groups[_series_key(series_stem(named.name))]) > 1:
+            continue  # already in a series of its own stem
+        for modifier, base in _modified(named.name):
+            holders = by_name.get(_series_key(base), [])
+            if len(holders) != 1 or holders[0].paper.arxiv_id == named.paper.arxiv_id:
+                continue
+            of = holders[0]
+            if of.reason in _WEAK_REASONS or not _related_by_authors(named.paper, of.paper):
+                continue
+            variant = Variant(
+                named.paper.arxiv_id, of.paper.arxiv_id, named.name, of.name, modifier
+            )
+            found.append((named._replace(variant=variant), _series_key(series_stem(of.name))))
+            break
+    return found
+
+
+def _modified(name: str) -> Iterator[tuple[str, str]]:
+    """(modifier, base) readings of a name: "Scaled-YOLOv4" -> ("Scaled", "YOLOv4"),
+    "Video Swin Transformer" -> ("Video", "Swin Transformer"), "Qwen3-VL" -> ("VL", "Qwen3")."""
+    words = name.split()
+    if len(words) > 1:
+        yield words[0], " ".join(words[1:])
+    head, dash, tail = name.partition("-")
+    if dash and head and tail:
+        yield head, tail
+    head, dash, tail = name.rpartition("-")
+    if dash and head and tail and not is_version_suffix(tail):
+        yield tail, head
+
+
 def _member_evidence(named: _Named) -> str:
+    if named.variant is not None:
+        v = named.variant
+        return (
+            f'{named.paper.arxiv_id} is named "{named.name}" ({named.reason}) = "{v.base}" '
+            f"({v.of}) with {v.modifier!r}, and shares an author with it"
+        )
     stem = series_stem(named.name)
     version = named.name[len(stem) :].strip(" -")
     shape = f" = {stem} + {version}" if version else ""
@@ -454,7 +565,7 @@ COMMON_WORDS = _word_set(
     abstract appendix chapter comment comments conference corrigendum editorial erratum
     introduction lecture note notes preface proceedings reply report result results
     supplement symposium workshop
-    anyone everyone nobody someone
+    anyone everyone nobody someone judge
     accelerating acceleration adversarial aggregation agnostic align assisted attribute
     auto autoencoder automated bayesian boson broad bursts chaos chaotic charge chemistry
     chemical clinic cold cosmic cosmological cosmology cosmos coupling crystal dark
@@ -490,5 +601,9 @@ GENERIC_NAMES = _word_set(
     mri fmri eeg ecg ct pet lhc cern atlas cms cmb qcd qed lcdm sdss nasa esa jwst hst ligo nisq
     gev tev mev kev ev ghz mhz khz thz nm mm cm km kg mw kw gb tb mb co2 h2o ch4 o2 h2 n2 nmr dft
     afm stm tem sem xrd led oled gdp cpi ols rct did usa uk eu us un who
+    sft rlhf rlvr dpo ppo cot rag moe vqa asr tts ocr ner qa kd icl peft mllm lvlm vla
+    neurips nips icml iclr cvpr iccv eccv wacv bmvc acl emnlp naacl eacl coling aaai ijcai kdd
+    sigir icra iros corl miccai interspeech icassp uai aistats colt
+    mit mimo ofdm snr csi
     """
 )
