@@ -197,7 +197,7 @@ def test_a_name_inside_a_longer_name_is_no_mention(text: str) -> None:
 )
 def test_a_name_with_a_lowercase_or_size_word_attached_is_a_mention(text: str) -> None:
     bert = paper("1810.04805", "BERT: Pre-training of Deep Bidirectional Transformers")
-    citing = paper("9901.00004", "A constructed title", text)
+    citing = paper("9901.00004", "A constructed title", text, "2021-01-01")
     assert pairs(find_relations([bert, citing])) == {frozenset(("1810.04805", "9901.00004"))}
 
 
@@ -318,10 +318,11 @@ GAPS = [" ", "-", ". ", ", ", "  ", "(", ") ", ": ", "\n", "_"]
 
 def names_read_token_by_token(text: str, index: dict[str, Any], prefixes: set[str]) -> list[str]:
     """`_names_in` as first written: every token tried as the start of a name, in order."""
-    from vaultpapers.relations import _stands_alone
+    from vaultpapers.relations import _in_capitalised_run, _split_as_named, _stands_alone
     from vaultpapers.series import Tokens
 
-    tokens = list(Tokens(text))  # every token made, as at first
+    made = Tokens(text)
+    tokens = list(made)  # every token made, as at first
     loose = [t.text for t in tokens if not t.starts_sentence and not t.joined]
     words = [word for word in loose if word.isalpha() and len(word) >= 4]
     title_case = not words or sum(word[0].isupper() for word in words) * 2 >= len(words)
@@ -337,9 +338,13 @@ def names_read_token_by_token(text: str, index: dict[str, Any], prefixes: set[st
             if form in index:
                 candidates.append((end + 1, form))
         for end, name in reversed(candidates):
-            if not _stands_alone(tokens, start, end):
+            if not _stands_alone(made, start, end):
                 continue
-            if index[name].plain and (tokens[start].starts_sentence or title_case):
+            if not _split_as_named([t.text for t in tokens[start:end]], index[name].name):
+                continue
+            if index[name].plain and (
+                tokens[start].starts_sentence or title_case or _in_capitalised_run(made, start, end)
+            ):
                 continue
             found.append(name)
             start = end

@@ -2,7 +2,7 @@
 
 A paper is often known by a name its title does not hold: "Language Models are Few-Shot Learners"
 is GPT-3 ("we train GPT-3, an autoregressive language model"). An abstract gives its paper a name
-with a few set phrases: "we propose X", "we introduce X", "called X", "dubbed X", "our X". Only
+with a few set phrases: "we propose X", "we introduce X", "we train X", "called X", "dubbed X". Only
 coined names count (digits, inner capitals, capitals: "GPT-3", "RepMLP", "MAE"): "we propose a
 simple method" names nothing.
 
@@ -20,18 +20,13 @@ import re
 from .series import is_distinctive, is_version_suffix, normalized
 
 _NAME = r"[^\W_][\w.+\-]*[\w+]|[^\W_]"
-# "Our X approach": what makes "our" a claim (our X module, our UE are parts or things used).
-_OWN_THING = (
-    r"(?:approach|method|model|framework|system|benchmark|dataset|algorithm|architecture|agent)"
-)
-# "we propose X", "this paper presents X", "we introduce a new benchmark, X," ...
 _CLAIM = re.compile(
     r"\b(?P<cue>(?:[Ww]e|[Tt]his (?:paper|work|report|study)) (?:(?:first|further|also|then) )?"
     r"(?:propose|introduce|present|train|develop|release|build|design|open-source|call|name|"
     r"term|dub)[sd]?(?: (?:it|this|them|our \w+))?"
     r"(?:,? (?:(?:a|an|the) )?(?:(?:new|novel|simple|unified|general|large|open|first) )?"
     r"(?:[a-z][\w-]* ){0,2}?(?:called|named|dubbed|termed)?)?|"
-    r"\b(?:called|named|dubbed|termed|coined)|\b[Oo]ur(?=[ ,:]+\S+ " + _OWN_THING + r"))"
+    r"\b(?:called|named|dubbed|termed|coined))"
     r"[ ,:]+[\"“']?(?P<name>" + _NAME + r")(?![\w+\-]|\.\w)"
     # "wav2vec 2.0", "Perceiver IO", "DeepResearch Bench": a version or capitalised words after
     r"(?P<more>(?: (?:[vV]?\d+(?:\.\d+)*|[A-Z][\w-]*)){0,2})"

@@ -22,11 +22,22 @@ from .papers import Paper
 # A model is often talked about before its report reaches arXiv (DeepSeek-V4, Seedance 2.0 were
 # mentioned a few weeks early); a name in use longer before its paper was not coined there.
 EARLY_MENTION = timedelta(days=62)
+# An acronym names a method, not a product announced ahead: another group's paper can only use
+# it once it has read the paper, which takes more than a few days.
+READING_TIME = timedelta(days=7)
 
 
-def before_it_existed(mentioner: Paper, named: Paper) -> bool:
-    """Whether `mentioner` was written well before `named` appeared."""
-    return max(mentioner.published, mentioner.updated) < named.published - EARLY_MENTION
+def before_it_existed(mentioner: Paper, named: Paper, name: str) -> bool:
+    """Whether `mentioner` was written before `named` (and its name) existed."""
+    written = max(mentioner.published, mentioner.updated)
+    if is_acronym(name):
+        return written < named.published
+    return written < named.published - EARLY_MENTION
+
+
+def too_soon(mentioner: Paper, named: Paper, name: str) -> bool:
+    """Whether another group mentions an acronym too soon after its paper appeared to mean it."""
+    return is_acronym(name) and mentioner.published < named.published + READING_TIME
 
 
 def meaning_of(paper: Paper, name: str) -> str | None:

@@ -30,6 +30,7 @@ from vaultpapers.evidence import (
     is_acronym,
     other_meaning,
     outside_field,
+    too_soon,
 )
 from vaultpapers.papers import Paper
 from vaultpapers.series import (
@@ -40,7 +41,6 @@ from vaultpapers.series import (
     detect_series,
     find_name,
     is_plain,
-    is_size_suffix,
     is_version_suffix,
     normalized,
 )
@@ -433,7 +433,7 @@ def _weigh(
         source, target = library[mention.source], library[mention.target]
         if mention.name not in single or _same_group(mention, library):
             continue
-        if before_it_existed(source, target):
+        if before_it_existed(source, target, mention.name):
             first = earliest.get(mention.name)
             if first is None or source.published < library[first.source].published:
                 earliest[mention.name] = mention
@@ -466,12 +466,17 @@ def _against(mention: _Mention, library: dict[str, Paper], single: set[str]) -> 
         return None  # the same group's: the name is theirs
     if mention.name not in single:
         # A series' name: it means the members that existed when the mentioner was written.
-        if before_it_existed(source, target):
+        if before_it_existed(source, target, mention.name):
             return (
                 f"{source.arxiv_id} ({source.published_date}) was written before "
                 f"{target.arxiv_id} ({target.published_date}) of series {mention.name}"
             )
         return None
+    if too_soon(source, target, mention.name):
+        return (
+            f'"{mention.name}" is an acronym, and {source.arxiv_id} ({source.published_date}) '
+            f"appeared too soon after {target.arxiv_id} ({target.published_date}) to build on it"
+        )
     meaning = other_meaning(source, target, mention.name)
     if meaning:
         return meaning
@@ -547,6 +552,8 @@ def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Itera
                 words[start:end], target.name
             ):
                 continue
+            if target.series and _one_model_of(tokens, end, found):
+                continue
             if target.plain:
                 if title_case is None:
                     title_case = _is_title_case(tokens)
@@ -559,19 +566,31 @@ def _names_in(text: str, index: dict[str, _Target], prefixes: set[str]) -> Itera
             break
 
 
-def _stands_alone(tokens: Sequence[Token], start: int, end: int) -> bool:
+def _stands_alone(tokens: Tokens, start: int, end: int) -> bool:
     """False when the span is part of a longer name: "Scaled-YOLOv4", "GPT-3", "Perceiver IO"."""
     if tokens[start].joined and not _is_lowercase_word(tokens[start - 1]):
         return False
     if end == len(tokens):
         return True
     after = tokens[end]
-    if is_size_suffix(after.text):
+    if tokens.is_size(end):
         return True  # "PaLM-540B", "BERT Large": a model of the same paper
     if after.joined:
         return _is_lowercase_word(after)
     # "GPT 4o", "Perceiver IO": a version after a space names another model of the family.
     return not (after.spaced and (is_version_suffix(after.text) or after.text[:1].isdigit()))
+
+
+def _one_model_of(tokens: Tokens, end: int, stem: str) -> bool:
+    """True when a series' bare name stands for one model of it, not the family: a size
+    follows ("Qwen-72B", "Qwen (0.8B)"), or the text names a version ("Qwen2.5-VL ... the
+    zero-shot Qwen"), whose paper, if in the library, it names itself."""
+    if end < len(tokens) and tokens.is_size(end):
+        return True
+    return any(
+        len(word) > len(stem) and word.startswith(stem) and word[len(stem)].isdigit()
+        for word in tokens.words
+    )
 
 
 def _split_as_named(span: list[str], name: str) -> bool:

@@ -75,6 +75,19 @@ class Tokens(Sequence[Token]):
     def __iter__(self) -> Iterator[Token]:
         return (_token(at, gap, word) for at, (gap, word) in enumerate(self._pairs))
 
+    def is_size(self, at: int) -> bool:
+        """Whether a model size starts at token `at`: "7B", "Large", or "0.8" glued to "B"
+        (a decimal ends a token)."""
+        word = self.words[at]
+        if is_size_suffix(word):
+            return True
+        return (
+            at + 1 < len(self.words)
+            and word.replace(".", "", 1).isdigit()
+            and not self._pairs[at + 1][0]
+            and is_size_suffix("1" + self.words[at + 1])
+        )
+
     def loose_words(self) -> Iterator[str]:
         """The words that neither start a sentence nor hang on the word before by a hyphen:
         those whose capital letter, if any, is the writer's choice."""
@@ -109,7 +122,7 @@ _VERSION = (
 )
 _VERSION_WORD = re.compile(_VERSION)
 # Sizes name the same paper's models ("BERT Large"), not a sibling paper.
-_SIZE_WORD = re.compile(r"\d+(?:\.\d+)?[BMK]|Large|Base|Small|Tiny|Huge|Mini")
+_SIZE_WORD = re.compile(r"\d+(?:\.\d+)?[BMKbmk]|Large|Base|Small|Tiny|Huge|Mini")
 _HYPHEN_VERSION = re.compile(rf"(?P<stem>.+?)-(?P<suffix>{_VERSION})")
 _V_VERSION = re.compile(r"(?P<stem>.*[^\W\d_]{2})(?P<suffix>[vV]\d+(?:\.\d+)*)")
 _PLUS_VERSION = re.compile(r"(?P<stem>.*[^\W\d_]{2})(?P<suffix>\+\+)")
