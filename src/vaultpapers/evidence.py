@@ -8,6 +8,8 @@ nothing in their metadata speaks against it:
 - dates: a paper cannot mention a name before the named paper existed, so a name in use well
   before its paper appeared was borrowed by that paper, not coined;
 - what the mentioning text says the acronym stands for, against what the named paper says;
+- for an acronym, the fields (arXiv categories) and the days another group needs to read a
+  paper before it can build on it;
 - shared authors: the same group reusing its own name is its own evidence (and makes the later
   paper a successor).
 """

@@ -372,7 +372,7 @@ def _name_index(
     index: dict[str, _Target] = {}
     set_aside: dict[str, str] = {}
     for form, holders in by_name.items():
-        name = next(iter(holders.values()))
+        name = holders[min(holders)]  # the same whatever order the papers came in
         owner = _owner(sorted(holders), library)
         if owner is None:
             keys = ", ".join(sorted(holders))
@@ -435,7 +435,10 @@ def _weigh(
             continue
         if before_it_existed(source, target, mention.name):
             first = earliest.get(mention.name)
-            if first is None or source.published < library[first.source].published:
+            if first is None or (source.published, source.arxiv_id) < (
+                library[first.source].published,
+                first.source,
+            ):
                 earliest[mention.name] = mention
     for name, first in earliest.items():
         source, target = library[first.source], library[first.target]

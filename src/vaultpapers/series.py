@@ -476,7 +476,7 @@ def _member_evidence(named: _Named) -> str:
         v = named.variant
         return (
             f'{named.paper.arxiv_id} is named "{named.name}" ({named.reason}) = "{v.base}" '
-            f"({v.of}) with {v.modifier!r}, and shares an author with it"
+            f"({v.of}) with {v.modifier!r}"
         )
     stem = series_stem(named.name)
     version = named.name[len(stem) :].strip(" -")
