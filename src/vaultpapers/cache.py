@@ -308,6 +308,11 @@ class PaperCache:
             )
             db.executemany("DELETE FROM not_found WHERE arxiv_id = ?", [(r[0],) for r in rows])
 
+    def fetched_times(self, keys: Iterable[str]) -> dict[str, float]:
+        """When each cached paper among `keys` was last asked about (arXiv answered)."""
+        with self._transaction(write=False) as db:
+            return dict(_paper_rows(db, "arxiv_id, fetched_at", sorted(set(keys))))
+
     # -- ids arXiv does not know -------------------------------------------------------------
 
     def mark_not_found(self, keys: Iterable[str]) -> None:
