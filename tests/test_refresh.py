@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -13,9 +14,10 @@ import yaml
 from click.testing import CliRunner, Result
 
 from vaultpapers.cli import main
-from vaultpapers.config import RefreshSettings
+from vaultpapers.config import ArxivSettings, RefreshSettings, Settings, WatchSettings
 from vaultpapers.refresh import DAY, due, what_changed
 from vaultpapers.testing.arxiv_server import FakeArxiv
+from vaultpapers.watcher import VaultWatcher
 from vaults import build_vault, make_paper
 
 IO_V2 = make_paper(
@@ -199,3 +201,26 @@ def test_refresh_is_off_with_a_budget_of_zero_and_offline(
     (vault / ".vaultpapers/config.yaml").write_text("", "utf-8")
     assert run(vault, fake_arxiv, "--offline").exit_code == 0
     assert len(fake_arxiv.requests) == before
+
+
+def test_the_watcher_asks_about_papers_due_in_the_background(
+    tmp_path: Path, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.add(IO_V2)
+    vault = build_vault(tmp_path / "v", {"Reading.md": USER_NOTE})
+    assert run(vault, fake_arxiv).exit_code == 0
+    note = vault / NOTE
+    note.write_text(note.read_text("utf-8") + "\nMine.\n", encoding="utf-8")
+    asked_ago(vault, 91)
+    fake_arxiv.add(IO_V3)
+    arxiv = replace(ArxivSettings(), api_url=fake_arxiv.url, delay=0, timeout=5, max_retries=1)
+    settings = replace(Settings(), arxiv=arxiv, watch=replace(WatchSettings(), quiet=0.1))
+    with VaultWatcher(vault, settings):
+        deadline = time.monotonic() + 15
+        while "version: 3" not in note.read_text("utf-8"):
+            assert time.monotonic() < deadline, "the watcher never brought the note up to date"
+            time.sleep(0.05)
+    text = note.read_text("utf-8")
+    assert "journal_ref: ICLR 2022" in text and text.endswith("\nMine.\n")
+    assert IO_V2.title in yaml.safe_load(text.split("---\n")[1])["aliases"]
+    assert len([r for r in fake_arxiv.requests if r.id_list == ("2107.14795",)]) == 2

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from anyascii import anyascii
@@ -237,11 +237,15 @@ def assign_citekeys(
     for key in sorted(kept):
         holders.setdefault(kept[key].casefold(), []).append(key)
     taken = set(holders)
+    # Per base, where the search for a free suffix stopped: a thousand papers wanting one key
+    # cost a thousand steps, not half a million.
+    suffixes: dict[str, Iterator[str]] = {}
     for key in sorted(papers.keys() - kept.keys()):
         base = base_citekey(key, papers[key], pattern)
         citekey = base
         if citekey.casefold() in taken:
-            citekey = next(base + s for s in _suffixes() if (base + s).casefold() not in taken)
+            left = suffixes.setdefault(base.casefold(), _suffixes())
+            citekey = next(base + s for s in left if (base + s).casefold() not in taken)
         taken.add(citekey.casefold())
         assigned[key] = citekey
     collisions = [

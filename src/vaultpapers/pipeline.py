@@ -211,6 +211,7 @@ def run_link(
     defer_uncached: bool = False,
     refresh_keys: Collection[str] | None = None,
     refresh_all: bool = False,
+    metadata_changed: bool = False,
 ) -> RunReport:
     """Bring the whole vault up to date.
 
@@ -227,7 +228,8 @@ def run_link(
     caller that fetches them itself (the watcher, starting) learns which to fetch.
     `refresh_keys` asks arXiv again about those papers now, whether due or not, beyond the
     run's budget (`vaultpapers refresh`), `refresh_all` every paper; otherwise the papers due
-    are (`refresh`).
+    are (`refresh`). `metadata_changed`: papers' metadata changed since the last run (the
+    watcher's fetcher asked arXiv again): the plan is a full one.
     """
     phases = _Phases()
     warm = memory if memory is not None and not dry_run else None
@@ -252,7 +254,8 @@ def run_link(
         # cannot be the one of an earlier complete run, and needs no snapshot to tell.
         moved_on = known is not None and changed is not None and not as_known
         unchanged = None if moved_on else _unchanged_since_complete_run(state, settings, listing)
-        forcing = refresh_all or bool(refresh_keys)  # asked to refresh: the notes may change
+        # Asked to refresh, or told metadata changed: the notes may change though no note did.
+        forcing = refresh_all or bool(refresh_keys) or metadata_changed
         if unchanged is not None and not dry_run and not forcing:
             if warm is not None and as_known:
                 warm.listing = known
@@ -312,6 +315,7 @@ def run_link(
         # A paper whose metadata changed is planned in full: which notes show it is all over.
         if (
             not report.refreshed
+            and not metadata_changed
             and isinstance(basis, dict)
             and basis.get("settings") == _settings_digest(settings)
         ):
