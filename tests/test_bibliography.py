@@ -235,6 +235,25 @@ def test_a_bibliography_edited_by_hand_is_reported_and_left_alone(
     assert len(json.loads((vault / "Papers/library.json").read_text("utf-8"))) == 6
 
 
+def test_a_bibliography_deleted_or_edited_is_looked_at_again_when_its_papers_did_not_change(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    """A run remembers what the file held and skips rendering it while neither its papers nor
+    the file changed; a file deleted or edited meanwhile is no such file."""
+    vault = linked_vault(tmp_path, api)
+    bib = vault / "Papers/library.bib"
+    written = bib.read_text("utf-8")
+    bib.unlink()
+    (vault / "Reading.md").write_text(CITING + "\nMore thoughts.\n", encoding="utf-8")
+    link_cli(vault, api)
+    assert bib.read_text("utf-8") == written
+    bib.write_text(written + "% my note\n", encoding="utf-8")
+    (vault / "Reading.md").write_text(CITING + "\nEven more.\n", encoding="utf-8")
+    result = link_cli(vault, api)
+    assert "Papers/library.bib: bibliography edited by hand" in result.stderr
+    assert bib.read_text("utf-8") == written + "% my note\n"
+
+
 def test_a_bibliography_outside_the_vault_is_refused_in_the_config(tmp_path: Path) -> None:
     vault = build_vault(tmp_path / "v", {"a.md": "x"})
     write_config(vault, "bibliography: ../paper/refs.bib\n")

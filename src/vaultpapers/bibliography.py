@@ -92,6 +92,20 @@ def entries(papers: Mapping[str, Paper], citekeys: Mapping[str, str]) -> list[En
     return sorted(chosen.values(), key=lambda e: (e.citekey.casefold(), e.citekey))
 
 
+# Bump when what an entry shows changes: bibliography files are then written anew.
+ENTRY_FORMAT = 1
+
+
+def inputs_digest(papers: Mapping[str, Paper], citekeys: Mapping[str, str]) -> str:
+    """What the bibliography is made from, as a digest: the same digest, the same text."""
+    parts: list[tuple[object, ...]] = []
+    for key in sorted(papers.keys() & citekeys.keys()):
+        p = papers[key]
+        parts.append((citekeys[key], key, p.version, p.updated, p.title, p.authors, p.doi))
+        parts.append((p.journal_ref, p.primary_category))
+    return _digest(repr((ENTRY_FORMAT, parts)))
+
+
 def render(format: str, items: Iterable[Entry]) -> str:
     if format == "bibtex":
         return render_bibtex(items)

@@ -212,7 +212,7 @@ def check_pattern(pattern: str) -> str | None:
     return None
 
 
-def _suffixes() -> Iterable[str]:
+def _suffixes() -> Iterator[str]:
     """'a' ... 'z', 'aa' ... 'zz', ...: Better BibTeX's way of telling keys apart."""
     letters = string.ascii_lowercase
     length = 1
