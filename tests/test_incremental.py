@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import threading
@@ -56,6 +57,13 @@ EDITS = st.one_of(
     st.tuples(
         st.just("retitle"), st.sampled_from(sorted(START)), st.sampled_from(["Heading", IDS[2]])
     ),
+    # Pandoc citations cite the paper whose note holds the citekey; the user may change one.
+    st.tuples(
+        st.just("pandoc"),
+        st.sampled_from(sorted(START)),
+        st.sampled_from(["jaegle2021perceiver", "maldacena1997large", "mine21", "nobody2020x"]),
+    ),
+    st.tuples(st.just("citekey"), st.just("2103.03206"), st.sampled_from(["mine21", "other"])),
 )
 
 
@@ -69,8 +77,15 @@ def apply(vault: Path, edit: tuple[str, str, str]) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         own = f"---\nsource: https://arxiv.org/abs/{arg}\ntags: [mine]\n---\nMy notes.\n"
         target.write_text(own, encoding="utf-8")
-    elif not target.exists() and kind != "unrelate":
+    elif not target.exists() and kind not in ("unrelate", "citekey"):
         return
+    elif kind == "pandoc":
+        target.write_text(target.read_text(encoding="utf-8") + f"\nAs [@{arg}] says.\n", "utf-8")
+    elif kind == "citekey":
+        note = next((vault / "Papers").glob("Perceiver - *.md"), None)
+        if note is not None:
+            text = note.read_text(encoding="utf-8")
+            note.write_text(re.sub(r"(?m)^citekey: .*$", f"citekey: {arg}", text), "utf-8")
     elif kind == "cite":
         target.write_text(target.read_text(encoding="utf-8") + f"\nAlso arXiv:{arg}.\n", "utf-8")
     elif kind == "tag":

@@ -89,6 +89,7 @@ def test_every_paper_cited_gets_exactly_one_note_with_its_metadata(
     assert properties == {
         "vaultpapers": "paper",
         "arxiv_id": "2103.03206",
+        "citekey": "jaegle2021perceiver",
         "version": 2,
         "title": "Perceiver: General Perception with Iterative Attention",
         "authors": ["Andrew Jaegle", "Felix Gimeno", "Andrew Brock", "Andrew Zisserman"],

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from vaultpapers.cli import main
-from vaultpapers.config import ArxivSettings, Settings, WatchSettings
+from vaultpapers.config import ArxivSettings, RefreshSettings, Settings, WatchSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -31,9 +31,10 @@ def test_the_main_command_links_the_example_vault_offline() -> None:
 def test_every_setting_is_documented_and_every_documented_setting_exists() -> None:
     section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([a-z_.]+)` \|", section, flags=re.MULTILINE))
-    actual = {f.name for f in fields(Settings) if f.name not in ("arxiv", "watch")}
+    actual = {f.name for f in fields(Settings) if f.name not in ("arxiv", "watch", "refresh")}
     actual |= {f"arxiv.{f.name}" for f in fields(ArxivSettings)}
     actual |= {f"watch.{f.name}" for f in fields(WatchSettings)}
+    actual |= {f"refresh.{f.name}" for f in fields(RefreshSettings)}
     assert documented == actual
 
 

@@ -308,6 +308,13 @@ class PaperCache:
             )
             db.executemany("DELETE FROM not_found WHERE arxiv_id = ?", [(r[0],) for r in rows])
 
+    def fetched_times(self, keys: Iterable[str] | None) -> dict[str, float]:
+        """When each cached paper among `keys` (None: every one) was last asked about."""
+        with self._transaction(write=False) as db:
+            if keys is None:
+                return dict(db.execute("SELECT arxiv_id, fetched_at FROM papers").fetchall())
+            return dict(_paper_rows(db, "arxiv_id, fetched_at", sorted(set(keys))))
+
     # -- ids arXiv does not know -------------------------------------------------------------
 
     def mark_not_found(self, keys: Iterable[str]) -> None:

@@ -45,6 +45,8 @@ class Catalog:
         self.tagged: dict[str, set[str]] = {}  # a tag as spelled -> the user's notes carrying it
         # paper key -> the user's notes naming it in their properties (`NoteScan.names_paper`)
         self.naming: dict[str, list[NoteScan]] = {}
+        # a citekey -> the user's notes citing it in Pandoc's syntax (`[@jaegle2021perceiver]`)
+        self.citing_citekey: dict[str, list[NoteScan]] = {}
         self.user_notes = 0  # notes vaultpapers did not generate (or could not scan)
         self.plugin_files = 0  # files other plugins keep for themselves (drawings): left alone
         self._in_order: list[NoteScan] | None = None
@@ -98,6 +100,8 @@ class Catalog:
                 self.tagged.setdefault(tag, set()).add(path)
         if scan.names_paper is not None:
             insort(self.naming.setdefault(scan.names_paper, []), scan, key=_by_path)
+        for citekey in scan.cites:
+            insort(self.citing_citekey.setdefault(citekey, []), scan, key=_by_path)
 
     def _add_all(self, scans: Iterable[NoteScan]) -> None:
         """What `put` of each scan in turn would make, in one pass: a run builds a catalog
@@ -127,6 +131,8 @@ class Catalog:
                     tagged.setdefault(tag, set()).add(path)
             if scan.names_paper is not None:
                 self.naming.setdefault(scan.names_paper, []).append(scan)
+            for citekey in scan.cites:
+                self.citing_citekey.setdefault(citekey, []).append(scan)
         for key, claimants in paper_notes.items():
             if len(claimants) > 1:
                 claimants.sort(key=_claimant_order)
@@ -165,6 +171,8 @@ class Catalog:
                     del self.tagged[tag]
         if scan.names_paper is not None:
             _remove(self.naming, scan.names_paper, scan)
+        for citekey in scan.cites:
+            _remove(self.citing_citekey, citekey, scan)
 
     def claimed_twice(self) -> list[tuple[str, list[NoteScan]]]:
         """Papers and index notes with more than one note: ("arXiv <key>" or "<kind> <name>",

@@ -17,7 +17,7 @@ from . import __version__
 from .cache import CacheError
 from .config import ConfigError, load_settings
 from .ids import InvalidArxivId
-from .pipeline import RunReport, explain_related, run_link
+from .pipeline import RunReport, explain_related, export_bibliography, run_link
 from .writer import Outcome
 
 EXIT_OK = 0
@@ -70,19 +70,47 @@ def link(vault: Path, offline: bool, dry_run: bool, show_diff: bool, quiet: bool
     1 finished, but work is left for a later run (papers pending, files skipped);
     2 bad usage or configuration, nothing done.
     """
+    _link(vault, offline=offline, dry_run=dry_run, show_diff=show_diff, quiet=quiet)
+
+
+def _link(vault: Path, *, quiet: bool, show_diff: bool = False, **options: Any) -> None:
+    """`link` and `refresh`: one run, its report, its exit code."""
     try:
         settings = load_settings(vault)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    if show_diff:
+        options["dry_run"] = True
     with _progress_bar(quiet) as progress:
         try:
-            report = run_link(
-                vault, settings, offline=offline, dry_run=dry_run or show_diff, progress=progress
-            )
+            report = run_link(vault, settings, progress=progress, **options)
         except CacheError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_report(report, vault, settings.papers_folder, quiet=quiet, show_diff=show_diff)
     sys.exit(EXIT_OK if report.complete or report.dry_run else EXIT_INCOMPLETE)
+
+
+@main.command()
+@click.argument("vault", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("ids", nargs=-1)
+@click.option("--all", "all_papers", is_flag=True, help="Ask about every paper with a note.")
+@click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
+def refresh(vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool) -> None:
+    """Ask arXiv again now about the papers IDS (or --all), due or not, and bring their
+    notes and the bibliography up to date; then link VAULT as `link` does.
+
+    \b
+    Exit codes: as `link`; 2 also for a malformed id, or neither IDS nor --all.
+    """
+    from .ids import parse_arxiv_id
+
+    if not ids and not all_papers:
+        raise click.UsageError("name the papers to ask about again (arXiv ids), or --all")
+    try:
+        keys = sorted({parse_arxiv_id(arxiv_id).key for arxiv_id in ids})
+    except InvalidArxivId as exc:
+        raise click.UsageError(str(exc)) from exc
+    _link(vault, quiet=quiet, refresh_keys=keys, refresh_all=all_papers)
 
 
 class _progress_bar:
@@ -147,6 +175,16 @@ def _print_report(
         )
         if report.requests:
             echo(f"{report.requests} arXiv API request(s).")
+        if report.rechecked:
+            echo(
+                f"Asked arXiv again about {report.rechecked} paper(s): "
+                + (f"{len(report.refreshed)} changed." if report.refreshed else "none changed.")
+            )
+        for change in report.refreshed:
+            echo(f"  {change}")
+        for result in report.results:
+            if result.write.kind == "bibliography" and result.outcome is Outcome.WRITTEN:
+                echo(f"Bibliography written: {result.write.path}.")
     if report.pending:
         echo(
             f"{len(report.pending)} paper(s) pending; their notes complete on a later run:",
@@ -277,3 +315,58 @@ def related(arxiv_id: str, vault: Path) -> None:
         sys.exit(EXIT_INCOMPLETE)
     for line in lines:
         click.echo(line)
+
+
+@main.command()
+@vault_argument
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["bibtex", "csl-json"]),
+    default=None,
+    help="BibTeX (default; CSL-JSON when -o ends in .json) or CSL-JSON.",
+)
+@click.option("--note", metavar="NOTE", help="Only the papers NOTE cites (its path or name).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (anywhere you name, replaced atomically); default: stdout.",
+)
+def export(vault: Path, format_: str | None, note: str | None, output: Path | None) -> None:
+    """Print (or write with -o) a bibliography of VAULT's papers, or of the papers one NOTE
+    cites, with the citekeys their notes hold. Offline and read-only in VAULT.
+
+    \b
+    Exit codes: 0 written; 1 some papers NOTE cites have no metadata or citekey yet (run
+    `vaultpapers link`), or the file could not be written; 2 bad usage (no such note).
+    """
+    from .bibliography import format_of
+    from .writer import FileState, VaultWriter, Write
+
+    try:
+        settings = load_settings(vault)
+        chosen = format_ or (format_of(output.name) if output is not None else "bibtex")
+        made = export_bibliography(vault, settings, chosen, note)
+    except (ConfigError, LookupError) as exc:
+        raise click.UsageError(str(exc).strip("'\"")) from exc
+    except CacheError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for key in made.missing:
+        click.echo(f"  left out: arXiv {key}: no metadata or citekey yet (run link)", err=True)
+    if output is None:
+        click.echo(made.text, nl=False)
+    else:
+        target = output.absolute()
+        expected = None
+        if target.exists():
+            data = target.read_bytes()
+            expected = FileState.of(data, target.stat())
+        result = VaultWriter(target.parent).apply(
+            Write(target.name, made.text, expected, reason="export", kind="bibliography")
+        )
+        if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
+            click.echo(f"not written: {output}: {result.message}", err=True)
+            sys.exit(EXIT_INCOMPLETE)
+        click.echo(f"{made.papers} paper(s) written to {output}.", err=True)
+    sys.exit(EXIT_INCOMPLETE if made.missing else EXIT_OK)

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from .citekeys import DEFAULT_PATTERN as DEFAULT_CITEKEY_PATTERN
+from .citekeys import check_pattern
 from .tags import is_valid_tag, tag_with_parents
 
 STATE_DIR = ".vaultpapers"
@@ -42,6 +44,18 @@ class WatchSettings:
     quiet: float = 0.3  # seconds without events before a burst is processed
     rescan_interval: float = 300.0  # full rescan, for events the kernel dropped
     log_file: str | None = None
+
+
+@dataclass(frozen=True)
+class RefreshSettings:
+    """When cached metadata is asked for again (`link` and `watch`): a paper younger than
+    `young_days` every `young_every_days`, an older one every `old_every_days`; at most
+    `max_requests` requests of a run go to it (0: never, but for `vaultpapers refresh`)."""
+
+    young_days: float = 365.0
+    young_every_days: float = 7.0
+    old_every_days: float = 90.0
+    max_requests: int = 1
 
 
 @dataclass(frozen=True)
@@ -81,15 +95,21 @@ class Settings:
     exclude: tuple[str, ...] = ()
     index_tags: TagSelection = field(default_factory=TagSelection)
     max_note_bytes: int = 10_000_000
+    citekey_pattern: str = DEFAULT_CITEKEY_PATTERN
+    citekey_aliases: bool = False
+    bibliography: tuple[str, ...] = ()
     arxiv: ArxivSettings = field(default_factory=ArxivSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
+    refresh: RefreshSettings = field(default_factory=RefreshSettings)
 
     @property
     def for_notes(self) -> str:
         """The settings the notes are made from, as text to digest. How arXiv is asked and
         when the watcher runs change no note: changing them must not make a run redo every
         note (the watcher's settle time differing from the last `link`'s did, at start-up)."""
-        return repr(replace(self, arxiv=ArxivSettings(), watch=WatchSettings()))
+        return repr(
+            replace(self, arxiv=ArxivSettings(), watch=WatchSettings(), refresh=RefreshSettings())
+        )
 
 
 _FILENAME_FIELDS = ("title", "short_title", "id", "year", "first_author")
@@ -120,6 +140,20 @@ def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
             values["arxiv"] = _arxiv_settings(value, where)
         elif key == "watch":
             values["watch"] = _watch_settings(value, where)
+        elif key == "refresh":
+            values["refresh"] = _refresh_settings(value, where)
+        elif key == "citekey_pattern":
+            values[key] = _text(value, where)
+            if (why := check_pattern(values[key])) is not None:
+                raise ConfigError(f"{where}: {why}")
+        elif key == "citekey_aliases":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            values[key] = value
+        elif key == "bibliography":
+            values[key] = _text_list(value, where)
+            for path in values[key]:
+                _check_bibliography(path, where)
         elif key in ("papers_folder", "tag_index_folder", "series_index_folder"):
             values[key] = _text(value, where)
             _check_folder(values[key], where)
@@ -189,6 +223,36 @@ def _watch_settings(raw: Any, where: str) -> WatchSettings:
             minimum = 1.0 if key == "rescan_interval" else 0.0
             values[key] = _number(value, at, float, minimum=minimum)
     return WatchSettings(**values)
+
+
+def _refresh_settings(raw: Any, where: str) -> RefreshSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: expected a mapping (young_days, young_every_days, old_every_days, "
+            "max_requests)"
+        )
+    _reject_unknown(raw, RefreshSettings, where)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        at = f"{where}.{key}"
+        if key == "max_requests":
+            values[key] = _number(value, at, int, minimum=0, maximum=100)
+        else:
+            values[key] = _number(value, at, float, minimum=0 if key == "young_days" else 0.01)
+    return RefreshSettings(**values)
+
+
+def _check_bibliography(path: str, where: str) -> None:
+    """A bibliography `link` keeps written: a `.bib` or `.json` file inside the vault (a file
+    elsewhere is only written when named on the command line: `vaultpapers export -o`)."""
+    parts = Path(path).parts
+    if Path(path).is_absolute() or ".." in parts or any(p.startswith(".") for p in parts):
+        raise ConfigError(
+            f"{where}: {path!r} is not a file inside the vault; to write one elsewhere, use "
+            "`vaultpapers export -o FILE`"
+        )
+    if not path.lower().endswith((".bib", ".json")):
+        raise ConfigError(f"{where}: {path!r} must end in .bib (BibTeX) or .json (CSL-JSON)")
 
 
 def _reject_unknown(

@@ -3,7 +3,9 @@
 The watcher's worker never waits for the network: it asks this fetcher for the papers it has
 no metadata for, keeps planning with what the cache holds, and is woken when papers arrive.
 A failed fetch is retried with backoff; while a paper's first fetch is under way no stub note
-is created for it (it would only be renamed a second later).
+is created for it (it would only be renamed a second later). Between fetches it asks arXiv
+again about the papers due (`refresh`), at start and then every `REFRESH_EVERY` seconds, within
+the run budget `link` has; the worker learns what changed from `take_refreshed`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import refresh
 from .config import Settings
 from .pipeline import make_source, open_cache
 
 if TYPE_CHECKING:
-    from .arxiv_source import FetchResult
+    from .arxiv_source import ArxivSource, FetchResult
+    from .cache import PaperCache
 
 log = logging.getLogger("vaultpapers.watch")
+
+REFRESH_EVERY = 3600.0  # seconds between two looks for papers due to be asked about again
 
 
 class _Stopped(Exception):
@@ -60,6 +66,8 @@ class MetadataFetcher:
         self._fetching: set[str] = set()
         self._fetching_first: set[str] = set()
         self._retries: dict[str, _Retry] = {}
+        self._refresh_at = time.monotonic()  # at start, then every REFRESH_EVERY
+        self._refreshed: list[str] = []  # what changed upstream, not yet planned by the worker
         self.requests = 0
         self._thread = threading.Thread(target=self._loop, name="vaultpapers-fetch", daemon=True)
 
@@ -101,6 +109,16 @@ class MetadataFetcher:
                     reasons[key] = f"{retry.reason}; retrying at {retry.at_wall}"
         return reasons
 
+    def refreshed(self) -> list[str]:
+        """What changed in the papers asked about again, since `take_refreshed` last took it."""
+        with self._lock:
+            return list(self._refreshed)
+
+    def take_refreshed(self, count: int) -> None:
+        """The worker planned the first `count` changes: forget them."""
+        with self._lock:
+            del self._refreshed[:count]
+
     def _sleep(self, seconds: float) -> None:
         if self._stopping.wait(seconds):
             raise _Stopped
@@ -116,7 +134,11 @@ class MetadataFetcher:
                     self._fetching = batch
                     self._queued = set()
                     return sorted(batch)
+                if now >= self._refresh_at:
+                    self._refresh_at = now + REFRESH_EVERY
+                    return []  # no paper waits: time to look for papers due again
                 wait = min((r.due for r in self._retries.values()), default=now + 60) - now
+                wait = min(wait, self._refresh_at - now)
             self._wake.wait(max(0.0, min(wait, 60.0)))
             self._wake.clear()
         return None
@@ -130,6 +152,14 @@ class MetadataFetcher:
         source = make_source(self._settings, cache, sleep=self._sleep)
         with cache:
             while (batch := self._next_batch()) is not None:
+                if not batch:
+                    try:
+                        self._refresh(cache, source)
+                    except _Stopped:
+                        return
+                    except Exception:
+                        log.exception("asking arXiv again about papers due failed")
+                    continue
                 try:
                     result = source.fetch(batch, progress=self._batch_done)
                 except _Stopped:
@@ -140,6 +170,34 @@ class MetadataFetcher:
 
                     result = FetchResult({}, frozenset(), dict.fromkeys(batch, str(exc)), 0)
                 self._record(batch, result)
+
+    def _refresh(self, cache: PaperCache, source: ArxivSource) -> None:
+        """Asks arXiv again about the papers due, as a `link` run would."""
+        policy = self._settings.refresh
+        if not policy.max_requests:
+            return
+        fetched = cache.fetched_times(None)
+        papers = cache.get_many(fetched)
+        limit = policy.max_requests * self._settings.arxiv.batch_size
+        wanted = refresh.due(papers, fetched, time.time(), policy)[:limit]
+        if not wanted:
+            return
+        result = source.fetch(wanted)
+        changes = [
+            refresh.describe(papers[key], paper)
+            for key, paper in sorted(result.papers.items())
+            if paper != papers.get(key, paper)
+        ]
+        log.info(
+            "asked arXiv again about %d paper(s): %s",
+            len(result.papers),
+            "; ".join(changes) if changes else "none changed",
+        )
+        with self._lock:
+            self.requests += result.requests
+            self._refreshed += changes
+            if changes:
+                self._on_change()
 
     def _batch_done(self, done: int, total: int) -> None:
         # Each batch is cached as it arrives: a long fetch lets the worker use it at once.

@@ -32,6 +32,7 @@ PENDING = "pending"
 OWNED_PROPERTIES = (
     "vaultpapers",
     "arxiv_id",
+    "citekey",
     "version",
     "title",
     "authors",
@@ -58,6 +59,7 @@ ADOPTED_PROPERTIES: Mapping[str, frozenset[str]] = {
     "categories": frozenset({"categories"}),
     "doi": frozenset({"doi"}),
     "journal_ref": frozenset({"journal_ref", "journal", "venue"}),
+    "citekey": frozenset({"citekey"}),
 }
 SECTION_ORDER = ("paper", "related", "mentions")
 _MARKER = re.compile(r"<!-- vaultpapers:(?:begin|end) [a-z]+ -->")
@@ -90,6 +92,7 @@ class PaperNoteContent:
     related: RelatedList | None = None
     series: str | None = None
     series_link: str | None = None  # wikilink target of the series index note
+    citekey: str | None = None  # the note's own, if it has one; else the one made for it
 
 
 def short_title(title: str) -> str:
@@ -175,8 +178,10 @@ def paper_file_stem(key: str, paper: Paper | None, pattern: str) -> str:
     return stem
 
 
-def tool_aliases(title: str | None) -> list[str]:
-    return [title] if title else []
+def tool_aliases(title: str | None, citekey: str | None = None) -> list[str]:
+    """The aliases we add: the paper's title, and `@citekey` when `citekey_aliases` is on
+    (the caller passes `citekey` only then)."""
+    return ([title] if title else []) + ([f"@{citekey}"] if citekey else [])
 
 
 def tool_tags(categories: Sequence[str], settings: Settings) -> list[str]:
@@ -200,6 +205,7 @@ def paper_properties(content: PaperNoteContent) -> dict[str, Any]:
         return {
             "vaultpapers": PAPER_KIND,
             "arxiv_id": key,
+            **({"citekey": content.citekey} if content.citekey else {}),
             "url": f"https://arxiv.org/abs/{key}",
             "pdf": f"https://arxiv.org/pdf/{key}",
             "metadata": PENDING,
@@ -207,6 +213,7 @@ def paper_properties(content: PaperNoteContent) -> dict[str, Any]:
     values: dict[str, Any] = {
         "vaultpapers": PAPER_KIND,
         "arxiv_id": key,
+        **({"citekey": content.citekey} if content.citekey else {}),
         "version": paper.version,
         "title": paper.title,
         "authors": list(paper.authors),
@@ -330,7 +337,8 @@ def render_new_paper_note(
     # The order an update puts them in, so notes made at once or over several runs agree.
     properties = paper_properties(content)
     properties.update(_relation_properties(content, {}))
-    properties["aliases"] = tool_aliases(paper.title if paper else None)
+    at = content.citekey if settings.citekey_aliases else None
+    properties["aliases"] = tool_aliases(paper.title if paper else None, at)
     properties["tags"] = tool_tags(paper.categories if paper else (), settings)
     sections = render_sections(content)
     body = "\n\n".join(
@@ -348,10 +356,16 @@ def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) 
     old = front.data
     desired = paper_properties(content)
     desired.update(_relation_properties(content, old))
-    old_title = old.get("title") if isinstance(old.get("title"), str) else None
     old_categories = [c for c in old.get("categories") or [] if isinstance(c, str)]
+    old_citekey = old.get("citekey") if isinstance(old.get("citekey"), str) else None
+    # A paper's old title stays among the aliases when arXiv's changes: links to the note by
+    # that name keep resolving. Only the `@citekey` alias we added for a citekey the user
+    # since changed is taken out (with `citekey_aliases` off, no `@` alias is ours).
+    at = content.citekey if settings.citekey_aliases else None
     desired["aliases"] = _merge_list(
-        old.get("aliases"), tool_aliases(old_title), tool_aliases(desired.get("title"))
+        old.get("aliases"),
+        tool_aliases(None, old_citekey if at else None),
+        tool_aliases(desired.get("title"), at),
     )
     desired["tags"] = _merge_list(
         old.get("tags"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import gc
 import hashlib
 import itertools
@@ -17,7 +18,8 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
+from . import __version__, bibliography, refresh
+from .bibliography import BIBLIOGRAPHY_KIND
 from .cache import DecodedPapers, PaperCache
 from .catalog import Catalog
 from .config import STATE_DIR, Settings
@@ -51,7 +53,7 @@ from .scan import (
 )
 from .state import StateStore, StatKey, stat_key
 from .vault import Note, ReadProblem, is_excluded, markdown_files, read_note, read_vault
-from .writer import Outcome, VaultWriter, Write, WriteResult
+from .writer import FileState, Outcome, VaultWriter, Write, WriteResult
 
 if TYPE_CHECKING:
     from .arxiv_source import ArxivSource
@@ -79,6 +81,9 @@ class RunReport:
     dry_run: bool = False
     fetched_in_memory: int = 0  # a dry run: papers whose metadata it fetched and did not keep
     cancelled: bool = False  # stopped between writes; the rest is left for the next run
+    # Papers asked about again (`refresh`), and what changed: 'Perceiver IO: v2 → v3, ...'
+    rechecked: int = 0
+    refreshed: list[str] = field(default_factory=list)
     relations_stale: bool = False  # related papers or index notes left to a follow-up run
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
@@ -205,6 +210,9 @@ def run_link(
     defer_relations: bool = False,
     yield_to: threading.Event | None = None,
     defer_uncached: bool = False,
+    refresh_keys: Collection[str] | None = None,
+    refresh_all: bool = False,
+    metadata_changed: bool = False,
 ) -> RunReport:
     """Bring the whole vault up to date.
 
@@ -219,6 +227,10 @@ def run_link(
     worked out yet: the watcher sets it when the user saves again. `defer_uncached` defers
     every paper without cached metadata, as `defer_papers` does, and reports them pending: a
     caller that fetches them itself (the watcher, starting) learns which to fetch.
+    `refresh_keys` asks arXiv again about those papers now, whether due or not, beyond the
+    run's budget (`vaultpapers refresh`), `refresh_all` every paper; otherwise the papers due
+    are (`refresh`). `metadata_changed`: papers' metadata changed since the last run (the
+    watcher's fetcher asked arXiv again): the plan is a full one.
     """
     phases = _Phases()
     warm = memory if memory is not None and not dry_run else None
@@ -243,7 +255,9 @@ def run_link(
         # cannot be the one of an earlier complete run, and needs no snapshot to tell.
         moved_on = known is not None and changed is not None and not as_known
         unchanged = None if moved_on else _unchanged_since_complete_run(state, settings, listing)
-        if unchanged is not None and not dry_run:
+        # Asked to refresh, or told metadata changed: the notes may change though no note did.
+        forcing = refresh_all or bool(refresh_keys) or metadata_changed
+        if unchanged is not None and not dry_run and not forcing:
             if warm is not None and as_known:
                 warm.listing = known
             return unchanged
@@ -284,6 +298,10 @@ def run_link(
                 known=decoded,
                 fetching=prefetch.keys if prefetch is not None else (),
             )
+            refresh_after: float | None = None
+            if not offline and not dry_run:
+                forced = resolution.papers.keys() if refresh_all else refresh_keys
+                resolution, refresh_after = _refresh(cache, settings, resolution, report, forced)
         phases.done("resolve")
         uncached = dict(resolution.pending) if defer_uncached else {}
         if uncached:
@@ -295,7 +313,13 @@ def run_link(
             warm.outputs = previous_outputs  # `_remember` keeps it in step with the state
         basis = state.get("basis")
         dirty = None
-        if isinstance(basis, dict) and basis.get("settings") == _settings_digest(settings):
+        # A paper whose metadata changed is planned in full: which notes show it is all over.
+        if (
+            not report.refreshed
+            and not metadata_changed
+            and isinstance(basis, dict)
+            and basis.get("settings") == _settings_digest(settings)
+        ):
             dirty = dict(edited)
             for path in basis.get("owed", []):
                 dirty.setdefault(path, catalog.get(path))
@@ -326,6 +350,13 @@ def run_link(
         report.papers = len(plan.cited)
         report.links_inserted = plan.links_inserted
         report.pending = {**uncached, **plan.pending}
+        bib_before = state.get(BIBLIOGRAPHIES)
+        bib_known = copy.deepcopy(bib_before) if isinstance(bib_before, dict) else {}
+        for item in _bibliographies(vault, settings, resolution.papers, plan.citekeys, bib_known):
+            if isinstance(item, Problem):
+                report.problems.append(item)
+            else:
+                plan.writes.append(item)
         report.planned = plan.writes
         if dry_run:
             return report
@@ -338,6 +369,7 @@ def run_link(
         written = _remember(
             state, vault, plan, report.results, previous_outputs, warm, workers=workers
         )
+        _remember_bibliographies(state, report.results, bib_known, bib_before)
         phases.done("remember")
         unfinished = {
             r.write.path for r in report.results if r.outcome in (Outcome.CONFLICT, Outcome.FAILED)
@@ -366,12 +398,89 @@ def run_link(
             else:
                 after[path] = stat
         if report.complete and not defer_links_in and not defer_papers:
-            _remember_complete_run(state, settings, after, report, resolution)
+            _remember_complete_run(state, settings, after, report, resolution, refresh_after)
         if warm is not None:
             warm.listing = after
     phases.done("commit")
     phases.log()
     return report
+
+
+BIBLIOGRAPHIES = "bibliographies"  # path -> what the bibliography file last held (see below)
+
+
+def _bibliographies(
+    vault: Path,
+    settings: Settings,
+    papers: Mapping[str, Paper],
+    citekeys: Mapping[str, str],
+    remembered: dict[str, Any],
+) -> list[Write | Problem]:
+    """The writes (or problems) that keep each configured bibliography file current.
+
+    `remembered` (kept in the state, brought up to date here for the files left as they are):
+    per path, the digest of the text last written (a CSL-JSON file is ours while it holds
+    that), the digest of the entries' inputs and the file's (mtime_ns, size) then. While both
+    are the same, the file is neither rendered nor read: 5,000 entries cost 0.1-0.3 s."""
+    if not settings.bibliography:
+        return []
+    inputs = bibliography.inputs_digest(papers, citekeys)
+    items: list[bibliography.Entry] | None = None
+    planned: list[Write | Problem] = []
+    for path in settings.bibliography:
+        known = remembered.get(path)
+        known = known if isinstance(known, dict) else {}
+        try:
+            stat = os.stat(vault / path)
+        except FileNotFoundError:
+            stat = None
+        except OSError as exc:
+            planned.append(Problem(path, None, f"bibliography not readable ({exc}); left alone"))
+            continue
+        seen = [stat.st_mtime_ns, stat.st_size] if stat is not None else None
+        if seen is not None and known.get("inputs") == inputs and known.get("stat") == seen:
+            continue
+        if items is None:
+            items = bibliography.entries(papers, citekeys)
+        text = bibliography.render(bibliography.format_of(path), items)
+        on_disk: bibliography.OnDisk | None = None
+        if stat is not None:
+            try:
+                data = (vault / path).read_bytes()
+                on_disk = bibliography.OnDisk(data.decode("utf-8"), FileState.of(data, stat))
+            except (OSError, UnicodeDecodeError) as exc:
+                message = f"bibliography not readable ({exc}); left alone"
+                planned.append(Problem(path, None, message))
+                continue
+        decided = bibliography.plan_file(path, text, on_disk, known.get("digest"))
+        if decided is None:  # as it should be: next time, not even rendered
+            remembered[path] = {**known, "inputs": inputs, "stat": seen}
+        elif isinstance(decided, Write):
+            remembered[path] = {**known, "inputs": inputs, "stat": None}
+            planned.append(decided)
+        else:
+            planned.append(decided)
+    return planned
+
+
+def _remember_bibliographies(
+    state: StateStore, results: Iterable[WriteResult], remembered: dict[str, Any], before: Any
+) -> None:
+    """What each bibliography holds now: a CSL-JSON file stays ours while it does."""
+    for result in results:
+        write = result.write
+        if write.kind != BIBLIOGRAPHY_KIND or write.path not in remembered:
+            continue
+        if result.outcome is Outcome.WRITTEN and result.state is not None:
+            remembered[write.path] = {
+                **remembered[write.path],
+                "digest": bibliography.digest_of(write.text),
+                "stat": [result.state.mtime_ns, result.state.size],
+            }
+        else:  # not written: looked at again next time
+            remembered[write.path] = {**remembered[write.path], "inputs": None}
+    if remembered != before:
+        state.put(BIBLIOGRAPHIES, remembered)
 
 
 @contextlib.contextmanager
@@ -476,19 +585,60 @@ def _unchanged_since_complete_run(
     return report
 
 
+def _refresh(
+    cache: PaperCache,
+    settings: Settings,
+    resolution: Resolution,
+    report: RunReport,
+    forced: Collection[str] | None,
+) -> tuple[Resolution, float | None]:
+    """The resolution with the papers due (or `forced`) asked about again; the changes are
+    told in `report.refreshed`. Returns when the next paper falls due (None: never)."""
+    papers = resolution.papers
+    policy = settings.refresh
+    now = time.time()
+    fetched = cache.fetched_times(papers)
+    if forced is not None:
+        wanted = sorted(set(forced) & papers.keys())
+    elif policy.max_requests:
+        limit = policy.max_requests * settings.arxiv.batch_size
+        wanted = refresh.due(papers, fetched, now, policy)[:limit]
+    else:
+        return resolution, None
+    if wanted:
+        result = make_source(settings, cache).fetch(wanted)
+        report.rechecked = len(result.papers)
+        for key in sorted(result.papers):
+            fetched[key] = now
+            if result.papers[key] != papers[key]:
+                report.refreshed.append(refresh.describe(papers[key], result.papers[key]))
+        resolution = replace(
+            resolution,
+            papers={**papers, **result.papers},
+            requests=resolution.requests + result.requests,
+        )
+    if not policy.max_requests:
+        return resolution, None
+    return resolution, refresh.next_due(resolution.papers, fetched, now, policy)
+
+
 def _remember_complete_run(
     state: StateStore,
     settings: Settings,
     listing: Mapping[str, StatKey],
     report: RunReport,
     resolution: Resolution,
+    refresh_after: float | None = None,
 ) -> None:
     recheck = NOT_FOUND_MAX_AGE if resolution.not_found else timedelta(days=365)
+    recheck_after = time.time() + recheck.total_seconds()
+    if refresh_after is not None:  # a paper falls due to be asked about again
+        recheck_after = min(recheck_after, refresh_after)
     state.put(
         "complete_run",
         {
             "snapshot": _snapshot(settings, listing),
-            "recheck_after": time.time() + recheck.total_seconds(),
+            "recheck_after": recheck_after,
             "papers": report.papers,
             "user_notes": report.user_notes,
             "plugin_files": report.plugin_files,
@@ -814,8 +964,8 @@ def _remember(
             outputs[path] = ("", inputs)  # filled in below with the stat as written
     for result in results:
         write = result.write
-        if result.outcome is not Outcome.WRITTEN:
-            continue
+        if result.outcome is not Outcome.WRITTEN or write.kind == BIBLIOGRAPHY_KIND:
+            continue  # a bibliography is no note: nothing to scan or remember of it here
         if write.delete or write.replaces:
             gone.append(write.replaces or write.path)
             stats[write.replaces or write.path] = None
@@ -1022,3 +1172,61 @@ def _text_after(plan: Plan, scans: list[NoteScan], key: str) -> str | None:
             return write.text
     note = next((scan.note for scan in scans if key in (scan.paper_key, scan.names_paper)), None)
     return note.text if note else None
+
+
+@dataclass
+class Export:
+    """A bibliography made by `export`: its text, how many papers it lists, and the papers
+    left out (cited by the note, but without metadata or a citekey yet: `link` first)."""
+
+    text: str
+    papers: int
+    missing: list[str] = field(default_factory=list)
+
+
+def export_bibliography(
+    vault: Path, settings: Settings, format: str, note: str | None = None
+) -> Export:
+    """The vault's bibliography (every paper with a note), or only the papers `note` cites
+    (by arXiv reference or Pandoc citekey), in `format`. Offline and read-only: the cached
+    metadata and the citekeys `link` gives, as a `link --offline` would plan them.
+
+    Raises LookupError when `note` names no note of the vault."""
+    notes, _ = read_vault(vault, settings)
+    scans = [scan_or_report(n) for n in notes]
+    papers: dict[str, Paper] = {}
+    keys = {k for scan in scans for k in (*scan.cited, scan.paper_key, scan.names_paper) if k}
+    if cache_path(vault).is_file():  # read-only: no cache is made to find out there is none
+        with open_cache(vault) as cache:
+            papers = cache.get_many(keys)
+    plan = plan_link(scans, Resolution(papers), settings)
+    citekeys: Mapping[str, str] = plan.citekeys
+    missing: list[str] = []
+    if note is not None:
+        scan = _find_note(scans, note)
+        key_of_citekey = {c: k for k, c in sorted(plan.citekeys.items(), reverse=True)}
+        cited = list(scan.cited)
+        for citekey in scan.cites:
+            if citekey in key_of_citekey:
+                cited.append(key_of_citekey[citekey])
+        wanted = list(dict.fromkeys(cited))
+        missing = [key for key in wanted if key not in papers or key not in plan.citekeys]
+        citekeys = {key: plan.citekeys[key] for key in wanted if key in plan.citekeys}
+    items = bibliography.entries(papers, citekeys)
+    return Export(bibliography.render(format, items), len(items), missing)
+
+
+def _find_note(scans: list[NoteScan], name: str) -> NoteScan:
+    """A note by its path in the vault (with or without `.md`) or, if unique, its name."""
+    wanted = name.replace("\\", "/").removeprefix("./")
+    wanted_md = wanted if wanted.endswith(".md") else f"{wanted}.md"
+    for scan in scans:
+        if scan.note.path == wanted_md:
+            return scan
+    by_name = [s for s in scans if s.note.stem.casefold() == wanted.removesuffix(".md").casefold()]
+    if len(by_name) == 1:
+        return by_name[0]
+    if by_name:
+        paths = ", ".join(s.note.path for s in by_name)
+        raise LookupError(f"several notes are called {name!r} ({paths}): give its path")
+    raise LookupError(f"no note {name!r} in the vault")

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from . import __version__
 from .catalog import Catalog, stem_of
+from .citekeys import assign_citekeys
 from .config import Settings
 from .indexes import (
     SERIES_KIND,
@@ -80,6 +81,9 @@ class Plan:
     # New notes' properties, as their front matter reads: scanning them after the write
     # needs no YAML parse.
     front_matter: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Paper key -> its citekey, for every paper with a note (or one planned) and metadata, or
+    # whose note holds a citekey: what a bibliography lists.
+    citekeys: dict[str, str] = field(default_factory=dict)
 
     @property
     def indexes_deferred(self) -> bool:
@@ -136,6 +140,7 @@ def plan_link(
         relations,
     )
     planner.place_paper_notes(defer_papers)
+    planner.assign_citekeys()
     defer_indexes = planner.place_index_notes(defer_indexes, yield_to)
     planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
@@ -238,6 +243,7 @@ class _Planner:
         self.related: _Relations | None = None
         self._key_of_target_map: Mapping[str, str] | None = None
         self.scope: _Scope | None = None
+        self.key_of_citekey: dict[str, str] = {}
 
     def _report_duplicates(self) -> None:
         for what, claimants in self.catalog.claimed_twice():
@@ -313,6 +319,45 @@ class _Planner:
                     self._report_not_found(key)
             elif key in self.citations and not (key in defer_papers and paper is None):
                 self._report_not_found(key)
+
+    def assign_citekeys(self) -> None:
+        """Every paper note's citekey: the one it holds, or one made for it (`citekeys`); then
+        the user's notes citing a paper by citekey in Pandoc's syntax count as citing it."""
+        papers = self.resolution.papers
+        kept: dict[str, str] = {}
+        for key, scans in self.paper_notes.items():
+            if (citekey := scans[0].citekey) is not None and key in self.note_path:
+                kept[key] = citekey
+        with_notes = {key: papers[key] for key in self.note_path if key in papers}
+        citekeys, collisions = assign_citekeys(with_notes, kept, self.settings.citekey_pattern)
+        self.plan.citekeys = citekeys
+        for collision in collisions:
+            notes = [self.paper_notes[key][0].note.path for key in collision.keys]
+            for path in notes:
+                others = ", ".join(other for other in notes if other != path)
+                message = (
+                    f"citekey {collision.citekey!r} is also the citekey of {others}; "
+                    "vaultpapers changes neither: give one of them another citekey"
+                )
+                self.plan.problems.append(Problem(path, None, message))
+        self.key_of_citekey = {}
+        for key in sorted(citekeys):
+            self.key_of_citekey.setdefault(citekeys[key], key)
+        citing = self.catalog.citing_citekey
+        if not citing:
+            return
+        self.citations = dict(self.citations)
+        for citekey, scans in citing.items():
+            cited = self.key_of_citekey.get(citekey)
+            if cited is None:
+                continue
+            own = self.paper_notes.get(cited, [None])[0]
+            added = [scan for scan in scans if scan is not own]
+            if not added:
+                continue
+            self.plan.cited.add(cited)
+            merged = {scan.note.path: scan for scan in (*self.citations.get(cited, ()), *added)}
+            self.citations[cited] = [merged[path] for path in sorted(merged)]
 
     def _new_paper_path(self, key: str, paper: Paper | None) -> str:
         stem = paper_file_stem(key, paper, self.settings.filename_pattern)
@@ -444,6 +489,9 @@ class _Planner:
                 if scan is None:
                     continue
                 scope.keys.update(scan.cited)
+                scope.keys.update(
+                    self.key_of_citekey[c] for c in scan.cites if c in self.key_of_citekey
+                )
                 if scan.names_paper is not None:
                     named.add(scan.names_paper)
                 if scan.paper_key:
@@ -569,6 +617,7 @@ class _Planner:
                 lists.get(key),
                 series,
                 self.names.target(series_path) if series_path else None,
+                self.plan.citekeys.get(key),
             )
             inputs = _digest(_content_inputs(content), self.settings_digest)
             if key in self.adopted:
@@ -1013,10 +1062,16 @@ class _Labels(dict[str, str]):
 
 
 def _content_inputs(content: PaperNoteContent) -> str:
-    # A paper's metadata never changes for a given version, so (id, version) stands for it.
-    version = content.paper.version if content.paper else None
+    # What of a paper's metadata can change without a new version (a refresh brings a
+    # `journal_ref`, a DOI, a corrected title); the abstract and authors come with versions.
+    paper = content.paper
+    metadata = (
+        (paper.version, paper.updated, paper.title, paper.doi, paper.journal_ref, paper.comment)
+        if paper
+        else None
+    )
     rest = (content.mentions, content.related, content.series, content.series_link)
-    return repr((content.key, version, rest))
+    return repr((content.key, metadata, rest, content.citekey))
 
 
 @dataclass

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
+from .citekeys import pandoc_citekeys
 from .ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from .indexes import INDEX_KINDS, note_summary
-from .markdown import front_matter_span
+from .markdown import code_spans, front_matter_span, merge_spans
 from .notelinks import end_of_links_at, links_at
 from .notes import PAPER_KIND, owned_spans, section_text, without_sections
 from .properties import find_front_matter
@@ -30,7 +31,7 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 6  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 7  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -89,6 +90,11 @@ class NoteScan:
     # A user's note naming exactly one paper in its properties (`source: <arXiv URL>`): the
     # paper it is about. Whether it becomes that paper's note is the planner's call.
     names_paper: str | None = None
+    # The `citekey` property of a paper note, or of a user's note naming a paper: the user's
+    # (or ours, set once) and kept.
+    citekey: str | None = None
+    # The citekeys a user's note cites in Pandoc's syntax (`[@jaegle2021perceiver]`).
+    cites: tuple[str, ...] = ()
     _references: tuple[tuple[Any, ...], ...] = ()  # see _encode_reference
 
     @cached_property
@@ -227,6 +233,10 @@ def _scan_content(
     tags += body_tags(text, skip_spans=skip)
     properties = _kept(data)
     visible = without_sections(text) if skip else text
+    cites: tuple[str, ...] = ()
+    if kind == USER_KIND and "@" in text:
+        cites = pandoc_citekeys(text, merge_spans([front] if front else [], code_spans(text), skip))
+    citekey = data.get("citekey") if kind == PAPER_KIND or names is not None else None
     return NoteScan(
         note,
         kind,
@@ -238,6 +248,8 @@ def _scan_content(
         summary="" if kind == PAPER_KIND else note_summary(visible, properties),
         related_section=section_text(text, "related") if kind == PAPER_KIND else None,
         names_paper=names,
+        citekey=citekey.strip() if isinstance(citekey, str) and citekey.strip() else None,
+        cites=cites,
         _references=tuple(
             _encode_reference(
                 r if insertable else replace(r, insert_at=None),
@@ -336,6 +348,8 @@ SCAN_COLUMNS = (
     "index_name",
     "speaks",
     "names_paper",
+    "citekey",
+    "cites",
     "cited",
     "tags",
     "problems",
@@ -359,6 +373,8 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         scan.index_name,
         int(scan.speaks),
         scan.names_paper,
+        scan.citekey,
+        " ".join(scan.cites),  # Pandoc's citekeys hold no whitespace
         " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
         " ".join(scan.tags),
         json.dumps(problems, ensure_ascii=False) if problems else None,
@@ -379,6 +395,8 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         index_name,
         speaks,
         names_paper,
+        citekey,
+        cites,
         cited,
         tags,
         problems,
@@ -387,6 +405,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
     if not (
         isinstance(kind, str)
         and isinstance(cited, str)
+        and isinstance(cites, str)
         and isinstance(tags, str)
         and isinstance(body, str)
         and isinstance(digest, str)
@@ -412,6 +431,8 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         index_name=index_name,
         speaks=bool(speaks),
         names_paper=names_paper,
+        citekey=citekey,
+        cites=tuple(cites.split(" ")) if cites else (),
         tags=tuple(tags.split(" ")) if tags else (),
         _body=body,
         _rescan=rescan,

@@ -585,6 +585,8 @@ class VaultWatcher:
         # A follow-up run gives way to the user's next save: what it did not get to is owed.
         yield_to = self._noted_edit if reason == "relations" else None
         self._noted_edit.clear()
+        # Papers the fetcher asked about again and found changed: their notes are planned anew.
+        refreshed = self._fetcher.refreshed() if self._fetcher is not None else []
         report = self._run_pipeline(
             held,
             deferred_papers,
@@ -592,10 +594,14 @@ class VaultWatcher:
             defer_relations=defer,
             yield_to=yield_to,
             defer_uncached=reason == "catch-up" and self._fetcher is not None,
+            metadata_changed=bool(refreshed),
         )
         self._next_rescan = time.monotonic() + self._rescan_interval
         if report is None:
             return
+        if refreshed and self._fetcher is not None:
+            self._fetcher.take_refreshed(len(refreshed))
+            log.info("notes brought up to date for: %s", "; ".join(refreshed))
         elapsed = time.monotonic() - started
         self.runs += 1
         self.run_reasons[reason] += 1
@@ -633,6 +639,7 @@ class VaultWatcher:
         defer_relations: bool,
         yield_to: threading.Event | None = None,
         defer_uncached: bool = False,
+        metadata_changed: bool = False,
     ) -> RunReport | None:
         """One run. The planner already confines a failure to the note it happened on; what
         fails a whole run (the cache, the disk) is retried with backoff."""
@@ -649,6 +656,7 @@ class VaultWatcher:
                 defer_relations=defer_relations,
                 yield_to=yield_to,
                 defer_uncached=defer_uncached,
+                metadata_changed=metadata_changed,
             )
         except Exception as exc:
             log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
