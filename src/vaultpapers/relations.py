@@ -498,8 +498,8 @@ def _successors(
     """Papers of one group where the later builds on the earlier: the later's name is the
     earlier's with a modifier ("Scaled-YOLOv4"), or one names the other. One per pair."""
     found: dict[tuple[str, str], Relation] = {}
-    for one in series:
-        for variant in one.variants:
+    for family in series:
+        for variant in family.variants:
             later, earlier = library[variant.key], library[variant.of]
             detail = f'"{variant.name}" is "{variant.base}" with "{variant.modifier}"'
             if authors := shared_authors(later, earlier):
