@@ -315,3 +315,19 @@ def test_what_other_rules_found_is_not_reused() -> None:
         assert load(saved) is not None
         with pytest.raises(ValueError, match="rules"):
             load({**saved, "rules": 1})
+
+
+def test_a_series_name_that_becomes_one_papers_name_is_read_again_in_remembered_texts() -> None:
+    # Without YOLO v1, "YOLO" names the series {YOLO9000, YOLOv3}, and YOLO9000's own "YOLO"
+    # is one model of it; once "We present YOLO" joins, "YOLO" is that paper's name, and the
+    # texts read before must be read again (found by review on the evaluation set).
+    authors = ("Joseph Redmon", "Ali Farhadi")
+    v1 = paper("1506.02640", "You Only Look Once", "We present YOLO, a new approach.",
+               "2015-06-08", authors)  # fmt: skip
+    v2 = paper("1612.08242", "YOLO9000: Better, Faster, Stronger",
+               "We introduce YOLO9000. We improve YOLO.", "2016-12-25", authors)  # fmt: skip
+    v3 = paper("1804.02767", "YOLOv3: An Incremental Improvement", "", "2018-04-08", authors)
+    _, memo = relate_remembering([v2, v3])
+    again, _ = relate_remembering([v2, v3, v1], memo)
+    assert again.relations == relate([v2, v3, v1]).relations
+    assert any(r.kind == "successor" and r.source == "1612.08242" for r in again.relations)

@@ -50,7 +50,7 @@ TOO_COMMON_SHARE = 0.05
 TOO_COMMON_FLOOR = 25
 # Bumped whenever what `relate` finds changes for the same papers: a remembered answer or memo
 # made by other rules is not reused.
-RULES = 2
+RULES = 3
 
 
 @dataclass(frozen=True, order=True)
@@ -127,7 +127,9 @@ class RelationMemo:
     these findings every time, so the answer is always the one of a full computation."""
 
     papers: dict[str, _Findings]
-    forms: dict[str, bool]  # the name index the matches were found against: form -> plain
+    # The name index the matches were found against: form -> what reading a text takes from
+    # its target (plain, a series' name, the name as spelled).
+    forms: dict[str, tuple[bool, bool, str]]
 
 
 class GaveWay(Exception):
@@ -182,7 +184,7 @@ def relate_remembering(
     checkpoint()
     index, set_aside = _name_index(names, claims, series, library)
     checkpoint()
-    forms = {form: target.plain for form, target in index.items()}
+    forms = {form: (t.plain, t.series is not None, t.name) for form, t in index.items()}
     before = memo.forms if memo is not None else {}
     moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
     moved_in = None
@@ -686,7 +688,7 @@ def memo_to_json(memo: RelationMemo) -> dict[str, Any]:
             ]
             for key, f in memo.papers.items()
         },
-        "forms": memo.forms,
+        "forms": {form: list(read) for form, read in memo.forms.items()},
     }
 
 
@@ -702,7 +704,11 @@ def memo_from_json(data: dict[str, Any]) -> RelationMemo:
         )
         for key, (fingerprint, name, reason, claims, matches) in data["papers"].items()
     }
-    return RelationMemo(papers, {form: bool(plain) for form, plain in data["forms"].items()})
+    forms = {
+        form: (bool(plain), bool(series), str(name))
+        for form, (plain, series, name) in data["forms"].items()
+    }
+    return RelationMemo(papers, forms)
 
 
 def _check_rules(data: dict[str, Any]) -> None:
