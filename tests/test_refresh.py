@@ -169,6 +169,31 @@ def test_a_run_spends_at_most_its_request_budget_on_refreshing(
     assert [sorted(r.id_list) for r in fake_arxiv.requests[before + 1 :]] == [keys[:2]]
 
 
+def test_an_arxiv_that_fails_costs_one_request_and_is_not_asked_again_the_next_run(
+    tmp_path: Path, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.add(IO_V2)
+    vault = build_vault(tmp_path / "v", {"Reading.md": USER_NOTE})
+    assert run(vault, fake_arxiv).exit_code == 0
+    note = (vault / NOTE).read_text("utf-8")
+    asked_ago(vault, 91)
+    fake_arxiv.fail_next(503)  # retrying, as before, would have asked again and been answered
+    before = len(fake_arxiv.requests)
+    started = time.monotonic()
+    result = run(vault, fake_arxiv)
+    assert result.exit_code == 0, result.output
+    assert len(fake_arxiv.requests) == before + 1  # one try: no retries, no backoff waits
+    assert time.monotonic() - started < 5
+    assert "Metadata not refreshed: could not ask arXiv again about 1 paper(s)" in result.stdout
+    assert (vault / NOTE).read_text("utf-8") == note
+    # Not at the very next run: a day later.
+    (vault / ".vaultpapers" / "state.sqlite").unlink()
+    assert run(vault, fake_arxiv).exit_code == 0
+    assert len(fake_arxiv.requests) == before + 1
+    asked_ago(vault, 91)
+    assert "Asked arXiv again about 1 paper(s)" in run(vault, fake_arxiv).stdout
+
+
 def test_refresh_asks_now_about_the_papers_named_or_all(
     tmp_path: Path, fake_arxiv: FakeArxiv
 ) -> None:

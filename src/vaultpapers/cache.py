@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -307,6 +307,14 @@ class PaperCache:
                 rows,
             )
             db.executemany("DELETE FROM not_found WHERE arxiv_id = ?", [(r[0],) for r in rows])
+
+    def set_fetched_times(self, times: Mapping[str, float]) -> None:
+        """Records when papers count as last asked about, without changing their records."""
+        with self._transaction(write=True) as db:
+            db.executemany(
+                "UPDATE papers SET fetched_at = ? WHERE arxiv_id = ?",
+                [(at, key) for key, at in sorted(times.items())],
+            )
 
     def fetched_times(self, keys: Iterable[str] | None) -> dict[str, float]:
         """When each cached paper among `keys` (None: every one) was last asked about."""

@@ -182,6 +182,8 @@ def _print_report(
             )
         for change in report.refreshed:
             echo(f"  {change}")
+        if report.not_rechecked:
+            echo(f"Metadata not refreshed: {report.not_rechecked}.")
         for result in report.results:
             if result.write.kind == "bibliography" and result.outcome is Outcome.WRITTEN:
                 echo(f"Bibliography written: {result.write.path}.")

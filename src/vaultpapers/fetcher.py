@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from . import refresh
 from .config import Settings
-from .pipeline import make_source, open_cache
+from .pipeline import make_source, open_cache, refresh_source
 
 if TYPE_CHECKING:
     from .arxiv_source import ArxivSource, FetchResult
@@ -150,11 +150,12 @@ class MetadataFetcher:
             log.error("cannot fetch metadata: %s", exc)
             return
         source = make_source(self._settings, cache, sleep=self._sleep)
+        asking_again = refresh_source(self._settings, cache, sleep=self._sleep)
         with cache:
             while (batch := self._next_batch()) is not None:
                 if not batch:
                     try:
-                        self._refresh(cache, source)
+                        self._refresh(cache, asking_again)
                     except _Stopped:
                         return
                     except Exception:
@@ -183,6 +184,9 @@ class MetadataFetcher:
         if not wanted:
             return
         result = source.fetch(wanted)
+        if result.failed:
+            failed = sorted(result.failed)
+            cache.set_fetched_times(refresh.postponed(papers, failed, time.time(), policy))
         changes = [
             refresh.describe(papers[key], paper)
             for key, paper in sorted(result.papers.items())

@@ -83,6 +83,7 @@ class RunReport:
     cancelled: bool = False  # stopped between writes; the rest is left for the next run
     # Papers asked about again (`refresh`), and what changed: 'Perceiver IO: v2 → v3, ...'
     rechecked: int = 0
+    not_rechecked: str | None = None  # why arXiv could not be asked again, if it could not
     refreshed: list[str] = field(default_factory=list)
     relations_stale: bool = False  # related papers or index notes left to a follow-up run
 
@@ -163,6 +164,22 @@ def make_source(
     from .arxiv_source import ArxivSource  # the HTTP and XML stack, only once it is needed
 
     return ArxivSource(**source_options(settings), cache=cache, sleep=sleep)
+
+
+def refresh_source(
+    settings: Settings, cache: PaperCache, *, sleep: Callable[[float], None] = time.sleep
+) -> ArxivSource:
+    """The source that asks again about papers already cached: one try per request, a short
+    timeout. The cached record serves meanwhile, so a run never waits on an unreachable arXiv
+    for what it already has (`refresh.RETRY_AFTER` decides when to try again)."""
+    from .arxiv_source import ArxivSource
+
+    options = source_options(settings)
+    options.update(max_retries=0, timeout=min(options["timeout"], REFRESH_TIMEOUT))
+    return ArxivSource(**options, cache=cache, sleep=sleep)
+
+
+REFRESH_TIMEOUT = 10.0
 
 
 def source_options(settings: Settings) -> dict[str, Any]:
@@ -606,8 +623,17 @@ def _refresh(
     else:
         return resolution, None
     if wanted:
-        result = make_source(settings, cache).fetch(wanted)
+        result = refresh_source(settings, cache).fetch(wanted)
         report.rechecked = len(result.papers)
+        if result.failed:
+            failed = sorted(result.failed)
+            cache.set_fetched_times(refresh.postponed(papers, failed, now, policy))
+            fetched.update(refresh.postponed(papers, failed, now, policy))
+            reasons = "; ".join(sorted(set(result.failed.values())))
+            report.not_rechecked = (
+                f"could not ask arXiv again about {len(failed)} paper(s) ({reasons}); "
+                "their notes stay as they are, and they are asked again in a day"
+            )
         for key in sorted(result.papers):
             fetched[key] = now
             if result.papers[key] != papers[key]:

@@ -45,6 +45,18 @@ def due(
     return [key for when, key in sorted(overdue) if when <= now]
 
 
+# A paper arXiv could not be asked about is asked again after this, not at the very next run:
+# an unreachable arXiv must not make every run wait.
+RETRY_AFTER = DAY
+
+
+def postponed(
+    papers: Mapping[str, Paper], keys: list[str], now: float, settings: RefreshSettings
+) -> dict[str, float]:
+    """The `fetched_at` that makes each of `keys` fall due `RETRY_AFTER` from `now`."""
+    return {key: now + RETRY_AFTER - interval(papers[key], now, settings) for key in keys}
+
+
 def next_due(
     papers: Mapping[str, Paper],
     fetched: Mapping[str, float],
