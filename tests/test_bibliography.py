@@ -170,6 +170,15 @@ def test_citekey_aliases_only_when_turned_on(tmp_path: Path, api: FakeArxiv) -> 
     assert aliases == [PERCEIVER.title, "@jaegle2021perceiver"]
     other = linked_vault(tmp_path / "off", api)
     assert front_matter(other / PERCEIVER_NOTE)["aliases"] == [PERCEIVER.title]
+    # The user changes the citekey: the alias we added for the old one goes, theirs stays.
+    note = vault / PERCEIVER_NOTE
+    text = note.read_text("utf-8").replace("citekey: jaegle2021perceiver", "citekey: perceiver")
+    note.write_text(
+        text.replace('  - "@jaegle2021perceiver"', '  - "@jaegle2021perceiver"\n  - "@mine"'),
+        "utf-8",
+    )
+    link_cli(vault, api)
+    assert front_matter(note)["aliases"] == [PERCEIVER.title, "@mine", "@perceiver"]
 
 
 def test_a_citekey_two_notes_hold_is_reported_with_both_and_changed_in_neither(

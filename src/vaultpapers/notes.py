@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .citekeys import base_citekey
 from .config import Settings
 from .ids import arxiv_categories, parse_arxiv_id
 from .markdown import code_spans, strictly_inside
@@ -347,6 +348,20 @@ def render_new_paper_note(
     return f"---\n{dump_properties(properties)}---\n{body}\n", properties
 
 
+def _made_key_aliases(aliases: Any, content: PaperNoteContent, settings: Settings) -> list[str]:
+    """The `@` aliases this paper's note holds for a citekey we made for it (the pattern's key,
+    with or without a collision suffix) that is no longer its citekey: the user changed the
+    citekey, so the alias we added for the old one goes."""
+    assert content.paper is not None
+    made = base_citekey(content.key, content.paper, settings.citekey_pattern)
+    ours = re.compile(rf"@{re.escape(made)}[a-z]*")
+    return [
+        alias
+        for alias in (aliases if isinstance(aliases, list) else [])
+        if isinstance(alias, str) and ours.fullmatch(alias) and alias != f"@{content.citekey}"
+    ]
+
+
 def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) -> str:
     """The note with our properties and sections brought up to date, the rest untouched."""
     newline = "\r\n" if "\r\n" in text else "\n"
@@ -362,9 +377,12 @@ def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) 
     # that name keep resolving. Only the `@citekey` alias we added for a citekey the user
     # since changed is taken out (with `citekey_aliases` off, no `@` alias is ours).
     at = content.citekey if settings.citekey_aliases else None
+    ours_before = tool_aliases(None, old_citekey if at else None)
+    if at and content.paper is not None:
+        ours_before += _made_key_aliases(old.get("aliases"), content, settings)
     desired["aliases"] = _merge_list(
         old.get("aliases"),
-        tool_aliases(None, old_citekey if at else None),
+        ours_before,
         tool_aliases(desired.get("title"), at),
     )
     desired["tags"] = _merge_list(
