@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,57 @@ def test_a_citekey_two_notes_hold_is_reported_with_both_and_changed_in_neither(
     assert front_matter(vault / PERCEIVER_NOTE)["citekey"] == "jaegle2021perceiver"
 
 
+def set_citekey(note: Path, yaml_value: str) -> str:
+    """The note with its citekey line replaced by `citekey: <yaml_value>`; its new text."""
+    text = note.read_text("utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("citekey:"))
+    text = text.replace(line, f"citekey: {yaml_value}", 1)
+    note.write_text(text, encoding="utf-8")
+    return text
+
+
+@pytest.mark.parametrize("typed", ['"smith 2020"', '"@mixer"', "a..b", "trailing-"])
+def test_a_citekey_pandoc_cannot_cite_is_reported_kept_and_left_out_of_the_bibliography(
+    tmp_path: Path, api: FakeArxiv, typed: str
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    note = vault / PERCEIVER_NOTE
+    text = set_citekey(note, typed)
+    result = link_cli(vault, api)
+    assert f"{PERCEIVER_NOTE}: citekey {yaml.safe_load(typed)!r} cannot be cited" in result.stderr
+    assert note.read_text("utf-8") == text
+    bib = (vault / "Papers/library.bib").read_text("utf-8")
+    assert "2103.03206" not in bib and bib.count("@") == 4
+    assert "2103.03206" not in (vault / "Papers/library.json").read_text("utf-8")
+    if shutil.which("pandoc"):
+        assert _pandoc_bibliography(bib).returncode == 0
+
+
+def test_a_citekey_yaml_reads_as_a_number_is_the_users_and_kept_as_written(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    note = vault / PERCEIVER_NOTE
+    text = set_citekey(note, "2021")
+    result = link_cli(vault, api)
+    assert note.read_text("utf-8") == text, result.output
+    assert "@misc{2021," in (vault / "Papers/library.bib").read_text("utf-8")
+    assert "citekey" not in result.stderr
+
+
+def test_a_citekey_that_is_a_list_is_reported_and_left_alone(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    note = vault / PERCEIVER_NOTE
+    text = set_citekey(note, "[a, b]")
+    result = link_cli(vault, api)
+    assert f"{PERCEIVER_NOTE}: citekey is a list or a mapping" in result.stderr
+    assert note.read_text("utf-8") == text
+    bib = (vault / "Papers/library.bib").read_text("utf-8")
+    assert "2103.03206" not in bib and bib.count("@") == 4
+
+
 # -- the bibliography file -------------------------------------------------------------------
 
 
@@ -374,6 +426,18 @@ def test_pandoc_renders_a_document_citing_three_papers(
     assert "Proceedings of ACL 2023" in out and "10.18653/v1/2023.acl-long.1" in out
     assert "Perceiver: General Perception with Iterative Attention" in out
     assert "Maldacena" not in out  # not cited
+
+
+def _pandoc_bibliography(bib: str) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "refs.bib"
+        path.write_text(bib, encoding="utf-8")
+        return subprocess.run(
+            ["pandoc", "--citeproc", "--bibliography", str(path), "-t", "plain", "--wrap=none"],
+            input='---\nnocite: "@*"\n---\n',
+            capture_output=True,
+            text=True,
+        )
 
 
 # -- Pandoc citations in notes ----------------------------------------------------------------
