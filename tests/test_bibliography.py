@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -337,6 +338,43 @@ def test_latex_specials_are_escaped_and_maths_kept() -> None:
     assert r"title = {Fast \& Free: 100\% of $O(n_1)$ in \#{ImageNet}\_1k}," in text
 
 
+@pytest.mark.parametrize(
+    ("title", "written"),
+    [
+        ("Costs under $5 per GPU-hour", r"Costs under \$5 per {GPU}-hour"),
+        ("Costs from $5 to $10 a day", r"Costs from $5 to $10 a day"),  # LaTeX pairs them too
+        (r"Sets \{x\} and a lone \{ brace", r"Sets \{x\} and a lone \{ brace"),
+        ("A } stray brace and a { lone one", r"A \} stray brace and a \{ lone one"),
+        ("A title ending in a backslash \\", r"A title ending in a backslash \textbackslash{}"),
+        ("Approx. ~3x faster", r"Approx. \textasciitilde{}3x faster"),
+        (r"Schr\"odinger \& $x^{2}$", r"Schr\"odinger \& $x^{2}$"),
+    ],
+)
+def test_what_latex_would_misread_is_escaped(title: str, written: str) -> None:
+    paper = make_paper("1", title, authors=("A B",))
+    assert f"  title = {{{written}}},\n" in render_bibtex(entries({"1": paper}, {"1": "k"}))
+
+
+def test_group_authors_and_names_holding_and_stay_one_author() -> None:
+    import bibtexparser
+    from bibtexparser.middlewares import SeparateCoAuthors
+
+    paper = make_paper(
+        "1", "T", authors=("The ATLAS Collaboration", "Tom and Jerry Smith", "Ada Lovelace")
+    )
+    text = render_bibtex(entries({"1": paper}, {"1": "k"}))
+    library = bibtexparser.parse_string(text, append_middleware=[SeparateCoAuthors()])
+    assert len(library.entries[0]["author"]) == 3, library.entries[0]["author"]
+    items = json.loads(render_csl_json(entries({"1": paper}, {"1": "k"})))
+    assert items[0]["author"][0] == {"literal": "The ATLAS Collaboration"}
+
+
+def test_csl_json_titles_are_plain_text() -> None:
+    paper = make_paper("1", r"Sequence \& Structure: 100\% of it", authors=("A B",))
+    items = json.loads(render_csl_json(entries({"1": paper}, {"1": "k"})))
+    assert items[0]["title"] == "Sequence & Structure: 100% of it"
+
+
 # -- real consumers ----------------------------------------------------------------------------
 
 
@@ -428,6 +466,44 @@ def test_pandoc_renders_a_document_citing_three_papers(
     assert "Maldacena" not in out  # not cited
 
 
+# Titles and names as arXiv's free text may hold them: words, TeX the authors typed, and the
+# characters LaTeX reads as markup, in any order, spaced or not.
+_TEX = ["$", "{", "}", "\\", "~", "^", "&", "%", "#", "_", r"\{", r"\}", r"\&", r"\\", r"\"o"]
+_TEX_PIECES = st.sampled_from(
+    [*_TEX, "$x^{2}$", "$O(n)$", "and", "Jégou", "김철수", "GPT-3", "ImageNet"]
+)
+_WORDS = st.from_regex(r"[a-z]{3,8}", fullmatch=True)
+_free_text = st.lists(
+    st.tuples(st.one_of(_TEX_PIECES, _WORDS), st.sampled_from(["", " "])), min_size=1, max_size=12
+).map(lambda pieces: "".join(piece + gap for piece, gap in pieces).strip() or "x")
+
+
+def _plain_words(title: str) -> list[str]:
+    """The title's own words that any reading must show: spaced, outside maths."""
+    if "$" in title:
+        return []
+    return [w for w in title.split(" ") if re.fullmatch(r"[a-z]{3,8}", w)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(title=_free_text, names=st.lists(_free_text, min_size=1, max_size=3))
+def test_any_title_and_name_is_read_back_as_one_entry(title: str, names: list[str]) -> None:
+    import bibtexparser
+
+    paper = make_paper("1", title, authors=tuple(names))
+    text = render_bibtex(entries({"1": paper}, {"1": "k2021"}))
+    library = bibtexparser.parse_string(text)
+    assert not library.failed_blocks, text
+    assert [entry.key for entry in library.entries] == ["k2021"], text
+    if shutil.which("pandoc") is None:
+        return
+    rendered = _pandoc_bibliography(text)
+    assert rendered.returncode == 0, (text, rendered.stderr)
+    shown = rendered.stdout.casefold()
+    for word in _plain_words(title):
+        assert word in shown, (text, rendered.stdout)
+
+
 def _pandoc_bibliography(bib: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "refs.bib"
@@ -438,6 +514,23 @@ def _pandoc_bibliography(bib: str) -> subprocess.CompletedProcess[str]:
             capture_output=True,
             text=True,
         )
+
+
+@pandoc
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("Costs under $5 per GPU-hour", "costs under $5 per gpu-hour"),
+        (r"Sets \{x\} and a lone \{ brace", "sets {x} and a lone { brace"),
+        ("A title ending in a backslash \\", "ending in a backslash \\"),
+        ("Approx. ~3x faster", "approx. ~3x faster"),
+    ],
+)
+def test_pandoc_shows_titles_latex_would_misread(title: str, shown: str) -> None:
+    paper = make_paper("1", title, authors=("Ada Lovelace",))
+    rendered = _pandoc_bibliography(render_bibtex(entries({"1": paper}, {"1": "k"})))
+    assert rendered.returncode == 0, rendered.stderr
+    assert shown in " ".join(rendered.stdout.split()).casefold(), rendered.stdout
 
 
 # -- Pandoc citations in notes ----------------------------------------------------------------
@@ -498,6 +591,23 @@ def test_export_writes_outside_the_vault_only_where_o_names(tmp_path: Path, api:
     assert result.exit_code == 0, result.output
     assert len(json.loads(target.read_text("utf-8"))) == 5
     assert sorted(p.name for p in tmp_path.joinpath("paper").iterdir()) == ["refs.json"]
+
+
+def test_a_bibliography_converted_to_crlf_is_still_ours(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = linked_vault(tmp_path, api)
+    bib = vault / "Papers/library.bib"
+    crlf = bib.read_bytes().replace(b"\n", b"\r\n")
+    bib.write_bytes(crlf)
+    (vault / "Reading.md").write_text(CITING + "\nMore.\n", encoding="utf-8")
+    result = link_cli(vault, api)
+    assert "edited by hand" not in result.stderr
+    assert bib.read_bytes() == crlf
+    (vault / "More.md").write_text("https://arxiv.org/abs/2105.01601\n", "utf-8")
+    api.add(make_paper("2105.01601", "MLP-Mixer: An all-MLP Architecture for Vision"))
+    result = link_cli(vault, api)
+    assert "edited by hand" not in result.stderr
+    text = bib.read_bytes()
+    assert text.count(b"\r\n@") == 6 and b"\n" not in text.replace(b"\r\n", b"")
 
 
 def test_csl_json_marks_preprints_as_arxiv_ones() -> None:
