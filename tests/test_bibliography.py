@@ -593,6 +593,37 @@ def test_export_writes_outside_the_vault_only_where_o_names(tmp_path: Path, api:
     assert sorted(p.name for p in tmp_path.joinpath("paper").iterdir()) == ["refs.json"]
 
 
+def test_export_never_replaces_a_note_or_a_file_it_did_not_write(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    draft = vault / "Draft.md"
+    draft.write_text("# Draft\n\nMy text [@jaegle2021perceiver].\n", encoding="utf-8")
+    mine = tmp_path / "ex" / "mine.md"
+    mine.parent.mkdir()
+    refs = tmp_path / "ex" / "refs.bib"
+    for target in (draft, mine, tmp_path / "ex" / "new.markdown"):
+        before = target.read_text("utf-8") if target.exists() else None
+        for force in ([], ["--force"]):
+            result = export(vault, "-o", str(target), *force)
+            assert result.exit_code == 2, result.output
+            assert "a Markdown file" in result.output
+            assert (target.read_text("utf-8") if target.exists() else None) == before
+    hand = "@book{knuth1984, title = {The TeXbook}, author = {Knuth, Donald}, year = {1984}}\n"
+    refs.write_text(hand, encoding="utf-8")
+    result = export(vault, "-o", str(refs))
+    assert result.exit_code == 2 and "not a bibliography vaultpapers wrote" in result.output
+    assert refs.read_text("utf-8") == hand
+    assert export(vault, "-o", str(refs), "--force").exit_code == 0
+    ours = refs.read_text("utf-8")
+    assert ours.startswith("% vaultpapers bibliography ") and ours.count("\n@") == 5
+    # A bibliography it wrote is replaced without asking: exporting one note's papers there.
+    (vault / "Outline.md").write_text("See [@maldacena1997large].\n", "utf-8")
+    result = export(vault, "--note", "Outline", "-o", str(refs))
+    assert result.exit_code == 0, result.output
+    assert refs.read_text("utf-8").count("\n@") == 1
+
+
 def test_a_bibliography_converted_to_crlf_is_still_ours(tmp_path: Path, api: FakeArxiv) -> None:
     vault = linked_vault(tmp_path, api)
     bib = vault / "Papers/library.bib"
