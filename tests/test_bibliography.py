@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -203,6 +205,57 @@ def test_a_citekey_two_notes_hold_is_reported_with_both_and_changed_in_neither(
     assert front_matter(vault / PERCEIVER_NOTE)["citekey"] == "jaegle2021perceiver"
 
 
+def set_citekey(note: Path, yaml_value: str) -> str:
+    """The note with its citekey line replaced by `citekey: <yaml_value>`; its new text."""
+    text = note.read_text("utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("citekey:"))
+    text = text.replace(line, f"citekey: {yaml_value}", 1)
+    note.write_text(text, encoding="utf-8")
+    return text
+
+
+@pytest.mark.parametrize("typed", ['"smith 2020"', '"@mixer"', "a..b", "trailing-"])
+def test_a_citekey_pandoc_cannot_cite_is_reported_kept_and_left_out_of_the_bibliography(
+    tmp_path: Path, api: FakeArxiv, typed: str
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    note = vault / PERCEIVER_NOTE
+    text = set_citekey(note, typed)
+    result = link_cli(vault, api)
+    assert f"{PERCEIVER_NOTE}: citekey {yaml.safe_load(typed)!r} cannot be cited" in result.stderr
+    assert note.read_text("utf-8") == text
+    bib = (vault / "Papers/library.bib").read_text("utf-8")
+    assert "2103.03206" not in bib and bib.count("@") == 4
+    assert "2103.03206" not in (vault / "Papers/library.json").read_text("utf-8")
+    if shutil.which("pandoc"):
+        assert _pandoc_bibliography(bib).returncode == 0
+
+
+def test_a_citekey_yaml_reads_as_a_number_is_the_users_and_kept_as_written(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    note = vault / PERCEIVER_NOTE
+    text = set_citekey(note, "2021")
+    result = link_cli(vault, api)
+    assert note.read_text("utf-8") == text, result.output
+    assert "@misc{2021," in (vault / "Papers/library.bib").read_text("utf-8")
+    assert "citekey" not in result.stderr
+
+
+def test_a_citekey_that_is_a_list_is_reported_and_left_alone(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    note = vault / PERCEIVER_NOTE
+    text = set_citekey(note, "[a, b]")
+    result = link_cli(vault, api)
+    assert f"{PERCEIVER_NOTE}: citekey is a list or a mapping" in result.stderr
+    assert note.read_text("utf-8") == text
+    bib = (vault / "Papers/library.bib").read_text("utf-8")
+    assert "2103.03206" not in bib and bib.count("@") == 4
+
+
 # -- the bibliography file -------------------------------------------------------------------
 
 
@@ -292,6 +345,43 @@ def test_latex_specials_are_escaped_and_maths_kept() -> None:
     paper = make_paper("1", "Fast & Free: 100% of $O(n_1)$ in #ImageNet_1k", authors=("A B",))
     text = render_bibtex(entries({"1": paper}, {"1": "b2021fast"}))
     assert r"title = {Fast \& Free: 100\% of $O(n_1)$ in \#{ImageNet}\_1k}," in text
+
+
+@pytest.mark.parametrize(
+    ("title", "written"),
+    [
+        ("Costs under $5 per GPU-hour", r"Costs under \$5 per {GPU}-hour"),
+        ("Costs from $5 to $10 a day", r"Costs from $5 to $10 a day"),  # LaTeX pairs them too
+        (r"Sets \{x\} and a lone \{ brace", r"Sets \{x\} and a lone \{ brace"),
+        ("A } stray brace and a { lone one", r"A \} stray brace and a \{ lone one"),
+        ("A title ending in a backslash \\", r"A title ending in a backslash \textbackslash{}"),
+        ("Approx. ~3x faster", r"Approx. \textasciitilde{}3x faster"),
+        (r"Schr\"odinger \& $x^{2}$", r"Schr\"odinger \& $x^{2}$"),
+    ],
+)
+def test_what_latex_would_misread_is_escaped(title: str, written: str) -> None:
+    paper = make_paper("1", title, authors=("A B",))
+    assert f"  title = {{{written}}},\n" in render_bibtex(entries({"1": paper}, {"1": "k"}))
+
+
+def test_group_authors_and_names_holding_and_stay_one_author() -> None:
+    import bibtexparser
+    from bibtexparser.middlewares import SeparateCoAuthors
+
+    paper = make_paper(
+        "1", "T", authors=("The ATLAS Collaboration", "Tom and Jerry Smith", "Ada Lovelace")
+    )
+    text = render_bibtex(entries({"1": paper}, {"1": "k"}))
+    library = bibtexparser.parse_string(text, append_middleware=[SeparateCoAuthors()])
+    assert len(library.entries[0]["author"]) == 3, library.entries[0]["author"]
+    items = json.loads(render_csl_json(entries({"1": paper}, {"1": "k"})))
+    assert items[0]["author"][0] == {"literal": "The ATLAS Collaboration"}
+
+
+def test_csl_json_titles_are_plain_text() -> None:
+    paper = make_paper("1", r"Sequence \& Structure: 100\% of it", authors=("A B",))
+    items = json.loads(render_csl_json(entries({"1": paper}, {"1": "k"})))
+    assert items[0]["title"] == "Sequence & Structure: 100% of it"
 
 
 # -- real consumers ----------------------------------------------------------------------------
@@ -385,6 +475,73 @@ def test_pandoc_renders_a_document_citing_three_papers(
     assert "Maldacena" not in out  # not cited
 
 
+# Titles and names as arXiv's free text may hold them: words, TeX the authors typed, and the
+# characters LaTeX reads as markup, in any order, spaced or not.
+_TEX = ["$", "{", "}", "\\", "~", "^", "&", "%", "#", "_", r"\{", r"\}", r"\&", r"\\", r"\"o"]
+_TEX_PIECES = st.sampled_from(
+    [*_TEX, "$x^{2}$", "$O(n)$", "and", "Jégou", "김철수", "GPT-3", "ImageNet"]
+)
+_WORDS = st.from_regex(r"[a-z]{3,8}", fullmatch=True)
+_free_text = st.lists(
+    st.tuples(st.one_of(_TEX_PIECES, _WORDS), st.sampled_from(["", " "])), min_size=1, max_size=12
+).map(lambda pieces: "".join(piece + gap for piece, gap in pieces).strip() or "x")
+
+
+def _plain_words(title: str) -> list[str]:
+    """The title's own words that any reading must show: spaced, outside maths."""
+    if "$" in title:
+        return []
+    return [w for w in title.split(" ") if re.fullmatch(r"[a-z]{3,8}", w)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(title=_free_text, names=st.lists(_free_text, min_size=1, max_size=3))
+def test_any_title_and_name_is_read_back_as_one_entry(title: str, names: list[str]) -> None:
+    import bibtexparser
+
+    paper = make_paper("1", title, authors=tuple(names))
+    text = render_bibtex(entries({"1": paper}, {"1": "k2021"}))
+    library = bibtexparser.parse_string(text)
+    assert not library.failed_blocks, text
+    assert [entry.key for entry in library.entries] == ["k2021"], text
+    if shutil.which("pandoc") is None:
+        return
+    rendered = _pandoc_bibliography(text)
+    assert rendered.returncode == 0, (text, rendered.stderr)
+    shown = rendered.stdout.casefold()
+    for word in _plain_words(title):
+        assert word in shown, (text, rendered.stdout)
+
+
+def _pandoc_bibliography(bib: str) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "refs.bib"
+        path.write_text(bib, encoding="utf-8")
+        return subprocess.run(
+            ["pandoc", "--citeproc", "--bibliography", str(path), "-t", "plain", "--wrap=none"],
+            input='---\nnocite: "@*"\n---\n',
+            capture_output=True,
+            text=True,
+        )
+
+
+@pandoc
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("Costs under $5 per GPU-hour", "costs under $5 per gpu-hour"),
+        (r"Sets \{x\} and a lone \{ brace", "sets {x} and a lone { brace"),
+        ("A title ending in a backslash \\", "ending in a backslash \\"),
+        ("Approx. ~3x faster", "approx. ~3x faster"),
+    ],
+)
+def test_pandoc_shows_titles_latex_would_misread(title: str, shown: str) -> None:
+    paper = make_paper("1", title, authors=("Ada Lovelace",))
+    rendered = _pandoc_bibliography(render_bibtex(entries({"1": paper}, {"1": "k"})))
+    assert rendered.returncode == 0, rendered.stderr
+    assert shown in " ".join(rendered.stdout.split()).casefold(), rendered.stdout
+
+
 # -- Pandoc citations in notes ----------------------------------------------------------------
 
 
@@ -443,6 +600,54 @@ def test_export_writes_outside_the_vault_only_where_o_names(tmp_path: Path, api:
     assert result.exit_code == 0, result.output
     assert len(json.loads(target.read_text("utf-8"))) == 5
     assert sorted(p.name for p in tmp_path.joinpath("paper").iterdir()) == ["refs.json"]
+
+
+def test_export_never_replaces_a_note_or_a_file_it_did_not_write(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = linked_vault(tmp_path, api)
+    draft = vault / "Draft.md"
+    draft.write_text("# Draft\n\nMy text [@jaegle2021perceiver].\n", encoding="utf-8")
+    mine = tmp_path / "ex" / "mine.md"
+    mine.parent.mkdir()
+    refs = tmp_path / "ex" / "refs.bib"
+    for target in (draft, mine, tmp_path / "ex" / "new.markdown"):
+        before = target.read_text("utf-8") if target.exists() else None
+        for force in ([], ["--force"]):
+            result = export(vault, "-o", str(target), *force)
+            assert result.exit_code == 2, result.output
+            assert "a Markdown file" in result.output
+            assert (target.read_text("utf-8") if target.exists() else None) == before
+    hand = "@book{knuth1984, title = {The TeXbook}, author = {Knuth, Donald}, year = {1984}}\n"
+    refs.write_text(hand, encoding="utf-8")
+    result = export(vault, "-o", str(refs))
+    assert result.exit_code == 2 and "not a bibliography vaultpapers wrote" in result.output
+    assert refs.read_text("utf-8") == hand
+    assert export(vault, "-o", str(refs), "--force").exit_code == 0
+    ours = refs.read_text("utf-8")
+    assert ours.startswith("% vaultpapers bibliography ") and ours.count("\n@") == 5
+    # A bibliography it wrote is replaced without asking: exporting one note's papers there.
+    (vault / "Outline.md").write_text("See [@maldacena1997large].\n", "utf-8")
+    result = export(vault, "--note", "Outline", "-o", str(refs))
+    assert result.exit_code == 0, result.output
+    assert refs.read_text("utf-8").count("\n@") == 1
+
+
+def test_a_bibliography_converted_to_crlf_is_still_ours(tmp_path: Path, api: FakeArxiv) -> None:
+    vault = linked_vault(tmp_path, api)
+    bib = vault / "Papers/library.bib"
+    crlf = bib.read_bytes().replace(b"\n", b"\r\n")
+    bib.write_bytes(crlf)
+    (vault / "Reading.md").write_text(CITING + "\nMore.\n", encoding="utf-8")
+    result = link_cli(vault, api)
+    assert "edited by hand" not in result.stderr
+    assert bib.read_bytes() == crlf
+    (vault / "More.md").write_text("https://arxiv.org/abs/2105.01601\n", "utf-8")
+    api.add(make_paper("2105.01601", "MLP-Mixer: An all-MLP Architecture for Vision"))
+    result = link_cli(vault, api)
+    assert "edited by hand" not in result.stderr
+    text = bib.read_bytes()
+    assert text.count(b"\r\n@") == 6 and b"\n" not in text.replace(b"\r\n", b"")
 
 
 def test_csl_json_marks_preprints_as_arxiv_ones() -> None:

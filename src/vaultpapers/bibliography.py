@@ -65,6 +65,15 @@ _PARTICLES = frozenset(
 )  # lowercase words that belong to the last name ('Laurens van der Maaten')
 
 
+# An author that is a group ('The ATLAS Collaboration', 'LIGO Scientific Collaboration and
+# Virgo Collaboration'), not a person: one name, never split into first and last.
+_GROUP = re.compile(
+    r"\b(?:collaboration|consortium|team|group|project|committee|organi[sz]ation|"
+    r"institute|laboratory|network|alliance|initiative|working)\b",
+    re.IGNORECASE,
+)
+
+
 @dataclass(frozen=True)
 class Entry:
     """One paper in a bibliography."""
@@ -135,6 +144,7 @@ _BIBTEX_NOTE = (
 
 def written_by_us(text: str) -> bool:
     """Whether a BibTeX file is exactly as vaultpapers wrote it (its header's digest holds)."""
+    text = text.replace("\r\n", "\n")  # converted to CRLF (git, an editor): still ours
     header = _HEADER_LINE.match(text)
     if header is None:
         return False
@@ -178,46 +188,100 @@ def _bibtex_entry(entry: Entry) -> str:
 def bibtex_name(author: str) -> str:
     """'Laurens van der Maaten' -> 'van der Maaten, Laurens': BibTeX's unambiguous form. A
     name of one word (a Korean name written without spaces, a collaboration) is braced whole."""
-    name = latex_escape(" ".join(author.replace(",", " ").split()))
-    words = name.split()
-    if len(words) <= 1:
-        return f"{{{name}}}"
+    # Word by word: a name is split at its spaces, so no escape may hold one (`\\ `).
+    words = " ".join(latex_escape(w, maths=False) for w in author.replace(",", " ").split()).split()
+    if len(words) <= 1 or _GROUP.search(author):
+        return f"{{{' '.join(words)}}}"
+    # `and` inside a name is a word, not BibTeX's separator between two authors.
+    words = ["{and}" if word.casefold() == "and" else word for word in words]
     family, suffix, given = bibtex_name_plain(words)
     return f"{family}, {suffix}, {given}" if suffix else f"{family}, {given}"
 
 
-_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}
+_SPECIALS = {"&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_", "$": r"\$"}
+# Outside maths `~` is a non-breaking space and `^` an error: written as the characters.
+_CHARACTERS = {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}"}
+# `\\` is a line break, which a reference shows as a space; bibtexparser would read a `\\`
+# ending the value as escaping its closing brace.
+_CHARACTERS["\\\\"] = " "
+# arXiv's metadata is what the authors typed, TeX included: a backslash starting a macro
+# (`\alpha`), an accent (`Schr\"odinger`) or an escape (`\&`, `\{`) stays. Any other
+# backslash (a lone one, one ending the title) is a character: left bare, it would escape
+# the value's closing brace and break the whole file.
+_TOKEN = re.compile(r"\\(?:[A-Za-z]+|[&%#_${}\\\"'`^~=.,; ])|\\|[{}$&%#_~^]|[^\\{}$&%#_~^]+")
+# `$...$` maths: no `$` inside, neither delimiter escaped.
+_MATHS = re.compile(r"(?<!\\)\$(?:[^$\\]|\\[^$])+\$")
 
 
-def latex_escape(text: str) -> str:
-    """Text made safe inside a braced BibTeX value: LaTeX's specials escaped outside `$...$`
-    maths, braces kept only where they balance, everything else (UTF-8, accents, Hangul) as
-    it is."""
+def latex_escape(text: str, maths: bool = True) -> str:
+    """Text made safe inside a braced BibTeX value, for BibTeX, biber, Pandoc and
+    bibtexparser: LaTeX's specials escaped outside `$...$` maths (a `$` left unpaired is a
+    dollar), braces kept only where they pair (the others escaped), a backslash that starts
+    no macro written as one, everything else (UTF-8, accents, Hangul) as it is. `maths`:
+    False for names, in which a `$` is a dollar."""
+    parts = _split_maths(text) if maths else [text]
     out: list[str] = []
-    for i, part in enumerate(re.split(r"(\$[^$]*\$)", text)):
-        if i % 2:  # maths: as the authors wrote it, if its braces balance
-            out.append(part if _balanced(part) else part.replace("{", r"\{").replace("}", r"\}"))
-            continue
-        # arXiv's metadata is what the authors typed, TeX included (`Schr\\"odinger`, `\\&`):
-        # a special already escaped stays as it is.
-        part = re.sub(r"(?<!\\)[&%#_]", lambda m: _SPECIALS[m.group()], part)
-        out.append(part if _balanced(part) else part.replace("{", "(").replace("}", ")"))
+    for i, part in enumerate(parts):
+        if i % 2:  # maths: as the authors wrote it, but `%` (a comment) and `& #`
+            out.append(re.sub(r"(?<!\\)[&%#]", lambda m: "\\" + m.group(), part))
+        else:
+            out.append(_escape_text(part))
     return "".join(out)
 
 
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
+def _split_maths(text: str) -> list[str]:
+    """`text` as [text, maths, text, ...]: `$...$` paired from the left as LaTeX pairs them,
+    each kept as maths only if its braces pair."""
+    parts: list[str] = []
+    at = 0
+    for match in _MATHS.finditer(text):
+        if _pairs(_TOKEN.findall(match.group())) is None:
+            parts += [text[at : match.start()], match.group()]
+            at = match.end()
+    parts.append(text[at:])
+    return parts
+
+
+def _pairs(tokens: list[str]) -> set[int] | None:
+    """The indices of the brace tokens that pair (`{` with `}`, `\\{` with `\\}`); None
+    when all do."""
+    paired: set[int] = set()
+    open_at: dict[str, list[int]] = {"{": [], "\\{": []}
+    unpaired = False
+    for i, token in enumerate(tokens):
+        if token in open_at:
+            open_at[token].append(i)
+        elif token in ("}", "\\}"):
+            stack = open_at["{" if token == "}" else "\\{"]
+            if stack:
+                paired |= {stack.pop(), i}
+            else:
+                unpaired = True
+    if unpaired or any(open_at.values()):
+        return paired
+    return None
+
+
+def _escape_text(text: str) -> str:
+    tokens = _TOKEN.findall(text)
+    paired = _pairs(tokens)
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        if token in ("{", "}"):
+            out.append(token if paired is None or i in paired else "\\" + token)
+        elif token in _SPECIALS:
+            out.append(_SPECIALS[token])
+        elif token in _CHARACTERS:
+            out.append(_CHARACTERS[token])
+        else:
+            out.append(token)
+    return "".join(out)
 
 
 def _protect_capitals(title: str) -> str:
     """`BERT`, `ImageNet`, `YOLOv4`, `GPT-3` braced, outside maths: styles that change a
     title's case (APA's sentence case) must leave them as written."""
-    parts = re.split(r"(\$[^$]*\$)", title)
+    parts = _split_maths(title)
     for i in range(0, len(parts), 2):
         parts[i] = re.sub(
             r"(?<![\\{\w])(\w*[A-Z]\w*)",
@@ -253,7 +317,7 @@ def _csl_item(entry: Entry) -> dict[str, object]:
             "article": "article-journal",
             "inproceedings": "paper-conference",
         }[entry.kind],
-        "title": paper.title,
+        "title": plain_text(paper.title),
         "author": [csl_name(author) for author in paper.authors],
         "issued": {"date-parts": [[published.year, published.month, published.day]]},
         "URL": paper.url,
@@ -265,15 +329,21 @@ def _csl_item(entry: Entry) -> dict[str, object]:
         item["DOI"] = paper.doi or f"10.48550/arXiv.{entry.key}"
     else:
         if paper.journal_ref:
-            item["container-title"] = paper.journal_ref
+            item["container-title"] = plain_text(paper.journal_ref)
         if paper.doi:
             item["DOI"] = paper.doi
     return item
 
 
+def plain_text(text: str) -> str:
+    """CSL-JSON holds plain text: TeX escapes arXiv's metadata may hold (`\\&`, `\\%`) are
+    shown by citeproc as typed, so they are taken out; maths stays as written."""
+    return re.sub(r"\\([&%#_$])", r"\1", text)
+
+
 def csl_name(author: str) -> dict[str, str]:
     words = " ".join(author.replace(",", " ").split()).split()
-    if len(words) <= 1:
+    if len(words) <= 1 or _GROUP.search(author):
         return {"literal": author.strip()}
     family, _, given = bibtex_name_plain(words)
     return {"family": family, "given": given}
@@ -309,6 +379,8 @@ def plan_file(
     what we last wrote (`remembered`: that text's digest)."""
     if on_disk is None:
         return Write(path, text, None, reason="bibliography", kind=BIBLIOGRAPHY_KIND)
+    if "\r\n" in on_disk.text:  # the file's line endings are kept (the writer's contract)
+        text = text.replace("\n", "\r\n")
     if on_disk.text == text:
         return None
     ours = (
@@ -327,4 +399,10 @@ def plan_file(
 
 
 def digest_of(text: str) -> str:
-    return _digest(text)
+    """What a bibliography file holds, as a digest, whatever its line endings."""
+    return _digest(text.replace("\r\n", "\n"))
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two bibliographies hold the same text, whatever their line endings."""
+    return a.replace("\r\n", "\n") == b.replace("\r\n", "\n")

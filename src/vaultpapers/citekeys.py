@@ -155,6 +155,23 @@ _MATH = re.compile(r"\$[^$]*\$")
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9_:.#$%&+?<>~/-]")
 
 
+# Pandoc's citekey grammar: a letter, digit or `_`, then those, with single punctuation marks
+# of `:.#$%&-+?<>~/` between them. A `.bib` entry under any other key (`smith 2020`, `@mixer`)
+# makes Pandoc refuse the whole file.
+_PANDOC_KEY = re.compile(r"\w(?:[:.#$%&+?<>~/-]?\w)*")
+
+
+def citekey_problem(citekey: str) -> str | None:
+    """Why Pandoc cannot cite `citekey` (a user's), or None when it can."""
+    if _PANDOC_KEY.fullmatch(citekey):
+        return None
+    return (
+        f"citekey {citekey!r} cannot be cited with Pandoc (a citekey starts with a letter, "
+        "digit or _, and holds only those and single : . # $ % & - + ? < > ~ / between them); "
+        "vaultpapers keeps it but leaves the paper out of the bibliography until you change it"
+    )
+
+
 @dataclass(frozen=True)
 class Collision:
     """Several papers' notes holding the same citekey (compared as BibTeX does: ignoring case)."""

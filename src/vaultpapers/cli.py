@@ -335,16 +335,24 @@ def related(arxiv_id: str, vault: Path) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to this file (anywhere you name, replaced atomically); default: stdout.",
 )
-def export(vault: Path, format_: str | None, note: str | None, output: Path | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace the -o file even if it is not a bibliography vaultpapers wrote (never a note).",
+)
+def export(
+    vault: Path, format_: str | None, note: str | None, output: Path | None, force: bool
+) -> None:
     """Print (or write with -o) a bibliography of VAULT's papers, or of the papers one NOTE
     cites, with the citekeys their notes hold. Offline and read-only in VAULT.
 
     \b
     Exit codes: 0 written; 1 some papers NOTE cites have no metadata or citekey yet (run
-    `vaultpapers link`), or the file could not be written; 2 bad usage (no such note).
+    `vaultpapers link`), or the file could not be written; 2 bad usage (no such note, or a
+    -o file it will not replace: a Markdown file, or one it did not write, without --force).
     """
     from .bibliography import format_of
-    from .writer import FileState, VaultWriter, Write
+    from .pipeline import ExportRefused, write_export
 
     try:
         settings = load_settings(vault)
@@ -359,14 +367,10 @@ def export(vault: Path, format_: str | None, note: str | None, output: Path | No
     if output is None:
         click.echo(made.text, nl=False)
     else:
-        target = output.absolute()
-        expected = None
-        if target.exists():
-            data = target.read_bytes()
-            expected = FileState.of(data, target.stat())
-        result = VaultWriter(target.parent).apply(
-            Write(target.name, made.text, expected, reason="export", kind="bibliography")
-        )
+        try:
+            result = write_export(output.absolute(), made.text, force)
+        except ExportRefused as exc:
+            raise click.UsageError(str(exc)) from exc
         if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
             click.echo(f"not written: {output}: {result.message}", err=True)
             sys.exit(EXIT_INCOMPLETE)

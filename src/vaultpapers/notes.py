@@ -370,6 +370,9 @@ def update_paper_note(text: str, content: PaperNoteContent, settings: Settings) 
         raise NoteError("its front matter is missing or invalid, so its arxiv_id cannot be trusted")
     old = front.data
     desired = paper_properties(content)
+    if old.get("citekey") is not None and not isinstance(old["citekey"], str):
+        # The user's, kept as written: `citekey: 2021` (the key "2021") or a list we cannot use.
+        desired["citekey"] = old["citekey"]
     desired.update(_relation_properties(content, old))
     old_categories = [c for c in old.get("categories") or [] if isinstance(c, str)]
     old_citekey = old.get("citekey") if isinstance(old.get("citekey"), str) else None

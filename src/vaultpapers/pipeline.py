@@ -1242,6 +1242,43 @@ def export_bibliography(
     return Export(bibliography.render(format, items), len(items), missing)
 
 
+class ExportRefused(ValueError):
+    """`export -o` names a file it must not replace; the message says why and what to do."""
+
+
+# A note, in any of the names Markdown goes by: an export never replaces one, --force or not.
+MARKDOWN_SUFFIXES = frozenset((".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".mdx", ".qmd"))
+
+
+def write_export(target: Path, text: str, force: bool = False) -> WriteResult:
+    """Put an exported bibliography at `target` (anywhere), replaced atomically. A file there
+    is replaced only if it is a bibliography vaultpapers wrote (a `.bib` whose header's
+    digest holds, or already this text) or with `force`; a Markdown file never: `-o` naming
+    a note (`-o vault/Draft.md`) must not cost the note. Raises ExportRefused."""
+    if target.suffix.lower() in MARKDOWN_SUFFIXES:
+        raise ExportRefused(
+            f"{target}: a Markdown file; export writes a bibliography (name a .bib or .json "
+            "file), never a note"
+        )
+    expected: FileState | None = None
+    try:
+        data = target.read_bytes()
+        expected = FileState.of(data, target.stat())
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise ExportRefused(f"{target}: not readable ({exc}): left alone") from exc
+    if expected is not None and not force:
+        current = data.decode("utf-8", errors="replace")
+        if not (bibliography.written_by_us(current) or bibliography.same_text(current, text)):
+            raise ExportRefused(
+                f"{target} exists and is not a bibliography vaultpapers wrote (or was edited "
+                "since): left alone. Name another file, or use --force to replace it"
+            )
+    write = Write(target.name, text, expected, reason="export", kind=BIBLIOGRAPHY_KIND)
+    return VaultWriter(target.parent).apply(write)
+
+
 def _find_note(scans: list[NoteScan], name: str) -> NoteScan:
     """A note by its path in the vault (with or without `.md`) or, if unique, its name."""
     wanted = name.replace("\\", "/").removeprefix("./")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from . import __version__
 from .catalog import Catalog, stem_of
-from .citekeys import assign_citekeys
+from .citekeys import assign_citekeys, citekey_problem
 from .config import Settings
 from .indexes import (
     SERIES_KIND,
@@ -52,7 +52,7 @@ from .papers import Paper, Resolution
 from .properties import find_front_matter
 from .related import PaperRelations, RelatedList, link_target, plan_related
 from .relations import RelatedPapers, relate
-from .scan import USER_KIND, NoteScan, Problem
+from .scan import UNUSABLE_CITEKEY, USER_KIND, NoteScan, Problem
 from .series import NameFinding
 from .state import StatKey
 from .tags import tag_with_parents
@@ -244,6 +244,7 @@ class _Planner:
         self._key_of_target_map: Mapping[str, str] | None = None
         self.scope: _Scope | None = None
         self.key_of_citekey: dict[str, str] = {}
+        self.note_citekeys: dict[str, str] = {}  # what each paper note shows (see assign_citekeys)
 
     def _report_duplicates(self) -> None:
         for what, claimants in self.catalog.claimed_twice():
@@ -325,12 +326,27 @@ class _Planner:
         the user's notes citing a paper by citekey in Pandoc's syntax count as citing it."""
         papers = self.resolution.papers
         kept: dict[str, str] = {}
+        unusable: set[str] = set()  # notes holding a list or a mapping: reported by the scan
         for key, scans in self.paper_notes.items():
             if (citekey := scans[0].citekey) is not None and key in self.note_path:
-                kept[key] = citekey
-        with_notes = {key: papers[key] for key in self.note_path if key in papers}
+                if citekey == UNUSABLE_CITEKEY:
+                    unusable.add(key)
+                else:
+                    kept[key] = citekey
+        with_notes = {
+            key: papers[key] for key in self.note_path if key in papers and key not in unusable
+        }
         citekeys, collisions = assign_citekeys(with_notes, kept, self.settings.citekey_pattern)
-        self.plan.citekeys = citekeys
+        # The note shows the citekey it holds, whatever it is; a bibliography lists only the
+        # papers Pandoc can cite by theirs (a `.bib` entry `@misc{smith 2020,` breaks the file).
+        self.note_citekeys = citekeys
+        self.plan.citekeys = dict(citekeys)
+        for key in sorted(kept):
+            if (problem := citekey_problem(kept[key])) is not None:
+                del self.plan.citekeys[key]
+                self.plan.problems.append(
+                    Problem(self.paper_notes[key][0].note.path, None, problem)
+                )
         for collision in collisions:
             notes = [self.paper_notes[key][0].note.path for key in collision.keys]
             for path in notes:
@@ -617,7 +633,7 @@ class _Planner:
                 lists.get(key),
                 series,
                 self.names.target(series_path) if series_path else None,
-                self.plan.citekeys.get(key),
+                self.note_citekeys.get(key),
             )
             inputs = _digest(_content_inputs(content), self.settings_digest)
             if key in self.adopted:

@@ -31,7 +31,7 @@ from .tags import body_tags, front_matter_tags
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 7  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 8  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -236,7 +236,15 @@ def _scan_content(
     cites: tuple[str, ...] = ()
     if kind == USER_KIND and "@" in text:
         cites = pandoc_citekeys(text, merge_spans([front] if front else [], code_spans(text), skip))
-    citekey = data.get("citekey") if kind == PAPER_KIND or names is not None else None
+    citekey = None
+    if kind == PAPER_KIND or names is not None:
+        citekey = _citekey(data.get("citekey"), text[: front[1]] if front else "")
+        if citekey == UNUSABLE_CITEKEY:
+            message = (
+                "citekey is a list or a mapping, not one key: left as it is; the paper is "
+                "left out of the bibliography until it holds one"
+            )
+            problems.append(Problem(note.path, None, message))
     return NoteScan(
         note,
         kind,
@@ -248,7 +256,7 @@ def _scan_content(
         summary="" if kind == PAPER_KIND else note_summary(visible, properties),
         related_section=section_text(text, "related") if kind == PAPER_KIND else None,
         names_paper=names,
-        citekey=citekey.strip() if isinstance(citekey, str) and citekey.strip() else None,
+        citekey=citekey,
         cites=cites,
         _references=tuple(
             _encode_reference(
@@ -258,6 +266,23 @@ def _scan_content(
             for r in references
         ),
     )
+
+
+# What a scan holds for a note whose `citekey` is no key at all (a list, a mapping): the note
+# has one, which is the user's, so none is made for it, and none is used.
+UNUSABLE_CITEKEY = ""
+
+
+def _citekey(value: Any, yaml_text: str) -> str | None:
+    """The citekey a note's `citekey` property holds: text as it is; any other scalar as
+    written (`citekey: 2021` is the key `2021`, not a missing one to be made)."""
+    if value is None or isinstance(value, str):
+        return value.strip() if value and value.strip() else None
+    if isinstance(value, (list, dict)):
+        return UNUSABLE_CITEKEY
+    if isinstance(value, float):  # `citekey: 2021.10` as written, not 2021.1
+        return _as_written("citekey", yaml_text) or str(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def named_paper(data: Mapping[str, Any], yaml_text: str = "") -> str | None:
