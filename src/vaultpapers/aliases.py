@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .series import is_distinctive, is_version_suffix, normalized
+from .series import is_coined, is_distinctive, is_version_suffix, normalized
 
 _NAME = r"[^\W_][\w.+\-]*[\w+]|[^\W_]"
 _CLAIM = re.compile(
@@ -51,13 +51,7 @@ def claimed_names(abstract: str) -> tuple[tuple[str, str], ...]:
 def is_coined_name(name: str) -> bool:
     """Shaped like no dictionary word and distinctive: "GPT-3", "RepMLP", "DINOv3", "MAE"."""
     head = name.split()[0]
-    letters = sum(char.isalpha() for char in head)
-    shaped = (
-        (letters >= 2 and any(char.isdigit() for char in head))
-        or re.search(r"[a-z][A-Z]", head) is not None
-        or re.search(r"[A-Z]{2,}", head) is not None
-    )
-    return shaped and not is_version_suffix(head) and is_distinctive(name)
+    return is_coined(head) and not is_version_suffix(head) and is_distinctive(name)
 
 
 # --- what an acronym stands for ------------------------------------------------------------------

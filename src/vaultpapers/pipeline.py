@@ -627,8 +627,9 @@ def _refresh(
         report.rechecked = len(result.papers)
         if result.failed:
             failed = sorted(result.failed)
-            cache.set_fetched_times(refresh.postponed(papers, failed, now, policy))
-            fetched.update(refresh.postponed(papers, failed, now, policy))
+            later = refresh.postponed(papers, failed, now, policy)
+            cache.set_fetched_times(later)
+            fetched.update(later)
             reasons = "; ".join(sorted(set(result.failed.values())))
             report.not_rechecked = (
                 f"could not ask arXiv again about {len(failed)} paper(s) ({reasons}); "

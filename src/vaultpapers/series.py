@@ -146,7 +146,7 @@ def _letters(word: str) -> int:
     return sum(char.isalpha() for char in word)
 
 
-def _is_coined(word: str) -> bool:
+def is_coined(word: str) -> bool:
     """Shaped like no dictionary word: digits, inner capitals, CAPS, a lone capital part (U-Net)."""
     return (
         (_letters(word) > 0 and any(char.isdigit() for char in word))
@@ -172,7 +172,7 @@ def _is_distinctive_word(word: str) -> bool:
     if is_version_suffix(word) or _letters(word) < 2 or _is_ordinary(word):
         return False
     parts = [part for part in word.split("-") if part]
-    if _is_coined(word):
+    if is_coined(word):
         # "MLP-Mixer" and "Transformer-XL" are names; "R-CNN", "3D-CNN" and "LLM-as-a-Judge"
         # (a generic acronym and ordinary words) are not.
         versioned = any(is_version_suffix(part) for part in parts)
@@ -181,7 +181,7 @@ def _is_distinctive_word(word: str) -> bool:
             and _letters(part) >= 2
             and part.casefold() not in GENERIC_NAMES
             and part.casefold() not in _FUNCTION_WORDS
-            and (versioned or _is_coined(part) or not _is_ordinary(part))
+            and (versioned or is_coined(part) or not _is_ordinary(part))
             for part in parts
         )
     return word[:1].isupper() and any(len(part) >= 4 and not _is_ordinary(part) for part in parts)
@@ -191,7 +191,7 @@ _FUNCTION_WORDS = frozenset({"a", "an", "as", "of", "the", "for", "in", "on", "t
 
 
 def _is_name_word(word: str) -> bool:
-    return word[:1].isupper() or _is_coined(word) or is_version_suffix(word)
+    return word[:1].isupper() or is_coined(word) or is_version_suffix(word)
 
 
 def is_distinctive(name: str) -> bool:
@@ -204,7 +204,7 @@ def is_plain(name: str) -> bool:
 
     Such a name only counts as mentioned where its capitals stand out (see relations.py).
     """
-    return not any(_is_coined(word) or is_version_suffix(word) for word in name.split())
+    return not any(is_coined(word) or is_version_suffix(word) for word in name.split())
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def find_name(title: str) -> NameFinding:
 
     for inner in _PARENTHESISED.findall(title):
         word = inner.strip(_EDGE_PUNCTUATION)
-        if _is_coined(word) and _is_distinctive_word(word):
+        if is_coined(word) and _is_distinctive_word(word):
             return NameFinding(word, "in parentheses in the title")
 
     if colon and "," in head:
@@ -275,7 +275,7 @@ def find_name(title: str) -> NameFinding:
             break
         tail.insert(0, word)
     whole = len(tail) == len(words)
-    if tail and (any(_is_coined(word) for word in tail) or whole):
+    if tail and (any(is_coined(word) for word in tail) or whole):
         # A short title of capitalised words that is nothing else is a name: "Video Swin
         # Transformer"; at the end of a longer title such words are mostly the field's.
         name, _ = _as_name(tail, _MAX_TAIL_WORDS)
