@@ -100,9 +100,10 @@ def test_a_paper_changed_upstream_is_updated_by_the_next_due_run_user_edits_kept
     tmp_path: Path, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.add(IO_V2)
-    vault = build_vault(tmp_path / "v", {"Reading.md": USER_NOTE})
-    (vault / ".vaultpapers").mkdir()
-    (vault / ".vaultpapers/config.yaml").write_text("bibliography: library.bib\n", "utf-8")
+    config = "bibliography: library.bib\n"
+    vault = build_vault(
+        tmp_path / "v", {"Reading.md": USER_NOTE, ".vaultpapers/config.yaml": config}
+    )
     assert run(vault, fake_arxiv).exit_code == 0
     note = vault / NOTE
     # The user adds a property, an alias and text of their own to the paper note.
@@ -149,13 +150,9 @@ def test_a_run_spends_at_most_its_request_budget_on_refreshing(
     keys = [f"2101.0000{i}" for i in range(1, 6)]
     for key in keys:
         fake_arxiv.add(make_paper(key, f"Paper {key}", published="2021-01-05"))
-    vault = build_vault(
-        tmp_path / "v", {"Log.md": "\n".join(f"https://arxiv.org/abs/{k}" for k in keys)}
-    )
-    (vault / ".vaultpapers").mkdir()
-    (vault / ".vaultpapers/config.yaml").write_text(
-        "arxiv: {batch_size: 2}\nrefresh: {max_requests: 1}\n", "utf-8"
-    )
+    log = "\n".join(f"https://arxiv.org/abs/{k}" for k in keys)
+    config = "arxiv: {batch_size: 2}\nrefresh: {max_requests: 1}\n"
+    vault = build_vault(tmp_path / "v", {"Log.md": log, ".vaultpapers/config.yaml": config})
     assert run(vault, fake_arxiv).exit_code == 0
     asked_ago(vault, 100)
     asked_ago(vault, 120, keys[3:])  # these two are the most overdue
@@ -216,9 +213,10 @@ def test_refresh_is_off_with_a_budget_of_zero_and_offline(
     tmp_path: Path, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.add(IO_V2)
-    vault = build_vault(tmp_path / "v", {"Reading.md": USER_NOTE})
-    (vault / ".vaultpapers").mkdir()
-    (vault / ".vaultpapers/config.yaml").write_text("refresh: {max_requests: 0}\n", "utf-8")
+    config = "refresh: {max_requests: 0}\n"
+    vault = build_vault(
+        tmp_path / "v", {"Reading.md": USER_NOTE, ".vaultpapers/config.yaml": config}
+    )
     assert run(vault, fake_arxiv).exit_code == 0
     asked_ago(vault, 1000)
     before = len(fake_arxiv.requests)
