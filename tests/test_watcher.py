@@ -30,8 +30,7 @@ from vaultpapers.config import ArxivSettings, Settings, WatchSettings
 from vaultpapers.papers import Paper
 from vaultpapers.pipeline import open_cache
 from vaultpapers.testing import FakeArxiv
-from vaultpapers.watcher import VaultWatcher
-from vaultpapers.watchstate import WatcherAlreadyRunning, read_status, running_watcher_pid
+from vaultpapers.watch import VaultWatcher, WatcherAlreadyRunning, read_status, running_watcher_pid
 from vaultpapers.writer import Outcome
 from vaults import MIXER, PERCEIVER, build_vault, is_only_insertions, make_paper, snapshot
 

@@ -25,7 +25,7 @@ from vaultpapers.config import ArxivSettings, Settings, WatchSettings, load_sett
 from vaultpapers.pipeline import run_link
 from vaultpapers.testing import FakeArxiv
 from vaultpapers.vault import Note, read_note
-from vaultpapers.watcher import VaultWatcher
+from vaultpapers.watch import VaultWatcher
 from vaultpapers.writer import Outcome, VaultWriter, Write
 from vaults import MIXER, PERCEIVER, build_vault, make_paper, snapshot
 
