@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +67,20 @@ def stat_of(path: Path) -> Stat | None:
     except OSError:
         return None
     return result.st_mtime_ns, result.st_size
+
+
+def recently_saved(
+    vault: Path, paths: Iterable[str], within: float
+) -> dict[str, tuple[float, Stat]]:
+    """The notes modified less than `within` seconds ago (by their mtime), with when that was
+    on the monotonic clock and how they look: what changed just before the watcher started."""
+    now, wall = time.monotonic(), time.time()
+    recent: dict[str, tuple[float, Stat]] = {}
+    for relative in paths:
+        stat = stat_of(vault / relative)
+        if stat is not None and wall - stat[0] / 1e9 < within:
+            recent[relative] = (now - max(0.0, wall - stat[0] / 1e9), stat)
+    return recent
 
 
 class EventRecorder(FileSystemEventHandler):

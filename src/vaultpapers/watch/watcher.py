@@ -20,7 +20,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -29,14 +29,13 @@ from watchdog.observers.api import BaseObserver
 from ..cache import PaperCache
 from ..config import Settings
 from ..fetcher import MetadataFetcher
-from ..metadata import NOT_FOUND_MAX_AGE
 from ..pipeline import RunReport, WarmVault, open_cache, run_link
-from ..scan import scan_or_report
-from ..vault import Note, markdown_paths, read_note
-from .events import EventInbox, EventSorter, RawEvent, stat_of
+from ..vault import markdown_paths
+from .events import EventInbox, EventSorter, recently_saved, stat_of
 from .lock import WatchLock
 from .observer import DEFAULT_POLL_INTERVAL, ObserverFactory, ObserverKeeper
-from .scheduler import RunPlan, Scheduler, Stat, Timing
+from .papers import PaperRequests
+from .scheduler import RunPlan, Scheduler, Timing
 from .status import Faults, StatusBoard, log_file_path
 
 log = logging.getLogger("vaultpapers.watch")
@@ -46,6 +45,8 @@ DEFAULT_STOP_GRACE = 3.0  # seconds stop() lets the current run finish before ab
 DEFAULT_FETCH_BACKOFF = (5.0, 600.0)  # first and longest wait before re-asking arXiv
 
 
+# Somewhat over 300 lines: most of it is the public surface (start, stop, waiting, signals and
+# the read-only views that tests and the status file use); every rule it follows is elsewhere.
 class VaultWatcher:
     """Watches one vault and keeps it linked. `start()`/`stop()`, or use it as a context manager.
 
@@ -75,9 +76,11 @@ class VaultWatcher:
         self._schedule = Scheduler(Timing(watch.quiet, watch.settle, watch.rescan_interval))
         self._sorter = EventSorter(self.vault, settings, log_file_path(self.vault, settings))
         self._faults = Faults()
+        self._wake = threading.Event()
+        self._inbox = EventInbox(self._busy)
         self._observers = ObserverKeeper(
             self.vault,
-            self._record_event,
+            self._inbox.put,
             lambda message: self._fault(message, None),
             polling=polling,
             poll_interval=poll_interval,
@@ -86,9 +89,7 @@ class VaultWatcher:
 
         self._lock = WatchLock(self.vault)
         self._stopping = threading.Event()
-        self._wake = threading.Event()
         self._state = threading.Condition()  # guards the scheduler against the fetcher's thread
-        self._inbox = EventInbox(self._busy)
         self._started = False
         self._idle = False
         self._warm = WarmVault()  # the vault as the last run left it, kept between runs
@@ -98,6 +99,7 @@ class VaultWatcher:
         self.last_report: RunReport | None = None
         self._cache: PaperCache | None = None
         self._fetcher: MetadataFetcher | None = None
+        self._papers = PaperRequests(self.vault, settings, None, None)
         self._worker = threading.Thread(target=self._work, name="vaultpapers-watch", daemon=True)
         self._board: StatusBoard | None = None
 
@@ -121,6 +123,7 @@ class VaultWatcher:
                     self._fetch_backoff,
                 )
                 self._fetcher.start()
+            self._papers = PaperRequests(self.vault, self.settings, self._cache, self._fetcher)
         except BaseException:
             self._stopping.set()
             self._observers.stop()
@@ -169,24 +172,7 @@ class VaultWatcher:
 
     def run_until_signalled(self) -> int:
         """Run until SIGTERM or SIGINT (Ctrl-C); the exit code (0 when stopped by a signal)."""
-        received: list[int] = []
-
-        def on_signal(signum: int, frame: object) -> None:
-            received.append(signum)
-
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            self.start()
-            # A signal handler may not take locks the main thread could hold: poll a flag.
-            while not received and self._worker.is_alive():
-                time.sleep(0.1)
-            if received:
-                log.info("received %s; stopping", signal.Signals(received[0]).name)
-        finally:
-            self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-        return 0 if received else 1
+        return _until_signalled(self.start, self._worker.is_alive, self.stop)
 
     def __enter__(self) -> VaultWatcher:
         self.start()
@@ -232,9 +218,6 @@ class VaultWatcher:
 
     # -- from other threads ------------------------------------------------------------------
 
-    def _record_event(self, event: RawEvent) -> None:
-        self._inbox.put(event)
-
     def _busy(self) -> None:
         self._idle = False
         self._wake.set()
@@ -277,16 +260,12 @@ class VaultWatcher:
     def _catch_up(self) -> None:
         """Everything changed since the last run: one full run. Notes modified just before the
         start may still be open in an editor, so they settle like edited ones."""
-        now, wall = time.monotonic(), time.time()
-        recent: dict[str, tuple[float, Stat]] = {}
-        for relative in markdown_paths(self.vault, self.settings):
-            stat = stat_of(self.vault / relative)
-            if stat is not None and wall - stat[0] / 1e9 < self._schedule.timing.settle:
-                recent[relative] = (now - max(0.0, wall - stat[0] / 1e9), stat)
+        paths = markdown_paths(self.vault, self.settings)
+        recent = recently_saved(self.vault, paths, self._schedule.timing.settle)
         # Only these need reading now (they settle if they cite papers); the papers the others
         # cite without metadata yet are asked for by the catch-up run, which makes no stub
         # for them meanwhile.
-        with_references = self._discover(sorted(recent))
+        with_references = self._papers.discover(sorted(recent))
         for path, (at, stat) in recent.items():
             if path in with_references:
                 self._schedule.note_settling(path, at, stat)
@@ -309,7 +288,7 @@ class VaultWatcher:
         self.run_reasons[reason] += 1
         self.last_report = report
         self._sorter.own.remember(report, started)
-        self._request_metadata(report.pending)
+        self._papers.request(report.pending)
         if self._board is not None:
             self._board.ran(reason, report, elapsed)
 
@@ -321,7 +300,7 @@ class VaultWatcher:
         current = {path: stat_of(self.vault / path) for path in notes}
         if schedule.hold_if_moving(time.monotonic(), current):
             return False
-        with_references = self._discover(notes)
+        with_references = self._papers.discover(notes)
         schedule.take_changes({path: stat_of(self.vault / path) for path in with_references})
         return True
 
@@ -363,33 +342,6 @@ class VaultWatcher:
             log.info("notes brought up to date for: %s", "; ".join(refreshed))
         return report
 
-    def _discover(self, paths: Iterable[str]) -> set[str]:
-        """Read the given notes: ask the fetcher for papers they cite that are not cached.
-        Returns the notes that cite anything (only those need links, hence settling)."""
-        with_references: set[str] = set()
-        keys: set[str] = set()
-        for path in paths:
-            note = read_note(self.vault, path, max_bytes=self.settings.max_note_bytes)
-            if not isinstance(note, Note):
-                continue
-            scan = scan_or_report(note)
-            if scan.cited:
-                with_references.add(path)
-            keys.update(scan.cited)
-        self._request_metadata(keys)
-        return with_references
-
-    def _request_metadata(self, keys: Iterable[str]) -> None:
-        if self._fetcher is None or self._cache is None:
-            return
-        wanted = set(keys) - self._fetcher.known()
-        if not wanted:
-            return
-        wanted -= set(self._cache.get_many(wanted))
-        wanted -= self._cache.not_found(wanted, max_age=NOT_FOUND_MAX_AGE)
-        if wanted:
-            self._fetcher.request(wanted)
-
     # -- status ------------------------------------------------------------------------------
 
     def _is_idle(self) -> bool:
@@ -417,3 +369,26 @@ class VaultWatcher:
 
     def _fault(self, message: str, exc: BaseException | None) -> None:
         self._faults.report(message, exc, time.monotonic())
+
+
+def _until_signalled(
+    start: Callable[[], None], alive: Callable[[], bool], stop: Callable[[], object]
+) -> int:
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        start()
+        # A signal handler may not take locks the main thread could hold: poll a flag.
+        while not received and alive():
+            time.sleep(0.1)
+        if received:
+            log.info("received %s; stopping", signal.Signals(received[0]).name)
+    finally:
+        stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if received else 1
