@@ -31,11 +31,12 @@ RUN_RETRY_BACKOFF = (2.0, 300.0)  # after a run failed for a reason no single no
 @dataclass(frozen=True)
 class Timing:
     """The watcher's delays, in seconds (`watch.quiet`, `watch.settle`,
-    `watch.rescan_interval`)."""
+    `watch.rescan_interval`; `follow_up` is not a setting, only tests shorten it)."""
 
     quiet: float
     settle: float
     rescan_interval: float
+    follow_up: float = FOLLOW_UP_DELAY
 
     @property
     def max_batch_delay(self) -> float:
@@ -257,6 +258,6 @@ class Scheduler:
         if relations_stale:
             # Related papers and index notes follow once the user paused, so that the next
             # save is not kept waiting.
-            self.follow_up_at = now + FOLLOW_UP_DELAY
+            self.follow_up_at = now + self.timing.follow_up
         elif not plan.defer_relations:
             self.follow_up_at = None

@@ -35,7 +35,7 @@ from .events import EventInbox, EventSorter, recently_saved, stat_of
 from .lock import WatchLock
 from .observer import DEFAULT_POLL_INTERVAL, ObserverFactory, ObserverKeeper
 from .papers import PaperRequests
-from .scheduler import RunPlan, Scheduler, Timing
+from .scheduler import FOLLOW_UP_DELAY, RunPlan, Scheduler, Timing
 from .status import Faults, StatusBoard, log_file_path
 
 log = logging.getLogger("vaultpapers.watch")
@@ -52,7 +52,9 @@ class VaultWatcher:
 
     `polling` watches by comparing snapshots (network drives, WSL); `offline` never fetches.
     `native_observer` makes the platform's observer (a parameter so that a test can stand in
-    for a kernel that refuses more inotify watches).
+    for a kernel that refuses more inotify watches); `follow_up_delay` is the pause after an
+    edit before its relations and index notes are brought (a parameter so that tests need not
+    wait a second for each).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class VaultWatcher:
         stop_grace: float = DEFAULT_STOP_GRACE,
         fetch_backoff: tuple[float, float] = DEFAULT_FETCH_BACKOFF,
         native_observer: ObserverFactory | None = None,
+        follow_up_delay: float = FOLLOW_UP_DELAY,
     ) -> None:
         self.vault = Path(vault).resolve()
         self.settings = settings
@@ -73,7 +76,8 @@ class VaultWatcher:
         self._stop_grace = stop_grace
         self._fetch_backoff = fetch_backoff
         watch = settings.watch
-        self._schedule = Scheduler(Timing(watch.quiet, watch.settle, watch.rescan_interval))
+        timing = Timing(watch.quiet, watch.settle, watch.rescan_interval, follow_up_delay)
+        self._schedule = Scheduler(timing)
         self._sorter = EventSorter(self.vault, settings, log_file_path(self.vault, settings))
         self._faults = Faults()
         self._wake = threading.Event()
