@@ -2,6 +2,7 @@
 
 - `scheduler`: when to run the pipeline and what to hold back (pure; takes `now`);
 - `events`: watchdog's events, turned into changed notes, our own writes left out;
+- `papers`: which papers the changed notes cite that the fetcher should ask arXiv about;
 - `observer`: the watchdog observer, kept alive, polling when inotify runs out;
 - `lock`, `status`: one watcher per vault; the status file and the log;
 - `watcher`: `VaultWatcher`, the threads wiring these to the pipeline.
