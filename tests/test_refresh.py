@@ -18,7 +18,7 @@ from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, RefreshSettings, Settings, WatchSettings
 from vaultpapers.refresh import DAY, due, what_changed
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaultpapers.watcher import VaultWatcher
+from vaultpapers.watch import VaultWatcher
 from vaults import build_vault
 
 IO_V2 = make_paper(

@@ -257,8 +257,7 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> No
     on VAULT, the cache cannot be used) or stopped on a fault; 2 bad usage or configuration.
     """
     # Imported here: watchdog is not needed by the other commands, which should start fast.
-    from .watcher import VaultWatcher, watch_logging
-    from .watchstate import WatcherAlreadyRunning
+    from .watch import VaultWatcher, WatcherAlreadyRunning, watch_logging
 
     # Long-lived: cycles must not pile up, but its warm vault is not re-walked often (`run`).
     gc.set_threshold(50_000, 20, 100)
@@ -286,7 +285,7 @@ def status(vault: Path) -> None:
     \b
     Exit codes: 0 a watcher is running; 1 none is.
     """
-    from .watchstate import describe_status, read_status
+    from .watch import describe_status, read_status
 
     report = read_status(vault.resolve())
     for line in describe_status(report):
