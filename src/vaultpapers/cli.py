@@ -17,7 +17,7 @@ from . import __version__
 from .cache import CacheError
 from .config import ConfigError, load_settings
 from .ids import InvalidArxivId
-from .pipeline import RunReport, explain_related, export_bibliography, run_link
+from .pipeline import RunOptions, RunReport, explain_related, export_bibliography, run_link
 from .writer import Outcome
 
 EXIT_OK = 0
@@ -70,20 +70,19 @@ def link(vault: Path, offline: bool, dry_run: bool, show_diff: bool, quiet: bool
     1 finished, but work is left for a later run (papers pending, files skipped);
     2 bad usage or configuration, nothing done.
     """
-    _link(vault, offline=offline, dry_run=dry_run, show_diff=show_diff, quiet=quiet)
+    options = RunOptions(offline=offline, dry_run=dry_run or show_diff)
+    _link(vault, options, quiet=quiet, show_diff=show_diff)
 
 
-def _link(vault: Path, *, quiet: bool, show_diff: bool = False, **options: Any) -> None:
+def _link(vault: Path, options: RunOptions, *, quiet: bool, show_diff: bool = False) -> None:
     """`link` and `refresh`: one run, its report, its exit code."""
     try:
         settings = load_settings(vault)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    if show_diff:
-        options["dry_run"] = True
     with _progress_bar(quiet) as progress:
         try:
-            report = run_link(vault, settings, progress=progress, **options)
+            report = run_link(vault, settings, options, progress=progress)
         except CacheError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_report(report, vault, settings.papers_folder, quiet=quiet, show_diff=show_diff)
@@ -110,7 +109,7 @@ def refresh(vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool) ->
         keys = sorted({parse_arxiv_id(arxiv_id).key for arxiv_id in ids})
     except InvalidArxivId as exc:
         raise click.UsageError(str(exc)) from exc
-    _link(vault, quiet=quiet, refresh_keys=keys, refresh_all=all_papers)
+    _link(vault, RunOptions(refresh_keys=frozenset(keys), refresh_all=all_papers), quiet=quiet)
 
 
 class _progress_bar:

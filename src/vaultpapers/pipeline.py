@@ -212,43 +212,59 @@ class _Phases:
         log.debug("run took %.2f s: %s", time.perf_counter() - self.started, steps)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """What one run is asked to do beyond the settings: `vaultpapers link` asks for nothing
+    more (`offline`, `dry_run` at most); the watcher tells it what it knows of the vault.
+
+    - `defer_links_in`: notes the user is still editing: no links inserted into them yet.
+    - `defer_papers`: papers whose metadata is being fetched: no paper note for them yet.
+    - `defer_uncached`: every paper without cached metadata deferred too, and reported
+      pending: a caller that fetches them itself (the watcher, starting) learns which.
+    - `changed`: with a warm vault, the only notes that can have changed since the last run
+      (the caller watches the folder); the folder is not listed again.
+    - `defer_relations`: a new paper's related papers and the index notes come in a later
+      run, and the report says so (`relations_stale`).
+    - `refresh_keys`: ask arXiv again about these papers now, due or not, beyond the run's
+      budget (`vaultpapers refresh`); `refresh_all`: every paper. Otherwise the papers due are.
+    - `metadata_changed`: papers' metadata changed since the last run (the watcher's fetcher
+      asked arXiv again): the plan is a full one.
+    """
+
+    offline: bool = False
+    dry_run: bool = False
+    defer_links_in: frozenset[str] = frozenset()
+    defer_papers: frozenset[str] = frozenset()
+    defer_uncached: bool = False
+    changed: frozenset[str] | None = None
+    defer_relations: bool = False
+    refresh_keys: frozenset[str] | None = None
+    refresh_all: bool = False
+    metadata_changed: bool = False
+
+
 def run_link(
     vault: Path,
     settings: Settings,
+    options: RunOptions = RunOptions(),
     *,
-    offline: bool = False,
-    dry_run: bool = False,
     progress: Progress | None = None,
-    defer_links_in: Collection[str] = (),
-    defer_papers: Collection[str] = (),
     cancel: threading.Event | None = None,
     memory: WarmVault | None = None,
-    changed: Collection[str] | None = None,
-    defer_relations: bool = False,
-    yield_to: threading.Event | None = None,
-    defer_uncached: bool = False,
-    refresh_keys: Collection[str] | None = None,
-    refresh_all: bool = False,
-    metadata_changed: bool = False,
+    should_yield: Callable[[], bool] | None = None,
 ) -> RunReport:
-    """Bring the whole vault up to date.
+    """Bring the whole vault up to date, as `options` ask.
 
-    The watcher passes `defer_links_in` (notes the user is still editing: no links inserted
-    yet) and `defer_papers` (papers whose metadata it is fetching: no stub note yet).
-    Setting `cancel` stops the run between two writes; every file written is complete.
-    A long-lived caller keeps the vault warm in `memory` between runs; it may then name the
-    only notes that can have `changed` since the last run (it watches the folder), and the
-    folder is not listed again. It may also `defer_relations`: a new paper's related papers
-    (and the index notes) then come in a later run, and the report says so
-    (`relations_stale`). Setting `yield_to` while the run plans does the same for what is not
-    worked out yet: the watcher sets it when the user saves again. `defer_uncached` defers
-    every paper without cached metadata, as `defer_papers` does, and reports them pending: a
-    caller that fetches them itself (the watcher, starting) learns which to fetch.
-    `refresh_keys` asks arXiv again about those papers now, whether due or not, beyond the
-    run's budget (`vaultpapers refresh`), `refresh_all` every paper; otherwise the papers due
-    are (`refresh`). `metadata_changed`: papers' metadata changed since the last run (the
-    watcher's fetcher asked arXiv again): the plan is a full one.
+    Setting `cancel` stops the run between two writes; every file written is complete. A
+    long-lived caller keeps the vault warm in `memory` between runs. `should_yield` is asked
+    while the run plans: once it says yes (the user saved again), what is not worked out yet
+    is deferred as `defer_relations` does.
     """
+    offline, dry_run, changed = options.offline, options.dry_run, options.changed
+    defer_links_in, defer_papers = options.defer_links_in, options.defer_papers
+    defer_relations, defer_uncached = options.defer_relations, options.defer_uncached
+    refresh_keys, refresh_all = options.refresh_keys, options.refresh_all
+    metadata_changed = options.metadata_changed
     phases = _Phases()
     warm = memory if memory is not None and not dry_run else None
     known = warm.listing if warm is not None else None
@@ -322,7 +338,7 @@ def run_link(
         phases.done("resolve")
         uncached = dict(resolution.pending) if defer_uncached else {}
         if uncached:
-            defer_papers = {*defer_papers, *uncached}
+            defer_papers = frozenset({*defer_papers, *uncached})
         previous_outputs = (
             warm.outputs if warm is not None and known is not None else state.outputs()
         )
@@ -341,7 +357,7 @@ def run_link(
             for path in basis.get("owed", []):
                 dirty.setdefault(path, catalog.get(path))
         remembered = _RememberedRelations(
-            state, save=not dry_run, defer=defer_relations, yield_to=yield_to, memory=warm
+            state, save=not dry_run, defer=defer_relations, should_yield=should_yield, memory=warm
         )
         plan = plan_link(
             catalog,
@@ -356,7 +372,7 @@ def run_link(
             previous_related=remembered.previous,
             defer_indexes=defer_relations,
             owed_indexes=_owed_indexes(basis) if dirty is not None else (),
-            yield_to=yield_to,
+            should_yield=should_yield,
         )
         phases.done("plan")
         report.requests = resolution.requests
@@ -1052,13 +1068,13 @@ class _RememberedRelations:
         *,
         save: bool = True,
         defer: bool = False,
-        yield_to: threading.Event | None = None,
+        should_yield: Callable[[], bool] | None = None,
         memory: WarmVault | None = None,
     ) -> None:
         self.state = state
         self.save = save
         self.defer = defer
-        self.yield_to = yield_to
+        self.should_yield = should_yield
         self.memory = memory
         self.stale = False
         self.known = self._known()
@@ -1110,7 +1126,7 @@ class _RememberedRelations:
         return related
 
     def _user_editing(self) -> bool:
-        return self.yield_to is not None and self.yield_to.is_set()
+        return self.should_yield is not None and self.should_yield()
 
     def _earlier(self, known: KnownRelations, versions: Mapping[str, int | None]) -> RelatedPapers:
         """The earlier answer, without the papers no longer in the library: stale."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,7 +103,7 @@ def plan_link(
     previous_related: RelatedPapers | None = None,
     defer_indexes: bool = False,
     owed_indexes: Collection[tuple[str, str]] | None = (),
-    yield_to: threading.Event | None = None,
+    should_yield: Callable[[], bool] | None = None,
 ) -> Plan:
     """Every write that brings the vault up to date.
 
@@ -128,7 +127,7 @@ def plan_link(
     list thousands of papers, and the watcher wants a new paper's own note first.
 
     A caller that plans again and again passes the scans as a `Catalog` it keeps up to date;
-    the plan only reads it. Once `yield_to` is set (the user is editing again), the index
+    the plan only reads it. Once `should_yield()` says so (the user is editing again), the index
     notes not planned yet are left to a later run, as deferred ones are.
     """
     planner = _Planner(
@@ -141,11 +140,11 @@ def plan_link(
     )
     planner.place_paper_notes(defer_papers)
     planner.assign_citekeys()
-    defer_indexes = planner.place_index_notes(defer_indexes, yield_to)
+    defer_indexes = planner.place_index_notes(defer_indexes, should_yield)
     planner.scope = planner.affected_by(dirty, previous_related)
     planner.insert_links(defer_links_in)
     planner.write_paper_notes()
-    planner.write_index_notes(defer_indexes, owed_indexes, yield_to)
+    planner.write_index_notes(defer_indexes, owed_indexes, should_yield)
     planner.write_linked_notes()
     planner.report_unlinkable()
     return planner.plan
@@ -387,11 +386,11 @@ class _Planner:
                     self.plan.problems.append(Problem(scan.note.path, ref.line, message))
 
     def place_index_notes(
-        self, defer: bool = False, yield_to: threading.Event | None = None
+        self, defer: bool = False, should_yield: Callable[[], bool] | None = None
     ) -> bool:
         """Where each index note is; returns whether the index notes are deferred (asked to,
         or the user is editing again while their tags were being collected)."""
-        tags = None if defer else self._collect_tags(yield_to)
+        tags = None if defer else self._collect_tags(should_yield)
         defer = tags is None
         self.tags = tags or {}
         self.related = self._detect_relations()
@@ -411,12 +410,14 @@ class _Planner:
                 self.index_path[(kind, name)] = self.names.free_path(folders[kind], stem)
         return defer
 
-    def _collect_tags(self, yield_to: threading.Event | None) -> dict[str, _TagMembers] | None:
+    def _collect_tags(
+        self, should_yield: Callable[[], bool] | None
+    ) -> dict[str, _TagMembers] | None:
         """Every tag in use, nested ones implying their parents, folded case-insensitively;
         an existing index note's spelling wins, else the first spelling in path order. Each
         tag's members are the notes and papers carrying it; its nested tags are linked to it
         (`_TagMembers.nested`), and `self.nested_tags` names them. Empty when no tag is
-        indexed (`index_tags: false`). None if `yield_to` was set meanwhile: the user is
+        indexed (`index_tags: false`). None if `should_yield()` said so meanwhile: the user is
         editing again."""
         if self.settings.index_tags.off:
             return {}
@@ -445,7 +446,7 @@ class _Planner:
                 group_of[tag] = parent
             return group_of[tag]
 
-        if yield_to is not None and yield_to.is_set():
+        if should_yield is not None and should_yield():
             return None
         # Each spelling where it first occurs (path, then place in the note's tags), so that
         # the first one in path order names the tag, as if every note were read in turn.
@@ -786,7 +787,7 @@ class _Planner:
         self,
         defer: bool = False,
         owed: Collection[tuple[str, str]] | None = (),
-        yield_to: threading.Event | None = None,
+        should_yield: Callable[[], bool] | None = None,
     ) -> None:
         assert self.related is not None
         dataview = self.settings.index_dataview
@@ -801,7 +802,7 @@ class _Planner:
             if in_scope is None or (kind, name.casefold()) in in_scope
         ]
         for done, (kind, name, path) in enumerate(todo):
-            if yield_to is not None and yield_to.is_set():
+            if should_yield is not None and should_yield():
                 # The user is editing again: the rest is owed to a later run.
                 stale = {i for i in self.index_notes if i not in wanted}
                 left = {(k, n.casefold()) for k, n, _ in todo[done:]}

@@ -23,7 +23,7 @@ from reliability.harness import (
     without_inserted_links,
 )
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings, load_settings
-from vaultpapers.pipeline import run_link
+from vaultpapers.pipeline import RunOptions, run_link
 from vaultpapers.testing import FakeArxiv
 from vaultpapers.vault import Note, read_note
 from vaultpapers.watch import VaultWatcher
@@ -137,7 +137,7 @@ def test_a_planned_run_applied_after_the_user_saved_conflicts_on_the_saved_notes
         "Untouched.md": f"Both: {PERCEIVER_URL} and {MIXER_URL}\n",
     }
     vault = cached_vault(tmp_path / "v", files, [PERCEIVER, MIXER])
-    plan = run_link(vault, Settings(), offline=True, dry_run=True)
+    plan = run_link(vault, Settings(), RunOptions(offline=True, dry_run=True))
     planned = {write.path for write in plan.planned}
     assert {"Typed in.md", "Synced in.md", "Untouched.md", PERCEIVER_NOTE} <= planned
 

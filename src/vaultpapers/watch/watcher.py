@@ -29,7 +29,7 @@ from watchdog.observers.api import BaseObserver
 from ..cache import PaperCache
 from ..config import Settings
 from ..fetcher import MetadataFetcher
-from ..pipeline import RunReport, WarmVault, open_cache, run_link
+from ..pipeline import RunOptions, RunReport, WarmVault, open_cache, run_link
 from ..vault import markdown_paths
 from .events import EventInbox, EventSorter, recently_saved, stat_of
 from .lock import WatchLock
@@ -320,16 +320,18 @@ class VaultWatcher:
             report = run_link(
                 self.vault,
                 self.settings,
-                offline=True,
-                defer_links_in=plan.held,
-                defer_papers=fetcher.deferred() if fetcher is not None else frozenset(),
+                RunOptions(
+                    offline=True,
+                    defer_links_in=plan.held,
+                    defer_papers=fetcher.deferred() if fetcher is not None else frozenset(),
+                    changed=plan.changed,
+                    defer_relations=plan.defer_relations,
+                    defer_uncached=plan.reason == "catch-up" and fetcher is not None,
+                    metadata_changed=bool(refreshed),
+                ),
                 cancel=self._stopping,
                 memory=self._warm,
-                changed=plan.changed,
-                defer_relations=plan.defer_relations,
-                yield_to=self._inbox.noted_edit if plan.yields_to_edits else None,
-                defer_uncached=plan.reason == "catch-up" and fetcher is not None,
-                metadata_changed=bool(refreshed),
+                should_yield=self._inbox.noted_edit.is_set if plan.yields_to_edits else None,
             )
         except Exception as exc:
             log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
