@@ -35,12 +35,12 @@ def run() -> None:
     """The `vaultpapers` program: `main` in a process whose garbage collector suits it.
 
     A run decodes a vault's worth of long-lived objects (scans, papers) and makes almost no
-    reference cycles, so the collector's default pace re-walks them again and again (at 10k
-    notes, a third of a one-note run), and its sweep at exit costs half a second more. Even
-    collecting rarely (thresholds of 50,000, 20, 100) still cost a one-note run at 10k about
-    0.1 s; a run is short, so it does not collect at all, and what it frees by reference
-    counting is freed as ever. A long-lived `watch` collects, at that rare pace. The last
-    sweep is left to the operating system.
+    reference cycles, so the collector's default pace re-walks them again and again, and its
+    sweep at exit walks them once more. Even collecting rarely still costs a short run more
+    than it frees (figures: benchmarks/README.md, "Figures behind design choices"); a run is
+    short, so it does not collect at all, and what it frees by reference counting is freed as
+    ever. A long-lived `watch` collects, at a rare pace. The last sweep is left to the
+    operating system.
     """
     gc.disable()  # `watch` enables it again
     atexit.register(gc.freeze)

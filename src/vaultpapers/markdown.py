@@ -3,7 +3,7 @@
 Every function here is pure and returns character offsets into the text it was given, as
 sorted lists of half-open ``(start, end)`` spans. The scanners are deliberately simpler than a
 full CommonMark parser, but they never backtrack badly: each is linear (or close to it) in the
-size of the note, so a 10 MB note costs milliseconds, not minutes.
+size of the note, so even a note of many megabytes is scanned quickly.
 
 When in doubt a scanner errs towards "this is not prose": a reference wrongly taken for code is
 merely left alone, while a link inserted into real code would corrupt it.

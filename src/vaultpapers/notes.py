@@ -520,7 +520,7 @@ def _sections(text: str) -> list[tuple[int, int, str]]:
     """Each generated section as (start, end, name): a begin marker and the first end marker
     of the same name after it; a begin marker never closed is not one. Found by looking for
     the markers alone (a pattern with a lazy `.*?` steps through every character, and an index
-    note's section can be 5,000 lines long)."""
+    note's section can be thousands of lines long)."""
     found = []
     at = 0
     while (begin := _BEGIN.search(text, at)) is not None:

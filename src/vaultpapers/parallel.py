@@ -39,7 +39,7 @@ from .writer import FileState
 
 log = logging.getLogger("vaultpapers")
 
-# Fewer notes than this are scanned here: spawning a worker costs about 0.3 s.
+# Fewer notes than this are scanned here: spawning workers costs more than it saves.
 PARALLEL_MIN = 1000
 CHUNK = 250
 MAX_WORKERS = 4
@@ -70,7 +70,7 @@ class Workers:
         workers = _workers(count)
         if workers == 1:
             return None
-        # Imported only now: most runs scan a few notes, and these cost every run 15 ms.
+        # Imported only now: most runs scan a few notes, and the import would cost every run.
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
         from multiprocessing import get_context

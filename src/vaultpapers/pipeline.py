@@ -454,7 +454,7 @@ def _bibliographies(
     `remembered` (kept in the state, brought up to date here for the files left as they are):
     per path, the digest of the text last written (a CSL-JSON file is ours while it holds
     that), the digest of the entries' inputs and the file's (mtime_ns, size) then. While both
-    are the same, the file is neither rendered nor read: 5,000 entries cost 0.1-0.3 s."""
+    are the same, the file is neither rendered nor read: rendering a library is not free."""
     if not settings.bibliography:
         return []
     inputs = bibliography.inputs_digest(papers, citekeys)
@@ -518,9 +518,9 @@ def _remember_bibliographies(
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Decoding the scans kept of a whole vault makes a million long-lived objects and no
-    reference cycles: the garbage collector would walk each of them twice for nothing (0.9 s
-    of 2.5 s at 50k notes). Paused meanwhile, whichever thread asks; enabled again after."""
+    """Decoding the scans kept of a whole vault makes a vault's worth of long-lived objects
+    and no reference cycles: the garbage collector would walk each of them twice for nothing.
+    Paused meanwhile, whichever thread asks; enabled again after."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -591,10 +591,10 @@ def _set_aside(vault: Path, aside: list[tuple[str, str]], *, remove_temps: bool)
 
 
 def _snapshot(settings: Settings, listing: Mapping[str, StatKey]) -> str:
-    # Joined, not repr'd: 15k paths and stat keys, twice a run. No path or key holds a NUL.
+    # Joined, not repr'd: every path and stat key, twice a run. No path or key holds a NUL.
     pairs = "\0".join(itertools.chain.from_iterable(sorted(listing.items())))
     digest = hashlib.blake2b(f"{settings.for_notes!r}\0".encode(), digest_size=16)
-    digest.update(pairs.encode())  # not one text with the settings: 3 MB less to copy
+    digest.update(pairs.encode())  # not one text with the settings: no second copy of the listing
     return digest.hexdigest()
 
 

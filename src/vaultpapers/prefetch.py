@@ -2,8 +2,8 @@
 those notes are read.
 
 A run that finds one new paper in one edited note spends most of its time loading what it kept
-of the vault (at 10,000 notes, a few tenths of a second) and, before it can ask arXiv,
-importing the HTTP and XML stack (a tenth of a second). The helper does the second on the
+of the vault and, before it can ask arXiv, importing the HTTP and XML stack (figures:
+benchmarks/README.md, "Figures behind design choices"). The helper does the second on the
 other core while this process does the first: it fetches into the paper cache, as any run
 would (same pacing, same backoff, the cache's request schedule shared between processes), and
 says what came of each id. It is only a head start: an id the helper did not settle, for

@@ -23,7 +23,7 @@ _FRONT_MATTER = re.compile(
     re.DOTALL,
 )
 _YAML = YAMLHandler()
-# libyaml's loader is ~10x faster than PyYAML's pure-Python one and builds the same values.
+# libyaml's loader is many times faster than PyYAML's pure-Python one and builds the same values.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -32,7 +32,7 @@ def _load(yaml_text: str) -> Any:
 
     Front matter as Obsidian and vaultpapers write it (`key: value` lines, lists of `- item`,
     values that are text, whole numbers or dates) is read here directly: libyaml parses fast,
-    but PyYAML builds the values in Python, a third of the time it takes to scan a note.
+    but PyYAML builds the values in Python, a large part of the time it takes to scan a note.
     Anything else, or anything YAML could read another way, goes to PyYAML."""
     simple = _read_simple(yaml_text)
     return _YAML.load(yaml_text, Loader=_LOADER) if simple is None else simple
@@ -174,7 +174,7 @@ class _ObsidianDumper(yaml.SafeDumper):
 def dump_property(key: str, value: Any) -> str:
     """`key: value` as YAML, the way Obsidian writes properties (lists indented, strings
     double-quoted when they must be). The shapes we write (text, whole numbers, dates, lists
-    of text) are emitted directly, PyYAML's pure-Python emitter being ~100x slower; anything
+    of text) are emitted directly, PyYAML's pure-Python emitter being far slower; anything
     else goes through it."""
     if _PLAIN_KEY.fullmatch(key):
         if isinstance(value, bool) or value is None:

@@ -104,8 +104,8 @@ _REFERENCE = re.compile(
 )
 # Every form above contains one of these (in the usual spellings: 'arXiv.ORG' with mixed case
 # is not looked for). Python's regex engine tries an alternation at every position of the
-# text, which costs about a second on a 5 MB note; ``str.find`` for a few literals costs
-# milliseconds, and the alternation then only runs in a window around each hit. The word
+# text, which is slow on a large note; ``str.find`` for a few literals is an order of magnitude
+# faster, and the alternation then only runs in a window around each hit. The word
 # "arXiv" in prose is deliberately not an anchor: notes about papers say it all the time.
 _ANCHOR_LITERALS = (
     "iv:",  # arXiv:, arxiv:

@@ -153,7 +153,7 @@ def relate_remembering(
     text squeezed of everything that is not a letter or digit (a superset of what tokenizing
     finds), by one regex over the text as it is. When many names moved, every text is read.
 
-    A whole library takes a second or more: `stop` is asked now and then, and once it says True the
+    A whole library takes long: `stop` is asked now and then, and once it says True the
     work is dropped (`GaveWay`).
     """
 

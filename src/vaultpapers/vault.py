@@ -63,8 +63,8 @@ def markdown_files(
         except OSError:
             continue
         subfolders = []
-        # Checks in the order that settles a note soonest: a vault is mostly notes (76k
-        # entries at 50k notes, each looked at every run).
+        # Checks in the order that settles a note soonest: a vault is mostly notes, and
+        # every entry is looked at every run.
         for entry in entries:
             name = entry.name
             if name.startswith("."):

@@ -120,7 +120,7 @@ class VaultWriter:
         out of the results. Small batches are fsynced file by file.
 
         One at a time: creating files in one folder is serialised by the filesystem anyway,
-        and threads only added contention (5,000 new notes: 2.7 s alone, 3.1 s on 4 threads).
+        and threads only added contention (figures: benchmarks/README.md).
         """
         batch = len(writes) >= SYNCFS_BATCH and _load_syncfs() is not None
 
