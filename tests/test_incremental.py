@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import ArxivSettings, Settings, TagSelection, WatchSettings
-from vaultpapers.pipeline import RunOptions, WarmVault, cache_path, open_state, run_link
+from vaultpapers.run.pipeline import RunOptions, WarmVault, cache_path, open_state, run_link
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault
 
 PERCEIVER_AR = make_paper(

@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reliability.harness import own_note_on_a_paper, without_our_additions
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import RunOptions, cache_path, run_link
+from vaultpapers.run.pipeline import RunOptions, cache_path, run_link
 from vaults import (
     MALDACENA,
     MIXER,

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from vaultpapers import parallel
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import RunOptions, cache_path, open_state, run_link
-from vaultpapers.scan import SCAN_COLUMNS
+from vaultpapers.run.pipeline import RunOptions, cache_path, open_state, run_link
+from vaultpapers.scan import parallel
+from vaultpapers.scan.note import SCAN_COLUMNS
 from vaults import MIXER, PERCEIVER, build_vault, notes_only, snapshot
 
 NOTES: dict[str, str | bytes] = {

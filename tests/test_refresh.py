@@ -14,9 +14,9 @@ import yaml
 from click.testing import CliRunner, Result
 
 from factories import make_paper
+from vaultpapers.arxiv.refresh import DAY, due, what_changed
 from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, RefreshSettings, Settings, WatchSettings
-from vaultpapers.refresh import DAY, due, what_changed
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaultpapers.watch import VaultWatcher
 from vaults import build_vault

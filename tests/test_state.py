@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import RunOptions, cache_path, open_state, run_link
-from vaultpapers.scan import SCAN_COLUMNS
-from vaultpapers.state import StateStore
+from vaultpapers.run.pipeline import RunOptions, cache_path, open_state, run_link
+from vaultpapers.scan.note import SCAN_COLUMNS
+from vaultpapers.vaultfs.state import StateStore
 from vaults import PERCEIVER, build_vault, snapshot
 
 NOTE = "Read https://arxiv.org/abs/2103.03206 #review\n"

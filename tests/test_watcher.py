@@ -27,13 +27,13 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from factories import make_paper
+from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings
-from vaultpapers.papers import Paper
-from vaultpapers.pipeline import open_cache
+from vaultpapers.run.pipeline import open_cache
 from vaultpapers.testing import FakeArxiv
+from vaultpapers.vaultfs.writer import Outcome
 from vaultpapers.watch import VaultWatcher, WatcherAlreadyRunning, read_status, running_watcher_pid
-from vaultpapers.writer import Outcome
 from vaults import MIXER, PERCEIVER, build_vault, is_only_insertions, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -204,6 +204,25 @@ def test_an_editor_style_save_gets_its_paper_note_at_once_and_its_link_once_quie
     assert paper_note_latency < settle  # the cached paper's note did not wait for the settle
     assert not api.requests  # cached: nothing fetched
     assert dangling_links(vault) == []
+
+
+def test_a_stopped_watcher_lists_no_note_as_waiting_for_links(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Ideas.md": "Nothing cited yet.\n"})
+    cache(vault, PERCEIVER)
+    with watching(vault, watch_settings(api, settle=60.0)) as watcher:
+        assert watcher.wait_idle(10)
+        editor_save(vault / "Reading.md", f"Perceiver: {PERCEIVER_URL}\n")
+
+        def settling() -> list[str]:
+            record = read_status(vault).record
+            return record.settling if record is not None else []
+
+        wait_until(lambda: settling() == ["Reading.md"], 10, "the note listed as settling")
+    record = read_status(vault).record
+    assert record is not None and record.stopped
+    assert record.settling == []
 
 
 def test_a_complete_save_does_not_wait_for_quiet(tmp_path: Path, api: FakeArxiv) -> None:

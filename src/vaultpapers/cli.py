@@ -13,12 +13,18 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .cache import CacheError
-from .config import ConfigError, load_settings
-from .ids import InvalidArxivId
-from .pipeline import RunOptions, RunReport, explain_related, export_bibliography, run_link
-from .writer import Outcome
+from vaultpapers import __version__
+from vaultpapers.arxiv.cache import CacheError
+from vaultpapers.arxiv.ids import InvalidArxivId
+from vaultpapers.config import ConfigError, load_settings
+from vaultpapers.run.pipeline import (
+    RunOptions,
+    RunReport,
+    explain_related,
+    export_bibliography,
+    run_link,
+)
+from vaultpapers.vaultfs.writer import Outcome
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1  # finished, but a rerun has work left: pending papers, skipped writes
@@ -101,7 +107,7 @@ def refresh(vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool) ->
     \b
     Exit codes: as `link`; 2 also for a malformed id, or neither IDS nor --all.
     """
-    from .ids import parse_arxiv_id
+    from vaultpapers.arxiv.ids import parse_arxiv_id
 
     if not ids and not all_papers:
         raise click.UsageError("name the papers to ask about again (arXiv ids), or --all")
@@ -256,7 +262,7 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> No
     on VAULT, the cache cannot be used) or stopped on a fault; 2 bad usage or configuration.
     """
     # Imported here: watchdog is not needed by the other commands, which should start fast.
-    from .watch import VaultWatcher, WatcherAlreadyRunning, watch_logging
+    from vaultpapers.watch import VaultWatcher, WatcherAlreadyRunning, watch_logging
 
     # Long-lived: cycles must not pile up, but its warm vault is not re-walked often (`run`).
     gc.set_threshold(50_000, 20, 100)
@@ -284,7 +290,8 @@ def status(vault: Path) -> None:
     \b
     Exit codes: 0 a watcher is running; 1 none is.
     """
-    from .watch import describe_status, read_status
+    # The status module alone: `status` needs neither watchdog nor the pipeline.
+    from vaultpapers.watch.status import describe_status, read_status
 
     report = read_status(vault.resolve())
     for line in describe_status(report):
@@ -349,8 +356,8 @@ def export(
     `vaultpapers link`), or the file could not be written; 2 bad usage (no such note, or a
     -o file it will not replace: a Markdown file, or one it did not write, without --force).
     """
-    from .bibliography import format_of
-    from .pipeline import ExportRefused, write_export
+    from vaultpapers.notes.bibliography import format_of
+    from vaultpapers.run.pipeline import ExportRefused, write_export
 
     try:
         settings = load_settings(vault)

@@ -24,10 +24,10 @@ from reliability.harness import (
     seed_cache,
     without_our_additions,
 )
+from vaultpapers.arxiv.papers import Paper
 from vaultpapers.config import Settings
-from vaultpapers.papers import Paper
-from vaultpapers.pipeline import RunOptions, run_link
-from vaultpapers.writer import Outcome
+from vaultpapers.run.pipeline import RunOptions, run_link
+from vaultpapers.vaultfs.writer import Outcome
 from vaults import build_vault, notes_only, snapshot
 
 # Inserted links read `[[Note|arXiv:ID]]`: what a title does to a link's label is checked in

@@ -23,11 +23,11 @@ from reliability.harness import (
     without_inserted_links,
 )
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings, load_settings
-from vaultpapers.pipeline import RunOptions, run_link
+from vaultpapers.run.pipeline import RunOptions, run_link
 from vaultpapers.testing import FakeArxiv
-from vaultpapers.vault import Note, read_note
+from vaultpapers.vaultfs.files import Note, read_note
+from vaultpapers.vaultfs.writer import Outcome, VaultWriter, Write
 from vaultpapers.watch import VaultWatcher
-from vaultpapers.writer import Outcome, VaultWriter, Write
 from vaults import MIXER, PERCEIVER, build_vault, snapshot
 
 PERCEIVER_URL = "https://arxiv.org/abs/2103.03206"

@@ -24,7 +24,7 @@ from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
-from vaultpapers.papers import Paper
+from vaultpapers.arxiv.papers import Paper
 
 __all__ = ["FakeArxiv", "RecordedRequest", "entry_xml"]
 

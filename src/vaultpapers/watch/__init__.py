@@ -8,9 +8,24 @@
 - `watcher`: `VaultWatcher`, the threads wiring these to the pipeline.
 """
 
-from .lock import WatcherAlreadyRunning, running_watcher_pid
-from .status import describe_status, log_file_path, read_status, watch_logging
-from .watcher import VaultWatcher
+from typing import TYPE_CHECKING
+
+from vaultpapers.watch.lock import WatcherAlreadyRunning, running_watcher_pid
+from vaultpapers.watch.status import describe_status, log_file_path, read_status, watch_logging
+
+if TYPE_CHECKING:
+    from vaultpapers.watch.watcher import VaultWatcher
+
+
+def __getattr__(name: str) -> object:
+    # `VaultWatcher` brings watchdog and the pipeline: imported when asked for, so that
+    # `vaultpapers status` (which reads the status module) does not pay for them.
+    if name == "VaultWatcher":
+        from vaultpapers.watch.watcher import VaultWatcher
+
+        return VaultWatcher
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "VaultWatcher",

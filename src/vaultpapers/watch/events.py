@@ -27,11 +27,11 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 
-from ..config import STATE_DIR, Settings
-from ..pipeline import RunReport
-from ..vault import is_excluded
-from ..writer import FileState, Outcome, content_digest
-from .scheduler import Scheduler, Stat
+from vaultpapers.config import STATE_DIR, Settings
+from vaultpapers.run.pipeline import RunReport
+from vaultpapers.vaultfs.files import is_excluded
+from vaultpapers.vaultfs.writer import FileState, Outcome, content_digest
+from vaultpapers.watch.scheduler import Scheduler, Stat
 
 log = logging.getLogger("vaultpapers.watch")
 

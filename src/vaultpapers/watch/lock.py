@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from ..config import STATE_DIR
+from vaultpapers.config import STATE_DIR
 
 try:
     import fcntl

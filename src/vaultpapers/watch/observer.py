@@ -13,7 +13,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
-from .events import WATCHED_EVENTS, EventRecorder, RawEvent
+from vaultpapers.watch.events import WATCHED_EVENTS, EventRecorder, RawEvent
 
 ObserverFactory = Callable[[], BaseObserver]
 DEFAULT_POLL_INTERVAL = 1.0

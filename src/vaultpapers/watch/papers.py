@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..cache import PaperCache
-from ..config import Settings
-from ..fetcher import MetadataFetcher
-from ..metadata import NOT_FOUND_MAX_AGE
-from ..scan import scan_or_report
-from ..vault import Note, read_note
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.arxiv.resolve import NOT_FOUND_MAX_AGE
+from vaultpapers.config import Settings
+from vaultpapers.scan.note import scan_or_report
+from vaultpapers.vaultfs.files import Note, read_note
+from vaultpapers.watch.fetcher import MetadataFetcher
 
 
 class PaperRequests:

@@ -214,7 +214,7 @@ class Scheduler:
         since last looked at (`current`: how each settling note looks now; None: it is gone)."""
         held = set()
         for path, seen in list(self.settling.items()):
-            stat = current.get(path, seen.stat)
+            stat = current[path]  # the caller stats every settling note
             if stat is None:
                 del self.settling[path]
             elif stat != seen.stat:

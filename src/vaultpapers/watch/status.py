@@ -13,12 +13,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..config import STATE_DIR, Settings
-from ..pipeline import RunReport
-from ..writer import Outcome
-from .lock import running_watcher_pid
+from vaultpapers.config import STATE_DIR, Settings
+from vaultpapers.vaultfs.writer import Outcome
+from vaultpapers.watch.lock import running_watcher_pid
+
+if TYPE_CHECKING:  # `vaultpapers status` reads the file without importing the pipeline
+    from vaultpapers.run.pipeline import RunReport
 
 log = logging.getLogger("vaultpapers.watch")
 
@@ -292,7 +294,8 @@ class StatusBoard:
                 if r.outcome is Outcome.FAILED
             ]
         record.pending = pending
-        record.settling = settling
+        # A stopped watcher holds nothing back: no note is waiting for it to insert links.
+        record.settling = [] if record.stopped else settling
         record.errors = errors
         if requests is not None:
             record.requests = requests

@@ -26,17 +26,17 @@ from types import TracebackType
 
 from watchdog.observers.api import BaseObserver
 
-from ..cache import PaperCache
-from ..config import Settings
-from ..fetcher import MetadataFetcher
-from ..pipeline import RunOptions, RunReport, WarmVault, open_cache, run_link
-from ..vault import markdown_paths
-from .events import EventInbox, EventSorter, recently_saved, stat_of
-from .lock import WatchLock
-from .observer import DEFAULT_POLL_INTERVAL, ObserverFactory, ObserverKeeper
-from .papers import PaperRequests
-from .scheduler import FOLLOW_UP_DELAY, RunPlan, Scheduler, Timing
-from .status import Faults, StatusBoard, log_file_path
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.config import Settings
+from vaultpapers.run.pipeline import RunOptions, RunReport, WarmVault, open_cache, run_link
+from vaultpapers.vaultfs.files import markdown_paths
+from vaultpapers.watch.events import EventInbox, EventSorter, recently_saved, stat_of
+from vaultpapers.watch.fetcher import MetadataFetcher
+from vaultpapers.watch.lock import WatchLock
+from vaultpapers.watch.observer import DEFAULT_POLL_INTERVAL, ObserverFactory, ObserverKeeper
+from vaultpapers.watch.papers import PaperRequests
+from vaultpapers.watch.scheduler import FOLLOW_UP_DELAY, RunPlan, Scheduler, Timing
+from vaultpapers.watch.status import Faults, StatusBoard, log_file_path
 
 log = logging.getLogger("vaultpapers.watch")
 
@@ -335,13 +335,12 @@ class VaultWatcher:
             )
         except Exception as exc:
             log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
-            wait = self._schedule.retry_wait
+            wait = self._schedule.run_failed(time.monotonic())
             self._fault(
                 f"a run failed ({type(exc).__name__}: {exc}); nothing more was written, "
                 f"retrying in {wait:.0f} s",
                 None,
             )
-            self._schedule.run_failed(time.monotonic())
             return None
         if refreshed and fetcher is not None:
             fetcher.take_refreshed(len(refreshed))
