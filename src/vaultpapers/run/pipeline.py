@@ -376,7 +376,7 @@ def run_link(
             settings,
             defer_links_in=defer_links_in,
             defer_papers=defer_papers,
-            load=lambda note: _reread(vault, note, settings, read),
+            read_text=lambda note: _reread(vault, note, settings, read),
             outputs=previous_outputs,
             relations=remembered,
             dirty=dirty,
