@@ -28,6 +28,7 @@ from vaultpapers.markdown.notelinks import (
     why_unlinkable,
     wikilink_safe,
 )
+from vaultpapers.model import FileState, Note
 from vaultpapers.notes.index_notes import SERIES_KIND, TAG_KIND, index_file_stem
 from vaultpapers.notes.paper_note import paper_file_stem
 from vaultpapers.notes.related import link_target
@@ -35,8 +36,6 @@ from vaultpapers.plan.names import LinkNames
 from vaultpapers.scan.catalog import stem_of
 from vaultpapers.scan.note import scan_note
 from vaultpapers.testing import FakeArxiv
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.writer import FileState
 from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
 NOTES = ["Sub/My Note.md", "Reading log.md", "a/b/Note.md", "zzzz/Note.md"]

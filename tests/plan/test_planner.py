@@ -10,10 +10,9 @@ from typing import Any
 from factories import make_paper
 from vaultpapers.arxiv.papers import Paper, Resolution
 from vaultpapers.config import Settings
+from vaultpapers.model import FileState, Note, content_digest
 from vaultpapers.plan.planner import Plan, plan_link
 from vaultpapers.scan.note import NoteScan, scan_note
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.writer import FileState, content_digest
 from vaults import PERCEIVER, PERCEIVER_IO
 
 ATTENTION = make_paper("1706.03762", "Attention Is All You Need", categories=("cs.CL",))

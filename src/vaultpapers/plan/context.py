@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, TypeVar
 from vaultpapers import __version__
 from vaultpapers.arxiv.papers import Resolution
 from vaultpapers.config import Settings
+from vaultpapers.model import Note, Problem, StatKey
 from vaultpapers.notes.index_notes import note_summary
 from vaultpapers.plan.names import Labels, LinkNames
 from vaultpapers.scan.catalog import Catalog
-from vaultpapers.scan.note import NoteScan, Problem
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.state import StatKey
+from vaultpapers.scan.note import NoteScan
 
 if TYPE_CHECKING:  # the plan module imports this one
     from vaultpapers.plan.planner import Plan

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vaultpapers.arxiv.papers import Paper
+from vaultpapers.model import Write
 from vaultpapers.notes.index_notes import (
     SERIES_KIND,
     TAG_KIND,
@@ -29,7 +30,6 @@ from vaultpapers.plan.scope import Scope
 from vaultpapers.plan.tags import Tags, collect_tags
 from vaultpapers.relations.detect import RelatedPapers
 from vaultpapers.relations.series import Series
-from vaultpapers.vaultfs.writer import Write
 
 
 @dataclass

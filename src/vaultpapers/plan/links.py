@@ -10,13 +10,13 @@ from vaultpapers.arxiv.ids import parse_arxiv_id
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.markdown.notelinks import linkable, note_link, why_unlinkable
 from vaultpapers.markdown.spans import link_label
+from vaultpapers.model import Write
 from vaultpapers.notes.paper_note import citation_label
 from vaultpapers.plan.context import PlanContext
 from vaultpapers.plan.lazy import Lazy
 from vaultpapers.plan.placement import PaperNotes
 from vaultpapers.plan.scope import Scope
 from vaultpapers.scan.note import NoteScan
-from vaultpapers.vaultfs.writer import Write
 
 
 def insert_links(

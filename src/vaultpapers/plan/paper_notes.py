@@ -7,6 +7,7 @@ import functools
 from collections.abc import Mapping
 
 from vaultpapers.markdown.properties import find_front_matter
+from vaultpapers.model import Write
 from vaultpapers.notes.index_notes import SERIES_KIND, note_summary
 from vaultpapers.notes.paper_note import (
     Mention,
@@ -25,7 +26,6 @@ from vaultpapers.plan.lazy import Lazy
 from vaultpapers.plan.placement import PaperNotes
 from vaultpapers.plan.scope import Scope
 from vaultpapers.scan.note import NoteScan
-from vaultpapers.vaultfs.writer import Write
 
 
 def write_paper_notes(

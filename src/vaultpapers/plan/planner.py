@@ -12,6 +12,7 @@ from typing import Any
 
 from vaultpapers.arxiv.papers import Paper, Resolution
 from vaultpapers.config import Settings
+from vaultpapers.model import Note, Problem, StatKey, Write
 from vaultpapers.plan.context import PlanContext
 from vaultpapers.plan.indexes import place_index_notes, write_index_notes
 from vaultpapers.plan.links import insert_links, report_unlinkable, write_linked_notes
@@ -20,10 +21,7 @@ from vaultpapers.plan.placement import assign_paper_citekeys, place_paper_notes
 from vaultpapers.plan.scope import affected_by
 from vaultpapers.relations.detect import RelatedPapers, relate
 from vaultpapers.scan.catalog import Catalog
-from vaultpapers.scan.note import NoteScan, Problem
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.state import StatKey
-from vaultpapers.vaultfs.writer import Write
+from vaultpapers.scan.note import NoteScan
 
 __all__ = ["Plan", "Problem", "plan_link"]
 
