@@ -20,7 +20,7 @@ from vaultpapers.model import Outcome
 from vaultpapers.watch.lock import running_watcher_pid
 
 if TYPE_CHECKING:  # `vaultpapers status` reads the file without importing the pipeline
-    from vaultpapers.run.pipeline import RunReport
+    from vaultpapers.run.report import RunReport
 
 log = logging.getLogger("vaultpapers.watch")
 
