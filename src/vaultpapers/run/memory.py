@@ -144,7 +144,7 @@ class RunMemory:
         self, scanned: Scanned, *, refreshed: bool
     ) -> tuple[Dirty | None, list[tuple[str, str]] | None]:
         """The notes an incremental plan must look at (those edited, and those the last run
-        left owed) and the index notes it left owed (None: all); (None, ()) when the plan
+        left owed) and the index notes it left owed (None: all); (None, []) when the plan
         must be a full one: the settings changed, or papers' metadata did."""
         basis = self.state.get("basis")
         if (
