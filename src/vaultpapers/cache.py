@@ -281,6 +281,20 @@ class PaperCache:
                     known[key] = ((version, fetched_at), papers[key])
         return papers
 
+    def titles(self) -> list[tuple[str, str, int | None]]:
+        """(key, title, year of the first version) of every cached paper, read by SQLite
+        without decoding the records: what the titles written in notes are matched against."""
+        with self._transaction(write=False) as db:
+            rows = db.execute(
+                "SELECT arxiv_id, json_extract(record, '$.title'), "
+                "substr(json_extract(record, '$.published'), 1, 4) FROM papers"
+            ).fetchall()
+        return [
+            (key, title, int(year) if isinstance(year, str) and year.isdigit() else None)
+            for key, title, year in rows
+            if isinstance(title, str)
+        ]
+
     def _forget_rewritten(self, db: sqlite3.Connection, known: DecodedPapers) -> None:
         """Drops the `known` papers whose record is no longer the one decoded."""
         current = {

@@ -169,7 +169,14 @@ def _print_report(
             f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
             f"{report.written('paper', new=False)} updated"
             + (f", {own} of your own paper notes" if (own := report.written("own")) else "")
-            + f"; {report.links_inserted} links inserted into {report.written('note')} notes; "
+            + f"; {report.links_inserted} links inserted"
+            + (
+                f" ({report.title_links} after paper titles, "
+                f"{report.links_inserted - report.title_links} after URLs and ids)"
+                if report.title_links
+                else ""
+            )
+            + f" into {report.written('note')} notes; "
             f"{report.written('index')} index notes written"
             + (f", {report.removed} removed." if report.removed else ".")
         )

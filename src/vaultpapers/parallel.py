@@ -34,6 +34,7 @@ from .scan import (
     scan_to_row,
 )
 from .state import StatKey
+from .titles import TitleIndex
 from .vault import Note, ReadProblem, read_note
 from .writer import FileState
 
@@ -97,30 +98,37 @@ class Workers:
 
 
 def read_and_scan(
-    vault: Path, paths: Sequence[str], *, max_bytes: int, workers: Workers | None = None
+    vault: Path,
+    paths: Sequence[str],
+    *,
+    max_bytes: int,
+    workers: Workers | None = None,
+    titles: TitleIndex | None = None,
 ) -> list[tuple[Scanned, ScanRow | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
-    (JSON; None for a note that could not be read or scanned)."""
+    (JSON; None for a note that could not be read or scanned). `titles`: the paper titles
+    looked for in the user's notes."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
     vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
+    indexes = [titles] * len(chunks)
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits)
+        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits, indexes)
     if answers is None:
-        return [_with_row(_read_and_scan(vault, path, max_bytes)) for path in paths]
+        return [_with_row(_read_and_scan(vault, path, max_bytes, titles)) for path in paths]
     return [_decode(path, answer) for chunk in answers for path, answer in chunk]
 
 
 def scan_written(
-    notes: Sequence[Written], workers: Workers | None = None
+    notes: Sequence[Written], workers: Workers | None = None, titles: TitleIndex | None = None
 ) -> list[tuple[str, StatKey, ScanRow] | None]:
     """What the state keeps of each note just written — (path, stat, scan JSON) — or None
     for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
     properties its front matter holds when known)."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(notes), _scan_written_chunk, chunks)
+        answers = pool.map(len(notes), _scan_written_chunk, chunks, [titles] * len(chunks))
     if answers is None:
-        return [_scan_written(note) for note in notes]
+        return [_scan_written(note, titles) for note in notes]
     return [row for chunk in answers for row in chunk]
 
 
@@ -140,15 +148,19 @@ def _with_row(scanned: Scanned) -> tuple[Scanned, ScanRow | None]:
     return scanned, scan_to_row(scanned)
 
 
-def _read_and_scan(vault: Path, path: str, max_bytes: int) -> Scanned:
+def _read_and_scan(
+    vault: Path, path: str, max_bytes: int, titles: TitleIndex | None = None
+) -> Scanned:
     note = read_note(vault, path, max_bytes=max_bytes)
-    return note if isinstance(note, ReadProblem) else scan_or_report(note)
+    return note if isinstance(note, ReadProblem) else scan_or_report(note, titles=titles)
 
 
-def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[str, Any]]:
+def _scan_chunk(
+    vault: str, paths: Sequence[str], max_bytes: int, titles: TitleIndex | None = None
+) -> list[tuple[str, Any]]:
     answers: list[tuple[str, Any]] = []
     for path in paths:
-        scanned = _read_and_scan(Path(vault), path, max_bytes)
+        scanned = _read_and_scan(Path(vault), path, max_bytes, titles)
         if isinstance(scanned, ReadProblem):
             answers.append((path, ("unread", scanned.message)))
         elif scanned.kind == OPAQUE_KIND:
@@ -181,11 +193,15 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None
     return scan, kept_row
 
 
-def _scan_written(written: Written) -> tuple[str, StatKey, ScanRow] | None:
+def _scan_written(
+    written: Written, titles: TitleIndex | None = None
+) -> tuple[str, StatKey, ScanRow] | None:
     path, text, bom, state, stat, front_matter = written
-    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter)
+    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter, titles)
     return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
 
 
-def _scan_written_chunk(notes: Sequence[Written]) -> list[tuple[str, StatKey, ScanRow] | None]:
-    return [_scan_written(note) for note in notes]
+def _scan_written_chunk(
+    notes: Sequence[Written], titles: TitleIndex | None = None
+) -> list[tuple[str, StatKey, ScanRow] | None]:
+    return [_scan_written(note, titles) for note in notes]

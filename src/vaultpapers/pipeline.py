@@ -44,6 +44,7 @@ from .relations import (
 from .scan import (
     SCAN_COLUMNS,
     SCAN_FORMAT,
+    USER_KIND,
     NoteScan,
     Problem,
     ScanRow,
@@ -52,6 +53,7 @@ from .scan import (
     scan_or_report,
 )
 from .state import StateStore, StatKey, stat_key
+from .titles import TitleIndex
 from .vault import Note, ReadProblem, is_excluded, markdown_files, read_note, read_vault
 from .writer import FileState, Outcome, VaultWriter, Write, WriteResult
 
@@ -73,6 +75,7 @@ class RunReport:
     plugin_files: int = 0  # of `notes`, those other plugins keep for themselves (drawings)
     papers: int = 0
     links_inserted: int = 0
+    title_links: int = 0  # of `links_inserted`, those after a paper's title
     pending: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     planned: list[Write] = field(default_factory=list)
@@ -279,6 +282,7 @@ def run_link(
                 warm.listing = known
             return unchanged
         ahead: list[Prefetch] = []  # at most one: the papers the changed notes newly cite
+        titles = title_index(vault, settings, dry_run=dry_run)
         with _collector_paused():
             catalog, read, edited, read_problems = scan_vault(
                 vault,
@@ -293,7 +297,10 @@ def run_link(
                 on_read=None
                 if offline or warm is not None or dry_run
                 else _fetch_ahead(vault, settings, ahead),
+                titles=titles,
+                titles_changed=_titles_changed(state, titles),
             )
+        _remember_titles(state, titles)
         phases.done("scan")
         report = RunReport(
             notes=len(catalog),
@@ -320,6 +327,20 @@ def run_link(
                 forced = resolution.papers.keys() if refresh_all else refresh_keys
                 resolution, refresh_after = _refresh(cache, settings, resolution, report, forced)
         phases.done("resolve")
+        if titles is not None:
+            titles = _match_new_titles(
+                vault,
+                settings,
+                state,
+                titles,
+                resolution,
+                catalog,
+                read,
+                edited,
+                workers,
+                warm,
+                save=not dry_run,
+            )
         uncached = dict(resolution.pending) if defer_uncached else {}
         if uncached:
             defer_papers = {*defer_papers, *uncached}
@@ -366,6 +387,7 @@ def run_link(
         report.problems.extend(plan.problems)
         report.papers = len(plan.cited)
         report.links_inserted = plan.links_inserted
+        report.title_links = plan.title_links
         report.pending = {**uncached, **plan.pending}
         bib_before = state.get(BIBLIOGRAPHIES)
         bib_known = copy.deepcopy(bib_before) if isinstance(bib_before, dict) else {}
@@ -384,7 +406,14 @@ def run_link(
             if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
                 log.warning("%s: not written: %s", result.write.path, result.message)
         written = _remember(
-            state, vault, plan, report.results, previous_outputs, warm, workers=workers
+            state,
+            vault,
+            plan,
+            report.results,
+            previous_outputs,
+            warm,
+            workers=workers,
+            titles=titles,
         )
         _remember_bibliographies(state, report.results, bib_known, bib_before)
         phases.done("remember")
@@ -759,6 +788,8 @@ def scan_vault(
     only: Collection[str] | None = None,
     workers: Workers | None = None,
     on_read: Callable[[list[NoteScan]], None] | None = None,
+    titles: TitleIndex | None = None,
+    titles_changed: tuple[TitleIndex, set[str]] | None = None,
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
 
@@ -769,11 +800,15 @@ def scan_vault(
     when it is `in_step` with the state (the listing the last run left), the state's scans
     are not read, and if the caller knows the `only` paths that can have changed, no other
     note is even looked at. `on_read` is shown the notes read now before the kept scans
-    are decoded, when there are enough of those to be worth a head start.
+    are decoded, when there are enough of those to be worth a head start. `titles`: the
+    paper titles looked for in the notes; `titles_changed`: the titles added and the papers
+    whose title left since the kept scans were made (the notes naming those are read again).
     """
     if memory is not None and in_step is not None:
         if only is not None and save:
-            return _rescanned(vault, settings, state, memory, listing, only, workers)
+            others = [path for path in memory.catalog.scan_at if path not in only]
+            stale = _naming_titles(vault, settings, others, memory.catalog.get, titles_changed)
+            return _rescanned(vault, settings, state, memory, listing, only, workers, titles, stale)
         kept_paths: Collection[str] = memory.catalog.scan_at.keys()
         earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
 
@@ -788,7 +823,7 @@ def scan_vault(
         warm = memory.catalog.scan_at if memory is not None else {}
 
         def rescan(note: Note) -> NoteScan | None:
-            return _scan_again(vault, settings, note)
+            return _scan_again(vault, settings, note, titles)
 
         def earlier_of(path: str) -> NoteScan | None:
             scan = warm.get(path)
@@ -800,7 +835,11 @@ def scan_vault(
     # on what the changed ones cite while the kept scans are decoded.
     changed: dict[str, NoteScan | None] = {}
     to_read = [path for path, stat in listing.items() if stat_before(path) != stat]
-    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
+    if titles_changed is not None:
+        reading = set(to_read)
+        others = [path for path in listing if path not in reading]
+        to_read += sorted(_naming_titles(vault, settings, others, earlier_of, titles_changed))
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers, titles)
     if on_read is not None and len(listing) - len(to_read) >= FETCH_AHEAD_MIN:
         on_read([scan for scan in read_now.values() if scan is not None])
     scans: list[NoteScan] = []
@@ -815,7 +854,9 @@ def scan_vault(
             unreadable.append(relative)
             changed[relative] = None
     if unreadable:
-        more, more_fresh, more_problems = _read_and_scan(vault, settings, unreadable, workers)
+        more, more_fresh, more_problems = _read_and_scan(
+            vault, settings, unreadable, workers, titles
+        )
         read_now.update(more)
         fresh.update(more_fresh)
         problems += more_problems
@@ -847,6 +888,8 @@ def _rescanned(
     listing: Mapping[str, StatKey],
     only: Collection[str],
     workers: Workers | None = None,
+    titles: TitleIndex | None = None,
+    stale: Collection[str] = (),
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """`scan_vault` for a warm catalog in step with the listing but for the `only` paths.
     A note that could not be read stays reported until it changes."""
@@ -854,7 +897,7 @@ def _rescanned(
     changed: dict[str, NoteScan | None] = {}
     to_read: list[str] = []
     gone: list[str] = []
-    for relative in only:
+    for relative in [*only, *stale]:
         memory.unreadable.pop(relative, None)
         earlier = catalog.get(relative)
         stat = listing.get(relative)
@@ -862,10 +905,10 @@ def _rescanned(
             if earlier is not None:
                 gone.append(relative)
                 changed[relative] = earlier
-        elif earlier is None or earlier.note.stat != stat:
+        elif earlier is None or earlier.note.stat != stat or relative in stale:
             to_read.append(relative)
             changed[relative] = earlier
-    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers, titles)
     state.save_scans(fresh, gone)
     _update(catalog, read_now, gone)
     memory.unreadable.update((problem.path, problem) for problem in problems)
@@ -874,13 +917,19 @@ def _rescanned(
 
 
 def _read_and_scan(
-    vault: Path, settings: Settings, paths: list[str], workers: Workers | None = None
+    vault: Path,
+    settings: Settings,
+    paths: list[str],
+    workers: Workers | None = None,
+    titles: TitleIndex | None = None,
 ) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, ScanRow]], list[Problem]]:
     """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
     read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
     fresh: dict[str, tuple[StatKey, ScanRow]] = {}
     problems: list[Problem] = []
-    scanned_all = read_and_scan(vault, paths, max_bytes=settings.max_note_bytes, workers=workers)
+    scanned_all = read_and_scan(
+        vault, paths, max_bytes=settings.max_note_bytes, workers=workers, titles=titles
+    )
     for scanned, kept_row in scanned_all:
         if isinstance(scanned, ReadProblem):
             problems.append(Problem(scanned.path, None, scanned.message))
@@ -889,6 +938,115 @@ def _read_and_scan(
         if kept_row is not None:
             fresh[scanned.note.path] = (scanned.note.stat, kept_row)
     return read_now, fresh, problems
+
+
+TITLES = "titles"  # state: the titles the kept scans were matched against
+
+
+def title_index(vault: Path, settings: Settings, *, dry_run: bool = False) -> TitleIndex | None:
+    """The titles of every paper the cache knows (None: `titles: off`)."""
+    if settings.titles == "off":
+        return None
+    if dry_run and not cache_path(vault).exists():
+        return TitleIndex()
+    with open_cache(vault, in_memory=dry_run) as cache:
+        return TitleIndex.of(cache.titles())
+
+
+def _titles_changed(
+    state: StateStore, titles: TitleIndex | None
+) -> tuple[TitleIndex, set[str]] | None:
+    """The titles added since the kept scans were matched, and the papers whose title left
+    (None: none changed)."""
+    saved = state.get(TITLES)
+    digest = titles.digest() if titles is not None else ""
+    if isinstance(saved, dict) and saved.get("digest") == digest:
+        return None
+    before = set(saved.get("keys", [])) if isinstance(saved, dict) else set()
+    now = titles.keys if titles is not None else set()
+    added = titles.only(now - before) if titles is not None else TitleIndex()
+    return added, before - now
+
+
+def _remember_titles(state: StateStore, titles: TitleIndex | None) -> None:
+    state.put(
+        TITLES,
+        {
+            "digest": titles.digest() if titles is not None else "",
+            "keys": sorted(titles.keys) if titles is not None else [],
+        },
+    )
+
+
+def _naming_titles(
+    vault: Path,
+    settings: Settings,
+    paths: Iterable[str],
+    earlier_of: Callable[[str], NoteScan | None],
+    changed: tuple[TitleIndex, set[str]] | None,
+) -> set[str]:
+    """The user's notes among `paths` whose kept scan is out of date for the titles that
+    changed: they cite a paper whose title left, or may name one that was added (a note is
+    read for that; the first two words of such a title side by side anywhere are enough)."""
+    if changed is None:
+        return set()
+    added, removed = changed
+    stale: set[str] = set()
+    for path in paths:
+        earlier = earlier_of(path)
+        if earlier is None or earlier.kind != USER_KIND:
+            continue
+        if removed and not removed.isdisjoint(earlier.cited):
+            stale.add(path)
+        elif added:
+            note = read_note(vault, path, max_bytes=settings.max_note_bytes)
+            if isinstance(note, Note) and note.text and added.may_occur_in(note.text):
+                stale.add(path)
+    return stale
+
+
+def _match_new_titles(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    titles: TitleIndex,
+    resolution: Resolution,
+    catalog: Catalog,
+    read: dict[str, Note],
+    edited: dict[str, NoteScan | None],
+    workers: Workers,
+    warm: WarmVault | None,
+    *,
+    save: bool,
+) -> TitleIndex:
+    """The titles of the papers fetched in this run added to `titles`, and the notes naming
+    them scanned again, so that a note naming a paper another note cites by URL is linked
+    in the same run (and the next run has nothing left to do)."""
+    new = [
+        (key, paper.title, paper.published.year)
+        for key, paper in resolution.papers.items()
+        if key not in titles.keys
+    ]
+    added = TitleIndex.of(new)
+    if not added:
+        return titles
+    titles = TitleIndex([*titles.entries(), *added.entries()])
+    stale = _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
+    if stale:
+        read_now, fresh, _ = _read_and_scan(vault, settings, sorted(stale), workers, titles)
+        for path in stale:
+            edited.setdefault(path, catalog.get(path))
+        if save:
+            state.save_scans(fresh, ())
+        if warm is not None:
+            _update(catalog, read_now, ())
+            read.update(_texts(read_now))
+        else:
+            for scan in read_now.values():
+                if scan is not None:
+                    catalog.put(scan)
+    _remember_titles(state, titles)
+    return titles
 
 
 def _update(catalog: Catalog, read_now: Mapping[str, NoteScan | None], gone: Iterable[str]) -> None:
@@ -945,11 +1103,13 @@ def _decoded(
         return None
 
 
-def _scan_again(vault: Path, settings: Settings, note: Note) -> NoteScan | None:
+def _scan_again(
+    vault: Path, settings: Settings, note: Note, titles: TitleIndex | None = None
+) -> NoteScan | None:
     """The note scanned anew, provided it is still the file its kept scan was made from."""
     current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
     if isinstance(current, Note) and current.state == note.state:
-        return scan_or_report(current)
+        return scan_or_report(current, titles=titles)
     return None
 
 
@@ -974,6 +1134,7 @@ def _remember(
     memory: WarmVault | None = None,
     *,
     workers: Workers | None = None,
+    titles: TitleIndex | None = None,
 ) -> dict[str, StatKey | None]:
     """Record what this run left behind, so the next run need not look at it again: the
     generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
@@ -1011,7 +1172,7 @@ def _remember(
         # What we wrote is what is there (the writer checked), so scan that, not a re-read.
         front_matter = plan.front_matter.get(write.path)
         to_scan.append((write.path, write.text, write.bom, result.state, stat, front_matter))
-    for row in scan_written(to_scan, workers):
+    for row in scan_written(to_scan, workers, titles):
         if row is None:
             continue
         path, stat, kept_row = row

@@ -70,6 +70,7 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     cited: set[str] = field(default_factory=set)
     links_inserted: int = 0
+    title_links: int = 0  # of `links_inserted`, those after a paper's title written in a note
     pending: dict[str, str] = field(default_factory=dict)  # key -> why
     # Generated notes brought up to date: path -> (its stat if unchanged, else None, digest of
     # what it was rendered from). The next run skips a note whose pair is the same.
@@ -607,6 +608,8 @@ class _Planner:
             if insertions and note is not None and note.text is not None:
                 self.linked_text[scan.note.path] = insert(note.text, insertions)
                 self.plan.links_inserted += len(insertions)
+                after_titles = {ref.insert_at for ref in scan.references if ref.by_title}
+                self.plan.title_links += sum(at in after_titles for at, _ in insertions)
                 path = scan.note.path
                 if self.scope is not None and self._summary(path) != self.scope.listed.get(path):
                     # Its line in its tags' indexes is taken from the text with the links.

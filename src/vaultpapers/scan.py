@@ -28,6 +28,7 @@ from .properties import find_front_matter
 from .references import Reference, find_references
 from .related import PaperRelations
 from .tags import body_tags, front_matter_tags
+from .titles import TitleIndex, find_titles
 from .vault import Note
 from .writer import FileState
 
@@ -130,17 +131,23 @@ def _encode_reference(ref: Reference, links_after: list[str]) -> tuple[Any, ...]
         ref.insert_at,
         ref.in_table,
         ref.next_wikilink,
+        ref.by_title,
         links_after,
     )
 
 
 def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
-    key, version, start, end, line, insert_at, in_table, next_wikilink, _ = row
-    return Reference(ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink)
+    key, version, start, end, line, insert_at, in_table, next_wikilink, by_title, _ = row
+    return Reference(
+        ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink, by_title
+    )
 
 
-def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
-    """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse)."""
+def scan_note(
+    note: Note, front_matter: Mapping[str, Any] | None = None, titles: TitleIndex | None = None
+) -> NoteScan:
+    """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse).
+    `titles`: the paper titles the vault knows, looked for in the user's notes."""
     assert note.text is not None
     if note.path.lower().endswith(_PLUGIN_SUFFIXES):
         return NoteScan(note, PLUGIN_KIND)
@@ -161,7 +168,7 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             except InvalidArxivId:
                 paper_key = None
         kind = PAPER_KIND if paper_key else USER_KIND
-        scan = _scan_content(note, kind, {}, paper_key, [problem], insertable=False)
+        scan = _scan_content(note, kind, {}, paper_key, [problem], insertable=False, titles=titles)
         # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
         lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
         if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
@@ -188,15 +195,17 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             f"paper note with an unusable arxiv_id {raw_id!r} "
             "(write it quoted, e.g. arxiv_id: '2103.03206'); treated as your own note",
         )
-        return _scan_content(note, USER_KIND, data, None, [problem])
-    return _scan_content(note, USER_KIND, data, None, [])
+        return _scan_content(note, USER_KIND, data, None, [problem], titles=titles)
+    return _scan_content(note, USER_KIND, data, None, [], titles=titles)
 
 
-def scan_or_report(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
+def scan_or_report(
+    note: Note, front_matter: Mapping[str, Any] | None = None, titles: TitleIndex | None = None
+) -> NoteScan:
     """`scan_note`, except that a failure costs only this note: it is then treated as text
     we do not touch, with a problem saying so."""
     try:
-        return scan_note(note, front_matter)
+        return scan_note(note, front_matter, titles)
     except Exception as exc:  # a bug must cost one note, never the whole vault
         message = (
             f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
@@ -213,6 +222,7 @@ def _scan_content(
     problems: list[Problem],
     *,
     insertable: bool = True,
+    titles: TitleIndex | None = None,
 ) -> NoteScan:
     text = note.text
     assert text is not None
@@ -228,6 +238,11 @@ def _scan_content(
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
+    if titles and kind == USER_KIND:
+        named = find_titles(text, titles, skip_spans=skip, own=names)
+        if named:
+            by_title = _outside_links_after(text, tuple(m.reference() for m in named))
+            references = tuple(sorted(references + by_title, key=lambda r: r.start))
     problems += [Problem(note.path, bad.line, f"{bad.text}: {bad.reason}") for bad in found.invalid]
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)

@@ -1,0 +1,413 @@
+"""Papers a note names by their title, without any URL.
+
+Pure and per note, like :mod:`vaultpapers.references`: a :class:`TitleIndex` of the titles the
+vault knows (its cache, its paper notes) is asked about one note's text and answers
+:class:`~vaultpapers.references.Reference` objects (``by_title=True``), which then count and
+get their link exactly as URL references do.
+
+The matching rule, precision before recall (a wrong link is worse than a missing one):
+
+- **Same words.** The written words equal the paper's title after normalising: Unicode NFKC,
+  case folded, ``&`` read as ``and``, and every run of punctuation or whitespace between words
+  (quotes, dashes, the colon before a subtitle, a hyphen) read as one separator. Typos, a
+  changed word, a title cut before its subtitle: no match.
+- **A written year must fit.** ``Title(2015)``, ``Title (2015)``, ``Title, 2015``: the
+  paper's first version must be within a year of it, else the text is some other paper.
+- **Written as a title.** The whole of a line, list item or heading (after a bullet, a number,
+  a ``label: ``, ``Authors (2017) - ``), optionally followed by a year, authors or a comment;
+  or, inside a line, set apart from the sentence: in quotes, emphasis or parentheses, between
+  separators, or as a bibliography entry's title (``Ho, J. (2020). Denoising diffusion
+  probabilistic models. NeurIPS``); or written with the paper's own capitalisation (four words
+  or more); or at least seven words long. Words that merely run on in a sentence ("language
+  models are few-shot learners when prompted") are language, not a citation.
+- **Not generic.** One-word titles never match, nor titles of two or three words made only of
+  ordinary words ("Generative Adversarial Networks", "Layer Normalization"), however written:
+  they name a topic more often than a paper. A short title needs a coined word
+  (``Perceiver IO``, ``GPT-4 Technical Report``).
+- **One paper or none.** Two papers whose titles (and years) fit the same words: no link.
+- **Never in** front matter, code, comments, links, HTML blocks, Dataview fields or our own
+  sections. Headings count as citations but get no link (it would change their anchor).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .ids import ArxivId
+from .markdown import (
+    Span,
+    code_spans,
+    dataview_field_spans,
+    front_matter_span,
+    html_block_spans,
+    link_constructs,
+    merge_spans,
+    overlaps,
+    table_spans,
+    wikilink_spans,
+)
+from .notelinks import links_at
+from .references import Reference
+
+# A word: a run of Latin (Greek, Cyrillic) letters and digits, or of letters of another script,
+# so that a Korean particle or a Chinese word glued to a title ('Attention Is All You Need에서',
+# '论文_Scaling Laws...') is not part of its last or first word. '&' is a word ("and").
+_ALPHABETIC = "0-9A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_WORD = re.compile(rf"[{_ALPHABETIC}]+|[^\W\d_{_ALPHABETIC}]+|&")
+_LIST_MARKER = re.compile(
+    r"[ \t]*(?:>[ \t]*)*(?:[-*+•·▪◦‣∙][ \t]+(?:\[[ xX]\][ \t]+)?|\d{1,3}[.)][ \t]+"
+    r"|\[\d{1,3}\][ \t]+|\(\d{1,3}\)[ \t]+)?"
+)
+_HEADING = re.compile(r"[ \t]{0,3}#{1,6}(?:[ \t]|$)")
+# What may stand between the line's start (after a bullet) and the title: emphasis, quotes,
+# a bracketed tag ('[NLP 논문 리뷰] ').
+_OPENING = re.compile(r"""[ \t]*(?:[*_~"'“‘「『(\[][ \t]*|\[[^\]\n]{1,30}\][ \t]+)*""")
+# A short label before the title: 'Day 2: ', 'EX09 — ', 'Schulman et al. (2017) - '.
+_LABEL = re.compile(r"[^\n:：]{1,40}?(?:[:：]|[ \t][-–—])[ \t]*")
+_CLOSING = re.compile(r"""(?:[*_~"'”’」』][ \t]*)*""")
+# A year written right after the title: glued '(2015)', ' (2015)', ', 2015', ' 2015'.
+_YEAR = re.compile(r"[ \t]*(?:[(\[][ \t]*((?:19|20)\d\d)[ \t]*[)\]]|,?[ \t]*((?:19|20)\d\d)\b)")
+# A short comment glued to the title in parentheses: '...io-awareness(tiling)'.
+_GLUED_COMMENT = re.compile(r"[ \t]?\([^()\n]{1,40}\)")
+# After a title standing alone, a line goes on with a year, authors or a comment: punctuation,
+# a bracket, 'by', 'et al', or text in another script; not with a lower-case word of a
+# sentence ("Language models are few-shot learners when prompted").
+_STANDALONE_AFTER = re.compile(
+    r"""[ \t]*(?:$|[(\[{,.;:|/\-–—*_"'”’!?<>）]|by\b|et\b|from\b|\d|[^\x00-\x7f])""",
+    re.IGNORECASE,
+)
+_QUOTED_BEFORE = frozenset("\"'“‘«*_「『《(（")
+_QUOTED_AFTER = frozenset("\"'”’»*_」』》)）")
+# What ends the text before a title set apart from the sentence around it: a separator (' - ',
+# ': ', '| ', ') '), or a bibliography's full stop after a year, a name or an initial ('(2020).
+# ', 'Jimmy Ba. ', 'et al., '); a full stop after a lower-case word is prose.
+_SET_APART_BEFORE = re.compile(
+    r"(?:[:;|\])>：]|[ \t][-–—]|\b(?:(?:19|20)\d\d[a-z]?\)?|[A-Z][\w'\-]*|et al)\.|et al\.,)"
+    r"[ \t]+$"
+)
+_PROSE_MIN_WORDS = 7
+_GENERIC_MAX_WORDS = 3
+_COINED = re.compile(r"\w*(?:[a-z][A-Z]|[A-Z]{2}|\d)\w*")
+
+
+def normal_words(text: str) -> list[str]:
+    """The title's words as compared: NFKC, case folded, '&' as 'and', punctuation dropped."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return ["and" if word == "&" else word for word in _WORD.findall(folded)]
+
+
+@dataclass(frozen=True)
+class KnownTitle:
+    key: str  # the paper's canonical arXiv id
+    title: str  # as arXiv writes it
+    year: int | None
+    words: tuple[str, ...]
+    ordinary: bool  # no coined word ('BERT', 'YOLOv4', 'GPT-3')
+    cased: tuple[str, ...]  # the title's words with their case, for matches in prose
+
+
+def known_title(key: str, title: str, year: int | None) -> KnownTitle | None:
+    """The title as the index keeps it, or None for a title that can never be matched (one
+    word, or a few ordinary ones: a topic's name)."""
+    title = " ".join(title.split())
+    words = tuple(normal_words(title))
+    if len(words) < 2:
+        return None
+    coined = any(_COINED.fullmatch(word) for word in re.findall(r"\w+", title))
+    if not coined and len(words) <= _GENERIC_MAX_WORDS:
+        return None  # "Layer Normalization", "Generative Adversarial Networks": a topic
+    cased = tuple(_WORD.findall(unicodedata.normalize("NFKC", title)))
+    return KnownTitle(key, title, year, words, not coined, cased)
+
+
+class TitleIndex:
+    """Known titles keyed on their first two normalised words: a note is looked up word pair
+    by word pair, never compared against every title."""
+
+    def __init__(self, titles: Iterable[KnownTitle] = ()) -> None:
+        self.by_start: dict[tuple[str, ...], list[KnownTitle]] = {}
+        self.keys: set[str] = set()
+        for title in titles:
+            self.add(title)
+
+    @classmethod
+    def of(cls, papers: Iterable[tuple[str, str, int | None]]) -> TitleIndex:
+        """From (key, title, year) rows."""
+        index = cls()
+        for key, title, year in papers:
+            known = known_title(key, title, year)
+            if known is not None:
+                index.add(known)
+        return index
+
+    def add(self, title: KnownTitle) -> None:
+        entries = self.by_start.setdefault(title.words[:2], [])
+        if all(entry.key != title.key or entry.words != title.words for entry in entries):
+            entries.append(title)
+            entries.sort(key=lambda entry: (-len(entry.words), entry.key))
+            self.keys.add(title.key)
+
+    def entries(self) -> list[KnownTitle]:
+        return [entry for entries in self.by_start.values() for entry in entries]
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self.by_start.values())
+
+    def __bool__(self) -> bool:
+        return bool(self.by_start)
+
+    def digest(self) -> str:
+        rows = sorted(f"{e.key}\t{' '.join(e.words)}\t{e.year}" for e in self.entries())
+        return hashlib.blake2b("\n".join(rows).encode(), digest_size=12).hexdigest()
+
+    def only(self, keys: Iterable[str]) -> TitleIndex:
+        """The titles of these papers alone."""
+        wanted = set(keys)
+        return TitleIndex(entry for entry in self.entries() if entry.key in wanted)
+
+    def may_occur_in(self, text: str) -> bool:
+        """Whether any title's first two words stand next to each other in `text`: a cheap
+        test at C speed that spares most notes the matching proper."""
+        words = normal_words(text)
+        return not self.by_start.keys().isdisjoint(itertools.pairwise(words))
+
+
+@dataclass(frozen=True)
+class TitleMatch:
+    """A known title written in a note, with what the rule made of it."""
+
+    title: KnownTitle
+    start: int
+    end: int  # end of the title as written
+    line: int
+    insert_at: int | None
+    in_table: bool
+    next_wikilink: str | None
+
+    def reference(self) -> Reference:
+        return Reference(
+            arxiv_id=ArxivId(self.title.key, None),
+            start=self.start,
+            end=self.end,
+            line=self.line,
+            insert_at=self.insert_at,
+            in_table=self.in_table,
+            next_wikilink=self.next_wikilink,
+            by_title=True,
+        )
+
+
+def find_titles(
+    text: str,
+    index: TitleIndex,
+    *,
+    skip_spans: Sequence[Span] = (),
+    own: str | None = None,
+) -> list[TitleMatch]:
+    """Every known title `text` cites by its words, in text order (`own`: the paper this note
+    is about, which it does not cite)."""
+    if not index or not index.may_occur_in(text):
+        return []
+    front = front_matter_span(text)
+    code = code_spans(text)
+    not_prose = merge_spans(
+        [front] if front else [],
+        code,
+        wikilink_spans(text),
+        html_block_spans(text),
+        dataview_field_spans(text),
+        skip_spans,
+    )
+    constructs = [(c.start, c.end) for c in link_constructs(text, exclude=not_prose)]
+    excluded = merge_spans(not_prose, constructs)
+    tables = table_spans(text, exclude=code)
+    tokens = [(m.start(), m.end(), _folded(m.group())) for m in _WORD.finditer(text)]
+    matches: list[TitleMatch] = []
+    position = 0
+    line, counted_to = 1, 0
+    while position < len(tokens) - 1:
+        candidates = index.by_start.get((tokens[position][2], tokens[position + 1][2]))
+        found: TitleMatch | None = None
+        if candidates:
+            for title in candidates:  # longest first
+                n = len(title.words)
+                if found is not None and n < len(found.title.words):
+                    break
+                if position + n > len(tokens):
+                    continue
+                if any(tokens[position + i][2] != title.words[i] for i in range(2, n)):
+                    continue
+                start, end = tokens[position][0], tokens[position + n - 1][1]
+                if "\n" in text[start:end] or overlaps(start, end, excluded):
+                    continue
+                line += text.count("\n", counted_to, start)
+                counted_to = start
+                judged = _judge(text, title, start, end, line, tables, position, tokens)
+                if judged is None:
+                    continue
+                if found is not None and found.title.key != judged.title.key:
+                    found = _AMBIGUOUS  # two papers with these words (and year): no guess
+                    break
+                found = judged
+            if found is _AMBIGUOUS or (found is not None and found.title.key == own):
+                position += len(found.title.words)
+                continue
+        if found is not None:
+            matches.append(found)
+            position += len(found.title.words)
+        else:
+            position += 1
+    return matches
+
+
+def _folded(word: str) -> str:
+    if word == "&":
+        return "and"
+    if word.isascii():
+        return word.lower()
+    return unicodedata.normalize("NFKC", word).casefold()
+
+
+def _judge(
+    text: str,
+    title: KnownTitle,
+    start: int,
+    end: int,
+    line: int,
+    tables: Sequence[Span],
+    position: int,
+    tokens: list[tuple[int, int, str]],
+) -> TitleMatch | None:
+    """The match, if where and how the title is written makes it a citation (see the module's
+    rule), with where its link goes."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    heading = _HEADING.match(text, line_start) is not None
+    year = _YEAR.match(text, end, line_end)
+    after = end
+    if year is not None:
+        written = int(year.group(1) or year.group(2))
+        if title.year is not None and abs(written - title.year) > 1:
+            return None  # another paper with these words, or not a paper at all
+        after = year.end()
+    standalone = _stands_alone(text, line_start, start, after, line_end, heading)
+    if not standalone and (
+        heading
+        or not _set_apart(text, title, line_start, start, end, after, line_end, position, tokens)
+    ):
+        return None
+    insert_at: int | None = None
+    if not heading:
+        insert_at = _insertion_point(text, after, line_end)
+    in_table = any(s <= start < e for s, e in tables)
+    return TitleMatch(
+        title=title,
+        start=start,
+        end=end,
+        line=line,
+        insert_at=insert_at,
+        in_table=in_table,
+        next_wikilink=_wikilink_at(text, insert_at),
+    )
+
+
+def _stands_alone(
+    text: str, line_start: int, start: int, after: int, line_end: int, heading: bool
+) -> bool:
+    """Whether the title is what its line (or list item) holds, with at most a bullet, a short
+    label and emphasis before it, and a year, authors or a comment after it."""
+    pos = _HEADING.match(text, line_start).end() if heading else line_start  # type: ignore[union-attr]
+    pos = _LIST_MARKER.match(text, pos).end()  # type: ignore[union-attr]
+    pos = _OPENING.match(text, pos).end()  # type: ignore[union-attr]
+    if pos != start:
+        label = _LABEL.match(text, pos, start)
+        if label is None or text[label.end() : start].strip(" *_\"'“‘「『"):
+            return False
+    closing = _CLOSING.match(text, after, line_end).end()  # type: ignore[union-attr]
+    return _STANDALONE_AFTER.match(text, closing, line_end) is not None
+
+
+def _set_apart(
+    text: str,
+    title: KnownTitle,
+    line_start: int,
+    start: int,
+    end: int,
+    after: int,
+    line_end: int,
+    position: int,
+    tokens: list[tuple[int, int, str]],
+) -> bool:
+    """Whether a title inside a line is written as a title rather than as words of a
+    sentence: in quotes, emphasis or parentheses; between separators or as a bibliography
+    entry's title ('Ho, J. (2020). Denoising diffusion probabilistic models. NeurIPS');
+    or with its own capitalisation; or simply long."""
+    if _quoted(text, start, end, after, line_end):
+        return True
+    closing = _CLOSING.match(text, after, line_end).end()  # type: ignore[union-attr]
+    if _SET_APART_BEFORE.search(text, max(line_start, start - 60), start) and (
+        _STANDALONE_AFTER.match(text, closing, line_end) is not None
+    ):
+        return True
+    if len(title.words) >= 4 and _as_cased(text, title, position, tokens):
+        return True
+    return len(title.words) >= _PROSE_MIN_WORDS
+
+
+def _quoted(text: str, start: int, end: int, after: int, line_end: int) -> bool:
+    """In quotes, emphasis or parentheses (a year or a comment may stand inside them)."""
+    if start == 0 or text[start - 1] not in _QUOTED_BEFORE:
+        return False
+    for pos in (end, after):
+        if text[pos : pos + 1] in _QUOTED_AFTER or (
+            text[pos : pos + 1] in (".", ",") and text[pos + 1 : pos + 2] in _QUOTED_AFTER
+        ):
+            return True
+    comment = _GLUED_COMMENT.match(text, after, line_end)
+    return comment is not None and text[comment.end() : comment.end() + 1] in _QUOTED_AFTER
+
+
+def _as_cased(
+    text: str, title: KnownTitle, position: int, tokens: list[tuple[int, int, str]]
+) -> bool:
+    """Whether the words are written with the title's own capitalisation (and the title has
+    some capitals to tell it from a sentence)."""
+    if all(word.islower() or not word.isalpha() for word in title.cased[1:]):
+        return False
+    written = [text[s:e] for s, e, _ in tokens[position : position + len(title.words)]]
+    return len(written) == len(title.cased) and all(
+        a == b for a, b in zip(written, title.cased, strict=True)
+    )
+
+
+def _insertion_point(text: str, after: int, line_end: int) -> int | None:
+    """Where the link goes: right after the title (and its year); after a short comment glued
+    on in parentheses, since no link goes right before a '(' (it could read as a Markdown
+    link's destination)."""
+    pos = after
+    comment = _GLUED_COMMENT.match(text, pos, line_end)
+    if comment is not None:
+        pos = comment.end()
+    pos = _CLOSING.match(text, pos, line_end).end()  # type: ignore[union-attr]
+    while pos > after and text[pos - 1] in " \t":
+        pos -= 1
+    if text.startswith("(", pos) or (text.startswith("[", pos) and not text.startswith("[[", pos)):
+        return None
+    return pos
+
+
+def _wikilink_at(text: str, pos: int | None) -> str | None:
+    if pos is None:
+        return None
+    targets = links_at(text, pos)
+    return targets[0] if targets else None
+
+
+# Two papers whose titles (and years) fit the same words: the text cannot tell which.
+_AMBIGUOUS = TitleMatch(KnownTitle("", "", None, ("", ""), True, ()), 0, 0, 0, None, False, None)
