@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from vaultpapers.cache import PaperCache
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaultpapers.titles import TitleIndex, find_titles, normal_words
+from vaultpapers.titles import TitleIndex, find_titles, near_misses, normal_words
 from vaults import build_vault, is_only_insertions, link_cli, make_paper, snapshot
 
 RESNET = make_paper(
@@ -102,6 +102,16 @@ def test_front_matter_and_code_blocks_name_no_paper() -> None:
     assert linked(text) == []
 
 
+def test_near_misses_name_the_closest_title_and_generic_lines_are_no_near_miss() -> None:
+    text = "- Denoising Difusion Implicit Models\n- Data augmentation with noise\n"
+    (miss,) = near_misses(text, index(), [])
+    assert (miss.line, miss.written, miss.title.key) == (
+        1,
+        "Denoising Difusion Implicit Models",
+        "2010.02502",
+    )
+
+
 def test_a_heading_cites_but_gets_no_link() -> None:
     (match,) = find_titles("## Deep Residual Learning for Image Recognition\n", index())
     assert match.insert_at is None
@@ -184,6 +194,13 @@ def test_link_names_papers_by_title_counts_them_and_a_second_run_changes_nothing
     assert "## Contrastive learning\n" in conference  # the generic heading: nothing
     assert "Denoising Difusion Implicit Models\n" in conference
     assert "io-awareness(tiling) [[" in conference
+    # The near misses are reported with where they stand, and linked nowhere.
+    assert 'Conference.md:5: looks like a paper title: "Denoising Difusion Implicit Models"' in (
+        result.output
+    )
+    assert '"Training compute-optimal LLMs"; the closest known is "Training Compute-Optimal' in (
+        result.output
+    )
     papers = {p.name for p in (vault / "Papers").glob("*.md")}
     assert any("1512.03385" in name for name in papers)
     assert not any("2010.02502" in name for name in papers)  # the typo: no note

@@ -28,7 +28,7 @@ from .properties import find_front_matter
 from .references import Reference, find_references
 from .related import PaperRelations
 from .tags import body_tags, front_matter_tags
-from .titles import TitleIndex, find_titles
+from .titles import TitleIndex, find_titles, near_misses
 from .vault import Note
 from .writer import FileState
 
@@ -240,6 +240,15 @@ def _scan_content(
     )
     if titles and kind == USER_KIND:
         named = find_titles(text, titles, skip_spans=skip, own=names)
+        problems += [
+            Problem(
+                note.path,
+                miss.line,
+                f'looks like a paper title: "{miss.written}"; the closest known is '
+                f'"{miss.title.title}" ({miss.title.key}); not linked',
+            )
+            for miss in near_misses(text, titles, named, skip_spans=skip)
+        ]
         if named:
             by_title = _outside_links_after(text, tuple(m.reference() for m in named))
             references = tuple(sorted(references + by_title, key=lambda r: r.start))

@@ -31,6 +31,7 @@ The matching rule, precision before recall (a wrong link is worse than a missing
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import re
@@ -169,6 +170,18 @@ class TitleIndex:
         """The titles of these papers alone."""
         wanted = set(keys)
         return TitleIndex(entry for entry in self.entries() if entry.key in wanted)
+
+    @property
+    def by_end(self) -> dict[tuple[str, ...], list[KnownTitle]]:
+        """The titles keyed on their last two words: a near miss with a typo in its first
+        words is found by its end."""
+        index = self.__dict__.get("_by_end")
+        if index is None:
+            index = {}
+            for entry in self.entries():
+                index.setdefault(entry.words[-2:], []).append(entry)
+            self.__dict__["_by_end"] = index
+        return index
 
     def may_occur_in(self, text: str) -> bool:
         """Whether any title's first two words stand next to each other in `text`: a cheap
@@ -407,6 +420,90 @@ def _wikilink_at(text: str, pos: int | None) -> str | None:
         return None
     targets = links_at(text, pos)
     return targets[0] if targets else None
+
+
+@dataclass(frozen=True)
+class NearMiss:
+    """A line written like a paper title that is almost, not exactly, a known one."""
+
+    line: int
+    written: str
+    title: KnownTitle
+
+
+# A near miss: the line (after its bullet or label, before a glued comment, a year or a
+# separator) against the known titles that share its first or its last two words.
+_NEAR_END = re.compile(r"[ \t]*(?:[(\[|]|[ \t][-–—][ \t]|[:：][ \t]|\*\*|$)")
+_COLON_LABEL = re.compile(r"[^\n:：]{1,40}[:：][ \t]+")
+NEAR_MISS_RATIO = 0.75
+_NEAR_MIN_WORDS = 3
+
+
+def near_misses(
+    text: str,
+    index: TitleIndex,
+    found: Sequence[TitleMatch],
+    *,
+    skip_spans: Sequence[Span] = (),
+) -> list[NearMiss]:
+    """Lines of `text` that stand alone like a title and come close to a known title without
+    being it (a typo, a changed word, a title cut short): each with the closest title. These
+    are never linked: offline, a mistyped title and another paper's title cannot be told
+    apart, so the user is told and decides."""
+    if not index:
+        return []
+    words = normal_words(text)
+    pairs = set(itertools.pairwise(words))
+    if pairs.isdisjoint(index.by_start) and pairs.isdisjoint(index.by_end):
+        return []
+    front = front_matter_span(text)
+    excluded = merge_spans(
+        [front] if front else [],
+        code_spans(text),
+        wikilink_spans(text),
+        html_block_spans(text),
+        dataview_field_spans(text),
+        skip_spans,
+    )
+    matched_lines = {match.line for match in found}
+    misses: list[NearMiss] = []
+    line_start = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        start, line_start = line_start, line_start + len(line) + 1
+        if number in matched_lines or overlaps(start, start + len(line), excluded):
+            continue
+        miss = _near_miss(line, index)
+        if miss is not None:
+            misses.append(NearMiss(number, miss[0], miss[1]))
+    return misses
+
+
+def _near_miss(line: str, index: TitleIndex) -> tuple[str, KnownTitle] | None:
+    pos = _HEADING.match(line).end() if _HEADING.match(line) else 0  # type: ignore[union-attr]
+    pos = _LIST_MARKER.match(line, pos).end()  # type: ignore[union-attr]
+    pos = _OPENING.match(line, pos).end()  # type: ignore[union-attr]
+    label = _COLON_LABEL.match(line, pos)
+    if label is not None and len(normal_words(line[label.end() :])) >= _NEAR_MIN_WORDS:
+        pos = label.end()
+    end = _NEAR_END.search(line, pos)
+    written = line[pos : end.start() if end else len(line)].strip(" *_\"'“”‘’")
+    words = normal_words(written)
+    if len(words) < _NEAR_MIN_WORDS or "[" in written or "](" in line:
+        return None
+    candidates = {
+        entry.key: entry
+        for pair in (tuple(words[:2]), tuple(words[-2:]))
+        for entry in (*index.by_start.get(pair, ()), *index.by_end.get(pair, ()))
+    }
+    best: tuple[float, KnownTitle] | None = None
+    joined = " ".join(words)
+    for entry in candidates.values():
+        if entry.words == tuple(words):
+            return None  # the title itself, somewhere the rule does not count it
+        ratio = difflib.SequenceMatcher(None, joined, " ".join(entry.words)).ratio()
+        if ratio >= NEAR_MISS_RATIO and (best is None or ratio > best[0]):
+            best = (ratio, entry)
+    return (written, best[1]) if best is not None else None
 
 
 # Two papers whose titles (and years) fit the same words: the text cannot tell which.
