@@ -111,6 +111,14 @@ class KnownTitle:
     ordinary: bool  # no coined word ('BERT', 'YOLOv4', 'GPT-3')
     cased: tuple[str, ...]  # the title's words with their case, for matches in prose
 
+    @property
+    def word_set(self) -> frozenset[str]:
+        words = self.__dict__.get("_word_set")
+        if words is None:
+            words = frozenset(self.words)
+            object.__setattr__(self, "_word_set", words)
+        return words
+
 
 def known_title(key: str, title: str, year: int | None) -> KnownTitle | None:
     """The title as the index keeps it, or None for a title that can never be matched (one
@@ -132,6 +140,10 @@ class TitleIndex:
 
     def __init__(self, titles: Iterable[KnownTitle] = ()) -> None:
         self.by_start: dict[tuple[str, ...], list[KnownTitle]] = {}
+        # The same titles by all their words, and the lengths of those starting with two
+        # words: a place in a note is checked with one lookup per length, not per title.
+        self.by_words: dict[tuple[str, ...], list[KnownTitle]] = {}
+        self.lengths: dict[tuple[str, ...], list[int]] = {}
         self.keys: set[str] = set()
         for title in titles:
             self.add(title)
@@ -151,6 +163,11 @@ class TitleIndex:
         if all(entry.key != title.key or entry.words != title.words for entry in entries):
             entries.append(title)
             entries.sort(key=lambda entry: (-len(entry.words), entry.key))
+            self.by_words.setdefault(title.words, []).append(title)
+            lengths = self.lengths.setdefault(title.words[:2], [])
+            if len(title.words) not in lengths:
+                lengths.append(len(title.words))
+                lengths.sort(reverse=True)
             self.keys.add(title.key)
 
     def entries(self) -> list[KnownTitle]:
@@ -224,58 +241,130 @@ def find_titles(
 ) -> list[TitleMatch]:
     """Every known title `text` cites by its words, in text order (`own`: the paper this note
     is about, which it does not cite)."""
-    if not index or not index.may_occur_in(text):
+    if not index:
         return []
-    front = front_matter_span(text)
-    code = code_spans(text)
-    not_prose = merge_spans(
-        [front] if front else [],
-        code,
-        wikilink_spans(text),
-        html_block_spans(text),
-        dataview_field_spans(text),
-        skip_spans,
-    )
-    constructs = [(c.start, c.end) for c in link_constructs(text, exclude=not_prose)]
-    excluded = merge_spans(not_prose, constructs)
-    tables = table_spans(text, exclude=code)
-    tokens = [(m.start(), m.end(), _folded(m.group())) for m in _WORD.finditer(text)]
+    words = normal_words(text)
+    by_start = index.by_start
+    hits = {pair for pair in set(itertools.pairwise(words)) if pair in by_start}
+    if not hits:
+        return []
+    # Words are read (with their offsets) only from where a title may start: a vault's notes
+    # hold thousands of words each, and a few of them start a known title. They are found
+    # with str.find in the lower-cased text, when lowering keeps every offset (a letter such
+    # as 'İ' lowers to two characters: then the words are read one by one).
+    lowered: str | None = text.lower()
+    if lowered is not None and len(lowered) != len(text):
+        lowered = None
+    context = _Context(text, skip_spans)
     matches: list[TitleMatch] = []
-    position = 0
-    line, counted_to = 1, 0
-    while position < len(tokens) - 1:
-        candidates = index.by_start.get((tokens[position][2], tokens[position + 1][2]))
-        found: TitleMatch | None = None
-        if candidates:
-            for title in candidates:  # longest first
-                n = len(title.words)
-                if found is not None and n < len(found.title.words):
-                    break
-                if position + n > len(tokens):
-                    continue
-                if any(tokens[position + i][2] != title.words[i] for i in range(2, n)):
-                    continue
-                start, end = tokens[position][0], tokens[position + n - 1][1]
-                if "\n" in text[start:end] or overlaps(start, end, excluded):
-                    continue
-                line += text.count("\n", counted_to, start)
-                counted_to = start
-                judged = _judge(text, title, start, end, line, tables, position, tokens)
-                if judged is None:
-                    continue
-                if found is not None and found.title.key != judged.title.key:
-                    found = _AMBIGUOUS  # two papers with these words (and year): no guess
-                    break
-                found = judged
-            if found is _AMBIGUOUS or (found is not None and found.title.key == own):
-                position += len(found.title.words)
-                continue
-        if found is not None:
+    resume = 0
+    for at in _starts(text, lowered, hits):
+        if at < resume:
+            continue
+        found = _match_at(text, index, at, context)
+        if found is None or found is _AMBIGUOUS:
+            continue
+        resume = found.end
+        if found.title.key != own:
             matches.append(found)
-            position += len(found.title.words)
-        else:
-            position += 1
     return matches
+
+
+def _starts(text: str, lowered: str | None, hits: set[tuple[str, str]]) -> list[int]:
+    """Where the first two words of a known title stand in the text, in order."""
+    if lowered is None:
+        tokens = [(m.start(), _folded(m.group())) for m in _WORD.finditer(text)]
+        return [a[0] for a, b in itertools.pairwise(tokens) if (a[1], b[1]) in hits]
+    seconds: dict[str, set[str]] = {}
+    for first, second in hits:
+        seconds.setdefault(first, set()).add(second)
+    found: list[int] = []
+    for first, following in seconds.items():
+        at = lowered.find(first)
+        while at >= 0:
+            end = at + len(first)
+            if not (at and lowered[at - 1].isalnum()) and not lowered[end : end + 1].isalnum():
+                next_word = _WORD.search(lowered, end, end + 80)
+                if next_word is not None and _folded(next_word.group()) in following:
+                    found.append(at)
+            at = lowered.find(first, end)
+    found.sort()
+    return found
+
+
+class _Context:
+    """What is known of one note's text, worked out only once a title is found in it."""
+
+    def __init__(self, text: str, skip_spans: Sequence[Span]) -> None:
+        self.text = text
+        self.skip_spans = skip_spans
+        self._excluded: list[Span] | None = None
+        self._tables: list[Span] | None = None
+
+    def _work_out(self) -> None:
+        text = self.text
+        front = front_matter_span(text)
+        code = code_spans(text)
+        not_prose = merge_spans(
+            [front] if front else [],
+            code,
+            wikilink_spans(text),
+            html_block_spans(text),
+            dataview_field_spans(text),
+            self.skip_spans,
+        )
+        constructs = [(c.start, c.end) for c in link_constructs(text, exclude=not_prose)]
+        self._excluded = merge_spans(not_prose, constructs)
+        self._tables = table_spans(text, exclude=code)
+
+    @property
+    def excluded(self) -> list[Span]:
+        if self._excluded is None:
+            self._work_out()
+        assert self._excluded is not None
+        return self._excluded
+
+    @property
+    def tables(self) -> list[Span]:
+        if self._tables is None:
+            self._work_out()
+        assert self._tables is not None
+        return self._tables
+
+
+def _match_at(text: str, index: TitleIndex, at: int, context: _Context) -> TitleMatch | None:
+    """The title written from `at` on, if one is (see the module's rule)."""
+    line_end = text.find("\n", at)
+    line_end = len(text) if line_end < 0 else line_end
+    words = _WORD.finditer(text, at, line_end)
+    tokens = [(m.start(), m.end(), _folded(m.group())) for m in itertools.islice(words, 2)]
+    if len(tokens) < 2:
+        return None
+    lengths = index.lengths.get((tokens[0][2], tokens[1][2]))
+    if not lengths:
+        return None
+    tokens += [
+        (m.start(), m.end(), _folded(m.group())) for m in itertools.islice(words, lengths[0] - 2)
+    ]
+    written = tuple(token[2] for token in tokens)
+    for n in lengths:  # longest first
+        candidates = index.by_words.get(written[:n]) if n <= len(written) else None
+        if not candidates:
+            continue
+        start, end = tokens[0][0], tokens[n - 1][1]
+        if overlaps(start, end, context.excluded):
+            continue
+        found: TitleMatch | None = None
+        for title in candidates:
+            judged = _judge(text, title, start, end, context.tables, tokens)
+            if judged is None:
+                continue
+            if found is not None and found.title.key != judged.title.key:
+                return _AMBIGUOUS  # two papers with these words (and year): no guess
+            found = judged
+        if found is not None:
+            return found
+    return None
 
 
 def _folded(word: str) -> str:
@@ -291,9 +380,7 @@ def _judge(
     title: KnownTitle,
     start: int,
     end: int,
-    line: int,
     tables: Sequence[Span],
-    position: int,
     tokens: list[tuple[int, int, str]],
 ) -> TitleMatch | None:
     """The match, if where and how the title is written makes it a citation (see the module's
@@ -311,8 +398,7 @@ def _judge(
         after = year.end()
     standalone = _stands_alone(text, line_start, start, after, line_end, heading)
     if not standalone and (
-        heading
-        or not _set_apart(text, title, line_start, start, end, after, line_end, position, tokens)
+        heading or not _set_apart(text, title, line_start, start, end, after, line_end, tokens)
     ):
         return None
     insert_at: int | None = None
@@ -323,7 +409,7 @@ def _judge(
         title=title,
         start=start,
         end=end,
-        line=line,
+        line=text.count("\n", 0, start) + 1,
         insert_at=insert_at,
         in_table=in_table,
         next_wikilink=_wikilink_at(text, insert_at),
@@ -354,7 +440,6 @@ def _set_apart(
     end: int,
     after: int,
     line_end: int,
-    position: int,
     tokens: list[tuple[int, int, str]],
 ) -> bool:
     """Whether a title inside a line is written as a title rather than as words of a
@@ -368,7 +453,7 @@ def _set_apart(
         _STANDALONE_AFTER.match(text, closing, line_end) is not None
     ):
         return True
-    if len(title.words) >= 4 and _as_cased(text, title, position, tokens):
+    if len(title.words) >= 4 and _as_cased(text, title, tokens):
         return True
     return len(title.words) >= _PROSE_MIN_WORDS
 
@@ -386,14 +471,12 @@ def _quoted(text: str, start: int, end: int, after: int, line_end: int) -> bool:
     return comment is not None and text[comment.end() : comment.end() + 1] in _QUOTED_AFTER
 
 
-def _as_cased(
-    text: str, title: KnownTitle, position: int, tokens: list[tuple[int, int, str]]
-) -> bool:
+def _as_cased(text: str, title: KnownTitle, tokens: list[tuple[int, int, str]]) -> bool:
     """Whether the words are written with the title's own capitalisation (and the title has
     some capitals to tell it from a sentence)."""
     if all(word.islower() or not word.isalpha() for word in title.cased[1:]):
         return False
-    written = [text[s:e] for s, e, _ in tokens[position : position + len(title.words)]]
+    written = [text[s:e] for s, e, _ in tokens[: len(title.words)]]
     return len(written) == len(title.cased) and all(
         a == b for a, b in zip(written, title.cased, strict=True)
     )
@@ -437,6 +520,7 @@ _NEAR_END = re.compile(r"[ \t]*(?:[(\[|]|[ \t][-–—][ \t]|[:：][ \t]|\*\*|$)
 _COLON_LABEL = re.compile(r"[^\n:：]{1,40}[:：][ \t]+")
 NEAR_MISS_RATIO = 0.75
 _NEAR_MIN_WORDS = 3
+_NEAR_MAX_WORDS = 30
 
 
 def near_misses(
@@ -453,8 +537,8 @@ def near_misses(
     if not index:
         return []
     words = normal_words(text)
-    pairs = set(itertools.pairwise(words))
-    if pairs.isdisjoint(index.by_start) and pairs.isdisjoint(index.by_end):
+    by_start, by_end = index.by_start, index.by_end
+    if not any(pair in by_start or pair in by_end for pair in set(itertools.pairwise(words))):
         return []
     front = front_matter_span(text)
     excluded = merge_spans(
@@ -470,12 +554,33 @@ def near_misses(
     line_start = 0
     for number, line in enumerate(text.split("\n"), start=1):
         start, line_start = line_start, line_start + len(line) + 1
-        if number in matched_lines or overlaps(start, start + len(line), excluded):
+        if number in matched_lines or not _may_be_near(line, index):
+            continue
+        if overlaps(start, start + len(line), excluded):
             continue
         miss = _near_miss(line, index)
         if miss is not None:
             misses.append(NearMiss(number, miss[0], miss[1]))
     return misses
+
+
+_SPLIT = re.compile(r"[\s\-–—/:]+")
+_PUNCTUATION = "\"'“”‘’*_-–—:：,.;()[]<>•·#|!?"
+
+
+def _may_be_near(line: str, index: TitleIndex) -> bool:
+    """A cheap first look: a short line with two of its first or last words starting or
+    ending a known title."""
+    if not 10 <= len(line) <= 200 or "://" in line or "arxiv" in line.lower():
+        return False  # (a line with a URL or an arXiv id cites by those)
+    raw = [word.strip(_PUNCTUATION) for word in _SPLIT.split(line.lower())]
+    raw = [word for word in raw if word]
+    if len(raw) < _NEAR_MIN_WORDS:
+        return False
+    by_start, by_end = index.by_start, index.by_end
+    return any(pair in by_start for pair in itertools.pairwise(raw[:6])) or any(
+        pair in by_end for pair in itertools.pairwise(raw[-6:])
+    )
 
 
 def _near_miss(line: str, index: TitleIndex) -> tuple[str, KnownTitle] | None:
@@ -488,7 +593,7 @@ def _near_miss(line: str, index: TitleIndex) -> tuple[str, KnownTitle] | None:
     end = _NEAR_END.search(line, pos)
     written = line[pos : end.start() if end else len(line)].strip(" *_\"'“”‘’")
     words = normal_words(written)
-    if len(words) < _NEAR_MIN_WORDS or "[" in written or "](" in line:
+    if not _NEAR_MIN_WORDS <= len(words) <= _NEAR_MAX_WORDS or "[" in written or "](" in line:
         return None
     candidates = {
         entry.key: entry
@@ -497,10 +602,17 @@ def _near_miss(line: str, index: TitleIndex) -> tuple[str, KnownTitle] | None:
     }
     best: tuple[float, KnownTitle] | None = None
     joined = " ".join(words)
+    written_set = set(words)
     for entry in candidates.values():
         if entry.words == tuple(words):
             return None  # the title itself, somewhere the rule does not count it
-        ratio = difflib.SequenceMatcher(None, joined, " ".join(entry.words)).ratio()
+        # Half the words in common at least: a cheap test before the costly comparison.
+        if 2 * len(written_set & entry.word_set) < max(len(written_set), len(entry.words)):
+            continue
+        matcher = difflib.SequenceMatcher(None, joined, " ".join(entry.words))
+        if matcher.quick_ratio() < NEAR_MISS_RATIO:
+            continue
+        ratio = matcher.ratio()
         if ratio >= NEAR_MISS_RATIO and (best is None or ratio > best[0]):
             best = (ratio, entry)
     return (written, best[1]) if best is not None else None
