@@ -231,6 +231,23 @@ def test_a_paper_fetched_for_a_url_is_linked_by_title_elsewhere_in_the_same_run(
     assert snapshot(vault) == before
 
 
+def test_an_unchanged_note_naming_a_title_is_linked_once_the_paper_is_fetched_for_a_url(
+    tmp_path: Path, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.add(DDPM)
+    vault = build_vault(
+        tmp_path / "v", {"b.md": "- Denoising Diffusion Probabilistic Models (2020)\n"}
+    )
+    link_cli(vault, fake_arxiv)  # the title is no paper the vault knows yet: nothing
+    assert "[[" not in (vault / "b.md").read_text(encoding="utf-8")
+    build_vault(vault, {"a.md": "Read https://arxiv.org/abs/2006.11239 today.\n"})
+    link_cli(vault, fake_arxiv)
+    assert "(2020) [[" in (vault / "b.md").read_text(encoding="utf-8")
+    before = snapshot(vault)
+    link_cli(vault, fake_arxiv)
+    assert snapshot(vault) == before
+
+
 def test_a_note_edited_later_to_name_a_title_is_linked(
     tmp_path: Path, fake_arxiv: FakeArxiv
 ) -> None:

@@ -200,6 +200,14 @@ class TitleIndex:
             self.__dict__["_by_end"] = index
         return index
 
+    def literals(self) -> set[bytes]:
+        """Each title's longest word, lower-cased UTF-8: a note without any of them holds
+        none of the titles (a title's words all stand in a note that names it). A word that
+        is not ASCII may be written otherwise (case folding, NFKC): its title gives the empty
+        literal, which every note holds."""
+        longest = (max(entry.words, key=len) for entry in self.entries())
+        return {word.encode() if word.isascii() else b"" for word in longest}
+
     def may_occur_in(self, text: str) -> bool:
         """Whether any title's first two words stand next to each other in `text`: a cheap
         test at C speed that spares most notes the matching proper."""
