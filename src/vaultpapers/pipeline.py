@@ -991,7 +991,7 @@ def _naming_titles(
     if changed is None:
         return set()
     added, removed = changed
-    # Each added title's longest word, looked for in the lowered bytes first: a few substring
+    # Each added title's words, looked for in the lowered bytes first: a few substring
     # searches at C speed per note, where normalising the whole note would cost a vault's
     # worth of Python (a run after one edit citing a new paper reads every note for this).
     literals = added.literals()
@@ -1008,7 +1008,7 @@ def _naming_titles(
                     data = file.read(settings.max_note_bytes + 1).lower()
             except OSError:
                 continue
-            if any(literal in data for literal in literals):
+            if any(all(word in data for word in words) for words in literals):
                 text = data.decode("utf-8", "replace")
                 if added.may_occur_in(text):
                     stale.add(path)
@@ -1040,7 +1040,9 @@ def _match_new_titles(
     added = TitleIndex.of(new)
     if not added:
         return titles
-    titles = TitleIndex([*titles.entries(), *added.entries()])
+    for entry in added.entries():
+        titles.add(entry, keep_order=False)
+    titles._order()
     stale = _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
     if stale:
         read_now, fresh, _ = _read_and_scan(vault, settings, sorted(stale), workers, titles)

@@ -146,7 +146,8 @@ class TitleIndex:
         self.lengths: dict[tuple[str, ...], list[int]] = {}
         self.keys: set[str] = set()
         for title in titles:
-            self.add(title)
+            self.add(title, keep_order=False)
+        self._order()
 
     @classmethod
     def of(cls, papers: Iterable[tuple[str, str, int | None]]) -> TitleIndex:
@@ -155,20 +156,30 @@ class TitleIndex:
         for key, title, year in papers:
             known = known_title(key, title, year)
             if known is not None:
-                index.add(known)
+                index.add(known, keep_order=False)
+        index._order()
         return index
 
-    def add(self, title: KnownTitle) -> None:
-        entries = self.by_start.setdefault(title.words[:2], [])
-        if all(entry.key != title.key or entry.words != title.words for entry in entries):
-            entries.append(title)
+    def add(self, title: KnownTitle, *, keep_order: bool = True) -> None:
+        same = self.by_words.setdefault(title.words, [])
+        if any(entry.key == title.key for entry in same):
+            return
+        same.append(title)
+        self.by_start.setdefault(title.words[:2], []).append(title)
+        lengths = self.lengths.setdefault(title.words[:2], [])
+        if len(title.words) not in lengths:
+            lengths.append(len(title.words))
+        self.keys.add(title.key)
+        self.__dict__.pop("_by_end", None)
+        if keep_order:
+            self._order()
+
+    def _order(self) -> None:
+        """Longest titles first (then by id): what is tried first, and the same everywhere."""
+        for entries in self.by_start.values():
             entries.sort(key=lambda entry: (-len(entry.words), entry.key))
-            self.by_words.setdefault(title.words, []).append(title)
-            lengths = self.lengths.setdefault(title.words[:2], [])
-            if len(title.words) not in lengths:
-                lengths.append(len(title.words))
-                lengths.sort(reverse=True)
-            self.keys.add(title.key)
+        for lengths in self.lengths.values():
+            lengths.sort(reverse=True)
 
     def entries(self) -> list[KnownTitle]:
         return [entry for entries in self.by_start.values() for entry in entries]
@@ -200,13 +211,16 @@ class TitleIndex:
             self.__dict__["_by_end"] = index
         return index
 
-    def literals(self) -> set[bytes]:
-        """Each title's longest word, lower-cased UTF-8: a note without any of them holds
-        none of the titles (a title's words all stand in a note that names it). A word that
-        is not ASCII may be written otherwise (case folding, NFKC): its title gives the empty
-        literal, which every note holds."""
-        longest = (max(entry.words, key=len) for entry in self.entries())
-        return {word.encode() if word.isascii() else b"" for word in longest}
+    def literals(self) -> list[tuple[bytes, ...]]:
+        """Each title's words, lower-cased UTF-8: a note that does not hold all the words of
+        any of them names none of the titles. A word that is not ASCII may be written
+        otherwise (case folding, NFKC): it is left out of the test."""
+        return list(
+            {
+                tuple(word.encode() for word in entry.words if word.isascii())
+                for entry in self.entries()
+            }
+        )
 
     def may_occur_in(self, text: str) -> bool:
         """Whether any title's first two words stand next to each other in `text`: a cheap
