@@ -32,7 +32,7 @@ from .titles import TitleIndex, find_titles, near_misses
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 8  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 9  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
