@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from vaultpapers.cache import PaperCache
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaultpapers.titles import TitleIndex, find_titles, near_misses, normal_words
+from vaultpapers.titles import TitleIndex, find_titles, near_misses, normal_words, word_mask
 from vaults import build_vault, is_only_insertions, link_cli, make_paper, snapshot
 
 RESNET = make_paper(
@@ -144,6 +144,28 @@ def test_the_index_is_looked_up_by_word_pairs_not_every_title() -> None:
     assert find_titles("- Paper number 12345 about learning things\n", many)[0].title.key == (
         "2101.12345"
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.text(max_size=200),
+    paper=st.sampled_from(PAPERS),
+    after=st.text(max_size=200),
+)
+def test_a_notes_word_mask_holds_the_mask_of_every_title_it_names(
+    before: str, paper, after: str
+) -> None:
+    """The filter may let a note through that names no title, never keep one out that does."""
+    text = f"{before}\n- {paper.title}\n{after}"
+    mask = word_mask(normal_words(text))
+    for found in find_titles(text, index(paper)):
+        assert mask & found.title.mask == found.title.mask
+
+
+def test_a_word_mask_keeps_out_notes_without_the_titles_words() -> None:
+    title = index(CHINCHILLA).entries()[0]
+    unrelated = word_mask(normal_words("Notes on optimisers, schedules and warm-up.\n" * 50))
+    assert unrelated & title.mask != title.mask
 
 
 # -- end to end -------------------------------------------------------------------------------

@@ -978,6 +978,11 @@ def _remember_titles(state: StateStore, titles: TitleIndex | None) -> None:
     )
 
 
+# Past this many (note, added title) pairs, every user's note is scanned again rather than
+# tested title by title: a first run learns thousands of titles at once.
+_TITLE_TESTS_MAX = 2_000_000
+
+
 def _naming_titles(
     vault: Path,
     settings: Settings,
@@ -986,32 +991,34 @@ def _naming_titles(
     changed: tuple[TitleIndex, set[str]] | None,
 ) -> set[str]:
     """The user's notes among `paths` whose kept scan is out of date for the titles that
-    changed: they cite a paper whose title left, or may name one that was added (a note is
-    read for that; the first two words of such a title side by side anywhere are enough)."""
+    changed: they cite a paper whose title left, or may name one that was added."""
     if changed is None:
         return set()
     added, removed = changed
-    # Each added title's words, looked for in the lowered bytes first: a few substring
-    # searches at C speed per note, where normalising the whole note would cost a vault's
-    # worth of Python (a run after one edit citing a new paper reads every note for this).
-    literals = added.literals()
-    stale: set[str] = set()
+    masks = list({entry.mask for entry in added.entries()})
+    user_notes = []
     for path in paths:
         earlier = earlier_of(path)
-        if earlier is None or earlier.kind != USER_KIND:
+        if earlier is not None and earlier.kind == USER_KIND:
+            user_notes.append(earlier)
+    stale = {scan.note.path for scan in user_notes if not removed.isdisjoint(scan.cited)}
+    if not masks:
+        return stale
+    if len(masks) * len(user_notes) > _TITLE_TESTS_MAX:
+        return stale | {scan.note.path for scan in user_notes}
+    for scan in user_notes:
+        held = scan.words
+        if scan.note.path in stale:
             continue
-        if removed and not removed.isdisjoint(earlier.cited):
-            stale.add(path)
-        elif added:
+        if held is None or any(held & mask == mask for mask in masks):
+            # The filter's few false positives are settled by the note's words themselves.
             try:
-                with open(vault / path, "rb") as file:
-                    data = file.read(settings.max_note_bytes + 1).lower()
+                with open(vault / scan.note.path, "rb") as file:
+                    data = file.read(settings.max_note_bytes + 1)
             except OSError:
                 continue
-            if any(all(word in data for word in words) for words in literals):
-                text = data.decode("utf-8", "replace")
-                if added.may_occur_in(text):
-                    stale.add(path)
+            if added.may_occur_in(data.decode("utf-8", "replace")):
+                stale.add(scan.note.path)
     return stale
 
 
@@ -1040,9 +1047,7 @@ def _match_new_titles(
     added = TitleIndex.of(new)
     if not added:
         return titles
-    for entry in added.entries():
-        titles.add(entry, keep_order=False)
-    titles._order()
+    titles.extend(added.entries())
     stale = _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
     if stale:
         read_now, fresh, _ = _read_and_scan(vault, settings, sorted(stale), workers, titles)

@@ -28,7 +28,15 @@ from .properties import find_front_matter
 from .references import Reference, find_references
 from .related import PaperRelations
 from .tags import body_tags, front_matter_tags
-from .titles import TitleIndex, find_titles, near_misses
+from .titles import (
+    TitleIndex,
+    find_titles,
+    mask_from_bytes,
+    mask_to_bytes,
+    near_misses,
+    normal_words,
+    word_mask,
+)
 from .vault import Note
 from .writer import FileState
 
@@ -96,6 +104,9 @@ class NoteScan:
     citekey: str | None = None
     # The citekeys a user's note cites in Pandoc's syntax (`[@jaegle2021perceiver]`).
     cites: tuple[str, ...] = ()
+    # A user's note: the `word_mask` of its words, to tell whether it may name a title the
+    # vault learns later (None: not worked out, as when titles are off).
+    words: int | None = None
     _references: tuple[tuple[Any, ...], ...] = ()  # see _encode_reference
 
     @cached_property
@@ -238,8 +249,11 @@ def _scan_content(
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
-    if titles and kind == USER_KIND:
-        named = find_titles(text, titles, skip_spans=skip, own=names)
+    mask = None
+    if titles is not None and kind == USER_KIND:
+        words = normal_words(text)
+        mask = word_mask(words)
+        named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
         problems += [
             Problem(
                 note.path,
@@ -247,7 +261,7 @@ def _scan_content(
                 f'looks like a paper title: "{miss.written}"; the closest known is '
                 f'"{miss.title.title}" ({miss.title.key}); not linked',
             )
-            for miss in near_misses(text, titles, named, skip_spans=skip)
+            for miss in (near_misses(text, titles, named, skip_spans=skip) if titles else ())
         ]
         if named:
             by_title = _outside_links_after(text, tuple(m.reference() for m in named))
@@ -282,6 +296,7 @@ def _scan_content(
         names_paper=names,
         citekey=citekey,
         cites=cites,
+        words=mask,
         _references=tuple(
             _encode_reference(
                 r if insertable else replace(r, insert_at=None),
@@ -401,6 +416,7 @@ SCAN_COLUMNS = (
     "cites",
     "cited",
     "tags",
+    "words",
     "problems",
     "body",
 )
@@ -426,6 +442,7 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         " ".join(scan.cites),  # Pandoc's citekeys hold no whitespace
         " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
         " ".join(scan.tags),
+        None if scan.words is None else mask_to_bytes(scan.words),
         json.dumps(problems, ensure_ascii=False) if problems else None,
         json.dumps(body, ensure_ascii=False),
     )
@@ -448,6 +465,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         cites,
         cited,
         tags,
+        words,
         problems,
         body,
     ) = row
@@ -483,6 +501,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         citekey=citekey,
         cites=tuple(cites.split(" ")) if cites else (),
         tags=tuple(tags.split(" ")) if tags else (),
+        words=mask_from_bytes(words) if isinstance(words, bytes) else None,
         _body=body,
         _rescan=rescan,
     )

@@ -36,6 +36,7 @@ import hashlib
 import itertools
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -96,6 +97,31 @@ _GENERIC_MAX_WORDS = 3
 _COINED = re.compile(r"\w*(?:[a-z][A-Z]|[A-Z]{2}|\d)\w*")
 
 
+# A note's words as a Bloom filter of MASK_BITS bits, kept with its scan: a title whose words
+# are not all set in it is not in the note, so a title the vault learns is matched against the
+# few notes that may hold it without reading the others. Words too common to tell notes apart
+# are left out of both sides.
+MASK_BITS = 2048
+_MASK_BYTES = MASK_BITS // 8
+_COMMON = "a an and are as at by for from in is of on or the to via with"
+_UNMASKED = frozenset(_COMMON.split())
+
+
+def word_mask(words: Iterable[str]) -> int:
+    mask = 0
+    for word in set(words) - _UNMASKED:
+        mask |= 1 << (zlib.crc32(word.encode()) & (MASK_BITS - 1))
+    return mask
+
+
+def mask_to_bytes(mask: int) -> bytes:
+    return mask.to_bytes(_MASK_BYTES, "little")
+
+
+def mask_from_bytes(data: bytes) -> int:
+    return int.from_bytes(data, "little")
+
+
 def normal_words(text: str) -> list[str]:
     """The title's words as compared: NFKC, case folded, '&' as 'and', punctuation dropped."""
     folded = unicodedata.normalize("NFKC", text).casefold()
@@ -118,6 +144,15 @@ class KnownTitle:
             words = frozenset(self.words)
             object.__setattr__(self, "_word_set", words)
         return words
+
+    @property
+    def mask(self) -> int:
+        """The bits a note's `word_mask` has set if it holds this title."""
+        mask = self.__dict__.get("_mask")
+        if mask is None:
+            mask = word_mask(self.words)
+            object.__setattr__(self, "_mask", mask)
+        return mask
 
 
 def known_title(key: str, title: str, year: int | None) -> KnownTitle | None:
@@ -174,6 +209,11 @@ class TitleIndex:
         if keep_order:
             self._order()
 
+    def extend(self, titles: Iterable[KnownTitle]) -> None:
+        for title in titles:
+            self.add(title, keep_order=False)
+        self._order()
+
     def _order(self) -> None:
         """Longest titles first (then by id): what is tried first, and the same everywhere."""
         for entries in self.by_start.values():
@@ -210,17 +250,6 @@ class TitleIndex:
                 index.setdefault(entry.words[-2:], []).append(entry)
             self.__dict__["_by_end"] = index
         return index
-
-    def literals(self) -> list[tuple[bytes, ...]]:
-        """Each title's words, lower-cased UTF-8: a note that does not hold all the words of
-        any of them names none of the titles. A word that is not ASCII may be written
-        otherwise (case folding, NFKC): it is left out of the test."""
-        return list(
-            {
-                tuple(word.encode() for word in entry.words if word.isascii())
-                for entry in self.entries()
-            }
-        )
 
     def may_occur_in(self, text: str) -> bool:
         """Whether any title's first two words stand next to each other in `text`: a cheap
@@ -260,12 +289,14 @@ def find_titles(
     *,
     skip_spans: Sequence[Span] = (),
     own: str | None = None,
+    words: list[str] | None = None,
 ) -> list[TitleMatch]:
     """Every known title `text` cites by its words, in text order (`own`: the paper this note
-    is about, which it does not cite)."""
+    is about, which it does not cite; `words`: its `normal_words`, when the caller has them)."""
     if not index:
         return []
-    words = normal_words(text)
+    if words is None:
+        words = normal_words(text)
     by_start = index.by_start
     hits = {pair for pair in set(itertools.pairwise(words)) if pair in by_start}
     if not hits:
