@@ -110,7 +110,7 @@ def read_and_scan(
     looked for in the user's notes."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
     vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
-    indexes = [titles] * len(chunks)
+    indexes = [_shipped(titles)] * len(chunks)
     with _workers_of_run(workers) as pool:
         answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits, indexes)
     if answers is None:
@@ -126,7 +126,8 @@ def scan_written(
     properties its front matter holds when known)."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(notes), _scan_written_chunk, chunks, [titles] * len(chunks))
+        shipped = [_shipped(titles)] * len(chunks)
+        answers = pool.map(len(notes), _scan_written_chunk, chunks, shipped)
     if answers is None:
         return [_scan_written(note, titles) for note in notes]
     return [row for chunk in answers for row in chunk]
@@ -155,9 +156,31 @@ def _read_and_scan(
     return note if isinstance(note, ReadProblem) else scan_or_report(note, titles=titles)
 
 
+# A title index goes to the workers as its rows and is built there once per worker: sent
+# whole, it would be pickled with every chunk and its lookups built again for each.
+Shipped = tuple[str, tuple[tuple[str, str, int | None], ...]] | None
+_received: dict[str, TitleIndex] = {}
+
+
+def _shipped(titles: TitleIndex | None) -> Shipped:
+    return None if titles is None else (titles.digest(), titles.rows())
+
+
+def _index_of(shipped: Shipped) -> TitleIndex | None:
+    if shipped is None:
+        return None
+    digest, rows = shipped
+    index = _received.get(digest)
+    if index is None:
+        _received.clear()  # one run's index at a time; it only grows within a run
+        index = _received[digest] = TitleIndex.of(rows)
+    return index
+
+
 def _scan_chunk(
-    vault: str, paths: Sequence[str], max_bytes: int, titles: TitleIndex | None = None
+    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None
 ) -> list[tuple[str, Any]]:
+    titles = _index_of(shipped)
     answers: list[tuple[str, Any]] = []
     for path in paths:
         scanned = _read_and_scan(Path(vault), path, max_bytes, titles)
@@ -202,6 +225,7 @@ def _scan_written(
 
 
 def _scan_written_chunk(
-    notes: Sequence[Written], titles: TitleIndex | None = None
+    notes: Sequence[Written], shipped: Shipped = None
 ) -> list[tuple[str, StatKey, ScanRow] | None]:
+    titles = _index_of(shipped)
     return [_scan_written(note, titles) for note in notes]

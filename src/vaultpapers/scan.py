@@ -261,7 +261,9 @@ def _scan_content(
                 f'looks like a paper title: "{miss.written}"; the closest known is '
                 f'"{miss.title.title}" ({miss.title.key}); not linked',
             )
-            for miss in (near_misses(text, titles, named, skip_spans=skip) if titles else ())
+            for miss in (
+                near_misses(text, titles, named, skip_spans=skip, words=words) if titles else ()
+            )
         ]
         if named:
             by_title = _outside_links_after(text, tuple(m.reference() for m in named))

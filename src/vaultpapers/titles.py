@@ -31,6 +31,7 @@ The matching rule, precision before recall (a wrong link is worse than a missing
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import hashlib
 import itertools
@@ -206,6 +207,7 @@ class TitleIndex:
             lengths.append(len(title.words))
         self.keys.add(title.key)
         self.__dict__.pop("_by_end", None)
+        self.__dict__.pop("_near", None)
         if keep_order:
             self._order()
 
@@ -234,6 +236,10 @@ class TitleIndex:
         rows = sorted(f"{e.key}\t{' '.join(e.words)}\t{e.year}" for e in self.entries())
         return hashlib.blake2b("\n".join(rows).encode(), digest_size=12).hexdigest()
 
+    def rows(self) -> tuple[tuple[str, str, int | None], ...]:
+        """What `TitleIndex.of` builds this index from again."""
+        return tuple((entry.key, entry.title, entry.year) for entry in self.entries())
+
     def only(self, keys: Iterable[str]) -> TitleIndex:
         """The titles of these papers alone."""
         wanted = set(keys)
@@ -250,6 +256,24 @@ class TitleIndex:
                 index.setdefault(entry.words[-2:], []).append(entry)
             self.__dict__["_by_end"] = index
         return index
+
+    def near(self, pair: tuple[str, ...], length: int) -> list[KnownTitle]:
+        """The titles starting or ending with `pair` whose words, joined by spaces, are close
+        enough in length to `length` characters for a near miss (a similarity of 0.75 needs
+        the shorter text to be 0.6 of the longer at least)."""
+        near = self.__dict__.get("_near")
+        if near is None:
+            near = {}
+            for entries in (self.by_start, self.by_end):
+                for key, titles in entries.items():
+                    near.setdefault(key, []).extend((len(" ".join(t.words)), t) for t in titles)
+            for rows in near.values():
+                rows.sort(key=lambda row: row[0])
+            self.__dict__["_near"] = near
+        rows = near.get(pair, ())
+        lo = bisect.bisect_left(rows, 0.6 * length, key=lambda row: row[0])
+        hi = bisect.bisect_right(rows, length / 0.6, key=lambda row: row[0])
+        return [row[1] for row in rows[lo:hi]]
 
     def may_occur_in(self, text: str) -> bool:
         """Whether any title's first two words stand next to each other in `text`: a cheap
@@ -582,6 +606,7 @@ def near_misses(
     found: Sequence[TitleMatch],
     *,
     skip_spans: Sequence[Span] = (),
+    words: list[str] | None = None,
 ) -> list[NearMiss]:
     """Lines of `text` that stand alone like a title and come close to a known title without
     being it (a typo, a changed word, a title cut short): each with the closest title. These
@@ -589,19 +614,12 @@ def near_misses(
     apart, so the user is told and decides."""
     if not index:
         return []
-    words = normal_words(text)
+    if words is None:
+        words = normal_words(text)
     by_start, by_end = index.by_start, index.by_end
     if not any(pair in by_start or pair in by_end for pair in set(itertools.pairwise(words))):
         return []
-    front = front_matter_span(text)
-    excluded = merge_spans(
-        [front] if front else [],
-        code_spans(text),
-        wikilink_spans(text),
-        html_block_spans(text),
-        dataview_field_spans(text),
-        skip_spans,
-    )
+    excluded: list[Span] | None = None  # worked out at the first near miss: most notes have none
     matched_lines = {match.line for match in found}
     misses: list[NearMiss] = []
     line_start = 0
@@ -609,10 +627,20 @@ def near_misses(
         start, line_start = line_start, line_start + len(line) + 1
         if number in matched_lines or not _may_be_near(line, index):
             continue
-        if overlaps(start, start + len(line), excluded):
-            continue
         miss = _near_miss(line, index)
-        if miss is not None:
+        if miss is None:
+            continue
+        if excluded is None:
+            front = front_matter_span(text)
+            excluded = merge_spans(
+                [front] if front else [],
+                code_spans(text),
+                wikilink_spans(text),
+                html_block_spans(text),
+                dataview_field_spans(text),
+                skip_spans,
+            )
+        if not overlaps(start, start + len(line), excluded):
             misses.append(NearMiss(number, miss[0], miss[1]))
     return misses
 
@@ -648,13 +676,13 @@ def _near_miss(line: str, index: TitleIndex) -> tuple[str, KnownTitle] | None:
     words = normal_words(written)
     if not _NEAR_MIN_WORDS <= len(words) <= _NEAR_MAX_WORDS or "[" in written or "](" in line:
         return None
+    joined = " ".join(words)
     candidates = {
         entry.key: entry
         for pair in (tuple(words[:2]), tuple(words[-2:]))
-        for entry in (*index.by_start.get(pair, ()), *index.by_end.get(pair, ()))
+        for entry in index.near(pair, len(joined))
     }
     best: tuple[float, KnownTitle] | None = None
-    joined = " ".join(words)
     written_set = set(words)
     for entry in candidates.values():
         if entry.words == tuple(words):
