@@ -6,14 +6,13 @@ import os
 import re
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import requests
 from lxml import etree
 
-from vaultpapers.papers import Paper
+from factories import feed_paper
 from vaultpapers.testing import FakeArxiv, entry_xml
 
 RECORDED = Path(os.environ.get("VAULTPAPERS_RECORDED_API", "/work/shared/arxiv-api-recorded"))
@@ -81,20 +80,6 @@ def entry_keys(body: bytes) -> list[str]:
     return [element.text or "" for element in root.iterfind(f"{ATOM}entry/{ATOM}id")]
 
 
-def make_paper(arxiv_id: str, version: int = 1, **fields: object) -> Paper:
-    values: dict[str, object] = {
-        "title": f"On {arxiv_id}",
-        "authors": ("Ada Lovelace", "Alan Turing"),
-        "summary": f"Abstract of {arxiv_id}.",
-        "published": datetime(2021, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
-        "updated": datetime(2021, 2, 3, 4, 5, 6, tzinfo=timezone.utc),
-        "primary_category": "cs.LG",
-        "categories": ("cs.LG", "stat.ML"),
-    }
-    values.update(fields)
-    return Paper(arxiv_id=arxiv_id, version=version, **values)  # type: ignore[arg-type]
-
-
 @needs_recordings
 @pytest.mark.parametrize("recording", sorted(RECORDED_QUERIES))
 def test_answers_are_shaped_exactly_like_the_recorded_responses(
@@ -124,7 +109,7 @@ def test_a_malformed_id_gets_http_400_with_arxivs_error_entry(fake_arxiv: FakeAr
 
 
 def test_a_malformed_id_anywhere_in_the_list_rejects_the_whole_query(fake_arxiv: FakeArxiv) -> None:
-    fake_arxiv.add(make_paper("2101.00001"))
+    fake_arxiv.add(feed_paper("2101.00001"))
 
     response = query(fake_arxiv, "2101.00001,not-an-id,2101.00002")
 
@@ -135,7 +120,7 @@ def test_a_malformed_id_anywhere_in_the_list_rejects_the_whole_query(fake_arxiv:
 
 
 def test_a_rendered_paper_has_the_recorded_entry_shape(fake_arxiv: FakeArxiv) -> None:
-    paper = make_paper(
+    paper = feed_paper(
         "1605.08386",
         title="Heat-bath random walks with Markov bases",
         authors=("Caprice Stanley", "Tobias Windisch"),
@@ -158,7 +143,7 @@ def test_a_rendered_paper_has_the_recorded_entry_shape(fake_arxiv: FakeArxiv) ->
 
 
 def test_entry_xml_escapes_markup_in_text_and_attributes() -> None:
-    paper = make_paper(
+    paper = feed_paper(
         "2101.00001",
         title='Why a < b & "c" > d',
         authors=("O'Brien & Sons <Ltd>",),
@@ -183,7 +168,7 @@ def test_entry_xml_escapes_markup_in_text_and_attributes() -> None:
 
 
 def test_optional_fields_are_left_out_when_absent() -> None:
-    xml = entry_xml(make_paper("2101.00001"))
+    xml = entry_xml(feed_paper("2101.00001"))
 
     assert "arxiv:comment" not in xml
     assert "arxiv:journal_ref" not in xml
@@ -191,7 +176,7 @@ def test_optional_fields_are_left_out_when_absent() -> None:
 
 
 def test_unknown_ids_are_simply_absent(fake_arxiv: FakeArxiv) -> None:
-    fake_arxiv.add(make_paper("2101.00001"))
+    fake_arxiv.add(feed_paper("2101.00001"))
 
     response = query(fake_arxiv, "2101.00001,2101.99999,hep-th/9999999")
 
@@ -200,8 +185,8 @@ def test_unknown_ids_are_simply_absent(fake_arxiv: FakeArxiv) -> None:
 
 
 def test_ids_match_with_or_without_version_and_subject_class(fake_arxiv: FakeArxiv) -> None:
-    fake_arxiv.add(make_paper("math/0309136", version=2))
-    fake_arxiv.add(make_paper("2101.00001", version=3))
+    fake_arxiv.add(feed_paper("math/0309136", version=2))
+    fake_arxiv.add(feed_paper("2101.00001", version=3))
 
     def served(id_list: str) -> list[str]:
         return entry_keys(query(fake_arxiv, id_list).content)
@@ -216,7 +201,7 @@ def test_ids_match_with_or_without_version_and_subject_class(fake_arxiv: FakeArx
 def test_entries_come_in_a_shuffled_but_reproducible_order(fake_arxiv: FakeArxiv) -> None:
     keys = [f"2101.{n:05d}" for n in range(1, 21)]
     for key in keys:
-        fake_arxiv.add(make_paper(key))
+        fake_arxiv.add(feed_paper(key))
 
     first = entry_keys(query(fake_arxiv, ",".join(keys)).content)
     second = entry_keys(query(fake_arxiv, ",".join(keys)).content)
@@ -230,7 +215,7 @@ def test_entries_come_in_a_shuffled_but_reproducible_order(fake_arxiv: FakeArxiv
 def test_start_and_max_results_page_through_the_results(fake_arxiv: FakeArxiv) -> None:
     keys = [f"2101.{n:05d}" for n in range(1, 6)]
     for key in keys:
-        fake_arxiv.add(make_paper(key))
+        fake_arxiv.add(feed_paper(key))
 
     pages = [query(fake_arxiv, ",".join(keys), start=start, max_results=2) for start in (0, 2, 4)]
 
@@ -270,7 +255,7 @@ def test_load_entries_serves_a_folder_of_entry_files(fake_arxiv: FakeArxiv, tmp_
 
 
 def test_injected_failures_are_consumed_one_request_each(fake_arxiv: FakeArxiv) -> None:
-    fake_arxiv.add(make_paper("2101.00001"))
+    fake_arxiv.add(feed_paper("2101.00001"))
     fake_arxiv.fail_next(429, retry_after=7)
     fake_arxiv.fail_next(503, times=2)
 
@@ -283,7 +268,7 @@ def test_injected_failures_are_consumed_one_request_each(fake_arxiv: FakeArxiv) 
 
 
 def test_malformed_next_sends_a_truncated_body_with_status_200(fake_arxiv: FakeArxiv) -> None:
-    fake_arxiv.add(make_paper("2101.00001"))
+    fake_arxiv.add(feed_paper("2101.00001"))
     fake_arxiv.malformed_next()
 
     response = query(fake_arxiv, "2101.00001")
@@ -295,7 +280,7 @@ def test_malformed_next_sends_a_truncated_body_with_status_200(fake_arxiv: FakeA
 
 
 def test_empty_next_sends_a_valid_feed_without_the_entries(fake_arxiv: FakeArxiv) -> None:
-    fake_arxiv.add(make_paper("2101.00001"))
+    fake_arxiv.add(feed_paper("2101.00001"))
     fake_arxiv.empty_next()
 
     empty = query(fake_arxiv, "2101.00001")

@@ -15,6 +15,7 @@ import arxiv
 import arxiv._feed
 import pytest
 
+from factories import feed_paper
 from vaultpapers.arxiv_source import (
     ArxivSource,
     FetchResult,
@@ -50,22 +51,8 @@ class VirtualTime:
         self.now += seconds
 
 
-def make_paper(arxiv_id: str, version: int = 1, **fields: object) -> Paper:
-    values: dict[str, object] = {
-        "title": f"On {arxiv_id}",
-        "authors": ("Ada Lovelace", "Alan Turing"),
-        "summary": f"Abstract of {arxiv_id}.",
-        "published": datetime(2021, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
-        "updated": datetime(2021, 2, 3, 4, 5, 6, tzinfo=timezone.utc),
-        "primary_category": "cs.LG",
-        "categories": ("cs.LG", "stat.ML"),
-    }
-    values.update(fields)
-    return Paper(arxiv_id=arxiv_id, version=version, **values)  # type: ignore[arg-type]
-
-
 def serve(api: FakeArxiv, count: int, prefix: str = "2101") -> list[Paper]:
-    papers = [make_paper(f"{prefix}.{n:05d}", version=1 + n % 3) for n in range(1, count + 1)]
+    papers = [feed_paper(f"{prefix}.{n:05d}", version=1 + n % 3) for n in range(1, count + 1)]
     for paper in papers:
         api.add(paper)
     return papers
@@ -172,7 +159,7 @@ def test_recorded_entries_give_clean_fields(fake_arxiv: FakeArxiv, tmp_path: Pat
 
 def test_papers_survive_the_round_trip_through_arxiv_xml(fake_arxiv: FakeArxiv) -> None:
     papers = [
-        make_paper(
+        feed_paper(
             "2101.00001",
             version=4,
             title="Attention & <Memory>: \"quotes\" and 'apostrophes' in Ünïcödé",
@@ -184,7 +171,7 @@ def test_papers_survive_the_round_trip_through_arxiv_xml(fake_arxiv: FakeArxiv) 
             journal_ref="Proc. A&B 2021",
             comment="12 pages; <code> released",
         ),
-        make_paper("hep-th/9711200", version=3, primary_category="hep-th", categories=("hep-th",)),
+        feed_paper("hep-th/9711200", version=3, primary_category="hep-th", categories=("hep-th",)),
     ]
     for paper in papers:
         fake_arxiv.add(paper)
@@ -271,8 +258,8 @@ def test_entries_are_matched_by_id_not_by_position(fake_arxiv: FakeArxiv) -> Non
 
 
 def test_old_style_and_versioned_entries_are_keyed_canonically(fake_arxiv: FakeArxiv) -> None:
-    fake_arxiv.add(make_paper("hep-th/9711200", version=3))
-    fake_arxiv.add(make_paper("2101.00007", version=2))
+    fake_arxiv.add(feed_paper("hep-th/9711200", version=3))
+    fake_arxiv.add(feed_paper("2101.00007", version=2))
     # arXiv may answer an old-style id with its subject class in the entry id.
     subject_class_entry = (
         "<entry>\n"
@@ -596,7 +583,7 @@ def test_resolve_asks_again_about_old_not_found_answers(
     resolve(["2912.00001"], cache, source)
     assert len(fake_arxiv.requests) == 1
 
-    fake_arxiv.add(make_paper("2912.00001"))
+    fake_arxiv.add(feed_paper("2912.00001"))
     virtual_time.now += timedelta(days=2).total_seconds()
     later = resolve(["2912.00001"], cache, source)
 

@@ -18,12 +18,13 @@ from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factories import make_paper
 from vaultpapers.bibliography import entries, render_bibtex, render_csl_json
 from vaultpapers.citekeys import assign_citekeys, base_citekey, pandoc_citekeys
 from vaultpapers.cli import main
 from vaultpapers.markdown import code_spans
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaults import MALDACENA, PERCEIVER, build_vault, link_cli, make_paper
+from vaults import MALDACENA, PERCEIVER, build_vault, link_cli
 
 ENTRIES = Path(__file__).resolve().parents[1] / "examples" / "arxiv-entries"
 PERCEIVER_NOTE = "Papers/Perceiver - General Perception with Iterative Attention (2103.03206).md"

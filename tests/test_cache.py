@@ -6,15 +6,15 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
 import vaultpapers
+from factories import feed_paper
 from vaultpapers.cache import SCHEMA_VERSION, CacheError, DecodedPapers, PaperCache
-from vaultpapers.papers import Paper
 
 SRC = Path(vaultpapers.__file__).resolve().parent.parent
 
@@ -25,20 +25,6 @@ class VirtualClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def make_paper(arxiv_id: str, version: int = 1, **fields: object) -> Paper:
-    values: dict[str, object] = {
-        "title": f"On {arxiv_id}",
-        "authors": ("Ada Lovelace", "李小龍"),
-        "summary": "An abstract.",
-        "published": datetime(2021, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
-        "updated": datetime(2021, 2, 3, 4, 5, 6, tzinfo=timezone.utc),
-        "primary_category": "cs.LG",
-        "categories": ("cs.LG", "stat.ML"),
-    }
-    values.update(fields)
-    return Paper(arxiv_id=arxiv_id, version=version, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -77,8 +63,15 @@ def run_together(script: str, *argument_lists: list[str]) -> list[str]:
 
 def test_papers_come_back_exactly_as_stored(cache_path: Path) -> None:
     papers = [
-        make_paper("2101.00001", version=3, doi="10.1/x", journal_ref="J. 1", comment="5 pages"),
-        make_paper("hep-th/9711200"),
+        feed_paper(
+            "2101.00001",
+            version=3,
+            authors=("Ada Lovelace", "李小龍"),
+            doi="10.1/x",
+            journal_ref="J. 1",
+            comment="5 pages",
+        ),
+        feed_paper("hep-th/9711200"),
     ]
     with PaperCache(cache_path) as cache:
         cache.put_many(papers)
@@ -92,7 +85,7 @@ def test_papers_come_back_exactly_as_stored(cache_path: Path) -> None:
 
 def test_metadata_never_expires(cache_path: Path, clock: VirtualClock) -> None:
     with PaperCache(cache_path, clock=clock) as cache:
-        cache.put_many([make_paper("2101.00001")])
+        cache.put_many([feed_paper("2101.00001")])
         clock.now += timedelta(days=3650).total_seconds()
 
         assert set(cache.get_many(["2101.00001"])) == {"2101.00001"}
@@ -100,10 +93,10 @@ def test_metadata_never_expires(cache_path: Path, clock: VirtualClock) -> None:
 
 def test_a_newer_version_replaces_an_older_one_but_not_the_reverse(cache_path: Path) -> None:
     with PaperCache(cache_path) as cache:
-        cache.put_many([make_paper("2101.00001", version=2, title="Second")])
-        cache.put_many([make_paper("2101.00001", version=1, title="First")])
+        cache.put_many([feed_paper("2101.00001", version=2, title="Second")])
+        cache.put_many([feed_paper("2101.00001", version=1, title="First")])
         after_older = cache.get_many(["2101.00001"])["2101.00001"]
-        cache.put_many([make_paper("2101.00001", version=3, title="Third")])
+        cache.put_many([feed_paper("2101.00001", version=3, title="Third")])
         after_newer = cache.get_many(["2101.00001"])["2101.00001"]
 
     assert (after_older.version, after_older.title) == (2, "Second")
@@ -111,7 +104,7 @@ def test_a_newer_version_replaces_an_older_one_but_not_the_reverse(cache_path: P
 
 
 def test_many_keys_at_once(cache_path: Path) -> None:
-    papers = [make_paper(f"2101.{n:05d}") for n in range(1, 1501)]
+    papers = [feed_paper(f"2101.{n:05d}") for n in range(1, 1501)]
     with PaperCache(cache_path) as cache:
         cache.put_many(papers)
         found = cache.get_many(paper.arxiv_id for paper in papers)
@@ -125,11 +118,11 @@ def test_papers_decoded_before_are_reused_until_their_record_is_rewritten(
     known = DecodedPapers()
     keys = ["2101.00001", "2101.00002", "2101.00003"]
     with PaperCache(cache_path, clock=clock) as cache:
-        cache.put_many([make_paper(key) for key in keys[:2]])
+        cache.put_many([feed_paper(key) for key in keys[:2]])
         first = cache.get_many(keys, known=known)
         clock.now += 60
-        cache.put_many([make_paper("2101.00002", version=2, title="Revised")])
-        cache.put_many([make_paper("2101.00003")])  # another process fetched it meanwhile
+        cache.put_many([feed_paper("2101.00002", version=2, title="Revised")])
+        cache.put_many([feed_paper("2101.00003")])  # another process fetched it meanwhile
         second = cache.get_many(keys, known=known)
         plain = cache.get_many(keys)
 
@@ -151,7 +144,7 @@ def test_a_record_changed_by_any_other_writer_is_seen_by_a_caller_that_kept_it(
 ) -> None:
     known = DecodedPapers()
     with PaperCache(cache_path) as cache:
-        cache.put_many([make_paper("2101.00001", title="Original")])
+        cache.put_many([feed_paper("2101.00001", title="Original")])
         cache.get_many(["2101.00001"], known=known)
         with sqlite3.connect(cache_path) as db:  # another program, or an older vaultpapers
             db.execute(change)
@@ -167,7 +160,7 @@ def test_a_cache_made_before_writes_were_counted_counts_them_once_opened(
     cache_path: Path,
 ) -> None:
     with PaperCache(cache_path) as cache:
-        cache.put_many([make_paper("2101.00001", title="Original")])
+        cache.put_many([feed_paper("2101.00001", title="Original")])
     with sqlite3.connect(cache_path) as db:
         for event in ("insert", "update", "delete"):
             db.execute(f"DROP TRIGGER count_papers_{event}")
@@ -188,7 +181,7 @@ def test_a_cache_made_before_writes_were_counted_counts_them_once_opened(
 
 def test_an_unreadable_record_counts_as_missing(cache_path: Path) -> None:
     with PaperCache(cache_path) as cache:
-        cache.put_many([make_paper("2101.00001"), make_paper("2101.00002")])
+        cache.put_many([feed_paper("2101.00001"), feed_paper("2101.00002")])
     with sqlite3.connect(cache_path) as db:
         db.execute("UPDATE papers SET record = '{broken' WHERE arxiv_id = '2101.00001'")
 
@@ -198,7 +191,7 @@ def test_an_unreadable_record_counts_as_missing(cache_path: Path) -> None:
 
 def test_a_record_with_a_field_missing_or_unknown_counts_as_missing(cache_path: Path) -> None:
     with PaperCache(cache_path) as cache:
-        cache.put_many([make_paper(f"2101.0000{n}") for n in (1, 2, 3)])
+        cache.put_many([feed_paper(f"2101.0000{n}") for n in (1, 2, 3)])
     with sqlite3.connect(cache_path) as db:
         db.execute(
             "UPDATE papers SET record = json_remove(record, '$.title') WHERE arxiv_id = ?",
@@ -212,8 +205,8 @@ def test_a_record_with_a_field_missing_or_unknown_counts_as_missing(cache_path: 
     with PaperCache(cache_path) as cache:
         found = cache.get_many(["2101.00001", "2101.00002", "2101.00003"])
     assert set(found) == {"2101.00003"}
-    assert found["2101.00003"] == make_paper("2101.00003")
-    assert hash(found["2101.00003"]) == hash(make_paper("2101.00003"))
+    assert found["2101.00003"] == feed_paper("2101.00003")
+    assert hash(found["2101.00003"]) == hash(feed_paper("2101.00003"))
 
 
 # -- ids arXiv does not know ---------------------------------------------------------------
@@ -236,7 +229,7 @@ def test_not_found_answers_are_trusted_until_max_age(cache_path: Path, clock: Vi
 def test_a_paper_that_appears_is_no_longer_not_found(cache_path: Path) -> None:
     with PaperCache(cache_path) as cache:
         cache.mark_not_found(["2912.00001"])
-        cache.put_many([make_paper("2912.00001")])
+        cache.put_many([feed_paper("2912.00001")])
 
         assert cache.not_found(["2912.00001"], max_age=timedelta(days=7)) == set()
 

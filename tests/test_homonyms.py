@@ -7,10 +7,11 @@ to none (tests/test_real_relations.py measures it).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import functools
 
 import pytest
 
+from factories import make_paper
 from vaultpapers.aliases import claimed_names, expansion_in, title_expansion
 from vaultpapers.papers import Paper
 from vaultpapers.relations import (
@@ -25,27 +26,8 @@ from vaultpapers.relations import (
 )
 from vaultpapers.series import detect_series
 
-
-def paper(
-    arxiv_id: str,
-    title: str,
-    abstract: str = "",
-    published: str = "2025-06-01",
-    authors: tuple[str, ...] | None = None,
-    categories: tuple[str, ...] = ("cs.CL",),
-) -> Paper:
-    moment = datetime.fromisoformat(published).replace(tzinfo=timezone.utc)
-    return Paper(
-        arxiv_id=arxiv_id,
-        version=1,
-        title=title,
-        authors=authors if authors is not None else (f"Author of {arxiv_id}",),
-        summary=abstract,
-        published=moment,
-        updated=moment,
-        primary_category=categories[0],
-        categories=categories,
-    )
+# The papers of these tests: cs.CL papers of June 2025 with no abstract, unless a test says so.
+paper = functools.partial(make_paper, summary="", published="2025-06-01", categories=("cs.CL",))
 
 
 def linked(papers: list[Paper]) -> set[frozenset[str]]:
@@ -114,7 +96,7 @@ SSD_DECODING = paper(
 YOLOV3 = paper(
     "1804.02767",
     "YOLOv3: An Incremental Improvement",
-    "It achieves 57.9 AP50 in 51 ms, as accurate as SSD but three times faster.",
+    summary="It achieves 57.9 AP50 in 51 ms, as accurate as SSD but three times faster.",
     published="2018-04-08",
     categories=("cs.CV",),
 )
@@ -122,7 +104,11 @@ YOLOV3 = paper(
 
 def test_a_name_in_use_before_its_paper_appeared_was_borrowed_and_relates_nothing() -> None:
     later_user = paper(
-        "2606.30000", "Fast detectors", "We compare with SSD.", "2026-07-01", categories=("cs.CV",)
+        "2606.30000",
+        "Fast detectors",
+        summary="We compare with SSD.",
+        published="2026-07-01",
+        categories=("cs.CV",),
     )
     related = relate([SSD_DECODING, YOLOV3, later_user])
     assert related.relations == ()
@@ -132,8 +118,15 @@ def test_a_name_in_use_before_its_paper_appeared_was_borrowed_and_relates_nothin
 
 
 def test_a_model_talked_about_a_few_weeks_before_its_report_is_still_its_name() -> None:
-    report = paper("2606.19348", "DeepSeek-V4: Towards Highly Efficient Models", "", "2026-06-18")
-    early = paper("2605.29668", "Skill proposers", "We compare with DeepSeek-V4.", "2026-05-28")
+    report = paper(
+        "2606.19348", "DeepSeek-V4: Towards Highly Efficient Models", published="2026-06-18"
+    )
+    early = paper(
+        "2605.29668",
+        "Skill proposers",
+        summary="We compare with DeepSeek-V4.",
+        published="2026-05-28",
+    )
     assert linked([report, early]) == {frozenset(("2606.19348", "2605.29668"))}
 
 
@@ -148,14 +141,14 @@ def test_a_text_that_spells_the_acronym_out_otherwise_means_another_thing() -> N
     tracker = paper(
         "2606.00001",
         "Hyperspectral adapters for tracking",
-        "We transfer the multi-head self-attention (MSA) module to hyperspectral inputs.",
-        "2026-06-01",
+        summary="We transfer the multi-head self-attention (MSA) module to hyperspectral inputs.",
+        published="2026-06-01",
     )
     same = paper(
         "2606.00002",
         "Longer memories",
-        "Memory Sparse Attention (MSA) scales to 100M tokens; we extend it.",
-        "2026-06-01",
+        summary="Memory Sparse Attention (MSA) scales to 100M tokens; we extend it.",
+        published="2026-06-01",
     )
     related = relate([MSA, tracker, same])
     assert {frozenset((r.source, r.target)) for r in related.relations} == {
@@ -173,18 +166,20 @@ def test_an_acronym_outside_the_named_papers_field_is_another_fields() -> None:
     survey = paper(
         "2606.19630",
         "AI4SE and SE4AI: a decade",
-        "We assessed 889 SERC publications.",
-        "2026-06-19",
+        summary="We assessed 889 SERC publications.",
+        published="2026-06-19",
         categories=("cs.AI", "cs.DL", "eess.SY"),
     )
-    nlp = paper("2606.19631", "Error correction", "We build on SERC.", "2026-06-19")
+    nlp = paper(
+        "2606.19631", "Error correction", summary="We build on SERC.", published="2026-06-19"
+    )
     assert linked([serc, survey, nlp]) == {frozenset(("2605.28837", "2606.19631"))}
 
 
 def test_a_name_two_groups_give_their_papers_is_ambiguous_and_links_nothing() -> None:
-    one = paper("2509.05092", "Regression transfer", "We develop CRAFT, a regularizer.")
+    one = paper("2509.05092", "Regression transfer", summary="We develop CRAFT, a regularizer.")
     other = paper("2512.20362", "CRAFT: Continuous Reasoning and Agentic Feedback Tuning")
-    user = paper("2601.00001", "A study", "We compare with CRAFT.", "2026-01-05")
+    user = paper("2601.00001", "A study", summary="We compare with CRAFT.", published="2026-01-05")
     related = relate([one, other, user])
     assert related.relations == ()
     assert related.set_aside["CRAFT"] == (
@@ -197,8 +192,8 @@ def test_the_same_group_reusing_its_name_is_a_successor_whatever_else_uses_it() 
     challenge = paper(
         "2507.04942",
         "SIGIR 2025 -- LiveRAG Challenge Report",
-        "The LiveRAG Challenge ran in spring.",
-        "2025-07-07",
+        summary="The LiveRAG Challenge ran in spring.",
+        published="2025-07-07",
         authors=("David Carmel", "Simone Filice"),
     )
     dataset = paper(
@@ -207,7 +202,9 @@ def test_the_same_group_reusing_its_name_is_a_successor_whatever_else_uses_it() 
         published="2025-11-18",
         authors=("David Carmel", "Oren Somekh"),
     )
-    team = paper("2506.10844", "CIIR@LiveRAG 2025", "Our LiveRAG entry.", "2025-06-12")
+    team = paper(
+        "2506.10844", "CIIR@LiveRAG 2025", summary="Our LiveRAG entry.", published="2025-06-12"
+    )
     related = relate([challenge, dataset, team])
     assert related.relations == (
         Relation(
@@ -239,17 +236,20 @@ def test_the_same_group_reusing_its_name_is_a_successor_whatever_else_uses_it() 
 def test_words_glued_into_a_name_are_not_that_name_when_written_apart(
     named: str, text: str, found: bool
 ) -> None:
-    papers = [paper("2505.13840", named), paper("2507.00001", "A study", text, "2025-07-01")]
+    papers = [
+        paper("2505.13840", named),
+        paper("2507.00001", "A study", summary=text, published="2025-07-01"),
+    ]
     assert bool(linked(papers)) is found
 
 
 def test_an_ordinary_word_name_inside_a_capitalised_phrase_is_no_mention() -> None:
-    named = paper("2603.23821", "Perturbation: A simple adversarial tracer", "", "2026-03-24")
+    named = paper("2603.23821", "Perturbation: A simple adversarial tracer", published="2026-03-24")
     guidance = paper(
         "2606.10036",
         "Guidance for diffusion models",
-        "We propose Token Perturbation Guidance (TPG), a novel method.",
-        "2026-06-01",
+        summary="We propose Token Perturbation Guidance (TPG), a novel method.",
+        published="2026-06-01",
     )
     assert linked([named, guidance]) == set()
 
@@ -257,8 +257,12 @@ def test_an_ordinary_word_name_inside_a_capitalised_phrase_is_no_mention() -> No
 # --- series: borrowed stems, variants -----------------------------------------------------------
 
 YOLO_AUTHORS = ("Chien-Yao Wang", "Alexey Bochkovskiy", "Hong-Yuan Mark Liao")
-YOLOV4 = paper("2004.10934", "YOLOv4: Optimal Speed and Accuracy", "", "2020-04-23", YOLO_AUTHORS)
-YOLOV7 = paper("2207.02696", "YOLOv7: Trainable bag-of-freebies", "", "2022-07-06", YOLO_AUTHORS)
+YOLOV4 = paper(
+    "2004.10934", "YOLOv4: Optimal Speed and Accuracy", published="2020-04-23", authors=YOLO_AUTHORS
+)
+YOLOV7 = paper(
+    "2207.02696", "YOLOv7: Trainable bag-of-freebies", published="2022-07-06", authors=YOLO_AUTHORS
+)
 
 
 def test_a_version_named_only_in_parentheses_joins_no_series_without_a_shared_author() -> None:
@@ -270,15 +274,23 @@ def test_a_version_named_only_in_parentheses_joins_no_series_without_a_shared_au
 
 def test_a_bare_stem_title_joins_a_series_only_with_a_shared_author() -> None:
     survey = paper("2507.09955", "DeepSeek: Paradigm Shifts and Technical Evolution")
-    v32 = paper("2512.02556", "DeepSeek-V3.2: Open LLMs", "", "2025-12-02", ("DeepSeek-AI",))
-    v4 = paper("2606.19348", "DeepSeek-V4: Long context", "", "2026-06-18", ("DeepSeek-AI",))
+    v32 = paper(
+        "2512.02556", "DeepSeek-V3.2: Open LLMs", published="2025-12-02", authors=("DeepSeek-AI",)
+    )
+    v4 = paper(
+        "2606.19348", "DeepSeek-V4: Long context", published="2026-06-18", authors=("DeepSeek-AI",)
+    )
     series = detect_series([survey, v32, v4])
     assert [(s.name, s.members) for s in series] == [("DeepSeek", ("2512.02556", "2606.19348"))]
 
 
 def test_a_name_with_a_modifier_joins_its_base_series_when_the_group_is_the_same() -> None:
-    scaled = paper("2011.08036", "Scaled-YOLOv4: Scaling Cross Stage Partial Network", "",
-                   "2020-11-16", YOLO_AUTHORS)  # fmt: skip
+    scaled = paper(
+        "2011.08036",
+        "Scaled-YOLOv4: Scaling Cross Stage Partial Network",
+        published="2020-11-16",
+        authors=YOLO_AUTHORS,
+    )
     vr_yolo = paper("2507.02963", "VR-YOLO: Enhancing PCB Defect Detection")
     related = relate([YOLOV4, YOLOV7, scaled, vr_yolo])
     (series,) = related.series
@@ -294,10 +306,10 @@ def test_a_name_only_the_abstract_gives_makes_a_series_and_is_shown_as_an_alias(
     gpt3 = paper(
         "2005.14165",
         "Language Models are Few-Shot Learners",
-        "Specifically, we train GPT-3, an autoregressive language model.",
-        "2020-05-28",
+        summary="Specifically, we train GPT-3, an autoregressive language model.",
+        published="2020-05-28",
     )
-    gpt4 = paper("2303.08774", "GPT-4 Technical Report", "", "2023-03-15")
+    gpt4 = paper("2303.08774", "GPT-4 Technical Report", published="2023-03-15")
     related = relate([gpt3, gpt4])
     assert [(s.name, s.members) for s in related.series] == [("GPT", ("2005.14165", "2303.08774"))]
     assert 'also known as "GPT-3": abstract: "we train GPT-3"' in explain(
@@ -322,11 +334,23 @@ def test_a_series_name_that_becomes_one_papers_name_is_read_again_in_remembered_
     # is one model of it; once "We present YOLO" joins, "YOLO" is that paper's name, and the
     # texts read before must be read again (found by review on the evaluation set).
     authors = ("Joseph Redmon", "Ali Farhadi")
-    v1 = paper("1506.02640", "You Only Look Once", "We present YOLO, a new approach.",
-               "2015-06-08", authors)  # fmt: skip
-    v2 = paper("1612.08242", "YOLO9000: Better, Faster, Stronger",
-               "We introduce YOLO9000. We improve YOLO.", "2016-12-25", authors)  # fmt: skip
-    v3 = paper("1804.02767", "YOLOv3: An Incremental Improvement", "", "2018-04-08", authors)
+    v1 = paper(
+        "1506.02640",
+        "You Only Look Once",
+        summary="We present YOLO, a new approach.",
+        published="2015-06-08",
+        authors=authors,
+    )
+    v2 = paper(
+        "1612.08242",
+        "YOLO9000: Better, Faster, Stronger",
+        summary="We introduce YOLO9000. We improve YOLO.",
+        published="2016-12-25",
+        authors=authors,
+    )
+    v3 = paper(
+        "1804.02767", "YOLOv3: An Incremental Improvement", published="2018-04-08", authors=authors
+    )
     _, memo = relate_remembering([v2, v3])
     again, _ = relate_remembering([v2, v3, v1], memo)
     assert again.relations == relate([v2, v3, v1]).relations

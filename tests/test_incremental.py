@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from factories import make_paper
 from vaultpapers.cache import PaperCache
 from vaultpapers.config import ArxivSettings, Settings, TagSelection, WatchSettings
 from vaultpapers.pipeline import WarmVault, cache_path, open_state, run_link
-from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper
+from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault
 
 PERCEIVER_AR = make_paper(
     "2202.07765",

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from factories import make_paper
 from vaultpapers.cache import PaperCache
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
@@ -20,7 +21,6 @@ from vaults import (
     PERCEIVER_IO,
     build_vault,
     is_only_insertions,
-    make_paper,
     snapshot,
 )
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from factories import make_paper
 from obsidian_model import resolve
 from vaultpapers.catalog import stem_of
 from vaultpapers.cli import main
@@ -36,7 +37,7 @@ from vaultpapers.scan import scan_note
 from vaultpapers.testing import FakeArxiv
 from vaultpapers.vault import Note
 from vaultpapers.writer import FileState
-from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, make_paper, snapshot
+from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
 NOTES = ["Sub/My Note.md", "Reading log.md", "a/b/Note.md", "zzzz/Note.md"]
 

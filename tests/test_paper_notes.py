@@ -17,6 +17,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factories import make_paper
 from vaultpapers.config import Settings
 from vaultpapers.ids import arxiv_categories
 from vaultpapers.notes import (
@@ -33,7 +34,6 @@ from vaultpapers.properties import find_front_matter
 from vaultpapers.scan import scan_note, scan_to_row
 from vaultpapers.vault import Note
 from vaultpapers.writer import FileState
-from vaults import make_paper
 
 CASES = Path(__file__).parent / "cases" / "paper_notes"
 

@@ -26,11 +26,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from factories import make_paper
 from reliability.harness import without_our_additions
 from vaultpapers.cli import main
 from vaultpapers.papers import Paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaults import make_paper
 
 HERE = Path(__file__).parent / "realnotes"
 VAULT = HERE / "vault"

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
+from factories import make_paper
 from vaultpapers.papers import Paper
 from vaultpapers.relations import RelatedPapers, explain, relate
 
@@ -42,18 +43,13 @@ def load_records(name: str = "papers.json.gz") -> list[dict[str, Any]]:
 
 
 def to_paper(record: dict[str, Any]) -> Paper:
-    moment = datetime.fromisoformat(record["published"]).replace(tzinfo=timezone.utc)
-    categories = tuple(record["categories"])
-    return Paper(
-        arxiv_id=record["id"],
-        version=1,
-        title=record["title"],
+    return make_paper(
+        record["id"],
+        record["title"],
+        record["abstract"],
+        published=datetime.fromisoformat(record["published"]).replace(tzinfo=timezone.utc),
         authors=tuple(record["authors"]),
-        summary=record["abstract"],
-        published=moment,
-        updated=moment,
-        primary_category=categories[0] if categories else "",
-        categories=categories,
+        categories=tuple(record["categories"]),
     )
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner, Result
 
+from factories import make_paper
 from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, RefreshSettings, Settings, WatchSettings
 from vaultpapers.refresh import DAY, due, what_changed
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaultpapers.watcher import VaultWatcher
-from vaults import build_vault, make_paper
+from vaults import build_vault
 
 IO_V2 = make_paper(
     "2107.14795",

@@ -9,10 +9,11 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from factories import make_paper
 from vaultpapers.cli import main
 from vaultpapers.papers import Paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaults import PERCEIVER, PERCEIVER_IO, build_vault, make_paper, snapshot
+from vaults import PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
 CASES = Path(__file__).parent / "cases"
 PERCEIVER_AR = make_paper(

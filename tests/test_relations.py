@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 from datetime import datetime, timezone
 from datetime import time as clock
@@ -13,6 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factories import make_paper
 from vaultpapers.papers import Paper
 from vaultpapers.relations import Relation, explain, find_relations, relate
 
@@ -20,18 +22,15 @@ CASES_DIR = Path(__file__).parent / "cases"
 SERIES_CASES = sorted((CASES_DIR / "series").glob("*.yaml"))
 
 
-def paper(arxiv_id: str, title: str, abstract: str = "", published: str = "2020-01-01") -> Paper:
-    moment = datetime.fromisoformat(published).replace(tzinfo=timezone.utc)
-    return Paper(
-        arxiv_id=arxiv_id,
-        version=1,
-        title=title,
-        authors=(),
-        summary=abstract,
-        published=moment,
-        updated=moment,
-        primary_category="cs.LG",
-    )
+# The papers of these tests: of 2020, with no authors or categories, unless a test says so.
+paper = functools.partial(
+    make_paper,
+    summary="",
+    published="2020-01-01",
+    authors=(),
+    categories=(),
+    primary_category="cs.LG",
+)
 
 
 def load(path: Path) -> tuple[list[Paper], dict[str, Any]]:
@@ -40,7 +39,9 @@ def load(path: Path) -> tuple[list[Paper], dict[str, Any]]:
     for entry in case["papers"]:
         assert isinstance(entry["id"], str), f"{path.name}: quote the id {entry['id']!r}"
         published = datetime.combine(entry["published"], clock(), timezone.utc)
-        papers.append(paper(entry["id"], entry["title"], entry["abstract"], published.isoformat()))
+        papers.append(
+            paper(entry["id"], entry["title"], summary=entry["abstract"], published=published)
+        )
     return papers, case.get("expected", {})
 
 
@@ -133,14 +134,16 @@ def test_perceiver_family_among_unrelated_papers_is_linked_both_ways() -> None:
 
 # --- mention rules -----------------------------------------------------------------------------
 
-GRAPHENE = paper("0906.3799", "Graphene: Status and Prospects", "Graphene is a wonder material.")
+GRAPHENE = paper(
+    "0906.3799", "Graphene: Status and Prospects", summary="Graphene is a wonder material."
+)
 
 
 def test_plain_name_at_the_start_of_a_sentence_or_in_title_case_is_no_mention() -> None:
     sentence_start = paper(
         "1803.02342",
         "Unconventional superconductivity in magic-angle graphene superlattices",
-        "Graphene bilayers twisted by a small angle develop flat bands.",
+        summary="Graphene bilayers twisted by a small angle develop flat bands.",
     )
     title_case = paper("cond-mat/0411737", "Quantum Spin Hall Effect in Graphene")
     assert find_relations([GRAPHENE, sentence_start, title_case]) == []
@@ -148,7 +151,9 @@ def test_plain_name_at_the_start_of_a_sentence_or_in_title_case_is_no_mention() 
 
 def test_plain_name_capitalised_mid_sentence_is_a_mention() -> None:
     # A constructed abstract: the capital stands out where "graphene" would be lower case.
-    citing = paper("9901.00001", "Devices from layered carbon", "We revisit the Graphene review.")
+    citing = paper(
+        "9901.00001", "Devices from layered carbon", summary="We revisit the Graphene review."
+    )
     assert find_relations([GRAPHENE, citing]) == sorted(
         both_ways(
             "9901.00001", "0906.3799", "mention", 'abstract of 9901.00001 mentions "Graphene"'
@@ -162,7 +167,10 @@ def test_names_are_matched_in_their_own_case() -> None:
     assert find_relations([lora_radio, lora_adapters]) == []
 
     citing = paper(
-        "9901.00002", "Cheap fine-tuning", "We fine-tune with LoRA adapters.", "2022-01-01"
+        "9901.00002",
+        "Cheap fine-tuning",
+        summary="We fine-tune with LoRA adapters.",
+        published="2022-01-01",
     )
     assert pairs(find_relations([lora_adapters, citing])) == {
         frozenset(("2106.09685", "9901.00002"))
@@ -182,7 +190,7 @@ def test_names_are_matched_in_their_own_case() -> None:
 def test_a_name_inside_a_longer_name_is_no_mention(text: str) -> None:
     gpt4 = paper("2303.08774", "GPT-4 Technical Report")
     perceiver = paper("2103.03206", "Perceiver: General Perception with Iterative Attention")
-    citing = paper("9901.00003", "A constructed title", text)
+    citing = paper("9901.00003", "A constructed title", summary=text)
     assert find_relations([gpt4, perceiver, citing]) == []
 
 
@@ -197,7 +205,7 @@ def test_a_name_inside_a_longer_name_is_no_mention(text: str) -> None:
 )
 def test_a_name_with_a_lowercase_or_size_word_attached_is_a_mention(text: str) -> None:
     bert = paper("1810.04805", "BERT: Pre-training of Deep Bidirectional Transformers")
-    citing = paper("9901.00004", "A constructed title", text, "2021-01-01")
+    citing = paper("9901.00004", "A constructed title", summary=text, published="2021-01-01")
     assert pairs(find_relations([bert, citing])) == {frozenset(("1810.04805", "9901.00004"))}
 
 
@@ -213,7 +221,9 @@ def test_a_generic_head_is_no_name_and_relates_nothing() -> None:
 
 def test_a_name_two_papers_share_is_set_aside_as_ambiguous() -> None:
     other = paper("cond-mat/0612534", "Graphene: carbon in two dimensions")
-    citing = paper("9901.00005", "Devices from layered carbon", "We revisit the Graphene review.")
+    citing = paper(
+        "9901.00005", "Devices from layered carbon", summary="We revisit the Graphene review."
+    )
     related = relate([GRAPHENE, other, citing])
     assert related.relations == ()
     assert related.set_aside == {
@@ -227,8 +237,8 @@ def test_a_name_too_many_papers_mention_is_set_aside() -> None:
         paper(
             f"9901.{n:05d}",
             f"Constructed study {n}",
-            "We compare with the Perceiver model.",
-            "2022-01-01",
+            summary="We compare with the Perceiver model.",
+            published="2022-01-01",
         )
         for n in range(30)
     ]
@@ -293,7 +303,7 @@ def test_a_library_of_five_thousand_papers_relates_each_to_the_one_it_names() ->
         paper(
             f"9901.{n:05d}",
             f"{_coined(n)}: Parsing with fewer resources",
-            f"We improve on {_coined(n - 1)} for parsing.{filler}" if n else filler,
+            summary=f"We improve on {_coined(n - 1)} for parsing.{filler}" if n else filler,
         )
         for n in range(5000)
     ]

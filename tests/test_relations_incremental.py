@@ -28,12 +28,12 @@ CITING = [
     paper(
         f"9902.{n:05d}",
         f"Notes on sensing, part {n}",
-        f"Unlike the Perceiver, we train {n} small models with ordinary methods.",
-        "2022-01-01",  # after the Perceiver: a name cited before its paper was another's
+        summary=f"Unlike the Perceiver, we train {n} small models with ordinary methods.",
+        published="2022-01-01",  # after the Perceiver: a name cited before its paper was another's
     )
     for n in range(30)
 ]
-NAMESAKE = paper("9903.00001", "Perceiver: A Camera That Perceives", "A camera. Not BERT.")
+NAMESAKE = paper("9903.00001", "Perceiver: A Camera That Perceives", summary="A camera. Not BERT.")
 POOL = list({p.arxiv_id: p for p in [*SERIES_PAPERS, *UNRELATED[:25], *CITING, NAMESAKE]}.values())
 # New versions whose abstracts now name other papers (or stop naming them).
 REVISIONS = [
@@ -96,7 +96,9 @@ def test_a_new_name_is_found_in_abstracts_read_before_it_existed() -> None:
 
 @pytest.mark.parametrize("written", ["GPT-3", "GPT 3", "GPT3", "(GPT-3)"])
 def test_a_new_name_is_found_however_an_earlier_abstract_spaced_it(written: str) -> None:
-    citing = paper("9904.00001", "Notes on prompting", f"Unlike {written}, our model is small.")
+    citing = paper(
+        "9904.00001", "Notes on prompting", summary=f"Unlike {written}, our model is small."
+    )
     named = paper("2005.14165", "GPT-3: Language Models are Few-Shot Learners")
     _, memo = relate_remembering([citing, *UNRELATED[:5]])
     related, _ = relate_remembering([citing, *UNRELATED[:5], named], memo)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any
@@ -9,24 +10,22 @@ from typing import Any
 import pytest
 import yaml
 
+from factories import make_paper
 from vaultpapers.papers import Paper
 from vaultpapers.series import Series, detect_series, find_name, series_stem, short_name
 
 CASES = sorted((Path(__file__).parent / "cases" / "series").glob("*.yaml"))
 
 
-def paper(arxiv_id: str, title: str, abstract: str = "", published: str = "2020-01-01") -> Paper:
-    moment = datetime.fromisoformat(published).replace(tzinfo=timezone.utc)
-    return Paper(
-        arxiv_id=arxiv_id,
-        version=1,
-        title=title,
-        authors=(),
-        summary=abstract,
-        published=moment,
-        updated=moment,
-        primary_category="cs.LG",
-    )
+# The papers of these tests: of 2020, with no authors or categories, unless a test says so.
+paper = functools.partial(
+    make_paper,
+    summary="",
+    published="2020-01-01",
+    authors=(),
+    categories=(),
+    primary_category="cs.LG",
+)
 
 
 def load_case(path: Path) -> tuple[list[Paper], dict[str, Any]]:
@@ -35,7 +34,9 @@ def load_case(path: Path) -> tuple[list[Paper], dict[str, Any]]:
     for entry in case["papers"]:
         assert isinstance(entry["id"], str), f"{path.name}: quote the id {entry['id']!r}"
         published = datetime.combine(entry["published"], time(), timezone.utc)
-        papers.append(paper(entry["id"], entry["title"], entry["abstract"], published.isoformat()))
+        papers.append(
+            paper(entry["id"], entry["title"], summary=entry["abstract"], published=published)
+        )
     return papers, case["expected"]
 
 
@@ -172,12 +173,16 @@ def test_series_stem_drops_version_like_suffixes(name: str, stem: str) -> None:
 def test_series_members_are_ordered_by_publication_and_explained() -> None:
     papers = [
         paper(
-            "2202.07765", "Long-context autoregressive modeling with Perceiver AR", "", "2022-02-15"
+            "2202.07765",
+            "Long-context autoregressive modeling with Perceiver AR",
+            published="2022-02-15",
         ),
         paper(
-            "2103.03206", "Perceiver: General Perception with Iterative Attention", "", "2021-03-04"
+            "2103.03206",
+            "Perceiver: General Perception with Iterative Attention",
+            published="2021-03-04",
         ),
-        paper("2107.14795", "Perceiver IO: A General Architecture", "", "2021-07-30"),
+        paper("2107.14795", "Perceiver IO: A General Architecture", published="2021-07-30"),
     ]
     assert detect_series(papers) == [
         Series(

@@ -25,6 +25,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+from factories import make_paper
 from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings
 from vaultpapers.papers import Paper
@@ -33,7 +34,7 @@ from vaultpapers.testing import FakeArxiv
 from vaultpapers.watcher import VaultWatcher
 from vaultpapers.watchstate import WatcherAlreadyRunning, read_status, running_watcher_pid
 from vaultpapers.writer import Outcome
-from vaults import MIXER, PERCEIVER, build_vault, is_only_insertions, make_paper, snapshot
+from vaults import MIXER, PERCEIVER, build_vault, is_only_insertions, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 PERCEIVER_URL = "https://arxiv.org/abs/2103.03206"

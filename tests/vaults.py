@@ -1,14 +1,14 @@
-"""Building vaults and papers for tests: a vault is a `{path: text}` dict written to disk."""
+"""Building vaults for tests: a vault is a `{path: text}` dict written to disk; the papers
+the vault tests cite."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from factories import make_paper
 from vaultpapers.cli import main
-from vaultpapers.papers import Paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
 
 
@@ -35,40 +35,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 def notes_only(files: dict[str, bytes]) -> dict[str, bytes]:
     return {path: data for path, data in files.items() if not path.startswith(".vaultpapers/")}
-
-
-def make_paper(
-    arxiv_id: str,
-    title: str,
-    *,
-    version: int = 1,
-    published: str = "2021-03-04",
-    updated: str | None = None,
-    authors: tuple[str, ...] | None = None,
-    summary: str = "We study a problem and report what we found.",
-    categories: tuple[str, ...] = ("cs.LG",),
-    doi: str | None = None,
-    journal_ref: str | None = None,
-    comment: str | None = None,
-) -> Paper:
-    def when(day: str) -> datetime:
-        return datetime.fromisoformat(day).replace(hour=17, tzinfo=timezone.utc)
-
-    return Paper(
-        arxiv_id=arxiv_id,
-        version=version,
-        title=title,
-        # Papers share no author unless a test says so: shared authors relate papers.
-        authors=authors if authors is not None else (f"Author of {arxiv_id}",),
-        summary=summary,
-        published=when(published),
-        updated=when(updated or published),
-        primary_category=categories[0],
-        categories=categories,
-        doi=doi,
-        journal_ref=journal_ref,
-        comment=comment,
-    )
 
 
 PERCEIVER = make_paper(

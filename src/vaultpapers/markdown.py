@@ -365,7 +365,9 @@ def code_spans(text: str) -> tuple[Span, ...]:
             continue
         escaped = _preceding_backslashes(text, start) % 2
         if kind == "`":
-            run_end = _BACKTICK_RUN.match(text, start).end()
+            run = _BACKTICK_RUN.match(text, start)
+            assert run is not None  # the scanner found a backtick at `start`
+            run_end = run.end()
             run_length = run_end - start - escaped
             if run_length == 0:
                 pos = run_end

@@ -18,7 +18,8 @@ NOT_FOUND_MAX_AGE = timedelta(days=7)  # arXiv's "no such paper" is asked again 
 
 
 class Source(Protocol):
-    cache: PaperCache | None
+    @property
+    def cache(self) -> PaperCache | None: ...  # read only: a source with a cache satisfies it
 
     def fetch(
         self, keys: Iterable[str], *, progress: Callable[[int, int], None] | None = None

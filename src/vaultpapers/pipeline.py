@@ -812,7 +812,7 @@ def scan_vault(
         kept_paths: Collection[str] = memory.catalog.scan_at.keys()
         earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
 
-        def stat_before(path: str) -> StatKey | None:
+        def stat_before(path: str, /) -> StatKey | None:  # positional, as dict.get below
             scan = memory.catalog.get(path)
             return scan.note.stat if scan is not None else None
     else:
@@ -1261,8 +1261,8 @@ class _RememberedRelations:
         known = self.known
         if known is not None and known.versions == versions:
             return known.related
-        identity = hashlib.blake2b(repr(sorted(versions.items())).encode(), digest_size=16)
-        identity = identity.hexdigest()
+        digest = hashlib.blake2b(repr(sorted(versions.items())).encode(), digest_size=16)
+        identity = digest.hexdigest()
         if known is not None and known.identity == identity:
             if self.memory is not None:  # the next call can tell from the versions alone
                 self.memory.relations = KnownRelations(identity, known.related, versions)

@@ -594,7 +594,8 @@ class _Planner:
         for scan in candidates:
             insertions = self._guarded(
                 scan.note.path,
-                lambda scan=scan: links_to_insert(
+                functools.partial(
+                    links_to_insert,
                     scan,
                     self.resolution.papers,
                     targets,
@@ -659,11 +660,12 @@ class _Planner:
                     continue
                 self._guarded(
                     scan.note.path,
-                    lambda k=key, c=content, i=inputs: self._update_paper_note(k, c, i),
+                    functools.partial(self._update_paper_note, key, content, inputs),
                 )
                 continue
             rendered = self._guarded(
-                self.note_path[key], lambda c=content: render_new_paper_note(c, self.settings)
+                self.note_path[key],
+                functools.partial(render_new_paper_note, content, self.settings),
             )
             if rendered is not None:
                 text, properties = rendered
@@ -809,7 +811,7 @@ class _Planner:
                 left |= stale if in_scope is None else stale & in_scope
                 self.plan.deferred_indexes = frozenset(left)
                 return
-            self._guarded(path, lambda k=kind, n=name, p=path: self._index_note(k, n, p, dataview))
+            self._guarded(path, functools.partial(self._index_note, kind, name, path, dataview))
         for identity, scans in sorted(self.index_notes.items()):
             if identity in wanted or (in_scope is not None and identity not in in_scope):
                 continue

@@ -327,7 +327,7 @@ _MISSING = object()
 
 
 def _insertion_points(
-    new_keys: Sequence[str], owned: Sequence[str], position: Mapping[str | None, int]
+    new_keys: Sequence[str], owned: Sequence[str], position: Mapping[str, int]
 ) -> tuple[list[str], dict[str, list[str]]]:
     """A new owned key goes right after the closest earlier owned key present, else before
     the first owned key present (or at the end when there is none)."""

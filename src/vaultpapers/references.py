@@ -419,7 +419,9 @@ class _Context:
             url_start + _URL_SCAN_LIMIT,
             len(text) if next_excluded is None else next_excluded,
         )
-        end = _URL_RUN.match(text, url_start, limit).end()
+        run = _URL_RUN.match(text, url_start, limit)
+        assert run is not None  # `*`: it matches, if only the empty string
+        end = run.end()
         if ")" in text[url_start:end]:
             end = _balanced_url_end(text, url_start, end)
         while end > url_start and text[end - 1] in _TRAILING_PUNCTUATION:

@@ -107,7 +107,7 @@ class RelatedList:
 
 def plan_related(
     detected: RelatedPapers,
-    notes: Mapping[str, PaperRelations],
+    notes: Mapping[str, PaperRelations | None],
     link_of: Mapping[str, str],
     key_of_target: Mapping[str, str],
     label_of: Mapping[str, str],
@@ -127,6 +127,8 @@ def plan_related(
     vetoed_here: dict[str, set[str]] = defaultdict(set)
     said = notes.items() if speaking is None else ((k, notes[k]) for k in sorted(speaking))
     for key, note in said:
+        if note is None:  # not a paper note: it says nothing of relations
+            continue
         if note.user_entries:
             user_said[key] = note.user_entries
         for target in note.removed:

@@ -178,8 +178,10 @@ def scan_note(
                 paper_key = parse_arxiv_id(claimed.group(1)).key
             except InvalidArxivId:
                 paper_key = None
-        kind = PAPER_KIND if paper_key else USER_KIND
-        scan = _scan_content(note, kind, {}, paper_key, [problem], insertable=False, titles=titles)
+        scan_kind = PAPER_KIND if paper_key else USER_KIND
+        scan = _scan_content(
+            note, scan_kind, {}, paper_key, [problem], insertable=False, titles=titles
+        )
         # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
         lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
         if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
@@ -526,10 +528,10 @@ class _InBody:
 class KeptScan(NoteScan):
     """A scan kept from an earlier run (see `scan_from_row`)."""
 
-    properties = _InBody()  # type: ignore[assignment]
-    summary = _InBody()  # type: ignore[assignment]
-    related_section = _InBody()  # type: ignore[assignment]
-    _references = _InBody()  # type: ignore[assignment]
+    properties = _InBody()
+    summary = _InBody()
+    related_section = _InBody()
+    _references = _InBody()
 
     def _decode_body(self) -> None:
         fields = self.__dict__

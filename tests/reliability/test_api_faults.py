@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_paper
 from reliability.harness import environment, front_matter, lines_naming, link, paper_notes
 from vaultpapers.arxiv_source import ArxivSource
 from vaultpapers.cache import PaperCache
 from vaultpapers.config import load_settings
 from vaultpapers.pipeline import cache_path, run_link
 from vaultpapers.testing import FakeArxiv
-from vaults import MALDACENA, MIXER, build_vault, make_paper, notes_only, snapshot
+from vaults import MALDACENA, MIXER, build_vault, notes_only, snapshot
 
 # Unrelated papers: the series and mention detection is not what these tests are about.
 LENSING = make_paper("2002.01001", "Weak Lensing of the Cosmic Microwave Background")

@@ -16,6 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from factories import make_paper
 from reliability.harness import (
     front_matter,
     own_note_on_a_paper,
@@ -27,7 +28,7 @@ from vaultpapers.config import Settings
 from vaultpapers.papers import Paper
 from vaultpapers.pipeline import run_link
 from vaultpapers.writer import Outcome
-from vaults import build_vault, make_paper, notes_only, snapshot
+from vaults import build_vault, notes_only, snapshot
 
 # Inserted links read `[[Note|arXiv:ID]]`: what a title does to a link's label is checked in
 # test_bad_input; here the titles shape only the paper notes and their names.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_paper
 from reliability.harness import (
     cached_vault,
     front_matter,
@@ -25,7 +26,7 @@ from reliability.harness import (
 from vaultpapers.cache import PaperCache
 from vaultpapers.pipeline import cache_path
 from vaultpapers.testing import FakeArxiv
-from vaults import MIXER, PERCEIVER, make_paper, snapshot
+from vaults import MIXER, PERCEIVER, snapshot
 
 PERCEIVER_URL = "https://arxiv.org/abs/2103.03206"
 MIXER_URL = "https://arxiv.org/abs/2105.01601"

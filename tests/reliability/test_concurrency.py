@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+from factories import make_paper
 from reliability.harness import (
     NO_API,
     cached_vault,
@@ -27,7 +28,7 @@ from vaultpapers.testing import FakeArxiv
 from vaultpapers.vault import Note, read_note
 from vaultpapers.watcher import VaultWatcher
 from vaultpapers.writer import Outcome, VaultWriter, Write
-from vaults import MIXER, PERCEIVER, build_vault, make_paper, snapshot
+from vaults import MIXER, PERCEIVER, build_vault, snapshot
 
 PERCEIVER_URL = "https://arxiv.org/abs/2103.03206"
 MIXER_URL = "https://arxiv.org/abs/2105.01601"

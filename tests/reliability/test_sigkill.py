@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from factories import make_paper
 from reliability.harness import (
     TEMP_SUFFIX,
     child_env,
@@ -22,7 +23,7 @@ from reliability.harness import (
 from vaultpapers.cache import PaperCache
 from vaultpapers.pipeline import cache_path
 from vaultpapers.testing import FakeArxiv
-from vaults import build_vault, make_paper, notes_only, snapshot
+from vaults import build_vault, notes_only, snapshot
 
 PAPERS = [
     make_paper(

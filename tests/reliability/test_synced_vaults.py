@@ -9,6 +9,7 @@ import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from factories import make_paper
 from reliability.harness import (
     cached_vault,
     front_matter,
@@ -24,7 +25,6 @@ from vaults import (
     PERCEIVER,
     PERCEIVER_IO,
     build_vault,
-    make_paper,
     notes_only,
     snapshot,
 )

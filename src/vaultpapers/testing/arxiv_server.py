@@ -201,6 +201,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+_Request = socket.socket | tuple[bytes, socket.socket]
+
+
 class _LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     # We join handler threads ourselves, with a timeout, in FakeArxiv.close().
@@ -213,7 +216,9 @@ class _LoopbackServer(ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
 
-    def process_request(self, request: socket.socket, client_address: object) -> None:
+    # socketserver's request is a socket, or a (data, socket) pair for datagram servers;
+    # ours is a stream server, so only the first comes, but the overrides accept both.
+    def process_request(self, request: _Request, client_address: object) -> None:
         thread = threading.Thread(
             target=self.process_request_thread,
             args=(request, client_address),
@@ -223,12 +228,14 @@ class _LoopbackServer(ThreadingHTTPServer):
         with self.connections_lock:
             self.handler_threads = [t for t in self.handler_threads if t.is_alive()]
             self.handler_threads.append(thread)
-            self.open_connections.add(request)
+            if isinstance(request, socket.socket):
+                self.open_connections.add(request)
         thread.start()
 
-    def shutdown_request(self, request: socket.socket) -> None:
+    def shutdown_request(self, request: _Request) -> None:
         with self.connections_lock:
-            self.open_connections.discard(request)
+            if isinstance(request, socket.socket):
+                self.open_connections.discard(request)
         super().shutdown_request(request)
 
     def handle_error(self, request: object, client_address: object) -> None:
