@@ -8,10 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from factories import make_paper
 from vaultpapers.cache import PaperCache
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaultpapers.titles import TitleIndex, find_titles, near_misses, normal_words, word_mask
-from vaults import build_vault, is_only_insertions, link_cli, make_paper, snapshot
+from vaults import build_vault, is_only_insertions, link_cli, snapshot
 
 RESNET = make_paper(
     "1512.03385", "Deep Residual Learning for Image Recognition", published="2015-12-10"
