@@ -297,7 +297,9 @@ def run_link(
                 on_read=None
                 if offline or warm is not None or dry_run
                 else _fetch_ahead(vault, settings, ahead),
-                titles=titles,
+                # While the vault knows no title, a note's words are not worth working out
+                # yet: a first run scans its notes again once it has fetched some.
+                titles=titles or None,
                 titles_changed=_titles_changed(state, titles),
             )
         _remember_titles(state, titles)
@@ -981,6 +983,7 @@ def _remember_titles(state: StateStore, titles: TitleIndex | None) -> None:
 # Past this many (note, added title) pairs, every user's note is scanned again rather than
 # tested title by title: a first run learns thousands of titles at once.
 _TITLE_TESTS_MAX = 2_000_000
+_RESCAN_BATCH = 2_000  # notes scanned again at once for titles learned in a run
 
 
 def _naming_titles(
@@ -1010,7 +1013,10 @@ def _naming_titles(
         held = scan.words
         if scan.note.path in stale:
             continue
-        if held is None or any(held & mask == mask for mask in masks):
+        if held is None:
+            # Scanned while the vault knew no title: scanned again, and from then on masked.
+            stale.add(scan.note.path)
+        elif any(held & mask == mask for mask in masks):
             # The filter's few false positives are settled by the note's words themselves.
             try:
                 with open(vault / scan.note.path, "rb") as file:
@@ -1049,10 +1055,14 @@ def _match_new_titles(
         return titles
     titles.extend(added.entries())
     stale = _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
-    if stale:
-        read_now, fresh, _ = _read_and_scan(vault, settings, sorted(stale), workers, titles)
-        for path in stale:
-            edited.setdefault(path, catalog.get(path))
+    for path in stale:
+        edited.setdefault(path, catalog.get(path))
+    ordered = sorted(stale)
+    # In batches: a first run scans most of the vault again here, and a vault's worth of
+    # new scans and their rows at once, beside the scans they replace, is memory wasted.
+    for start in range(0, len(ordered), _RESCAN_BATCH):
+        batch = ordered[start : start + _RESCAN_BATCH]
+        read_now, fresh, _ = _read_and_scan(vault, settings, batch, workers, titles)
         if save:
             state.save_scans(fresh, ())
         if warm is not None:
