@@ -1023,7 +1023,7 @@ def _naming_titles(
                     data = file.read(settings.max_note_bytes + 1)
             except OSError:
                 continue
-            if added.may_occur_in(data.decode("utf-8", "replace")):
+            if added.may_be_named_in(data.decode("utf-8", "replace")):
                 stale.add(scan.note.path)
     return stale
 

@@ -278,6 +278,13 @@ class TitleIndex:
         hi = bisect.bisect_right(rows, length / 0.6, key=lambda row: len(row[0]))
         return rows[lo:hi]
 
+    def may_be_named_in(self, text: str) -> bool:
+        """Whether all the words of one of these titles stand in `text` in a row: what any
+        way of citing it needs (a cheaper test than matching, and a stronger one than
+        `may_occur_in`, for the few titles a run learns)."""
+        written = f" {' '.join(normal_words(text))} "
+        return any(f" {' '.join(entry.words)} " in written for entry in self.entries())
+
     def may_occur_in(self, text: str) -> bool:
         """Whether any title's first two words stand next to each other in `text`: a cheap
         test at C speed that spares most notes the matching proper."""
