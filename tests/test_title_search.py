@@ -91,6 +91,16 @@ def test_offline_and_titles_known_look_nothing_up(tmp_path: Path, arxiv_library:
     assert (known / "Review.md").read_text(encoding="utf-8") == REVIEW
 
 
+def test_titles_an_offline_run_left_are_looked_up_by_the_next_run_online(
+    tmp_path: Path, arxiv_library: FakeArxiv
+) -> None:
+    vault = build_vault(tmp_path / "v", {"Review.md": REVIEW})
+    link_cli(vault, arxiv_library, "--offline")
+    link_cli(vault, arxiv_library)
+    assert len(searches(arxiv_library)) == 1
+    assert "Recognition(2015) [[" in (vault / "Review.md").read_text(encoding="utf-8")
+
+
 def test_generic_headings_and_one_word_bullets_are_never_candidates() -> None:
     text = (
         "## Data augmentation\n## Contrastive Learning for Visual Representations\n"

@@ -92,6 +92,9 @@ class RunReport:
     # Titles that could not be looked up on arXiv this run (phrase -> why): asked again later.
     titles_unsearched: dict[str, str] = field(default_factory=dict)
     title_requests: int = 0  # requests made to look titles up
+    # Titles left to look up by an offline run: such a run must not count as the last
+    # complete one, or the next run online would skip the unchanged vault without them.
+    titles_deferred: bool = False
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
         """How many files of `kind` were written (`new`: created, or changed in place)."""
@@ -314,7 +317,9 @@ def run_link(
         )
         report.problems.extend(set_aside + read_problems)
         with open_cache(vault, in_memory=dry_run) as cache:
-            if titles is not None and settings.titles == "search" and not offline:
+            if titles is not None and settings.titles == "search" and offline:
+                report.titles_deferred = bool(_titles_to_look_up(catalog, cache)[1])
+            elif titles is not None and settings.titles == "search":
                 _search_titles(
                     vault,
                     settings,
@@ -462,7 +467,12 @@ def run_link(
                 after.pop(path, None)
             else:
                 after[path] = stat
-        if report.complete and not defer_links_in and not defer_papers:
+        if (
+            report.complete
+            and not report.titles_deferred
+            and not defer_links_in
+            and not defer_papers
+        ):
             _remember_complete_run(state, settings, after, report, resolution, refresh_after)
         if warm is not None:
             warm.listing = after
@@ -1091,14 +1101,7 @@ def _search_titles(
     once: the answers, misses too, are kept in the cache). The papers arXiv returns become
     known titles, and the notes that wrote the titles are matched again, so that a title that
     is exactly a paper's links in this same run, by the known-title rule alone."""
-    written: dict[str, set[str]] = {}
-    for path, scan in catalog.scan_at.items():
-        for phrase in scan.title_candidates:
-            written.setdefault(phrase, set()).add(path)
-    if not written:
-        return
-    answered = cache.title_searches(written)
-    todo = sorted(phrase for phrase in written if phrase not in answered)
+    written, todo = _titles_to_look_up(catalog, cache)
     if not todo:
         return
     found = make_source(settings, cache).search_titles(todo)
@@ -1126,6 +1129,21 @@ def _search_titles(
     if added:
         stale |= _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
     _rescan(vault, settings, state, titles, stale, catalog, read, edited, workers, warm, save=save)
+
+
+def _titles_to_look_up(
+    catalog: Catalog, cache: PaperCache
+) -> tuple[dict[str, set[str]], list[str]]:
+    """The titles the notes write that no known title matched (phrase -> the notes writing
+    it), and those of them arXiv was never asked about."""
+    written: dict[str, set[str]] = {}
+    for path, scan in catalog.scan_at.items():
+        for phrase in scan.title_candidates:
+            written.setdefault(phrase, set()).add(path)
+    if not written:
+        return written, []
+    answered = cache.title_searches(written)
+    return written, sorted(phrase for phrase in written if phrase not in answered)
 
 
 def _rescan(
