@@ -194,6 +194,12 @@ def _print_report(
         for result in report.results:
             if result.write.kind == "bibliography" and result.outcome is Outcome.WRITTEN:
                 echo(f"Bibliography written: {result.write.path}.")
+    if report.titles_unsearched:
+        echo(
+            f"{len(report.titles_unsearched)} title(s) not looked up on arXiv; "
+            "asked again on a later run.",
+            err=True,
+        )
     if report.pending:
         echo(
             f"{len(report.pending)} paper(s) pending; their notes complete on a later run:",

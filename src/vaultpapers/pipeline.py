@@ -89,6 +89,12 @@ class RunReport:
     not_rechecked: str | None = None  # why arXiv could not be asked again, if it could not
     refreshed: list[str] = field(default_factory=list)
     relations_stale: bool = False  # related papers or index notes left to a follow-up run
+    # Titles that could not be looked up on arXiv this run (phrase -> why): asked again later.
+    titles_unsearched: dict[str, str] = field(default_factory=dict)
+    title_requests: int = 0  # requests made to look titles up
+    # Titles left to look up by an offline run: such a run must not count as the last
+    # complete one, or the next run online would skip the unchanged vault without them.
+    titles_deferred: bool = False
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
         """How many files of `kind` were written (`new`: created, or changed in place)."""
@@ -114,6 +120,7 @@ class RunReport:
         """True when a rerun would have nothing left to do."""
         return (
             not self.pending
+            and not self.titles_unsearched
             and not self.conflicts
             and not self.cancelled
             and not self.relations_stale
@@ -297,9 +304,7 @@ def run_link(
                 on_read=None
                 if offline or warm is not None or dry_run
                 else _fetch_ahead(vault, settings, ahead),
-                # While the vault knows no title, a note's words are not worth working out
-                # yet: a first run scans its notes again once it has fetched some.
-                titles=titles or None,
+                titles=titles,
                 titles_changed=_titles_changed(state, titles),
             )
         _remember_titles(state, titles)
@@ -312,6 +317,23 @@ def run_link(
         )
         report.problems.extend(set_aside + read_problems)
         with open_cache(vault, in_memory=dry_run) as cache:
+            if titles is not None and settings.titles == "search" and offline:
+                report.titles_deferred = bool(_titles_to_look_up(catalog, cache)[1])
+            elif titles is not None and settings.titles == "search":
+                _search_titles(
+                    vault,
+                    settings,
+                    state,
+                    titles,
+                    cache,
+                    catalog,
+                    read,
+                    edited,
+                    workers,
+                    warm,
+                    report,
+                    save=not dry_run,
+                )
             keys = catalog.citations.keys() | catalog.paper_notes.keys()
             prefetch = ahead[0] if ahead else None
             source = None if offline else _SourceOnDemand(settings, cache, prefetch)
@@ -382,7 +404,7 @@ def run_link(
             yield_to=yield_to,
         )
         phases.done("plan")
-        report.requests = resolution.requests
+        report.requests = resolution.requests + report.title_requests
         if dry_run and source is not None:
             report.fetched_in_memory = source.fetched
         report.relations_stale = remembered.stale or plan.indexes_deferred
@@ -445,7 +467,12 @@ def run_link(
                 after.pop(path, None)
             else:
                 after[path] = stat
-        if report.complete and not defer_links_in and not defer_papers:
+        if (
+            report.complete
+            and not report.titles_deferred
+            and not defer_links_in
+            and not defer_papers
+        ):
             _remember_complete_run(state, settings, after, report, resolution, refresh_after)
         if warm is not None:
             warm.listing = after
@@ -1055,6 +1082,89 @@ def _match_new_titles(
         return titles
     titles.extend(added.entries())
     stale = _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
+    _rescan(vault, settings, state, titles, stale, catalog, read, edited, workers, warm, save=save)
+    return titles
+
+
+def _search_titles(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    titles: TitleIndex,
+    cache: PaperCache,
+    catalog: Catalog,
+    read: dict[str, Note],
+    edited: dict[str, NoteScan | None],
+    workers: Workers,
+    warm: WarmVault | None,
+    report: RunReport,
+    *,
+    save: bool,
+) -> None:
+    """The lines written like titles that no known title matched, looked up on arXiv (each
+    once: the answers, misses too, are kept in the cache). The papers arXiv returns become
+    known titles, and the notes that wrote the titles are matched again, so that a title that
+    is exactly a paper's links in this same run, by the known-title rule alone."""
+    written, todo = _titles_to_look_up(catalog, cache)
+    if not todo:
+        return
+    found = make_source(settings, cache).search_titles(todo)
+    report.title_requests += found.requests
+    for phrase, reason in sorted(found.failed.items()):
+        report.titles_unsearched[phrase] = reason
+        for path in sorted(written[phrase]):
+            report.problems.append(
+                Problem(
+                    path,
+                    None,
+                    f'title not looked up on arXiv ({reason}): "{phrase}"; '
+                    "asked again on the next run",
+                )
+            )
+    new = [
+        (key, paper.title, paper.published.year)
+        for key, paper in found.papers.items()
+        if key not in titles.keys
+    ]
+    added = TitleIndex.of(new)
+    if added:
+        titles.extend(added.entries())
+    stale = {path for phrase, keys in found.answers.items() if keys for path in written[phrase]}
+    if added:
+        stale |= _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
+    _rescan(vault, settings, state, titles, stale, catalog, read, edited, workers, warm, save=save)
+
+
+def _titles_to_look_up(
+    catalog: Catalog, cache: PaperCache
+) -> tuple[dict[str, set[str]], list[str]]:
+    """The titles the notes write that no known title matched (phrase -> the notes writing
+    it), and those of them arXiv was never asked about."""
+    written: dict[str, set[str]] = {}
+    for path, scan in catalog.scan_at.items():
+        for phrase in scan.title_candidates:
+            written.setdefault(phrase, set()).add(path)
+    if not written:
+        return written, []
+    answered = cache.title_searches(written)
+    return written, sorted(phrase for phrase in written if phrase not in answered)
+
+
+def _rescan(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    titles: TitleIndex,
+    stale: set[str],
+    catalog: Catalog,
+    read: dict[str, Note],
+    edited: dict[str, NoteScan | None],
+    workers: Workers,
+    warm: WarmVault | None,
+    *,
+    save: bool,
+) -> None:
+    """The `stale` notes scanned again against `titles`, in the catalog and the state."""
     for path in stale:
         edited.setdefault(path, catalog.get(path))
     ordered = sorted(stale)
@@ -1073,7 +1183,6 @@ def _match_new_titles(
                 if scan is not None:
                     catalog.put(scan)
     _remember_titles(state, titles)
-    return titles
 
 
 def _update(catalog: Catalog, read_now: Mapping[str, NoteScan | None], gone: Iterable[str]) -> None:

@@ -35,12 +35,13 @@ from .titles import (
     mask_to_bytes,
     near_misses,
     normal_words,
+    title_candidates,
     word_mask,
 )
 from .vault import Note
 from .writer import FileState
 
-SCAN_FORMAT = 9  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 10  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -107,6 +108,9 @@ class NoteScan:
     # A user's note: the `word_mask` of its words, to tell whether it may name a title the
     # vault learns later (None: not worked out, as when titles are off).
     words: int | None = None
+    # A user's note: the titles it writes like a paper's that no known title matched (their
+    # `TitleCandidate.phrase`), to look up on arXiv (`titles: search`).
+    title_candidates: tuple[str, ...] = ()
     _references: tuple[tuple[Any, ...], ...] = ()  # see _encode_reference
 
     @cached_property
@@ -252,6 +256,7 @@ def _scan_content(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
     mask = None
+    candidates: tuple[str, ...] = ()
     if titles is not None and kind == USER_KIND:
         words = normal_words(text)
         mask = word_mask(words)
@@ -267,6 +272,9 @@ def _scan_content(
                 near_misses(text, titles, named, skip_spans=skip, words=words) if titles else ()
             )
         ]
+        candidates = tuple(
+            dict.fromkeys(c.phrase for c in title_candidates(text, named, skip_spans=skip))
+        )
         if named:
             by_title = _outside_links_after(text, tuple(m.reference() for m in named))
             references = tuple(sorted(references + by_title, key=lambda r: r.start))
@@ -301,6 +309,7 @@ def _scan_content(
         citekey=citekey,
         cites=cites,
         words=mask,
+        title_candidates=candidates,
         _references=tuple(
             _encode_reference(
                 r if insertable else replace(r, insert_at=None),
@@ -421,6 +430,7 @@ SCAN_COLUMNS = (
     "cited",
     "tags",
     "words",
+    "title_candidates",
     "problems",
     "body",
 )
@@ -447,6 +457,7 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
         " ".join(scan.tags),
         None if scan.words is None else mask_to_bytes(scan.words),
+        "\n".join(scan.title_candidates) or None,  # a phrase holds no newline
         json.dumps(problems, ensure_ascii=False) if problems else None,
         json.dumps(body, ensure_ascii=False),
     )
@@ -470,6 +481,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         cited,
         tags,
         words,
+        candidates,
         problems,
         body,
     ) = row
@@ -506,6 +518,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         cites=tuple(cites.split(" ")) if cites else (),
         tags=tuple(tags.split(" ")) if tags else (),
         words=mask_from_bytes(words) if isinstance(words, bytes) else None,
+        title_candidates=tuple(candidates.split("\n")) if isinstance(candidates, str) else (),
         _body=body,
         _rescan=rescan,
     )

@@ -719,3 +719,120 @@ def _near_miss(line: str, index: TitleIndex) -> tuple[str, KnownTitle] | None:
 
 # Two papers whose titles (and years) fit the same words: the text cannot tell which.
 _AMBIGUOUS = TitleMatch(KnownTitle("", "", None, ("", ""), True, ()), 0, 0, 0, None, False, None)
+
+
+# -- titles the vault does not know yet ------------------------------------------------------
+# A line (or list item) written like a paper title is a candidate to look up on arXiv by its
+# title. Each candidate costs a request the first time it is seen, so only lines that are
+# mostly one title-like run of words are taken, never prose, and never what the known titles
+# already matched. What links is decided afterwards by `find_titles` alone, once the papers
+# arXiv returns are known titles: a candidate never links by itself.
+CANDIDATE_MIN_WORDS = 4
+CANDIDATE_MAX_WORDS = 25
+# The run of words ends before a year, a bracket, a separator, a comma, 'by' or 'et al.'.
+_RUN_END = re.compile(
+    r"[ \t]*(?:[(\[（|]|[ \t][-–—][ \t]|,|\*\*|__|[ \t]by[ \t]|[ \t]et[ \t]al\b"
+    r"|(?<=\w)[ \t]+(?:19|20)\d\d\b|$)"
+)
+_LEADING_COLON = re.compile(r"[ \t]*[:：][ \t]*")
+_SMALL = "a an and are as at be by for from in into is of on or over the to via vs with without"
+_SMALL_WORDS = frozenset(_SMALL.split())
+_LATIN_WORD = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+")
+_YEAR_ANYWHERE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_SENTENCE_END = re.compile(r"[.?!。？！]$|[.?!][ \t]+[A-Z]")
+
+
+@dataclass(frozen=True)
+class TitleCandidate:
+    """A line of a note written like the title of a paper the vault may not know."""
+
+    line: int
+    words: tuple[str, ...]  # normal_words of the written title
+    year: int | None  # the year written after it, if any
+
+    @property
+    def phrase(self) -> str:
+        """The title as looked up: its words, lower case, separated by spaces."""
+        return " ".join(self.words)
+
+
+def title_candidates(
+    text: str, found: Sequence[TitleMatch], *, skip_spans: Sequence[Span] = ()
+) -> list[TitleCandidate]:
+    """The lines of `text` that stand alone like a paper title and hold no known title
+    (`found`): a line or list item (after a bullet, a number, a `label: `, an
+    `Authors (2017) - `), the title then optionally followed by a year, authors or a short
+    comment. The title is 4 to 25 words, every one Latin, not a sentence or a question, with
+    some evidence of being a title: a year on the line, a subtitle colon, a coined word
+    (`GPT-3`, `BERTology`), Title Case (five words or more), or seven words or more; and
+    starting with a capital (prose wrapped onto a line of its own need not).
+    Headings are not taken: a heading names a section far more often than a paper, and gets
+    no link anyway. Lines with a URL, a link, code, a table row or an arXiv id are not taken
+    either: they are in the excluded spans or cite by those."""
+    matched_lines = {match.line for match in found}
+    context: _Context | None = None
+    candidates: list[TitleCandidate] = []
+    line_start = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        start, line_start = line_start, line_start + len(line) + 1
+        if number in matched_lines or not 16 <= len(line) <= 300:
+            continue
+        if "://" in line or "arxiv" in line.lower() or "[[" in line or "`" in line:
+            continue
+        if _HEADING.match(line) or line.lstrip().startswith("|"):
+            continue
+        written = _candidate_in(line)
+        if written is None:
+            continue
+        if context is None:
+            context = _Context(text, skip_spans)
+        if overlaps(start, start + len(line), context.excluded) or any(
+            s <= start < e for s, e in context.tables
+        ):
+            continue
+        candidates.append(TitleCandidate(number, *written))
+    return candidates
+
+
+def _candidate_in(line: str) -> tuple[tuple[str, ...], int | None] | None:
+    """The title-like run of words `line` holds, with the year written after it."""
+    pos = _LIST_MARKER.match(line).end()  # type: ignore[union-attr]
+    pos = _OPENING.match(line, pos).end()  # type: ignore[union-attr]
+    colon = _LEADING_COLON.match(line, pos)
+    if colon is not None:
+        pos = colon.end()
+    # A label ('Day 2: ', 'Schulman et al. (2017) - '): what follows is the title, unless
+    # the 'label' is the title's own first part ('Flashattention: fast and ...'), which has
+    # a single word before its colon.
+    label = _LABEL.match(line, pos)
+    if label is not None and len(_WORD.findall(line[pos : label.end()])) > 1:
+        pos = _OPENING.match(line, label.end()).end()  # type: ignore[union-attr]
+    end = _RUN_END.search(line, pos)
+    assert end is not None
+    run = line[pos : end.start()].rstrip(" \t*_\"'”’:：;")
+    rest = line[end.start() :]
+    words = normal_words(run)
+    if not CANDIDATE_MIN_WORDS <= len(words) <= CANDIDATE_MAX_WORDS:
+        return None
+    latin = _LATIN_WORD.findall(run)
+    if len(latin) != len(_WORD.findall(run)) or _SENTENCE_END.search(run):
+        return None  # another script, or a sentence
+    if not (latin[0][0].isupper() or latin[0][0].isdigit()):
+        return None  # a title starts with a capital, even typed in haste; prose need not
+    if len(_LATIN_WORD.findall(rest)) > len(latin):
+        return None  # the line goes on longer than the title: prose
+    year_match = _YEAR.match(line, end.start())
+    year = int(year_match.group(1) or year_match.group(2)) if year_match else None
+    dated = year is not None or _YEAR_ANYWHERE.search(line) is not None
+    if not _looks_titled(run, latin, dated):
+        return None
+    return tuple(words), year
+
+
+def _looks_titled(run: str, latin: list[str], dated: bool) -> bool:
+    if dated or len(latin) >= _PROSE_MIN_WORDS:
+        return True
+    if re.search(r"\w[:：][ \t]+\w", run) or any(_COINED.fullmatch(w) for w in latin):
+        return True
+    significant = [w for w in latin if w.lower() not in _SMALL_WORDS]
+    return len(latin) >= 5 and all(w[0].isupper() or w[0].isdigit() for w in significant)
