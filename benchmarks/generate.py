@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from vaultpapers.papers import Paper
+from vaultpapers.arxiv.papers import Paper
 
 DEFAULT_SEED = 20240601
 SPARE_PAPERS = 256  # served by the fake API, cited nowhere: the benchmark's edits cite these

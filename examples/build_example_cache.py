@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vaultpapers.arxiv_source import ArxivSource
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.arxiv.client import ArxivSource
 from vaultpapers.testing.arxiv_server import FakeArxiv
 
 EXAMPLES = Path(__file__).resolve().parent

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from vaultpapers.papers import Paper
+from vaultpapers.arxiv.papers import Paper
 
 
 def make_paper(

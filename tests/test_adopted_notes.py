@@ -14,8 +14,8 @@ import yaml
 from click.testing import CliRunner
 
 from vaultpapers.cli import main
-from vaultpapers.properties import find_front_matter
-from vaultpapers.scan import named_paper
+from vaultpapers.markdown.properties import find_front_matter
+from vaultpapers.scan.note import named_paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import (
     MIXER,

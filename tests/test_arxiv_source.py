@@ -16,15 +16,15 @@ import arxiv._feed
 import pytest
 
 from factories import feed_paper
-from vaultpapers.arxiv_source import (
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.arxiv.client import (
     ArxivSource,
     FetchResult,
     canonical_key,
     paper_from_result,
 )
-from vaultpapers.cache import PaperCache
-from vaultpapers.metadata import resolve
-from vaultpapers.papers import Paper
+from vaultpapers.arxiv.papers import Paper
+from vaultpapers.arxiv.resolve import resolve
 from vaultpapers.testing import FakeArxiv
 
 RECORDED = Path(os.environ.get("VAULTPAPERS_RECORDED_API", "/work/shared/arxiv-api-recorded"))

@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
-from vaultpapers.bibliography import entries, render_bibtex, render_csl_json
-from vaultpapers.citekeys import assign_citekeys, base_citekey, pandoc_citekeys
 from vaultpapers.cli import main
-from vaultpapers.markdown import code_spans
+from vaultpapers.markdown.spans import code_spans
+from vaultpapers.notes.bibliography import entries, render_bibtex, render_csl_json
+from vaultpapers.notes.citekeys import assign_citekeys, base_citekey, pandoc_citekeys
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import MALDACENA, PERCEIVER, build_vault, link_cli
 

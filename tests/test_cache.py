@@ -14,7 +14,7 @@ import pytest
 
 import vaultpapers
 from factories import feed_paper
-from vaultpapers.cache import SCHEMA_VERSION, CacheError, DecodedPapers, PaperCache
+from vaultpapers.arxiv.cache import SCHEMA_VERSION, CacheError, DecodedPapers, PaperCache
 
 SRC = Path(vaultpapers.__file__).resolve().parent.parent
 
@@ -269,8 +269,8 @@ WRITER = """
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from vaultpapers.cache import PaperCache
-from vaultpapers.papers import Paper
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.arxiv.papers import Paper
 
 path, prefix, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 when = datetime(2021, 1, 1, tzinfo=timezone.utc)
@@ -287,7 +287,7 @@ with PaperCache(path) as cache:
 SLOT_TAKER = """
 import sys, time
 from pathlib import Path
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 
 with PaperCache(Path(sys.argv[1])) as cache:
     for _ in range(int(sys.argv[2])):

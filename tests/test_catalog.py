@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaultpapers.catalog import Catalog
-from vaultpapers.scan import NoteScan, scan_or_report
-from vaultpapers.vault import Note
-from vaultpapers.writer import FileState
+from vaultpapers.scan.catalog import Catalog
+from vaultpapers.scan.note import NoteScan, scan_or_report
+from vaultpapers.vaultfs.files import Note
+from vaultpapers.vaultfs.writer import FileState
 
 # Few names, in few folders, so that notes share file names and papers get two notes.
 PATHS = [

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.cli import main
 from vaults import snapshot
 

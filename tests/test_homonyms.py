@@ -12,9 +12,9 @@ import functools
 import pytest
 
 from factories import make_paper
-from vaultpapers.aliases import claimed_names, expansion_in, title_expansion
-from vaultpapers.papers import Paper
-from vaultpapers.relations import (
+from vaultpapers.arxiv.papers import Paper
+from vaultpapers.relations.aliases import claimed_names, expansion_in, title_expansion
+from vaultpapers.relations.detect import (
     Relation,
     explain,
     memo_from_json,
@@ -24,7 +24,7 @@ from vaultpapers.relations import (
     related_from_json,
     related_to_json,
 )
-from vaultpapers.series import detect_series
+from vaultpapers.relations.series import detect_series
 
 # The papers of these tests: cs.CL papers of June 2025 with no abstract, unless a test says so.
 paper = functools.partial(make_paper, summary="", published="2025-06-01", categories=("cs.CL",))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultpapers.ids import OLD_STYLE_ARCHIVES, ArxivId, InvalidArxivId, parse_arxiv_id
+from vaultpapers.arxiv.ids import OLD_STYLE_ARCHIVES, ArxivId, InvalidArxivId, parse_arxiv_id
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import ArxivSettings, Settings, TagSelection, WatchSettings
-from vaultpapers.pipeline import WarmVault, cache_path, open_state, run_link
+from vaultpapers.run.pipeline import RunOptions, WarmVault, cache_path, open_state, run_link
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault
 
 PERCEIVER_AR = make_paper(
@@ -118,7 +117,7 @@ def planned(
     if full:
         with open_state(vault) as state:
             state.put("basis", None)
-    report = run_link(vault, settings or Settings(), offline=True, dry_run=True)
+    report = run_link(vault, settings or Settings(), RunOptions(offline=True, dry_run=True))
     return sorted((w.path, w.text, w.delete, w.replaces) for w in report.planned)
 
 
@@ -138,7 +137,7 @@ def test_an_incremental_plan_equals_a_full_plan(
         cache_path(vault).parent.mkdir()
         with PaperCache(cache_path(vault)) as cache:
             cache.put_many(CACHED)
-        run_link(vault, chosen, offline=True)
+        run_link(vault, chosen, RunOptions(offline=True))
         for round_ in range(rounds):
             for edit in edits[round_::rounds]:
                 apply(vault, edit)
@@ -146,7 +145,7 @@ def test_an_incremental_plan_equals_a_full_plan(
             shutil.copytree(vault, copy)
             incremental = planned(vault, full=False, settings=chosen)
             assert incremental == planned(copy, full=True, settings=chosen)
-            run_link(vault, chosen, offline=True)
+            run_link(vault, chosen, RunOptions(offline=True))
 
 
 def files(vault: Path) -> dict[str, tuple[int, int, int]]:
@@ -176,8 +175,8 @@ def test_a_warm_run_told_what_changed_leaves_the_vault_a_cold_run_leaves(
         cold_vault = Path(tmp) / "cold"
         shutil.copytree(warm_vault, cold_vault)
         memory = WarmVault()
-        run_link(warm_vault, Settings(), offline=True, memory=memory)
-        run_link(cold_vault, Settings(), offline=True)
+        run_link(warm_vault, Settings(), RunOptions(offline=True), memory=memory)
+        run_link(cold_vault, Settings(), RunOptions(offline=True))
         for round_ in range(rounds):
             before = files(warm_vault)
             for edit in edits[round_::rounds]:
@@ -187,8 +186,13 @@ def test_a_warm_run_told_what_changed_leaves_the_vault_a_cold_run_leaves(
             changed = {
                 path for path in before.keys() | after.keys() if before.get(path) != after.get(path)
             }
-            run_link(warm_vault, Settings(), offline=True, memory=memory, changed=changed)
-            run_link(cold_vault, Settings(), offline=True)
+            run_link(
+                warm_vault,
+                Settings(),
+                RunOptions(offline=True, changed=frozenset(changed)),
+                memory=memory,
+            )
+            run_link(cold_vault, Settings(), RunOptions(offline=True))
             assert texts(warm_vault) == texts(cold_vault)
 
 
@@ -199,11 +203,11 @@ def linked_then_cited(tmp_path: Path, text: str) -> tuple[Path, Path]:
     cache_path(vault).parent.mkdir()
     with PaperCache(cache_path(vault)) as cache:
         cache.put_many(CACHED)
-    run_link(vault, Settings(), offline=True)
+    run_link(vault, Settings(), RunOptions(offline=True))
     (vault / "new.md").write_text(text, encoding="utf-8")
     once = tmp_path / "once"
     shutil.copytree(vault, once)
-    run_link(once, Settings(), offline=True)
+    run_link(once, Settings(), RunOptions(offline=True))
     return vault, once
 
 
@@ -213,26 +217,25 @@ def test_a_deferred_run_leaves_relations_and_indexes_to_the_follow_up(
     """The watcher's two steps for a new paper: its note at once, then what lists it."""
     vault, once = linked_then_cited(tmp_path, "Perceiver AR: arXiv:2202.07765\n")
 
-    first = run_link(vault, Settings(), offline=True, defer_relations=True)
+    first = run_link(vault, Settings(), RunOptions(offline=True, defer_relations=True))
     assert first.relations_stale
     assert first.written("paper", new=True) == 1
     tag_index = vault / "Papers" / "Tags" / "Tag arxiv › cs-LG.md"
     assert "Perceiver AR" not in tag_index.read_text(encoding="utf-8")
-    second = run_link(vault, Settings(), offline=True)
+    second = run_link(vault, Settings(), RunOptions(offline=True))
     assert not second.relations_stale
     assert "Perceiver AR" in tag_index.read_text(encoding="utf-8")
     assert texts(vault) == texts(once)
 
 
-class SetAfter(threading.Event):
-    """An event that reads as set from its `checks`-th look on: the user saving again while
-    the run is part-way through."""
+class YieldAfter:
+    """Says "yield" from its `checks`-th question on: the user saving again while the run is
+    part-way through."""
 
     def __init__(self, checks: int) -> None:
-        super().__init__()
         self.checks = checks
 
-    def is_set(self) -> bool:
+    def __call__(self) -> bool:
         self.checks -= 1
         return self.checks < 0
 
@@ -242,15 +245,17 @@ def test_a_follow_up_that_gives_way_to_an_edit_leaves_the_rest_owed(
     tmp_path: Path, checks: int
 ) -> None:
     vault, once = linked_then_cited(tmp_path, "Perceiver AR: arXiv:2202.07765 #fresh\n")
-    run_link(vault, Settings(), offline=True, defer_relations=True)
+    run_link(vault, Settings(), RunOptions(offline=True, defer_relations=True))
     before = texts(vault)
 
-    interrupted = run_link(vault, Settings(), offline=True, yield_to=SetAfter(checks))
+    interrupted = run_link(
+        vault, Settings(), RunOptions(offline=True), should_yield=YieldAfter(checks)
+    )
     assert interrupted.relations_stale
     assert texts(vault) != texts(once)
     if checks == 0:  # given way before relating: nothing written
         assert texts(vault) == before
-    last = run_link(vault, Settings(), offline=True)
+    last = run_link(vault, Settings(), RunOptions(offline=True))
     assert not last.relations_stale
     assert texts(vault) == texts(once)
 
@@ -260,7 +265,7 @@ def test_settings_no_note_depends_on_leave_every_generated_note_as_it_was_planne
 ) -> None:
     """How arXiv is asked and when the watcher runs: changing them redoes no note's work."""
     vault, _ = linked_then_cited(tmp_path, "Perceiver AR: arXiv:2202.07765\n")
-    run_link(vault, Settings(), offline=True)
+    run_link(vault, Settings(), RunOptions(offline=True))
     with open_state(vault) as state:
         planned = state.outputs()
     other = replace(
@@ -269,7 +274,7 @@ def test_settings_no_note_depends_on_leave_every_generated_note_as_it_was_planne
         watch=WatchSettings(settle=0.5, quiet=0.1),
     )
     (vault / "new.md").write_text("Perceiver AR again: arXiv:2202.07765\n", encoding="utf-8")
-    report = run_link(vault, other, offline=True)
+    report = run_link(vault, other, RunOptions(offline=True))
     with open_state(vault) as state:
         assert state.outputs() == planned
     assert report.written("paper") == 0
@@ -286,7 +291,7 @@ def test_a_note_whose_links_waited_is_listed_by_its_new_line_once_they_go_in(
     cache_path(vault).parent.mkdir()
     with PaperCache(cache_path(vault)) as cache:
         cache.put_many(CACHED)
-    run_link(vault, Settings(), offline=True, defer_links_in={"a.md"})
+    run_link(vault, Settings(), RunOptions(offline=True, defer_links_in=frozenset({"a.md"})))
     copy = tmp_path / "copy"
     shutil.copytree(vault, copy)
     incremental = planned(vault, full=False)
@@ -315,7 +320,7 @@ def test_when_a_papers_note_moves_off_the_users_own_note_related_papers_follow(
     cache_path(vault).parent.mkdir()
     with PaperCache(cache_path(vault)) as cache:
         cache.put_many(CACHED)
-    run_link(vault, Settings(), offline=True)
+    run_link(vault, Settings(), RunOptions(offline=True))
     path, text = change
     if text is None:
         (vault / path).unlink()

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from factories import make_paper
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import (

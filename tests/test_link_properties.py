@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reliability.harness import own_note_on_a_paper, without_our_additions
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import cache_path, run_link
+from vaultpapers.run.pipeline import RunOptions, cache_path, run_link
 from vaults import (
     MALDACENA,
     MIXER,
@@ -129,7 +129,7 @@ def test_user_notes_only_gain_links_and_a_second_run_changes_nothing(notes: list
     with tempfile.TemporaryDirectory() as tmp:
         files = {f"note {i}.md": text for i, text in enumerate(notes)}
         vault = linked_vault(Path(tmp) / "vault", files)
-        run_link(vault, Settings(), offline=True)
+        run_link(vault, Settings(), RunOptions(offline=True))
 
         paper_notes = sorted((vault / "Papers").glob("*.md")) if (vault / "Papers").exists() else []
         # Paper notes did not exist before the run, so a link to one can only be ours; so is
@@ -145,6 +145,6 @@ def test_user_notes_only_gain_links_and_a_second_run_changes_nothing(notes: list
             assert isinstance(yaml.safe_load(text.split("---\n")[1]), dict)
 
         once = snapshot(vault)
-        report = run_link(vault, Settings(), offline=True)
+        report = run_link(vault, Settings(), RunOptions(offline=True))
         assert not [r for r in report.results if r.outcome.value == "written"]
         assert snapshot(vault) == once

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from vaultpapers.markdown import (
+from vaultpapers.markdown.spans import (
     LineIndex,
     code_spans,
     dataview_field_spans,

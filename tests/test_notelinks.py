@@ -18,10 +18,8 @@ from hypothesis import strategies as st
 
 from factories import make_paper
 from obsidian_model import resolve
-from vaultpapers.catalog import stem_of
 from vaultpapers.cli import main
-from vaultpapers.indexes import SERIES_KIND, TAG_KIND, index_file_stem
-from vaultpapers.notelinks import (
+from vaultpapers.markdown.notelinks import (
     linkable,
     links_at,
     note_link,
@@ -30,13 +28,15 @@ from vaultpapers.notelinks import (
     why_unlinkable,
     wikilink_safe,
 )
-from vaultpapers.notes import paper_file_stem
-from vaultpapers.planner import _LinkNames
-from vaultpapers.related import link_target
-from vaultpapers.scan import scan_note
+from vaultpapers.notes.index_notes import SERIES_KIND, TAG_KIND, index_file_stem
+from vaultpapers.notes.paper_note import paper_file_stem
+from vaultpapers.notes.related import link_target
+from vaultpapers.plan.planner import _LinkNames
+from vaultpapers.scan.catalog import stem_of
+from vaultpapers.scan.note import scan_note
 from vaultpapers.testing import FakeArxiv
-from vaultpapers.vault import Note
-from vaultpapers.writer import FileState
+from vaultpapers.vaultfs.files import Note
+from vaultpapers.vaultfs.writer import FileState
 from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
 NOTES = ["Sub/My Note.md", "Reading log.md", "a/b/Note.md", "zzzz/Note.md"]

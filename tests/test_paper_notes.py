@@ -18,9 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
+from vaultpapers.arxiv.ids import arxiv_categories
+from vaultpapers.arxiv.papers import Paper
 from vaultpapers.config import Settings
-from vaultpapers.ids import arxiv_categories
-from vaultpapers.notes import (
+from vaultpapers.markdown.properties import find_front_matter
+from vaultpapers.notes.paper_note import (
     Mention,
     PaperNoteContent,
     new_paper_note,
@@ -29,11 +31,9 @@ from vaultpapers.notes import (
     render_new_paper_note,
     update_paper_note,
 )
-from vaultpapers.papers import Paper
-from vaultpapers.properties import find_front_matter
-from vaultpapers.scan import scan_note, scan_to_row
-from vaultpapers.vault import Note
-from vaultpapers.writer import FileState
+from vaultpapers.scan.note import scan_note, scan_to_row
+from vaultpapers.vaultfs.files import Note
+from vaultpapers.vaultfs.writer import FileState
 
 CASES = Path(__file__).parent / "cases" / "paper_notes"
 

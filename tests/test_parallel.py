@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from vaultpapers import parallel
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import cache_path, open_state, run_link
-from vaultpapers.scan import SCAN_COLUMNS
+from vaultpapers.run.pipeline import RunOptions, cache_path, open_state, run_link
+from vaultpapers.scan import parallel
+from vaultpapers.scan.note import SCAN_COLUMNS
 from vaults import MIXER, PERCEIVER, build_vault, notes_only, snapshot
 
 NOTES: dict[str, str | bytes] = {
@@ -36,7 +36,7 @@ def linked(root: Path) -> tuple[dict[str, bytes], list[str], dict]:
     cache_path(vault).parent.mkdir()
     with PaperCache(cache_path(vault)) as cache:
         cache.put_many([PERCEIVER, MIXER])
-    report = run_link(vault, Settings(), offline=True)
+    report = run_link(vault, Settings(), RunOptions(offline=True))
     with open_state(vault) as state:
         scans = state.scans()
     return notes_only(snapshot(vault)), sorted(map(str, report.problems)), scans

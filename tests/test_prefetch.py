@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from vaultpapers import pipeline
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.arxiv.prefetch import Prefetch
 from vaultpapers.config import ArxivSettings, Settings
-from vaultpapers.pipeline import RunReport, run_link, source_options
-from vaultpapers.prefetch import Prefetch
+from vaultpapers.run import pipeline
+from vaultpapers.run.pipeline import RunReport, run_link, source_options
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vaultpapers.properties import (
+from vaultpapers.markdown.properties import (
     PropertiesError,
     dump_property,
     edit_properties,
@@ -170,7 +170,7 @@ def same_values(a: object, b: object) -> bool:
 @settings(max_examples=1500, deadline=None)
 @given(st.lists(lines, max_size=8), st.sampled_from(["\n", "\r\n", ""]))
 def test_front_matter_read_directly_is_what_pyyaml_reads(body: list[str], end: str) -> None:
-    from vaultpapers.properties import _read_simple
+    from vaultpapers.markdown.properties import _read_simple
 
     text = "\n".join(body) + end
     simple = _read_simple(text)
@@ -192,13 +192,13 @@ def test_front_matter_read_directly_is_what_pyyaml_reads(body: list[str], end: s
     ],
 )
 def test_front_matter_yaml_could_read_otherwise_is_left_to_pyyaml(text: str) -> None:
-    from vaultpapers.properties import _read_simple
+    from vaultpapers.markdown.properties import _read_simple
 
     assert _read_simple(text) is None
 
 
 def test_a_paper_note_front_matter_is_read_directly() -> None:
-    from vaultpapers.properties import _read_simple, dump_properties
+    from vaultpapers.markdown.properties import _read_simple, dump_properties
 
     written = dump_properties(
         {

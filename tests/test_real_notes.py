@@ -28,8 +28,8 @@ from click.testing import CliRunner
 
 from factories import make_paper
 from reliability.harness import without_our_additions
+from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
-from vaultpapers.papers import Paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
 
 HERE = Path(__file__).parent / "realnotes"

@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 from factories import make_paper
-from vaultpapers.papers import Paper
-from vaultpapers.relations import RelatedPapers, explain, relate
+from vaultpapers.arxiv.papers import Paper
+from vaultpapers.relations.detect import RelatedPapers, explain, relate
 
 HERE = Path(__file__).parent / "realrelations"
 CRAWL_SOURCES = ("papers_a", "papers_b")  # the shared crawl files (SOURCES.md)

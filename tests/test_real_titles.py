@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from vaultpapers.titles import TitleIndex, find_titles, near_misses
+from vaultpapers.markdown.titles import TitleIndex, find_titles, near_misses
 
 HERE = Path(__file__).parent / "realtitles"
 # Lines that stood inside front matter or a code block in their note are judged there.

@@ -13,20 +13,20 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from vaultpapers.ids import ArxivId
-from vaultpapers.markdown import (
-    code_spans,
-    front_matter_span,
-    link_constructs,
-    strictly_inside,
-    wikilink_spans,
-)
-from vaultpapers.references import (
+from vaultpapers.arxiv.ids import ArxivId
+from vaultpapers.markdown.references import (
     _REFERENCE,
     InvalidReference,
     ReferenceScan,
     _reference_matches,
     find_references,
+)
+from vaultpapers.markdown.spans import (
+    code_spans,
+    front_matter_span,
+    link_constructs,
+    strictly_inside,
+    wikilink_spans,
 )
 
 CARET = "‸"

@@ -14,11 +14,11 @@ import yaml
 from click.testing import CliRunner, Result
 
 from factories import make_paper
+from vaultpapers.arxiv.refresh import DAY, due, what_changed
 from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, RefreshSettings, Settings, WatchSettings
-from vaultpapers.refresh import DAY, due, what_changed
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaultpapers.watcher import VaultWatcher
+from vaultpapers.watch import VaultWatcher
 from vaults import build_vault
 
 IO_V2 = make_paper(

@@ -10,8 +10,8 @@ import yaml
 from click.testing import CliRunner, Result
 
 from factories import make_paper
+from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
-from vaultpapers.papers import Paper
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
-from vaultpapers.papers import Paper
-from vaultpapers.relations import Relation, explain, find_relations, relate
+from vaultpapers.arxiv.papers import Paper
+from vaultpapers.relations.detect import Relation, explain, find_relations, relate
 
 CASES_DIR = Path(__file__).parent / "cases"
 SERIES_CASES = sorted((CASES_DIR / "series").glob("*.yaml"))
@@ -328,8 +328,8 @@ GAPS = [" ", "-", ". ", ", ", "  ", "(", ") ", ": ", "\n", "_"]
 
 def names_read_token_by_token(text: str, index: dict[str, Any], prefixes: set[str]) -> list[str]:
     """`_names_in` as first written: every token tried as the start of a name, in order."""
-    from vaultpapers.relations import _in_capitalised_run, _split_as_named, _stands_alone
-    from vaultpapers.series import Tokens
+    from vaultpapers.relations.detect import _in_capitalised_run, _split_as_named, _stands_alone
+    from vaultpapers.relations.series import Tokens
 
     made = Tokens(text)
     tokens = list(made)  # every token made, as at first
@@ -372,8 +372,8 @@ def names_read_token_by_token(text: str, index: dict[str, Any], prefixes: set[st
 def test_names_are_found_as_reading_every_token_finds_them(
     pieces: list[tuple[str, str]], indexed: set[str]
 ) -> None:
-    from vaultpapers.relations import _names_in, _Target
-    from vaultpapers.series import is_plain, normalized
+    from vaultpapers.relations.detect import _names_in, _Target
+    from vaultpapers.relations.series import is_plain, normalized
 
     text = "".join(gap + word for gap, word in pieces)
     index = {normalized(name): _Target(name, ("1",), is_plain(name)) for name in indexed}

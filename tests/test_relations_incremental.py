@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_relations import PERCEIVERS, SERIES_CASES, UNRELATED, load, paper
-from vaultpapers.relations import (
+from vaultpapers.relations.detect import (
     GaveWay,
     RelatedPapers,
     RelationMemo,

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from factories import make_paper
-from vaultpapers.papers import Paper
-from vaultpapers.series import Series, detect_series, find_name, series_stem, short_name
+from vaultpapers.arxiv.papers import Paper
+from vaultpapers.relations.series import Series, detect_series, find_name, series_stem, short_name
 
 CASES = sorted((Path(__file__).parent / "cases" / "series").glob("*.yaml"))
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.pipeline import cache_path, open_state, run_link
-from vaultpapers.scan import SCAN_COLUMNS
-from vaultpapers.state import StateStore
+from vaultpapers.run.pipeline import RunOptions, cache_path, open_state, run_link
+from vaultpapers.scan.note import SCAN_COLUMNS
+from vaultpapers.vaultfs.state import StateStore
 from vaults import PERCEIVER, build_vault, snapshot
 
 NOTE = "Read https://arxiv.org/abs/2103.03206 #review\n"
@@ -22,7 +22,7 @@ def linked_vault(tmp_path: Path) -> Path:
     cache_path(vault).parent.mkdir()
     with PaperCache(cache_path(vault)) as cache:
         cache.put_many([PERCEIVER])
-    assert run_link(vault, Settings(), offline=True).complete
+    assert run_link(vault, Settings(), RunOptions(offline=True)).complete
     return vault
 
 
@@ -38,7 +38,7 @@ def test_a_state_file_that_is_not_a_database_is_replaced(tmp_path: Path) -> None
         Path(f"{state}{suffix}").unlink(missing_ok=True)
     state.write_bytes(b"this is not sqlite" * 100)
     (vault / "b.md").write_text("Also arXiv:2103.03206\n", encoding="utf-8")
-    report = run_link(vault, Settings(), offline=True)
+    report = run_link(vault, Settings(), RunOptions(offline=True))
     assert report.complete
     assert "[[Perceiver" in (vault / "b.md").read_text(encoding="utf-8")
     assert notes(vault)["a.md"] == before["a.md"]
@@ -58,13 +58,13 @@ def test_a_state_file_that_is_not_a_database_is_replaced(tmp_path: Path) -> None
 def test_unreadable_kept_scans_are_read_again_not_trusted(tmp_path: Path, garbage: str) -> None:
     vault = linked_vault(tmp_path)
     (vault / "a.md").write_text(NOTE + "Later: arXiv:2103.03206v2\n", encoding="utf-8")
-    run_link(vault, Settings(), offline=True)
+    run_link(vault, Settings(), RunOptions(offline=True))
     with sqlite3.connect(vault / ".vaultpapers" / "state.sqlite") as db:
         db.execute(f"UPDATE scans SET {garbage}")
         db.execute("DELETE FROM meta WHERE key = 'complete_run'")
     (vault / "c.md").write_text("#review too, see arXiv:2103.03206\n", encoding="utf-8")
     before = (vault / "a.md").read_text(encoding="utf-8")
-    report = run_link(vault, Settings(), offline=True)
+    report = run_link(vault, Settings(), RunOptions(offline=True))
     assert report.complete and not report.problems
     tag_index = (vault / "Papers/Tags/Tag review.md").read_text(encoding="utf-8")
     assert "- [[a]] · Read https://arxiv.org/abs/2103.03206 Perceiver #review\n" in tag_index
@@ -79,7 +79,7 @@ def test_state_written_by_other_code_is_dropped(tmp_path: Path) -> None:
     path = vault / ".vaultpapers" / "state.sqlite"
     with StateStore(path, "some other version", SCAN_COLUMNS) as state:
         assert state.scans() == {} and state.get("complete_run") is None
-    report = run_link(vault, Settings(), offline=True)
+    report = run_link(vault, Settings(), RunOptions(offline=True))
     assert report.complete and report.written("paper") == 0, "nothing to redo on disk"
 
 
@@ -100,7 +100,7 @@ def test_scans_kept_in_another_layout_are_dropped_with_what_was_remembered_of_th
         db.execute("DROP TABLE scans")  # as an earlier version kept them: one JSON text each
         db.execute("CREATE TABLE scans (path TEXT PRIMARY KEY, stat TEXT, scan TEXT)")
         db.execute("INSERT INTO scans VALUES ('a.md', '1:1:1:1', '[]')")
-    report = run_link(vault, Settings(), offline=True)
+    report = run_link(vault, Settings(), RunOptions(offline=True))
     assert report.complete and report.written("paper") == 0
     with open_state(vault) as state:
         kept = state.scans()

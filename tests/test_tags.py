@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vaultpapers.tags import (
+from vaultpapers.markdown.tags import (
     body_tags,
     category_tag,
     front_matter_tags,

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from test_titles import CHINCHILLA, COT, DDIM, DDPM, FLASH, GENERIC, GPT3, RESNET
 from vaultpapers.cli import main
+from vaultpapers.markdown.titles import title_candidates
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaultpapers.titles import title_candidates
 from vaults import build_vault, is_only_insertions, link_cli, snapshot
 
 REVIEW = """# Generative models review list

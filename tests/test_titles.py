@@ -9,9 +9,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.markdown.titles import (
+    TitleIndex,
+    find_titles,
+    near_misses,
+    normal_words,
+    word_mask,
+)
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaultpapers.titles import TitleIndex, find_titles, near_misses, normal_words, word_mask
 from vaults import build_vault, is_only_insertions, link_cli, snapshot
 
 RESNET = make_paper(

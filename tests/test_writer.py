@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from vaultpapers import writer as writer_module
-from vaultpapers.vault import Note, read_note
-from vaultpapers.writer import Outcome, VaultWriter, Write
+from vaultpapers.vaultfs import writer as writer_module
+from vaultpapers.vaultfs.files import Note, read_note
+from vaultpapers.vaultfs.writer import Outcome, VaultWriter, Write
 
 
 def read(vault: Path, path: str) -> Note:
@@ -122,8 +122,8 @@ def test_rename_is_abandoned_when_the_old_file_was_edited(tmp_path: Path) -> Non
 _WRITE_UNDER_A_FILE_SIZE_LIMIT = """
 import resource, signal, sys
 from pathlib import Path
-from vaultpapers.vault import read_note
-from vaultpapers.writer import VaultWriter, Write
+from vaultpapers.vaultfs.files import read_note
+from vaultpapers.vaultfs.writer import VaultWriter, Write
 vault = Path(sys.argv[1])
 note = read_note(vault, "a.md", max_bytes=10**7)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)

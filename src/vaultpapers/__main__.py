@@ -1,6 +1,6 @@
 """`python -m vaultpapers` runs the command line."""
 
-from .cli import run
+from vaultpapers.cli import run
 
 if __name__ == "__main__":  # not when a worker process imports it (see parallel.py)
     run()

@@ -13,12 +13,18 @@ from typing import Any
 
 import click
 
-from . import __version__
-from .cache import CacheError
-from .config import ConfigError, load_settings
-from .ids import InvalidArxivId
-from .pipeline import RunReport, explain_related, export_bibliography, run_link
-from .writer import Outcome
+from vaultpapers import __version__
+from vaultpapers.arxiv.cache import CacheError
+from vaultpapers.arxiv.ids import InvalidArxivId
+from vaultpapers.config import ConfigError, load_settings
+from vaultpapers.run.pipeline import (
+    RunOptions,
+    RunReport,
+    explain_related,
+    export_bibliography,
+    run_link,
+)
+from vaultpapers.vaultfs.writer import Outcome
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1  # finished, but a rerun has work left: pending papers, skipped writes
@@ -35,12 +41,12 @@ def run() -> None:
     """The `vaultpapers` program: `main` in a process whose garbage collector suits it.
 
     A run decodes a vault's worth of long-lived objects (scans, papers) and makes almost no
-    reference cycles, so the collector's default pace re-walks them again and again (at 10k
-    notes, a third of a one-note run), and its sweep at exit costs half a second more. Even
-    collecting rarely (thresholds of 50,000, 20, 100) still cost a one-note run at 10k about
-    0.1 s; a run is short, so it does not collect at all, and what it frees by reference
-    counting is freed as ever. A long-lived `watch` collects, at that rare pace. The last
-    sweep is left to the operating system.
+    reference cycles, so the collector's default pace re-walks them again and again, and its
+    sweep at exit walks them once more. Even collecting rarely still costs a short run more
+    than it frees (figures: benchmarks/README.md, "Figures behind design choices"); a run is
+    short, so it does not collect at all, and what it frees by reference counting is freed as
+    ever. A long-lived `watch` collects, at a rare pace. The last sweep is left to the
+    operating system.
     """
     gc.disable()  # `watch` enables it again
     atexit.register(gc.freeze)
@@ -70,20 +76,19 @@ def link(vault: Path, offline: bool, dry_run: bool, show_diff: bool, quiet: bool
     1 finished, but work is left for a later run (papers pending, files skipped);
     2 bad usage or configuration, nothing done.
     """
-    _link(vault, offline=offline, dry_run=dry_run, show_diff=show_diff, quiet=quiet)
+    options = RunOptions(offline=offline, dry_run=dry_run or show_diff)
+    _link(vault, options, quiet=quiet, show_diff=show_diff)
 
 
-def _link(vault: Path, *, quiet: bool, show_diff: bool = False, **options: Any) -> None:
+def _link(vault: Path, options: RunOptions, *, quiet: bool, show_diff: bool = False) -> None:
     """`link` and `refresh`: one run, its report, its exit code."""
     try:
         settings = load_settings(vault)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    if show_diff:
-        options["dry_run"] = True
     with _progress_bar(quiet) as progress:
         try:
-            report = run_link(vault, settings, progress=progress, **options)
+            report = run_link(vault, settings, options, progress=progress)
         except CacheError as exc:
             raise click.ClickException(str(exc)) from exc
     _print_report(report, vault, settings.papers_folder, quiet=quiet, show_diff=show_diff)
@@ -102,7 +107,7 @@ def refresh(vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool) ->
     \b
     Exit codes: as `link`; 2 also for a malformed id, or neither IDS nor --all.
     """
-    from .ids import parse_arxiv_id
+    from vaultpapers.arxiv.ids import parse_arxiv_id
 
     if not ids and not all_papers:
         raise click.UsageError("name the papers to ask about again (arXiv ids), or --all")
@@ -110,7 +115,7 @@ def refresh(vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool) ->
         keys = sorted({parse_arxiv_id(arxiv_id).key for arxiv_id in ids})
     except InvalidArxivId as exc:
         raise click.UsageError(str(exc)) from exc
-    _link(vault, quiet=quiet, refresh_keys=keys, refresh_all=all_papers)
+    _link(vault, RunOptions(refresh_keys=frozenset(keys), refresh_all=all_papers), quiet=quiet)
 
 
 class _progress_bar:
@@ -270,8 +275,7 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> No
     on VAULT, the cache cannot be used) or stopped on a fault; 2 bad usage or configuration.
     """
     # Imported here: watchdog is not needed by the other commands, which should start fast.
-    from .watcher import VaultWatcher, watch_logging
-    from .watchstate import WatcherAlreadyRunning
+    from vaultpapers.watch import VaultWatcher, WatcherAlreadyRunning, watch_logging
 
     # Long-lived: cycles must not pile up, but its warm vault is not re-walked often (`run`).
     gc.set_threshold(50_000, 20, 100)
@@ -299,7 +303,8 @@ def status(vault: Path) -> None:
     \b
     Exit codes: 0 a watcher is running; 1 none is.
     """
-    from .watchstate import describe_status, read_status
+    # The status module alone: `status` needs neither watchdog nor the pipeline.
+    from vaultpapers.watch.status import describe_status, read_status
 
     report = read_status(vault.resolve())
     for line in describe_status(report):
@@ -364,8 +369,8 @@ def export(
     `vaultpapers link`), or the file could not be written; 2 bad usage (no such note, or a
     -o file it will not replace: a Markdown file, or one it did not write, without --force).
     """
-    from .bibliography import format_of
-    from .pipeline import ExportRefused, write_export
+    from vaultpapers.notes.bibliography import format_of
+    from vaultpapers.run.pipeline import ExportRefused, write_export
 
     try:
         settings = load_settings(vault)

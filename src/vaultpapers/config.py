@@ -12,9 +12,9 @@ from typing import Any
 
 import yaml
 
-from .citekeys import DEFAULT_PATTERN as DEFAULT_CITEKEY_PATTERN
-from .citekeys import check_pattern
-from .tags import is_valid_tag, tag_with_parents
+from vaultpapers.markdown.tags import is_valid_tag, tag_with_parents
+from vaultpapers.notes.citekeys import DEFAULT_PATTERN as DEFAULT_CITEKEY_PATTERN
+from vaultpapers.notes.citekeys import check_pattern
 
 STATE_DIR = ".vaultpapers"
 CONFIG_FILE = "config.yaml"

@@ -18,12 +18,12 @@ import yaml
 from click.testing import CliRunner, Result
 
 import vaultpapers
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
-from vaultpapers.notes import ADOPTED_PROPERTIES
-from vaultpapers.papers import Paper
-from vaultpapers.pipeline import cache_path
-from vaultpapers.scan import named_paper
+from vaultpapers.notes.paper_note import ADOPTED_PROPERTIES
+from vaultpapers.run.pipeline import cache_path
+from vaultpapers.scan.note import named_paper
 from vaultpapers.testing import FakeArxiv
 from vaults import build_vault
 

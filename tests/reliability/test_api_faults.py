@@ -11,10 +11,10 @@ import pytest
 
 from factories import make_paper
 from reliability.harness import environment, front_matter, lines_naming, link, paper_notes
-from vaultpapers.arxiv_source import ArxivSource
-from vaultpapers.cache import PaperCache
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.arxiv.client import ArxivSource
 from vaultpapers.config import load_settings
-from vaultpapers.pipeline import cache_path, run_link
+from vaultpapers.run.pipeline import cache_path, run_link
 from vaultpapers.testing import FakeArxiv
 from vaults import MALDACENA, MIXER, build_vault, notes_only, snapshot
 

@@ -24,10 +24,10 @@ from reliability.harness import (
     seed_cache,
     without_our_additions,
 )
+from vaultpapers.arxiv.papers import Paper
 from vaultpapers.config import Settings
-from vaultpapers.papers import Paper
-from vaultpapers.pipeline import run_link
-from vaultpapers.writer import Outcome
+from vaultpapers.run.pipeline import RunOptions, run_link
+from vaultpapers.vaultfs.writer import Outcome
 from vaults import build_vault, notes_only, snapshot
 
 # Inserted links read `[[Note|arXiv:ID]]`: what a title does to a link's label is checked in
@@ -264,7 +264,7 @@ def test_any_vault_only_gains_links_round_trips_metadata_and_is_stable(
         (root / "outside" / "keep.md").write_text("not in the vault\n", encoding="utf-8")
         vault = make_vault(root / "vault", notes, cached, reverse=False)
 
-        first = run_link(vault, SETTINGS, offline=True)
+        first = run_link(vault, SETTINGS, RunOptions(offline=True))
         assert sorted(p.name for p in root.iterdir()) == ["outside", "vault"]
         assert [p.name for p in (root / "outside").iterdir()] == ["keep.md"]
         for result in first.results:
@@ -309,14 +309,14 @@ def test_any_vault_only_gains_links_round_trips_metadata_and_is_stable(
                 assert front_matter(note.read_text(encoding="utf-8")) is not None, relative
 
         once = snapshot(vault)
-        second = run_link(vault, SETTINGS, offline=True)
+        second = run_link(vault, SETTINGS, RunOptions(offline=True))
         assert [r.write.path for r in second.results if r.outcome is Outcome.WRITTEN] == []
         assert snapshot(vault) == once
         for state in (vault / ".vaultpapers").glob("state.sqlite*"):
             state.unlink()  # a per-machine memory: forgetting it must change nothing
-        run_link(vault, SETTINGS, offline=True)
+        run_link(vault, SETTINGS, RunOptions(offline=True))
         assert notes_only(snapshot(vault)) == notes_only(once)
 
         other = make_vault(root / "other", notes, cached, reverse=True)
-        run_link(other, SETTINGS, offline=True)
+        run_link(other, SETTINGS, RunOptions(offline=True))
         assert notes_only(snapshot(other)) == notes_only(once)

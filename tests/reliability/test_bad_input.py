@@ -23,8 +23,8 @@ from reliability.harness import (
     paper_notes,
     without_inserted_links,
 )
-from vaultpapers.cache import PaperCache
-from vaultpapers.pipeline import cache_path
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.run.pipeline import cache_path
 from vaultpapers.testing import FakeArxiv
 from vaults import MIXER, PERCEIVER, snapshot
 

@@ -23,11 +23,11 @@ from reliability.harness import (
     without_inserted_links,
 )
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings, load_settings
-from vaultpapers.pipeline import run_link
+from vaultpapers.run.pipeline import RunOptions, run_link
 from vaultpapers.testing import FakeArxiv
-from vaultpapers.vault import Note, read_note
-from vaultpapers.watcher import VaultWatcher
-from vaultpapers.writer import Outcome, VaultWriter, Write
+from vaultpapers.vaultfs.files import Note, read_note
+from vaultpapers.vaultfs.writer import Outcome, VaultWriter, Write
+from vaultpapers.watch import VaultWatcher
 from vaults import MIXER, PERCEIVER, build_vault, snapshot
 
 PERCEIVER_URL = "https://arxiv.org/abs/2103.03206"
@@ -74,7 +74,8 @@ def test_a_link_run_while_watch_runs_on_the_same_vault_loses_and_duplicates_noth
     settings = replace(
         Settings(), arxiv=arxiv, watch=replace(WatchSettings(), settle=0, quiet=0.05)
     )
-    with VaultWatcher(vault, settings, offline=True) as watcher:
+    # The follow-up run after the burst comes 0.1 s after it rather than 1 s: the same run.
+    with VaultWatcher(vault, settings, offline=True, follow_up_delay=0.1) as watcher:
         assert watcher.wait_idle(10)
         build_vault(vault, burst)  # a sync client delivering notes, then the user runs link
         linking = subprocess.run(
@@ -136,7 +137,7 @@ def test_a_planned_run_applied_after_the_user_saved_conflicts_on_the_saved_notes
         "Untouched.md": f"Both: {PERCEIVER_URL} and {MIXER_URL}\n",
     }
     vault = cached_vault(tmp_path / "v", files, [PERCEIVER, MIXER])
-    plan = run_link(vault, Settings(), offline=True, dry_run=True)
+    plan = run_link(vault, Settings(), RunOptions(offline=True, dry_run=True))
     planned = {write.path for write in plan.planned}
     assert {"Typed in.md", "Synced in.md", "Untouched.md", PERCEIVER_NOTE} <= planned
 

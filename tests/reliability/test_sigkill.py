@@ -20,8 +20,8 @@ from reliability.harness import (
     seed_cache,
     sqlite_files_are_intact,
 )
-from vaultpapers.cache import PaperCache
-from vaultpapers.pipeline import cache_path
+from vaultpapers.arxiv.cache import PaperCache
+from vaultpapers.run.pipeline import cache_path
 from vaultpapers.testing import FakeArxiv
 from vaults import build_vault, notes_only, snapshot
 

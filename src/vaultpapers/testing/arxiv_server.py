@@ -25,7 +25,7 @@ from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr, unescape
 
-from vaultpapers.papers import Paper
+from vaultpapers.arxiv.papers import Paper
 
 __all__ = ["FakeArxiv", "QuerySyntaxError", "RecordedRequest", "entry_xml", "parse_search_query"]
 

@@ -1,0 +1,3 @@
+"""arXiv: the id grammar, paper records, the API client, the cache, resolving metadata, fetching
+ahead, refreshing.
+"""

@@ -1,0 +1,1 @@
+"""From scans and metadata to the list of writes: pure."""

@@ -1,0 +1,97 @@
+"""The links vaultpapers inserts into notes, right after each arXiv reference."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from functools import lru_cache
+
+from vaultpapers.arxiv.ids import parse_arxiv_id
+from vaultpapers.arxiv.papers import Paper
+from vaultpapers.markdown.notelinks import linkable, note_link
+from vaultpapers.markdown.spans import link_label
+from vaultpapers.notes.paper_note import citation_label
+from vaultpapers.scan.note import NoteScan
+
+
+def links_to_insert(
+    scan: NoteScan,
+    papers: Mapping[str, Paper],
+    link_targets: Mapping[str, str],
+    known_names: Mapping[str, Collection[str]],
+    *,
+    mode: str,
+    label: str,
+    own: str | None = None,
+) -> list[tuple[int, str]]:
+    """(offset, link text) for each reference to a paper with a complete note that has no
+    link yet. Decided from the scan alone, so an unchanged note is not even read.
+
+    One link per paper and line is enough: a line citing a paper twice (``arXiv:ID (2019)
+    [[paper]](https://arxiv.org/abs/ID)``) gets it after the first reference that takes one,
+    and none if a link to the paper already stands after any of them.
+
+    `link_targets`: key -> the link target of its note (see `notelinks`). `known_names`: key ->
+    every lowercase name its note goes by (file name, path), to see that a link is already there.
+    Pending papers get no link: their note may still be renamed once its title is known.
+    `own`: the paper whose note this is (the user's own note on it): no link to itself.
+    """
+    insertions: list[tuple[int, str]] = []
+    linked_here: set[str] = set()
+    rows = list(zip(scan.references, scan.links_after, strict=True))
+    linked_lines = {
+        (ref.arxiv_id.key, ref.line)
+        for ref, links_after in rows
+        if links_after
+        and _already_linked(links_after, ref.arxiv_id.key, known_names.get(ref.arxiv_id.key, ()))
+    }
+    for ref, _ in rows:
+        key = ref.arxiv_id.key
+        paper = papers.get(key)
+        if ref.insert_at is None or paper is None or key not in link_targets or key == own:
+            continue
+        if mode == "first" and key in linked_here:
+            continue
+        linked_here.add(key)
+        if (key, ref.line) in linked_lines:
+            continue
+        target = link_targets[key]
+        if not linkable(target):
+            continue  # the planner reports the paper note to rename
+        linked_lines.add((key, ref.line))
+        link = note_link(target, label=_label(paper, key, label), in_table=ref.in_table)
+        insertions.append((ref.insert_at, f" {link}"))
+    return insertions
+
+
+def insert(text: str, insertions: Sequence[tuple[int, str]]) -> str:
+    for offset, link in sorted(insertions, reverse=True):
+        text = text[:offset] + link + text[offset:]
+    return text
+
+
+@lru_cache(maxsize=65536)
+def _id_in_names(key: str) -> str:
+    return parse_arxiv_id(key).filename_part.lower()
+
+
+def _already_linked(links_after: Sequence[str], key: str, names: Collection[str]) -> bool:
+    # Several references can share one insertion point (glued URLs): look at every link there.
+    id_part = _id_in_names(key)
+    for target in links_after:
+        # '[[Note.md]]' names 'Note'; a Markdown link's target comes without its '.md' already.
+        for name in {target.lower(), target.removesuffix(".md").lower()}:
+            if name in names or name.rsplit("/", 1)[-1] in names or id_part in name:
+                return True
+    return False
+
+
+def _label(paper: Paper, key: str, mode: str) -> str:
+    if mode == "short":
+        label = citation_label(paper)
+    elif mode == "title":
+        label = paper.title
+    elif mode == "id":
+        label = f"arXiv:{key}"
+    else:
+        label = mode
+    return link_label(label)

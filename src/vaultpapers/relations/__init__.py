@@ -1,0 +1,3 @@
+"""Which papers are related: names and series, successors and mentions, and the
+evidence for them.
+"""

@@ -1,0 +1,1 @@
+"""One run of the pipeline: scan, resolve, plan, write, remember."""

@@ -1,0 +1,1 @@
+"""One note scanned, the catalog of every scan, and scanning many notes on every core."""

@@ -1,0 +1,231 @@
+"""Scanning many notes on every core, as black formats many files: a cold run over 10,000
+notes spends most of its time in pure-Python scanning, and a process per core does it in a
+fraction of the time. Small batches stay in this process, where starting workers would cost
+more than they save.
+
+Workers are spawned (never forked: a watcher has threads) and send back what the state
+keeps of a scan, as JSON, with the note's text when planning may write to it (a note that
+cites papers, or a generated one); planning reads any other note again if it needs it, and
+checks that it is still the file that was scanned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+from vaultpapers.markdown.titles import TitleIndex
+from vaultpapers.scan.note import (
+    OPAQUE_KIND,
+    PLUGIN_KIND,
+    USER_KIND,
+    NoteScan,
+    Problem,
+    ScanRow,
+    scan_from_row,
+    scan_or_report,
+    scan_to_row,
+)
+from vaultpapers.vaultfs.files import Note, ReadProblem, read_note
+from vaultpapers.vaultfs.state import StatKey
+from vaultpapers.vaultfs.writer import FileState
+
+log = logging.getLogger("vaultpapers")
+
+# Fewer notes than this are scanned here: spawning workers costs more than it saves.
+PARALLEL_MIN = 1000
+CHUNK = 250
+MAX_WORKERS = 4
+
+T = TypeVar("T")
+Scanned = NoteScan | ReadProblem
+Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None]
+
+
+def _workers(count: int) -> int:
+    if count < PARALLEL_MIN:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1))
+
+
+class Workers:
+    """The worker processes of one run: spawned the first time a batch is large enough, then
+    kept for the run's other batches (a cold run scans the vault, then what it wrote), and
+    stopped when the run ends."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    def map(self, count: int, work: Callable[..., T], *chunks: Sequence[Any]) -> list[T] | None:
+        """`work` over the chunks on as many cores as `count` items deserve; None when they
+        are better done in this process, or the workers could not be used."""
+        workers = _workers(count)
+        if workers == 1:
+            return None
+        # Imported only now: most runs scan a few notes, and the import would cost every run.
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+        from multiprocessing import get_context
+
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            return list(self._pool.map(work, *chunks))
+        except (OSError, BrokenProcessPool) as exc:
+            log.warning("scanning on several cores failed (%s); scanning in this process", exc)
+            self.close()
+            return None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_and_scan(
+    vault: Path,
+    paths: Sequence[str],
+    *,
+    max_bytes: int,
+    workers: Workers | None = None,
+    titles: TitleIndex | None = None,
+) -> list[tuple[Scanned, ScanRow | None]]:
+    """Each note read and scanned, in the order given, with what the state keeps of its scan
+    (JSON; None for a note that could not be read or scanned). `titles`: the paper titles
+    looked for in the user's notes."""
+    chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
+    vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
+    indexes = [_shipped(titles)] * len(chunks)
+    with _workers_of_run(workers) as pool:
+        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits, indexes)
+    if answers is None:
+        return [_with_row(_read_and_scan(vault, path, max_bytes, titles)) for path in paths]
+    return [_decode(path, answer) for chunk in answers for path, answer in chunk]
+
+
+def scan_written(
+    notes: Sequence[Written], workers: Workers | None = None, titles: TitleIndex | None = None
+) -> list[tuple[str, StatKey, ScanRow] | None]:
+    """What the state keeps of each note just written — (path, stat, scan JSON) — or None
+    for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
+    properties its front matter holds when known)."""
+    chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
+    with _workers_of_run(workers) as pool:
+        shipped = [_shipped(titles)] * len(chunks)
+        answers = pool.map(len(notes), _scan_written_chunk, chunks, shipped)
+    if answers is None:
+        return [_scan_written(note, titles) for note in notes]
+    return [row for chunk in answers for row in chunk]
+
+
+@contextmanager
+def _workers_of_run(workers: Workers | None) -> Iterator[Workers]:
+    """The run's workers, or some for this batch alone when the caller keeps none."""
+    if workers is not None:
+        yield workers
+        return
+    with Workers() as own:
+        yield own
+
+
+def _with_row(scanned: Scanned) -> tuple[Scanned, ScanRow | None]:
+    if isinstance(scanned, ReadProblem) or scanned.kind == OPAQUE_KIND:
+        return scanned, None
+    return scanned, scan_to_row(scanned)
+
+
+def _read_and_scan(
+    vault: Path, path: str, max_bytes: int, titles: TitleIndex | None = None
+) -> Scanned:
+    note = read_note(vault, path, max_bytes=max_bytes)
+    return note if isinstance(note, ReadProblem) else scan_or_report(note, titles=titles)
+
+
+# A title index goes to the workers as its rows and is built there once per worker: sent
+# whole, it would be pickled with every chunk and its lookups built again for each.
+Shipped = tuple[str, tuple[tuple[str, str, int | None], ...]] | None
+_received: dict[str, TitleIndex] = {}
+
+
+def _shipped(titles: TitleIndex | None) -> Shipped:
+    return None if titles is None else (titles.digest(), titles.rows())
+
+
+def _index_of(shipped: Shipped) -> TitleIndex | None:
+    if shipped is None:
+        return None
+    digest, rows = shipped
+    index = _received.get(digest)
+    if index is None:
+        _received.clear()  # one run's index at a time; it only grows within a run
+        index = _received[digest] = TitleIndex.of(rows)
+    return index
+
+
+def _scan_chunk(
+    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None
+) -> list[tuple[str, Any]]:
+    titles = _index_of(shipped)
+    answers: list[tuple[str, Any]] = []
+    for path in paths:
+        scanned = _read_and_scan(Path(vault), path, max_bytes, titles)
+        if isinstance(scanned, ReadProblem):
+            answers.append((path, ("unread", scanned.message)))
+        elif scanned.kind == OPAQUE_KIND:
+            problems = [(p.line, p.message) for p in scanned.problems]
+            answers.append((path, ("opaque", scanned.note.bom, problems)))
+        else:
+            # The text only of a note planning may write: one that cites papers or is
+            # generated. The rest (most of a vault) are read again if ever needed.
+            text = (
+                scanned.note.text
+                if scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND)
+                else None
+            )
+            answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned), text)))
+    return answers
+
+
+def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None]:
+    if answer[0] == "unread":
+        return ReadProblem(path, answer[1]), None
+    if answer[0] == "opaque":
+        _, bom, problems = answer
+        note = Note(path, None, bom, FileState(0, 0, ""))
+        found = tuple(Problem(path, line, message) for line, message in problems)
+        return NoteScan(note, OPAQUE_KIND, problems=found), None
+    _, stat, kept_row, text = answer
+    scan = scan_from_row(path, stat, kept_row)
+    if text is not None:
+        scan = replace(scan, note=replace(scan.note, text=text))
+    return scan, kept_row
+
+
+def _scan_written(
+    written: Written, titles: TitleIndex | None = None
+) -> tuple[str, StatKey, ScanRow] | None:
+    path, text, bom, state, stat, front_matter = written
+    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter, titles)
+    return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
+
+
+def _scan_written_chunk(
+    notes: Sequence[Written], shipped: Shipped = None
+) -> list[tuple[str, StatKey, ScanRow] | None]:
+    titles = _index_of(shipped)
+    return [_scan_written(note, titles) for note in notes]

@@ -1,0 +1,1 @@
+"""The vault on disk: listing and reading notes, the one safe writer, the state store."""
