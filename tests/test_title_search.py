@@ -79,6 +79,22 @@ def test_unknown_titles_are_looked_up_and_linked_in_one_run(
     assert len(arxiv_library.requests) == asked
 
 
+def test_a_title_whose_paper_a_url_brings_in_the_same_run_is_not_looked_up(
+    tmp_path: Path, arxiv_library: FakeArxiv
+) -> None:
+    vault = build_vault(
+        tmp_path / "v",
+        {
+            "Review.md": REVIEW,
+            "Links.md": "https://arxiv.org/abs/1512.03385\nhttps://arxiv.org/abs/2006.11239\n",
+        },
+    )
+    link_cli(vault, arxiv_library)
+    review = (vault / "Review.md").read_text(encoding="utf-8")
+    assert "Recognition(2015) [[" in review and "Models(2020) [[" in review
+    assert searches(arxiv_library) == []  # both titles came with the papers fetched by id
+
+
 def test_offline_and_titles_known_look_nothing_up(tmp_path: Path, arxiv_library: FakeArxiv) -> None:
     vault = build_vault(tmp_path / "v", {"Review.md": REVIEW})
     link_cli(vault, arxiv_library, "--offline")

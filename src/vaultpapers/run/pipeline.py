@@ -344,6 +344,38 @@ def run_link(
         )
         report.problems.extend(set_aside + read_problems)
         with open_cache(vault, in_memory=dry_run) as cache:
+            keys = catalog.citations.keys() | catalog.paper_notes.keys()
+            prefetch = ahead[0] if ahead else None
+            source = None if offline else _SourceOnDemand(settings, cache, prefetch)
+            decoded = warm.papers if warm is not None else None
+            resolution = resolve(
+                sorted(keys),
+                cache,
+                source,
+                progress=progress,
+                known=decoded,
+                fetching=prefetch.keys if prefetch is not None else (),
+            )
+            refresh_after: float | None = None
+            if not offline and not dry_run:
+                forced = resolution.papers.keys() if refresh_all else refresh_keys
+                resolution, refresh_after = _refresh(cache, settings, resolution, report, forced)
+            if titles is not None:
+                # The titles of the papers just fetched first: a line naming one of them is
+                # linked by it, and is not looked up on arXiv.
+                titles = _match_new_titles(
+                    vault,
+                    settings,
+                    state,
+                    titles,
+                    resolution,
+                    catalog,
+                    read,
+                    edited,
+                    workers,
+                    warm,
+                    save=not dry_run,
+                )
             if titles is not None and settings.titles == "search" and offline:
                 report.titles_deferred = bool(_titles_to_look_up(catalog, cache)[1])
             elif titles is not None and settings.titles == "search":
@@ -361,37 +393,20 @@ def run_link(
                     report,
                     save=not dry_run,
                 )
-            keys = catalog.citations.keys() | catalog.paper_notes.keys()
-            prefetch = ahead[0] if ahead else None
-            source = None if offline else _SourceOnDemand(settings, cache, prefetch)
-            decoded = warm.papers if warm is not None else None
-            resolution = resolve(
-                sorted(keys),
-                cache,
-                source,
-                progress=progress,
-                known=decoded,
-                fetching=prefetch.keys if prefetch is not None else (),
-            )
-            refresh_after: float | None = None
-            if not offline and not dry_run:
-                forced = resolution.papers.keys() if refresh_all else refresh_keys
-                resolution, refresh_after = _refresh(cache, settings, resolution, report, forced)
+                # Papers found by their title are in the cache now: resolved from it.
+                named = (
+                    catalog.citations.keys() - resolution.papers.keys() - resolution.pending.keys()
+                )
+                named -= resolution.not_found
+                if named:
+                    more = resolve(sorted(named), cache, None, known=decoded)
+                    resolution = replace(
+                        resolution,
+                        papers={**resolution.papers, **more.papers},
+                        pending={**resolution.pending, **more.pending},
+                        not_found=resolution.not_found | more.not_found,
+                    )
         phases.done("resolve")
-        if titles is not None:
-            titles = _match_new_titles(
-                vault,
-                settings,
-                state,
-                titles,
-                resolution,
-                catalog,
-                read,
-                edited,
-                workers,
-                warm,
-                save=not dry_run,
-            )
         uncached = dict(resolution.pending) if defer_uncached else {}
         if uncached:
             defer_papers = frozenset({*defer_papers, *uncached})
