@@ -11,10 +11,11 @@ import pytest
 import yaml
 
 from factories import make_paper
+from paths import TESTS
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.relations.series import Series, detect_series, find_name, series_stem, short_name
 
-CASES = sorted((Path(__file__).parent / "cases" / "series").glob("*.yaml"))
+CASES = sorted((TESTS / "cases" / "series").glob("*.yaml"))
 
 
 # The papers of these tests: of 2020, with no authors or categories, unless a test says so.

@@ -10,12 +10,13 @@ import yaml
 from click.testing import CliRunner, Result
 
 from factories import make_paper
+from paths import TESTS
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
-CASES = Path(__file__).parent / "cases"
+CASES = TESTS / "cases"
 PERCEIVER_AR = make_paper(
     "2202.07765",
     "General-purpose, long-context autoregressive modeling with Perceiver AR",

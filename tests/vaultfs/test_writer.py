@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from paths import REPO
 from vaultpapers.vaultfs import writer as writer_module
 from vaultpapers.vaultfs.files import Note, read_note
 from vaultpapers.vaultfs.writer import Outcome, VaultWriter, Write
@@ -139,7 +140,7 @@ def test_a_write_that_fails_midway_leaves_the_file_and_no_temp_behind(tmp_path: 
     import sys
 
     (tmp_path / "a.md").write_text("old\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     completed = subprocess.run(
         [sys.executable, "-c", _WRITE_UNDER_A_FILE_SIZE_LIMIT, str(tmp_path)],
         capture_output=True,

@@ -27,20 +27,18 @@ import yaml
 from click.testing import CliRunner
 
 from factories import make_paper
+from paths import REPO, TESTS
 from reliability.harness import without_our_additions
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
 
-HERE = Path(__file__).parent / "realnotes"
+HERE = TESTS / "realnotes"
 VAULT = HERE / "vault"
 TRUTH = yaml.safe_load((HERE / "truth.yaml").read_text(encoding="utf-8"))["notes"]
 # Real metadata recorded from arXiv, where a cited paper is among them (outside the repository;
 # used when present). Every other paper is served as a plain generated entry.
-RECORDED = [
-    Path(__file__).resolve().parents[2] / "shared" / "realrelations" / f"papers_{part}.json.gz"
-    for part in "ab"
-]
+RECORDED = [REPO.parent / "shared" / "realrelations" / f"papers_{part}.json.gz" for part in "ab"]
 
 _NEW_ID = re.compile(r"(?<![\d.])(\d{4})\.(\d{4,5})(?:v\d+)?(?!\d)")
 _OLD_ID = re.compile(r"(?<![\w-])([a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z-]+)?/(\d{7})(?:v\d+)?(?!\d)")

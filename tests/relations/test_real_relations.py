@@ -6,7 +6,7 @@ chosen around the names the current code links wrongly and rightly, plus classic
 which belong together (series, successor, names) and which must never be linked. Sources:
 `realrelations/SOURCES.md`.
 
-`pytest -s tests/test_real_relations.py` prints the figures: per relation kind the relations
+`pytest -s tests/relations/test_real_relations.py` prints the figures: per relation kind the relations
 written, precision (right / judged), the unjudged ones, recall per truth kind, and every
 must-not link. The issue's targets (issue 17) are plain tests at the end.
 """
@@ -19,17 +19,17 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from factories import make_paper
+from paths import TESTS
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.relations.detect import RelatedPapers, explain, relate
 
-HERE = Path(__file__).parent / "realrelations"
+HERE = TESTS / "realrelations"
 CRAWL_SOURCES = ("papers_a", "papers_b")  # the shared crawl files (SOURCES.md)
 KINDS = ("series", "successor", "names")
 

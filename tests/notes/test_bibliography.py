@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
+from paths import REPO
 from vaultpapers.cli import main
 from vaultpapers.markdown.spans import code_spans
 from vaultpapers.notes.bibliography import entries, render_bibtex, render_csl_json
@@ -26,7 +27,7 @@ from vaultpapers.notes.citekeys import assign_citekeys, base_citekey, pandoc_cit
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import MALDACENA, PERCEIVER, build_vault, link_cli
 
-ENTRIES = Path(__file__).resolve().parents[1] / "examples" / "arxiv-entries"
+ENTRIES = REPO / "examples" / "arxiv-entries"
 PERCEIVER_NOTE = "Papers/Perceiver - General Perception with Iterative Attention (2103.03206).md"
 # Real metadata of DeiT (arXiv 2012.12877, as arXiv lists it); Perceiver IO comes from its
 # real Atom entry (examples/arxiv-entries), with Olivier Hénaff among its authors.

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from test_relations import PERCEIVERS, SERIES_CASES, UNRELATED, load, paper
+
 from vaultpapers.relations.detect import (
     GaveWay,
     RelatedPapers,

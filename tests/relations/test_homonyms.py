@@ -2,7 +2,7 @@
 
 Each case is shaped after real papers of tests/realrelations (ids and texts shortened): the
 rules here are what took the relations written on a 2025-26 arXiv crawl from 96 wrong links
-to none (tests/test_real_relations.py measures it).
+to none (tests/relations/test_real_relations.py measures it).
 """
 
 from __future__ import annotations

@@ -13,11 +13,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from paths import REPO
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.cli import main
 from vaults import snapshot
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = REPO / "examples"
 ENTRY_IDS = sorted(p.stem.replace("_", "/") for p in (EXAMPLES / "arxiv-entries").glob("*.xml"))
 
 

@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
+from paths import TESTS
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.relations.detect import Relation, explain, find_relations, relate
 
-CASES_DIR = Path(__file__).parent / "cases"
+CASES_DIR = TESTS / "cases"
 SERIES_CASES = sorted((CASES_DIR / "series").glob("*.yaml"))
 
 

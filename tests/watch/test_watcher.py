@@ -27,6 +27,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
 from factories import make_paper
+from paths import REPO
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings
@@ -36,7 +37,6 @@ from vaultpapers.vaultfs.writer import Outcome
 from vaultpapers.watch import VaultWatcher, WatcherAlreadyRunning, read_status, running_watcher_pid
 from vaults import MIXER, PERCEIVER, build_vault, is_only_insertions, snapshot
 
-REPO = Path(__file__).resolve().parents[1]
 PERCEIVER_URL = "https://arxiv.org/abs/2103.03206"
 MIXER_URL = "https://arxiv.org/abs/2105.01601"
 WIKILINK = re.compile(r"\[\[([^\[\]|\\#^]+)")

@@ -13,12 +13,13 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from paths import REPO, TESTS
 from vaultpapers.cli import main
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import snapshot
 
-CASES = Path(__file__).parent / "cases" / "vaults"
-ENTRIES = Path(__file__).resolve().parents[1] / "examples" / "arxiv-entries"
+CASES = TESTS / "cases" / "vaults"
+ENTRIES = REPO / "examples" / "arxiv-entries"
 
 
 @pytest.mark.parametrize("case", sorted(CASES.iterdir()), ids=lambda p: p.name)

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factories import make_paper
+from paths import TESTS
 from vaultpapers.arxiv.ids import arxiv_categories
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.config import Settings
@@ -35,7 +36,7 @@ from vaultpapers.scan.note import scan_note, scan_to_row
 from vaultpapers.vaultfs.files import Note
 from vaultpapers.vaultfs.writer import FileState
 
-CASES = Path(__file__).parent / "cases" / "paper_notes"
+CASES = TESTS / "cases" / "paper_notes"
 
 
 def load_case(folder: Path) -> PaperNoteContent:
