@@ -4,11 +4,11 @@ SOURCES.md): no line may link a wrong paper; precision and recall are printed (`
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
+from paths import TESTS
 from vaultpapers.markdown.titles import TitleIndex, find_titles, near_misses
 
-HERE = Path(__file__).parent / "realtitles"
+HERE = TESTS / "realtitles"
 # Lines that stood inside front matter or a code block in their note are judged there.
 WRAPPED = {"front-matter": "---\n{}\n---\n", "in-code": "```\n{}\n```\n"}
 

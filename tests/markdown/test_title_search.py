@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from test_titles import CHINCHILLA, COT, DDIM, DDPM, FLASH, GENERIC, GPT3, RESNET
+
 from vaultpapers.cli import main
 from vaultpapers.markdown.titles import title_candidates
 from vaultpapers.testing.arxiv_server import FakeArxiv
