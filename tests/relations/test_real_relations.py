@@ -6,8 +6,8 @@ chosen around the names the current code links wrongly and rightly, plus classic
 which belong together (series, successor, names) and which must never be linked. Sources:
 `realrelations/SOURCES.md`.
 
-`pytest -s tests/relations/test_real_relations.py` prints the figures: per relation kind the relations
-written, precision (right / judged), the unjudged ones, recall per truth kind, and every
+`pytest -s tests/relations/test_real_relations.py` prints the figures: per relation kind the
+relations written, precision (right / judged), the unjudged ones, recall per truth kind, and every
 must-not link. The issue's targets (issue 17) are plain tests at the end.
 """
 
