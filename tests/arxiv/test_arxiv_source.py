@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 from itertools import pairwise
 from pathlib import Path
 
+import arxiv
 import arxiv._feed
 import pytest
 
-import arxiv
 from factories import feed_paper
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.arxiv.client import (
