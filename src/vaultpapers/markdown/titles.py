@@ -38,7 +38,7 @@ import itertools
 import re
 import unicodedata
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.fuzz import ratio as indel_ratio
@@ -617,11 +617,13 @@ def near_misses(
     *,
     skip_spans: Sequence[Span] = (),
     words: list[str] | None = None,
+    cited_lines: Collection[int] = (),
 ) -> list[NearMiss]:
     """Lines of `text` that stand alone like a title and come close to a known title without
     being it (a typo, a changed word, a title cut short): each with the closest title. These
     are never linked: offline, a mistyped title and another paper's title cannot be told
-    apart, so the user is told and decides."""
+    apart, so the user is told and decides. `cited_lines`: lines that cite by a URL or an
+    id, and so are no near miss."""
     if not index:
         return []
     if words is None:
@@ -631,11 +633,12 @@ def near_misses(
         return []
     excluded: list[Span] | None = None  # worked out at the first near miss: most notes have none
     matched_lines = {match.line for match in found}
+    matched_lines.update(cited_lines)
     misses: list[NearMiss] = []
     line_start = 0
     for number, line in enumerate(text.split("\n"), start=1):
         start, line_start = line_start, line_start + len(line) + 1
-        if number in matched_lines or not _may_be_near(line, index):
+        if number in matched_lines or _is_sentence(line) or not _may_be_near(line, index):
             continue
         miss = _near_miss(line, index)
         if miss is None:
@@ -653,6 +656,20 @@ def near_misses(
         if not overlaps(start, start + len(line), excluded):
             misses.append(NearMiss(number, miss[0], miss[1]))
     return misses
+
+
+def _is_sentence(line: str) -> bool:
+    """A line of eight words or more ending with a lower-case word and a full stop: a
+    sentence, not a title written alone (which ends with its last word, a year, a comment,
+    a venue or 'et al.'). Told with string methods: it spares most of a note's lines the
+    word-by-word look of near misses and title candidates."""
+    end = line.rstrip(" \t*_\"'”’")
+    return (
+        end.endswith(".")
+        and end[-2:-1].islower()
+        and not end.endswith((" al.", " etc."))  # 'by Tom B. Brown et al.': authors
+        and line.count(" ", 0, len(end)) >= 7
+    )
 
 
 _SPLIT = re.compile(r"[\s\-–—/:]+")
@@ -739,6 +756,10 @@ _SMALL = "a an and are as at be by for from in into is of on or over the to via 
 _SMALL_WORDS = frozenset(_SMALL.split())
 _LATIN_WORD = re.compile(r"[0-9A-Za-z\u00c0-\u024f]+")
 _YEAR_ANYWHERE = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+# After a title a comma brings authors, a venue or a year: capitalised, or numbers. Two
+# lower-case words after it go on with a sentence ("They tune the learning rate per method,
+# which is fair", "Connection to sparse encoders: same idea, different notation.").
+_CLAUSE_AFTER = re.compile(r"[ \t]*,[ \t]*(?!et[ \t]+al\b)[a-z]+[ \t]+[a-z]+\b")
 _SENTENCE_END = re.compile(r"[.?!。？！]$|[.?!][ \t]+[A-Z]")
 
 
@@ -757,7 +778,12 @@ class TitleCandidate:
 
 
 def title_candidates(
-    text: str, found: Sequence[TitleMatch], *, skip_spans: Sequence[Span] = ()
+    text: str,
+    found: Sequence[TitleMatch],
+    *,
+    skip_spans: Sequence[Span] = (),
+    cited_lines: Collection[int] = (),
+    index: TitleIndex | None = None,
 ) -> list[TitleCandidate]:
     """The lines of `text` that stand alone like a paper title and hold no known title
     (`found`): a line or list item (after a bullet, a number, a `label: `, an
@@ -768,8 +794,12 @@ def title_candidates(
     starting with a capital (prose wrapped onto a line of its own need not).
     Headings are not taken: a heading names a section far more often than a paper, and gets
     no link anyway. Lines with a URL, a link, code, a table row or an arXiv id are not taken
-    either: they are in the excluded spans or cite by those."""
+    either: they are in the excluded spans or cite by those (`cited_lines`: the lines holding
+    a reference, an old-style id such as `gr-qc/0006594` too). Nor is a title the `index`
+    knows already (two papers of that title, or one whose year is not the one written): arXiv
+    would only answer with what the known-title rule has judged."""
     matched_lines = {match.line for match in found}
+    matched_lines.update(cited_lines)
     context: _Context | None = None
     candidates: list[TitleCandidate] = []
     line_start = 0
@@ -779,7 +809,7 @@ def title_candidates(
             continue
         if "://" in line or "arxiv" in line.lower() or "[[" in line or "`" in line:
             continue
-        if _HEADING.match(line) or line.lstrip().startswith("|"):
+        if _HEADING.match(line) or line.lstrip().startswith("|") or _is_sentence(line):
             continue
         written = _candidate_in(line)
         if written is None:
@@ -790,8 +820,18 @@ def title_candidates(
             s <= start < e for s, e in context.tables
         ):
             continue
+        if index is not None and _known_already(index, *written):
+            continue
         candidates.append(TitleCandidate(number, *written))
     return candidates
+
+
+def _known_already(index: TitleIndex, words: tuple[str, ...], year: int | None) -> bool:
+    """Whether the words are a known title whose paper fits the year written (if any)."""
+    return any(
+        year is None or title.year is None or abs(year - title.year) <= 1
+        for title in index.by_words.get(words, ())
+    )
 
 
 def _candidate_in(line: str) -> tuple[tuple[str, ...], int | None] | None:
@@ -811,6 +851,8 @@ def _candidate_in(line: str) -> tuple[tuple[str, ...], int | None] | None:
     assert end is not None
     run = line[pos : end.start()].rstrip(" \t*_\"'”’:：;")
     rest = line[end.start() :]
+    if _CLAUSE_AFTER.match(rest):
+        return None  # a sentence going on after a comma
     words = normal_words(run)
     if not CANDIDATE_MIN_WORDS <= len(words) <= CANDIDATE_MAX_WORDS:
         return None

@@ -53,6 +53,7 @@ from vaultpapers.scan.note import (
     named_paper,
     scan_from_row,
     scan_or_report,
+    title_lines_of,
 )
 from vaultpapers.scan.parallel import Workers, Written, read_and_scan, scan_written
 from vaultpapers.vaultfs.files import (
@@ -331,7 +332,10 @@ def run_link(
                 on_read=None
                 if offline or warm is not None or dry_run
                 else _fetch_ahead(vault, settings, ahead),
-                titles=titles,
+                # A vault that knows no title yet (a first run) gets its title pass once the
+                # papers its URLs cite are known, in `_match_new_titles`: done now, it would
+                # find nothing and be done again.
+                titles=titles if titles else None,
                 titles_changed=_titles_changed(state, titles),
             )
         _remember_titles(state, titles)
@@ -360,6 +364,7 @@ def run_link(
             if not offline and not dry_run:
                 forced = resolution.papers.keys() if refresh_all else refresh_keys
                 resolution, refresh_after = _refresh(cache, settings, resolution, report, forced)
+            phases.done("resolve")
             if titles is not None:
                 # The titles of the papers just fetched first: a line naming one of them is
                 # linked by it, and is not looked up on arXiv.
@@ -406,7 +411,7 @@ def run_link(
                         pending={**resolution.pending, **more.pending},
                         not_found=resolution.not_found | more.not_found,
                     )
-        phases.done("resolve")
+        phases.done("titles")
         uncached = dict(resolution.pending) if defer_uncached else {}
         if uncached:
             defer_papers = frozenset({*defer_papers, *uncached})
@@ -480,6 +485,7 @@ def run_link(
             warm,
             workers=workers,
             titles=titles,
+            earlier=catalog.get,
         )
         _remember_bibliographies(state, report.results, bib_known, bib_before)
         phases.done("remember")
@@ -1120,11 +1126,22 @@ def _match_new_titles(
         if key not in titles.keys
     ]
     added = TitleIndex.of(new)
-    if not added:
-        return titles
-    titles.extend(added.entries())
-    stale = _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
-    _rescan(vault, settings, state, titles, stale, catalog, read, edited, workers, warm, save=save)
+    stale: set[str] = set()
+    if added:
+        titles.extend(added.entries())
+        stale = _naming_titles(vault, settings, list(catalog.scan_at), catalog.get, (added, set()))
+    if added or settings.titles == "search":
+        # The notes scanned while the vault knew no title had no title pass (see `run_link`):
+        # they get it now, also to find the titles to look up.
+        stale.update(
+            path
+            for path, scan in catalog.scan_at.items()
+            if scan.kind == USER_KIND and scan.words is None
+        )
+    if stale:
+        _rescan(
+            vault, settings, state, titles, stale, catalog, read, edited, workers, warm, save=save
+        )
     return titles
 
 
@@ -1313,10 +1330,14 @@ def _remember(
     *,
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
+    earlier: Callable[[str], NoteScan | None] | None = None,
 ) -> dict[str, StatKey | None]:
     """Record what this run left behind, so the next run need not look at it again: the
     generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
-    stat of each file written (None: removed)."""
+    stat of each file written (None: removed). `earlier`: the scans the plan was made from;
+    a user's note that only gained links keeps what its scan found of its lines written like
+    a title (those lines cite nothing, so no link went into them), and is not searched for
+    near misses and candidates again."""
     stats: dict[str, StatKey | None] = {}
     outputs: dict[str, tuple[StatKey, str]] = {}
     scans: dict[str, tuple[StatKey, ScanRow]] = {}
@@ -1349,7 +1370,9 @@ def _remember(
             outputs[write.path] = (stat, outputs[write.path][1])
         # What we wrote is what is there (the writer checked), so scan that, not a re-read.
         front_matter = plan.front_matter.get(write.path)
-        to_scan.append((write.path, write.text, write.bom, result.state, stat, front_matter))
+        before = earlier(write.path) if earlier is not None and write.kind == "note" else None
+        lines = title_lines_of(before) if before is not None and before.words is not None else None
+        to_scan.append((write.path, write.text, write.bom, result.state, stat, front_matter, lines))
     for row in scan_written(to_scan, workers, titles):
         if row is None:
             continue

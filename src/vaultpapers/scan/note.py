@@ -158,11 +158,29 @@ def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
     )
 
 
+# A user's note's lines written like a paper title, as its scan found them: the phrases to
+# look up (`NoteScan.title_candidates`) and the near misses (problems). Links inserted into a
+# note change neither: they go where the note cites, and these lines cite nothing.
+TitleLines = tuple[tuple[str, ...], tuple["Problem", ...]]
+NEAR_MISS = "looks like a paper title: "  # how a near miss's problem starts
+
+
+def title_lines_of(scan: NoteScan) -> TitleLines:
+    """What `scan` found of the note's lines written like a title (see `TitleLines`)."""
+    misses = tuple(p for p in scan.problems if p.message.startswith(NEAR_MISS))
+    return scan.title_candidates, misses
+
+
 def scan_note(
-    note: Note, front_matter: Mapping[str, Any] | None = None, titles: TitleIndex | None = None
+    note: Note,
+    front_matter: Mapping[str, Any] | None = None,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
 ) -> NoteScan:
     """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse).
-    `titles`: the paper titles the vault knows, looked for in the user's notes."""
+    `titles`: the paper titles the vault knows, looked for in the user's notes. `title_lines`:
+    what an earlier scan found of its lines written like a title, when only links were
+    inserted since (they are not looked for again)."""
     assert note.text is not None
     if note.path.lower().endswith(_PLUGIN_SUFFIXES):
         return NoteScan(note, PLUGIN_KIND)
@@ -184,7 +202,14 @@ def scan_note(
                 paper_key = None
         scan_kind = PAPER_KIND if paper_key else USER_KIND
         scan = _scan_content(
-            note, scan_kind, {}, paper_key, [problem], insertable=False, titles=titles
+            note,
+            scan_kind,
+            {},
+            paper_key,
+            [problem],
+            insertable=False,
+            titles=titles,
+            title_lines=title_lines,
         )
         # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
         lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
@@ -212,17 +237,22 @@ def scan_note(
             f"paper note with an unusable arxiv_id {raw_id!r} "
             "(write it quoted, e.g. arxiv_id: '2103.03206'); treated as your own note",
         )
-        return _scan_content(note, USER_KIND, data, None, [problem], titles=titles)
-    return _scan_content(note, USER_KIND, data, None, [], titles=titles)
+        return _scan_content(
+            note, USER_KIND, data, None, [problem], titles=titles, title_lines=title_lines
+        )
+    return _scan_content(note, USER_KIND, data, None, [], titles=titles, title_lines=title_lines)
 
 
 def scan_or_report(
-    note: Note, front_matter: Mapping[str, Any] | None = None, titles: TitleIndex | None = None
+    note: Note,
+    front_matter: Mapping[str, Any] | None = None,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
 ) -> NoteScan:
     """`scan_note`, except that a failure costs only this note: it is then treated as text
     we do not touch, with a problem saying so."""
     try:
-        return scan_note(note, front_matter, titles)
+        return scan_note(note, front_matter, titles, title_lines)
     except Exception as exc:  # a bug must cost one note, never the whole vault
         message = (
             f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
@@ -240,6 +270,7 @@ def _scan_content(
     *,
     insertable: bool = True,
     titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
 ) -> NoteScan:
     text = note.text
     assert text is not None
@@ -261,20 +292,30 @@ def _scan_content(
         words = normal_words(text)
         mask = word_mask(words)
         named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
-        problems += [
-            Problem(
-                note.path,
-                miss.line,
-                f'looks like a paper title: "{miss.written}"; the closest known is '
-                f'"{miss.title.title}" ({miss.title.key}); not linked',
+        if title_lines is not None:
+            candidates, misses = title_lines
+            problems += [replace(problem, path=note.path) for problem in misses]
+        else:
+            cited_lines = {r.line for r in found.references} | {b.line for b in found.invalid}
+            problems += [
+                Problem(
+                    note.path,
+                    miss.line,
+                    f'{NEAR_MISS}"{miss.written}"; the closest known is '
+                    f'"{miss.title.title}" ({miss.title.key}); not linked',
+                )
+                for miss in near_misses(
+                    text, titles, named, skip_spans=skip, words=words, cited_lines=cited_lines
+                )
+            ]
+            candidates = tuple(
+                dict.fromkeys(
+                    c.phrase
+                    for c in title_candidates(
+                        text, named, skip_spans=skip, cited_lines=cited_lines, index=titles
+                    )
+                )
             )
-            for miss in (
-                near_misses(text, titles, named, skip_spans=skip, words=words) if titles else ()
-            )
-        ]
-        candidates = tuple(
-            dict.fromkeys(c.phrase for c in title_candidates(text, named, skip_spans=skip))
-        )
         if named:
             by_title = _outside_links_after(text, tuple(m.reference() for m in named))
             references = tuple(sorted(references + by_title, key=lambda r: r.start))

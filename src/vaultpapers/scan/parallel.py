@@ -30,6 +30,7 @@ from vaultpapers.scan.note import (
     NoteScan,
     Problem,
     ScanRow,
+    TitleLines,
     scan_from_row,
     scan_or_report,
     scan_to_row,
@@ -47,7 +48,7 @@ MAX_WORKERS = 4
 
 T = TypeVar("T")
 Scanned = NoteScan | ReadProblem
-Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None]
+Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None, TitleLines | None]
 
 
 def _workers(count: int) -> int:
@@ -123,7 +124,8 @@ def scan_written(
 ) -> list[tuple[str, StatKey, ScanRow] | None]:
     """What the state keeps of each note just written — (path, stat, scan JSON) — or None
     for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
-    properties its front matter holds when known)."""
+    properties its front matter holds when known, its lines written like a title when the
+    scan before the write found them and only links went in)."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
     with _workers_of_run(workers) as pool:
         shipped = [_shipped(titles)] * len(chunks)
@@ -219,8 +221,8 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None
 def _scan_written(
     written: Written, titles: TitleIndex | None = None
 ) -> tuple[str, StatKey, ScanRow] | None:
-    path, text, bom, state, stat, front_matter = written
-    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter, titles)
+    path, text, bom, state, stat, front_matter, lines = written
+    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter, titles, lines)
     return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
 
 
