@@ -211,6 +211,7 @@ class TitleIndex:
         self.keys.add(title.key)
         self.__dict__.pop("_by_end", None)
         self.__dict__.pop("_near", None)
+        self.__dict__.pop("_by_key", None)
         if keep_order:
             self._order()
 
@@ -242,6 +243,22 @@ class TitleIndex:
     def rows(self) -> tuple[tuple[str, str, int | None], ...]:
         """What `TitleIndex.of` builds this index from again."""
         return tuple((entry.key, entry.title, entry.year) for entry in self.entries())
+
+    def rows_like(self, keys: Iterable[str]) -> tuple[tuple[str, str, int | None], ...]:
+        """The rows (see `rows`) of these papers' titles and of every title with the same
+        words: all that can match where these titles were found."""
+        by_key = self.__dict__.get("_by_key")
+        if by_key is None:
+            by_key = {}
+            for entry in self.entries():
+                by_key.setdefault(entry.key, []).append(entry)
+            self.__dict__["_by_key"] = by_key
+        words = {entry.words for key in keys for entry in by_key.get(key, ())}
+        return tuple(
+            (entry.key, entry.title, entry.year)
+            for same in sorted(words)
+            for entry in self.by_words[same]
+        )
 
     def only(self, keys: Iterable[str]) -> TitleIndex:
         """The titles of these papers alone."""

@@ -999,13 +999,14 @@ def _read_and_scan(
     paths: list[str],
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
+    texts: bool = True,
 ) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, ScanRow]], list[Problem]]:
     """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
     read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
     fresh: dict[str, tuple[StatKey, ScanRow]] = {}
     problems: list[Problem] = []
     scanned_all = read_and_scan(
-        vault, paths, max_bytes=settings.max_note_bytes, workers=workers, titles=titles
+        vault, paths, max_bytes=settings.max_note_bytes, workers=workers, titles=titles, texts=texts
     )
     for scanned, kept_row in scanned_all:
         if isinstance(scanned, ReadProblem):
@@ -1231,16 +1232,20 @@ def _rescan(
     # new scans and their rows at once, beside the scans they replace, is memory wasted.
     for start in range(0, len(ordered), _RESCAN_BATCH):
         batch = ordered[start : start + _RESCAN_BATCH]
-        read_now, fresh, _ = _read_and_scan(vault, settings, batch, workers, titles)
+        read_now, fresh, _ = _read_and_scan(
+            vault, settings, batch, workers, titles, texts=warm is not None
+        )
         if save:
             state.save_scans(fresh, ())
         if warm is not None:
             _update(catalog, read_now, ())
             read.update(_texts(read_now))
         else:
+            # Without their text, as a warm catalog keeps them: planning reads again the few
+            # it writes to, and a vault's worth of texts is not held meanwhile.
             for scan in read_now.values():
                 if scan is not None:
-                    catalog.put(scan)
+                    catalog.put(_without_text(scan))
     _remember_titles(state, titles)
 
 
@@ -1336,8 +1341,9 @@ def _remember(
     generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
     stat of each file written (None: removed). `earlier`: the scans the plan was made from;
     a user's note that only gained links keeps what its scan found of its lines written like
-    a title (those lines cite nothing, so no link went into them), and is not searched for
-    near misses and candidates again."""
+    a title (those lines cite nothing, so no link went into them), and is matched again only
+    against the titles it was found to name (links go where a note cites, so they make no
+    other title appear)."""
     stats: dict[str, StatKey | None] = {}
     outputs: dict[str, tuple[StatKey, str]] = {}
     scans: dict[str, tuple[StatKey, ScanRow]] = {}
@@ -1371,8 +1377,15 @@ def _remember(
         # What we wrote is what is there (the writer checked), so scan that, not a re-read.
         front_matter = plan.front_matter.get(write.path)
         before = earlier(write.path) if earlier is not None and write.kind == "note" else None
-        lines = title_lines_of(before) if before is not None and before.words is not None else None
-        to_scan.append((write.path, write.text, write.bom, result.state, stat, front_matter, lines))
+        relinked = None
+        if before is not None and before.words is not None and titles is not None:
+            named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
+            relinked = (title_lines_of(before), titles.rows_like(named))
+        elif write.kind in ("paper", "index"):
+            relinked = (((), ()), ())  # a note of ours: no title is looked for in it
+        to_scan.append(
+            (write.path, write.text, write.bom, result.state, stat, front_matter, relinked)
+        )
     for row in scan_written(to_scan, workers, titles):
         if row is None:
             continue

@@ -48,7 +48,11 @@ MAX_WORKERS = 4
 
 T = TypeVar("T")
 Scanned = NoteScan | ReadProblem
-Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None, TitleLines | None]
+# A user's note that only gained links: what its scan found of its lines written like a
+# title, and the rows of the titles that can match in it (those it was found to name, and
+# any of the same words): its title pass needs no more than these.
+Relinked = tuple[TitleLines, tuple[tuple[str, str, int | None], ...]]
+Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None, Relinked | None]
 
 
 def _workers(count: int) -> int:
@@ -105,15 +109,19 @@ def read_and_scan(
     max_bytes: int,
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
+    texts: bool = True,
 ) -> list[tuple[Scanned, ScanRow | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
     (JSON; None for a note that could not be read or scanned). `titles`: the paper titles
-    looked for in the user's notes."""
+    looked for in the user's notes. `texts`: whether the workers send back the texts of
+    the notes planning may write to (not when the caller keeps none)."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
     vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
-    indexes = [_shipped(titles)] * len(chunks)
+    indexes = [_shipped(titles) if _workers(len(paths)) > 1 else None] * len(chunks)
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits, indexes)
+        answers = pool.map(
+            len(paths), _scan_chunk, vaults, chunks, limits, indexes, [texts] * len(chunks)
+        )
     if answers is None:
         return [_with_row(_read_and_scan(vault, path, max_bytes, titles)) for path in paths]
     return [_decode(path, answer) for chunk in answers for path, answer in chunk]
@@ -127,8 +135,11 @@ def scan_written(
     properties its front matter holds when known, its lines written like a title when the
     scan before the write found them and only links went in)."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
+    # The vault's titles go to the workers only for notes that need them all.
+    if all(note[6] is not None for note in notes):
+        titles = None
     with _workers_of_run(workers) as pool:
-        shipped = [_shipped(titles)] * len(chunks)
+        shipped = [_shipped(titles) if _workers(len(notes)) > 1 else None] * len(chunks)
         answers = pool.map(len(notes), _scan_written_chunk, chunks, shipped)
     if answers is None:
         return [_scan_written(note, titles) for note in notes]
@@ -158,14 +169,27 @@ def _read_and_scan(
     return note if isinstance(note, ReadProblem) else scan_or_report(note, titles=titles)
 
 
-# A title index goes to the workers as its rows and is built there once per worker: sent
-# whole, it would be pickled with every chunk and its lookups built again for each.
-Shipped = tuple[str, tuple[tuple[str, str, int | None], ...]] | None
+# A title index goes to the workers as its rows, pickled once into bytes, and is built there
+# once per worker: sent whole, it would be pickled with every chunk and its lookups built
+# again for each; sent as rows, each chunk's pickling would walk thousands of objects again
+# (and a run that does not collect garbage keeps what each pickling leaves behind).
+Shipped = tuple[str, bytes] | None
 _received: dict[str, TitleIndex] = {}
 
 
+_sent: dict[str, bytes] = {}  # the last index shipped, pickled: a run ships it batch by batch
+
+
 def _shipped(titles: TitleIndex | None) -> Shipped:
-    return None if titles is None else (titles.digest(), titles.rows())
+    if titles is None:
+        return None
+    import pickle
+
+    digest = titles.digest()
+    if digest not in _sent:
+        _sent.clear()
+        _sent[digest] = pickle.dumps(titles.rows(), protocol=pickle.HIGHEST_PROTOCOL)
+    return digest, _sent[digest]
 
 
 def _index_of(shipped: Shipped) -> TitleIndex | None:
@@ -174,13 +198,15 @@ def _index_of(shipped: Shipped) -> TitleIndex | None:
     digest, rows = shipped
     index = _received.get(digest)
     if index is None:
+        import pickle
+
         _received.clear()  # one run's index at a time; it only grows within a run
-        index = _received[digest] = TitleIndex.of(rows)
+        index = _received[digest] = TitleIndex.of(pickle.loads(rows))
     return index
 
 
 def _scan_chunk(
-    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None
+    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None, texts: bool = True
 ) -> list[tuple[str, Any]]:
     titles = _index_of(shipped)
     answers: list[tuple[str, Any]] = []
@@ -196,7 +222,7 @@ def _scan_chunk(
             # generated. The rest (most of a vault) are read again if ever needed.
             text = (
                 scanned.note.text
-                if scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND)
+                if texts and (scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND))
                 else None
             )
             answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned), text)))
@@ -221,7 +247,11 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None
 def _scan_written(
     written: Written, titles: TitleIndex | None = None
 ) -> tuple[str, StatKey, ScanRow] | None:
-    path, text, bom, state, stat, front_matter, lines = written
+    path, text, bom, state, stat, front_matter, relinked = written
+    lines = None
+    if relinked is not None:
+        lines, rows = relinked
+        titles = TitleIndex.of(rows)
     scan = scan_or_report(Note(path, text, bom, state, stat), front_matter, titles, lines)
     return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
 
