@@ -655,7 +655,12 @@ def near_misses(
     line_start = 0
     for number, line in enumerate(text.split("\n"), start=1):
         start, line_start = line_start, line_start + len(line) + 1
-        if number in matched_lines or _is_sentence(line) or not _may_be_near(line, index):
+        if (
+            number in matched_lines
+            or not 10 <= len(line) <= 200
+            or _is_sentence(line)
+            or not _may_be_near(line, index)
+        ):
             continue
         miss = _near_miss(line, index)
         if miss is None:
