@@ -1139,7 +1139,7 @@ def _match_new_titles(
             for path, scan in catalog.scan_at.items()
             if scan.kind == USER_KIND and scan.words is None
         )
-    if stale:
+    if stale or added:  # (the titles the kept scans were matched against are remembered)
         _rescan(
             vault, settings, state, titles, stale, catalog, read, edited, workers, warm, save=save
         )
