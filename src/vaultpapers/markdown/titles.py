@@ -334,6 +334,9 @@ class TitleMatch:
         )
 
 
+_FEW_STARTS = 16
+
+
 def find_titles(
     text: str,
     index: TitleIndex,
@@ -346,10 +349,15 @@ def find_titles(
     is about, which it does not cite; `words`: its `normal_words`, when the caller has them)."""
     if not index:
         return []
-    if words is None:
-        words = normal_words(text)
     by_start = index.by_start
-    hits = {pair for pair in set(itertools.pairwise(words)) if pair in by_start}
+    hits: set[tuple[str, str]]
+    if words is None and len(by_start) <= _FEW_STARTS:
+        # A handful of titles: their starts are looked for directly, the note not tokenised.
+        hits = {(start[0], start[1]) for start in by_start}
+    else:
+        if words is None:
+            words = normal_words(text)
+        hits = {pair for pair in set(itertools.pairwise(words)) if pair in by_start}
     if not hits:
         return []
     # Words are read (with their offsets) only from where a title may start: a vault's notes

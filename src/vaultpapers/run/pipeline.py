@@ -1382,7 +1382,7 @@ def _remember(
             named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
             relinked = (title_lines_of(before), titles.rows_like(named))
         elif write.kind in ("paper", "index"):
-            relinked = (((), ()), ())  # a note of ours: no title is looked for in it
+            relinked = (((), (), None), ())  # a note of ours: no title is looked for in it
         to_scan.append(
             (write.path, write.text, write.bom, result.state, stat, front_matter, relinked)
         )

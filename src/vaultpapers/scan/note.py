@@ -159,16 +159,17 @@ def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
 
 
 # A user's note's lines written like a paper title, as its scan found them: the phrases to
-# look up (`NoteScan.title_candidates`) and the near misses (problems). Links inserted into a
-# note change neither: they go where the note cites, and these lines cite nothing.
-TitleLines = tuple[tuple[str, ...], tuple["Problem", ...]]
+# look up (`NoteScan.title_candidates`) and the near misses (problems), and its word mask.
+# Links inserted into a note change none of them: they go where the note cites, these lines
+# cite nothing, and no title counts inside a link.
+TitleLines = tuple[tuple[str, ...], tuple["Problem", ...], int | None]
 NEAR_MISS = "looks like a paper title: "  # how a near miss's problem starts
 
 
 def title_lines_of(scan: NoteScan) -> TitleLines:
     """What `scan` found of the note's lines written like a title (see `TitleLines`)."""
     misses = tuple(p for p in scan.problems if p.message.startswith(NEAR_MISS))
-    return scan.title_candidates, misses
+    return scan.title_candidates, misses, scan.words
 
 
 def scan_note(
@@ -289,13 +290,15 @@ def _scan_content(
     mask = None
     candidates: tuple[str, ...] = ()
     if titles is not None and kind == USER_KIND:
-        words = normal_words(text)
-        mask = word_mask(words)
-        named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
         if title_lines is not None:
-            candidates, misses = title_lines
+            # The words the note held before the links went in: words in a link name no title.
+            candidates, misses, mask = title_lines
+            named = find_titles(text, titles, skip_spans=skip, own=names)
             problems += [replace(problem, path=note.path) for problem in misses]
         else:
+            words = normal_words(text)
+            mask = word_mask(words)
+            named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
             cited_lines = {r.line for r in found.references} | {b.line for b in found.invalid}
             problems += [
                 Problem(
