@@ -24,13 +24,23 @@ from vaultpapers.markdown.properties import find_front_matter
 from vaultpapers.markdown.references import Reference, find_references
 from vaultpapers.markdown.spans import code_spans, front_matter_span, merge_spans
 from vaultpapers.markdown.tags import body_tags, front_matter_tags
+from vaultpapers.markdown.titles import (
+    TitleIndex,
+    find_titles,
+    mask_from_bytes,
+    mask_to_bytes,
+    near_misses,
+    normal_words,
+    title_candidates,
+    word_mask,
+)
 from vaultpapers.model import FileState, Note, Problem
 from vaultpapers.notes.citekeys import pandoc_citekeys
 from vaultpapers.notes.index_notes import INDEX_KINDS, note_summary
 from vaultpapers.notes.paper_note import PAPER_KIND, owned_spans, section_text, without_sections
 from vaultpapers.notes.related import PaperRelations
 
-SCAN_FORMAT = 8  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 10  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -83,6 +93,12 @@ class NoteScan:
     citekey: str | None = None
     # The citekeys a user's note cites in Pandoc's syntax (`[@jaegle2021perceiver]`).
     cites: tuple[str, ...] = ()
+    # A user's note: the `word_mask` of its words, to tell whether it may name a title the
+    # vault learns later (None: not worked out, as when titles are off).
+    words: int | None = None
+    # A user's note: the titles it writes like a paper's that no known title matched (their
+    # `TitleCandidate.phrase`), to look up on arXiv (`titles: search`).
+    title_candidates: tuple[str, ...] = ()
     _references: tuple[tuple[Any, ...], ...] = ()  # see _encode_reference
 
     @cached_property
@@ -118,17 +134,42 @@ def _encode_reference(ref: Reference, links_after: list[str]) -> tuple[Any, ...]
         ref.insert_at,
         ref.in_table,
         ref.next_wikilink,
+        ref.by_title,
         links_after,
     )
 
 
 def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
-    key, version, start, end, line, insert_at, in_table, next_wikilink, _ = row
-    return Reference(ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink)
+    key, version, start, end, line, insert_at, in_table, next_wikilink, by_title, _ = row
+    return Reference(
+        ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink, by_title
+    )
 
 
-def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
-    """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse)."""
+# A user's note's lines written like a paper title, as its scan found them: the phrases to
+# look up (`NoteScan.title_candidates`) and the near misses (problems), and its word mask.
+# Links inserted into a note change none of them: they go where the note cites, these lines
+# cite nothing, and no title counts inside a link.
+TitleLines = tuple[tuple[str, ...], tuple["Problem", ...], int | None]
+NEAR_MISS = "looks like a paper title: "  # how a near miss's problem starts
+
+
+def title_lines_of(scan: NoteScan) -> TitleLines:
+    """What `scan` found of the note's lines written like a title (see `TitleLines`)."""
+    misses = tuple(p for p in scan.problems if p.message.startswith(NEAR_MISS))
+    return scan.title_candidates, misses, scan.words
+
+
+def scan_note(
+    note: Note,
+    front_matter: Mapping[str, Any] | None = None,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
+) -> NoteScan:
+    """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse).
+    `titles`: the paper titles the vault knows, looked for in the user's notes. `title_lines`:
+    what an earlier scan found of its lines written like a title, when only links were
+    inserted since (they are not looked for again)."""
     assert note.text is not None
     if note.path.lower().endswith(_PLUGIN_SUFFIXES):
         return NoteScan(note, PLUGIN_KIND)
@@ -149,7 +190,16 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             except InvalidArxivId:
                 paper_key = None
         scan_kind = PAPER_KIND if paper_key else USER_KIND
-        scan = _scan_content(note, scan_kind, {}, paper_key, [problem], insertable=False)
+        scan = _scan_content(
+            note,
+            scan_kind,
+            {},
+            paper_key,
+            [problem],
+            insertable=False,
+            titles=titles,
+            title_lines=title_lines,
+        )
         # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
         lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
         if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
@@ -176,15 +226,22 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             f"paper note with an unusable arxiv_id {raw_id!r} "
             "(write it quoted, e.g. arxiv_id: '2103.03206'); treated as your own note",
         )
-        return _scan_content(note, USER_KIND, data, None, [problem])
-    return _scan_content(note, USER_KIND, data, None, [])
+        return _scan_content(
+            note, USER_KIND, data, None, [problem], titles=titles, title_lines=title_lines
+        )
+    return _scan_content(note, USER_KIND, data, None, [], titles=titles, title_lines=title_lines)
 
 
-def scan_or_report(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
+def scan_or_report(
+    note: Note,
+    front_matter: Mapping[str, Any] | None = None,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
+) -> NoteScan:
     """`scan_note`, except that a failure costs only this note: it is then treated as text
     we do not touch, with a problem saying so."""
     try:
-        return scan_note(note, front_matter)
+        return scan_note(note, front_matter, titles, title_lines)
     except Exception as exc:  # a bug must cost one note, never the whole vault
         message = (
             f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
@@ -201,6 +258,8 @@ def _scan_content(
     problems: list[Problem],
     *,
     insertable: bool = True,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
 ) -> NoteScan:
     text = note.text
     assert text is not None
@@ -216,6 +275,41 @@ def _scan_content(
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
+    mask = None
+    candidates: tuple[str, ...] = ()
+    if titles is not None and kind == USER_KIND:
+        if title_lines is not None:
+            # The words the note held before the links went in: words in a link name no title.
+            candidates, misses, mask = title_lines
+            named = find_titles(text, titles, skip_spans=skip, own=names)
+            problems += [replace(problem, path=note.path) for problem in misses]
+        else:
+            words = normal_words(text)
+            mask = word_mask(words)
+            named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
+            cited_lines = {r.line for r in found.references} | {b.line for b in found.invalid}
+            problems += [
+                Problem(
+                    note.path,
+                    miss.line,
+                    f'{NEAR_MISS}"{miss.written}"; the closest known is '
+                    f'"{miss.title.title}" ({miss.title.key}); not linked',
+                )
+                for miss in near_misses(
+                    text, titles, named, skip_spans=skip, words=words, cited_lines=cited_lines
+                )
+            ]
+            candidates = tuple(
+                dict.fromkeys(
+                    c.phrase
+                    for c in title_candidates(
+                        text, named, skip_spans=skip, cited_lines=cited_lines, index=titles
+                    )
+                )
+            )
+        if named:
+            by_title = _outside_links_after(text, tuple(m.reference() for m in named))
+            references = tuple(sorted(references + by_title, key=lambda r: r.start))
     problems += [Problem(note.path, bad.line, f"{bad.text}: {bad.reason}") for bad in found.invalid]
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)
@@ -246,6 +340,8 @@ def _scan_content(
         names_paper=names,
         citekey=citekey,
         cites=cites,
+        words=mask,
+        title_candidates=candidates,
         _references=tuple(
             _encode_reference(
                 r if insertable else replace(r, insert_at=None),
@@ -365,6 +461,8 @@ SCAN_COLUMNS = (
     "cites",
     "cited",
     "tags",
+    "words",
+    "title_candidates",
     "problems",
     "body",
 )
@@ -390,6 +488,8 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         " ".join(scan.cites),  # Pandoc's citekeys hold no whitespace
         " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
         " ".join(scan.tags),
+        None if scan.words is None else mask_to_bytes(scan.words),
+        "\n".join(scan.title_candidates) or None,  # a phrase holds no newline
         json.dumps(problems, ensure_ascii=False) if problems else None,
         json.dumps(body, ensure_ascii=False),
     )
@@ -412,6 +512,8 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         cites,
         cited,
         tags,
+        words,
+        candidates,
         problems,
         body,
     ) = row
@@ -447,6 +549,8 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         citekey=citekey,
         cites=tuple(cites.split(" ")) if cites else (),
         tags=tuple(tags.split(" ")) if tags else (),
+        words=mask_from_bytes(words) if isinstance(words, bytes) else None,
+        title_candidates=tuple(candidates.split("\n")) if isinstance(candidates, str) else (),
         _body=body,
         _rescan=rescan,
     )
