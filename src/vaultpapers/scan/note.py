@@ -20,12 +20,13 @@ from typing import Any
 
 from vaultpapers.arxiv.ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from vaultpapers.markdown.notelinks import end_of_links_at, links_at
-from vaultpapers.markdown.properties import find_front_matter
-from vaultpapers.markdown.references import Reference, find_references
-from vaultpapers.markdown.spans import code_spans, front_matter_span, merge_spans
+from vaultpapers.markdown.properties import FrontMatter, find_front_matter
+from vaultpapers.markdown.references import Reference, ReferenceScan, find_references
+from vaultpapers.markdown.spans import Span, code_spans, front_matter_span, merge_spans
 from vaultpapers.markdown.tags import body_tags, front_matter_tags
 from vaultpapers.markdown.titles import (
     TitleIndex,
+    TitleMatch,
     find_titles,
     mask_from_bytes,
     mask_to_bytes,
@@ -178,33 +179,7 @@ def scan_note(
     if front is not None and front.data is None:
         if _PLUGIN_KEY_LINE.search(note.text, front.yaml_start, front.yaml_end):
             return NoteScan(note, PLUGIN_KIND)
-        # Unreadable front matter: the note is left exactly as it is (no links go in). If it
-        # still says it is a paper note, it keeps its paper: no duplicate is made.
-        problem = Problem(note.path, 1, f"front matter not read: {front.error}; left untouched")
-        raw = note.text[front.yaml_start : front.yaml_end]
-        claimed = _CLAIMED_PAPER.search(raw) if _PAPER_KIND_LINE.search(raw) else None
-        paper_key = None
-        if claimed is not None:
-            try:
-                paper_key = parse_arxiv_id(claimed.group(1)).key
-            except InvalidArxivId:
-                paper_key = None
-        scan_kind = PAPER_KIND if paper_key else USER_KIND
-        scan = _scan_content(
-            note,
-            scan_kind,
-            {},
-            paper_key,
-            [problem],
-            insertable=False,
-            titles=titles,
-            title_lines=title_lines,
-        )
-        # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
-        lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
-        if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
-            scan.names_paper = named_paper(lines)
-        return scan
+        return _scan_unreadable(note, front, titles, title_lines)
     if front is not None and front.data is not None:
         data = front.data
         if any(data.get(key) for key in _PLUGIN_KEYS):
@@ -230,6 +205,43 @@ def scan_note(
             note, USER_KIND, data, None, [problem], titles=titles, title_lines=title_lines
         )
     return _scan_content(note, USER_KIND, data, None, [], titles=titles, title_lines=title_lines)
+
+
+def _scan_unreadable(
+    note: Note,
+    front: FrontMatter,
+    titles: TitleIndex | None,
+    title_lines: TitleLines | None,
+) -> NoteScan:
+    """A note whose front matter is not YAML we can read."""
+    assert note.text is not None
+    # Unreadable front matter: the note is left exactly as it is (no links go in). If it
+    # still says it is a paper note, it keeps its paper: no duplicate is made.
+    problem = Problem(note.path, 1, f"front matter not read: {front.error}; left untouched")
+    raw = note.text[front.yaml_start : front.yaml_end]
+    claimed = _CLAIMED_PAPER.search(raw) if _PAPER_KIND_LINE.search(raw) else None
+    paper_key = None
+    if claimed is not None:
+        try:
+            paper_key = parse_arxiv_id(claimed.group(1)).key
+        except InvalidArxivId:
+            paper_key = None
+    scan_kind = PAPER_KIND if paper_key else USER_KIND
+    scan = _scan_content(
+        note,
+        scan_kind,
+        {},
+        paper_key,
+        [problem],
+        insertable=False,
+        titles=titles,
+        title_lines=title_lines,
+    )
+    # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
+    lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
+    if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
+        scan.names_paper = named_paper(lines)
+    return scan
 
 
 def scan_or_report(
@@ -261,55 +273,28 @@ def _scan_content(
     titles: TitleIndex | None = None,
     title_lines: TitleLines | None = None,
 ) -> NoteScan:
+    """What `note` holds that planning needs: references (by URL, id and title), tags,
+    citations, its summary; `insertable`: whether links may go into it at all."""
     text = note.text
     assert text is not None
     front = front_matter_span(text)
-    names = (
-        named_paper(data, text[: front[1]] if front else "")
-        if kind == USER_KIND and data.get("vaultpapers") is not False
-        else None
-    )
+    names = None
+    if kind == USER_KIND and data.get("vaultpapers") is not False:
+        names = named_paper(data, text[: front[1]] if front else "")
     # Our sections, in our paper notes and in the user's own notes on papers, are not theirs.
     skip = owned_spans(text) if kind == PAPER_KIND or names is not None else []
     found = find_references(text, skip_spans=skip)
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
-    mask = None
-    candidates: tuple[str, ...] = ()
-    if titles is not None and kind == USER_KIND:
-        if title_lines is not None:
-            # The words the note held before the links went in: words in a link name no title.
-            candidates, misses, mask = title_lines
-            named = find_titles(text, titles, skip_spans=skip, own=names)
-            problems += [replace(problem, path=note.path) for problem in misses]
-        else:
-            words = normal_words(text)
-            mask = word_mask(words)
-            named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
-            cited_lines = {r.line for r in found.references} | {b.line for b in found.invalid}
-            problems += [
-                Problem(
-                    note.path,
-                    miss.line,
-                    f'{NEAR_MISS}"{miss.written}"; the closest known is '
-                    f'"{miss.title.title}" ({miss.title.key}); not linked',
-                )
-                for miss in near_misses(
-                    text, titles, named, skip_spans=skip, words=words, cited_lines=cited_lines
-                )
-            ]
-            candidates = tuple(
-                dict.fromkeys(
-                    c.phrase
-                    for c in title_candidates(
-                        text, named, skip_spans=skip, cited_lines=cited_lines, index=titles
-                    )
-                )
-            )
-        if named:
-            by_title = _outside_links_after(text, tuple(m.reference() for m in named))
-            references = tuple(sorted(references + by_title, key=lambda r: r.start))
+    named, mask, candidates = (
+        _titles_named(note, titles, title_lines, skip, names, found, problems)
+        if titles is not None and kind == USER_KIND
+        else ([], None, ())
+    )
+    if named:
+        by_title = _outside_links_after(text, tuple(m.reference() for m in named))
+        references = tuple(sorted(references + by_title, key=lambda r: r.start))
     problems += [Problem(note.path, bad.line, f"{bad.text}: {bad.reason}") for bad in found.invalid]
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)
@@ -321,12 +306,8 @@ def _scan_content(
     citekey = None
     if kind == PAPER_KIND or names is not None:
         citekey = _citekey(data.get("citekey"), text[: front[1]] if front else "")
-        if citekey == UNUSABLE_CITEKEY:
-            message = (
-                "citekey is a list or a mapping, not one key: left as it is; the paper is "
-                "left out of the bibliography until it holds one"
-            )
-            problems.append(Problem(note.path, None, message))
+    if citekey == UNUSABLE_CITEKEY:
+        problems.append(Problem(note.path, None, _UNUSABLE_CITEKEY_PROBLEM))
     return NoteScan(
         note,
         kind,
@@ -342,19 +323,67 @@ def _scan_content(
         cites=cites,
         words=mask,
         title_candidates=candidates,
-        _references=tuple(
-            _encode_reference(
-                r if insertable else replace(r, insert_at=None),
-                links_at(text, r.insert_at) if r.insert_at is not None else [],
-            )
-            for r in references
-        ),
+        _references=_encoded(text, references, insertable),
     )
+
+
+def _encoded(text: str, references: tuple[Reference, ...], insertable: bool) -> tuple[Any, ...]:
+    """The references as a scan keeps them, each with the links standing after it."""
+    return tuple(
+        _encode_reference(
+            r if insertable else replace(r, insert_at=None),
+            links_at(text, r.insert_at) if r.insert_at is not None else [],
+        )
+        for r in references
+    )
+
+
+def _titles_named(
+    note: Note,
+    titles: TitleIndex,
+    title_lines: TitleLines | None,
+    skip: list[Span],
+    names: str | None,
+    found: ReferenceScan,
+    problems: list[Problem],
+) -> tuple[list[TitleMatch], int | None, tuple[str, ...]]:
+    """The known titles a user's note names, its word mask and the titles it writes to look
+    up; its near misses go to `problems`. `title_lines`: what an earlier scan found of its
+    lines written like a title, when only links were inserted since."""
+    text = note.text
+    assert text is not None
+    if title_lines is not None:
+        # The words the note held before the links went in: words in a link name no title.
+        candidates, misses, mask = title_lines
+        problems += [replace(problem, path=note.path) for problem in misses]
+        return find_titles(text, titles, skip_spans=skip, own=names), mask, candidates
+    words = normal_words(text)
+    named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
+    cited_lines = {r.line for r in found.references} | {b.line for b in found.invalid}
+    problems += [
+        Problem(
+            note.path,
+            miss.line,
+            f'{NEAR_MISS}"{miss.written}"; the closest known is '
+            f'"{miss.title.title}" ({miss.title.key}); not linked',
+        )
+        for miss in near_misses(
+            text, titles, named, skip_spans=skip, words=words, cited_lines=cited_lines
+        )
+    ]
+    to_look_up = title_candidates(
+        text, named, skip_spans=skip, cited_lines=cited_lines, index=titles
+    )
+    return named, word_mask(words), tuple(dict.fromkeys(c.phrase for c in to_look_up))
 
 
 # What a scan holds for a note whose `citekey` is no key at all (a list, a mapping): the note
 # has one, which is the user's, so none is made for it, and none is used.
 UNUSABLE_CITEKEY = ""
+_UNUSABLE_CITEKEY_PROBLEM = (
+    "citekey is a list or a mapping, not one key: left as it is; the paper is left out of "
+    "the bibliography until it holds one"
+)
 
 
 def _citekey(value: Any, yaml_text: str) -> str | None:
