@@ -175,6 +175,14 @@ SEARCH_MAX_RESULTS = 100
 _SEARCHABLE_PHRASE = re.compile(r"[^\W_]+(?: [^\W_]+)*")
 
 
+def _answers(batch: list[str], papers: list[Paper]) -> dict[str, list[str]]:
+    """Each phrase looked up -> the papers returned whose title is exactly those words."""
+    by_words: dict[str, list[str]] = {}
+    for paper in papers:
+        by_words.setdefault(" ".join(normal_words(paper.title)), []).append(paper.arxiv_id)
+    return {phrase: by_words.get(phrase, []) for phrase in batch}
+
+
 def _title_batches(phrases: list[str]) -> list[list[str]]:
     batches: list[list[str]] = []
     length = 0
@@ -361,18 +369,8 @@ class ArxivSource:
                     outcome.failed.update(dict.fromkeys(batch, stop_reason))
                     continue
                 limit = min(SEARCH_MAX_RESULTS, SEARCH_RESULTS_PER_TITLE * len(batch))
-                query = " OR ".join(f'ti:"{phrase}"' for phrase in batch)
-                client = arxiv.Client(page_size=limit, delay_seconds=0, num_retries=0)
-                client.query_url_format = self.api_url + "?{}"
-                client._session.close()
-                client._session = self._session
                 try:
-                    results = self._request(
-                        client,
-                        arxiv.Search(query=query, max_results=limit),
-                        limit,
-                        recheck_empty=False,
-                    )
+                    results = self._search(batch, limit)
                 except (_GaveUp, _Rejected) as exc:
                     reason = exc.reason if isinstance(exc, _GaveUp) else "arXiv refused the query"
                     logger.warning("arXiv: title search failed: %s", reason)
@@ -381,13 +379,8 @@ class ArxivSource:
                         stop_reason = reason
                     continue
                 papers = [paper_from_result(result) for result in results]
-                by_words: dict[str, list[str]] = {}
-                for paper in papers:
-                    outcome.papers[paper.arxiv_id] = paper
-                    by_words.setdefault(" ".join(normal_words(paper.title)), []).append(
-                        paper.arxiv_id
-                    )
-                answers = {phrase: by_words.get(phrase, []) for phrase in batch}
+                outcome.papers.update((paper.arxiv_id, paper) for paper in papers)
+                answers = _answers(batch, papers)
                 if len(results) >= limit and len(batch) > 1:
                     # A full page may have left a title's own paper out: those without an
                     # answer are asked again, each alone.
@@ -407,6 +400,16 @@ class ArxivSource:
             outcome.requests,
         )
         return outcome
+
+    def _search(self, batch: list[str], limit: int) -> list[arxiv.Result]:
+        """One request of the titles in `batch` (through the paced session)."""
+        query = " OR ".join(f'ti:"{phrase}"' for phrase in batch)
+        client = arxiv.Client(page_size=limit, delay_seconds=0, num_retries=0)
+        client.query_url_format = self.api_url + "?{}"
+        client._session.close()
+        client._session = self._session
+        search = arxiv.Search(query=query, max_results=limit)
+        return self._request(client, search, limit, recheck_empty=False)
 
     def _request(
         self, client: arxiv.Client, search: arxiv.Search, size: int, *, recheck_empty: bool
