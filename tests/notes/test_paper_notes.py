@@ -202,3 +202,21 @@ def test_msc_and_acm_classes_are_no_categories_and_make_no_tags() -> None:
 )
 def test_every_shape_of_arxiv_category_is_kept(category: str) -> None:
     assert arxiv_categories([category, "68T05"]) == (category,)
+
+
+@pytest.mark.parametrize(
+    ("doi", "in_link"),
+    [
+        ("10.1023/A:1026654312961", "10.1023/A:1026654312961"),
+        ("<!-- vaultpapers:end paper -->", "%3C%21--%20vaultpapers:end%20paper%20--%3E"),
+        ("10.1002/(SICI)x) #A", "10.1002/%28SICI%29x%29%20%23A"),
+    ],
+)
+def test_a_doi_is_one_link_whatever_it_holds(doi: str, in_link: str) -> None:
+    """A DOI is the publisher's text: percent-encoded, it cannot close the link, open a
+    comment, end our section early or make a tag."""
+    paper = make_paper("1501.00001", "A paper", doi=doi, comment="#A")
+    text = new_paper_note(PaperNoteContent("1501.00001", paper), Settings())
+    assert f"[DOI](https://doi.org/{in_link})\n" in text
+    note = Note("Papers/p.md", text, False, FileState(0, len(text), ""), "1:1:1:1")
+    assert "A" not in scan_note(note).tags

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from vaultpapers.arxiv.ids import arxiv_categories, parse_arxiv_id
 from vaultpapers.arxiv.papers import Paper
@@ -289,7 +290,8 @@ def _paper_section(key: str, paper: Paper | None) -> str:
         f"**Updated:** {paper.updated_date.isoformat()} (v{paper.version})",
         f"- **Categories:** {', '.join(categories) or paper.primary_category}",
         f"- **Links:** [arXiv]({paper.url}) · [PDF]({paper.pdf})"
-        + (f" · [DOI](https://doi.org/{paper.doi})" if paper.doi else ""),
+        # A DOI may hold anything (`)`, `<!--`, spaces): percent-encoded, it stays one link.
+        + (f" · [DOI](https://doi.org/{quote(paper.doi, safe='/:;')})" if paper.doi else ""),
     ]
     if paper.journal_ref:
         lines.append(f"- **Journal:** {escape_inline(paper.journal_ref)}")
