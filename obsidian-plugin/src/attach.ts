@@ -11,12 +11,15 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { problemFromStatusLine, type Problem } from "./problems";
+import { problemFromEvent, problemFromStatusLine, type Problem } from "./problems";
 
 export const STATE_DIR = ".vaultpapers";
 
 export interface WatcherSnapshot {
   pid: number;
+  /** The watcher's last published state (watching, offline, failed, ...), null if not said. */
+  state: string | null;
+  message: string | null;
   pending: { id: string; reason: string }[];
   settling: number;
   problems: Problem[];
@@ -70,20 +73,15 @@ export function readStatusFile(vault: string): Record<string, unknown> | null {
 export function snapshotFrom(data: Record<string, unknown>): WatcherSnapshot | null {
   const pid = data.pid;
   if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return null;
-  const pending =
-    typeof data.pending === "object" && data.pending !== null && !Array.isArray(data.pending)
-      ? Object.entries(data.pending as Record<string, unknown>).map(([id, reason]) => ({
-          id,
-          reason: String(reason),
-        }))
-      : [];
   const strings = (value: unknown): string[] =>
     Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : [];
   return {
     pid,
-    pending,
+    state: typeof data.state === "string" ? data.state : null,
+    message: typeof data.message === "string" ? data.message : null,
+    pending: pendingFrom(data.pending),
     settling: strings(data.settling).length,
-    problems: strings(data.problems).map(problemFromStatusLine),
+    problems: Array.isArray(data.problems) ? data.problems.map(problemFrom).filter((p): p is Problem => p !== null) : [],
     errors: strings(data.errors),
     observer: typeof data.observer === "string" ? data.observer : "",
     lastActivity: typeof data.last_activity === "string" ? data.last_activity : null,
@@ -106,4 +104,26 @@ export function findRunningWatcher(
   const command = probe.commandLine(snapshot.pid);
   if (command !== null && !command.includes("vaultpapers")) return null;
   return snapshot;
+}
+
+// Pending papers: a list of {id, reason} (docs/protocol.md, `status`), or, as status.json was
+// written before the protocol, a mapping of id to reason.
+function pendingFrom(value: unknown): { id: string; reason: string }[] {
+  if (Array.isArray(value)) {
+    return value
+      .filter((item): item is Record<string, unknown> => typeof item === "object" && item !== null)
+      .filter((item) => typeof item.id === "string")
+      .map((item) => ({ id: item.id as string, reason: String(item.reason ?? "") }));
+  }
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value as Record<string, unknown>).map(([id, reason]) => ({ id, reason: String(reason) }));
+  }
+  return [];
+}
+
+// A problem: an object as in `problem` events, or the "path:line: message" text of older files.
+function problemFrom(value: unknown): Problem | null {
+  if (typeof value === "string") return problemFromStatusLine(value);
+  if (typeof value === "object" && value !== null) return problemFromEvent({ v: 1, event: "problem", ...value });
+  return null;
 }

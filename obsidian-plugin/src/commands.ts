@@ -103,20 +103,14 @@ export function explanationFrom(result: JsonRunResult, arxivId: string): Explana
   const a = answer as Record<string, unknown>;
   const text = (value: unknown) => (typeof value === "string" ? value : value == null ? "" : JSON.stringify(value));
   const heading = [text(a.short_name), text(a.title)].filter(Boolean).join(": ") || `arXiv ${arxivId}`;
+  // The backend's own explanation, line by line (the same as `vaultpapers related` prints).
+  if (Array.isArray(a.lines) && a.lines.length) return { heading, lines: a.lines.map(text) };
   const lines: string[] = [];
-  if (Array.isArray(a.series) && a.series.length) lines.push(`Series: ${a.series.map(text).join(", ")}`);
   const relations = Array.isArray(a.relations) ? (a.relations as Record<string, unknown>[]) : [];
   if (!relations.length) lines.push("No related papers in this vault.");
   for (const relation of relations) {
     const who = [text(relation.id), text(relation.title)].filter(Boolean).join(" ");
     lines.push(`${who}: ${text(relation.reason)}`);
-  }
-  for (const [key, label] of [
-    ["added_by_you", "Added by you"],
-    ["removed_by_you", "Removed by you"],
-  ] as const) {
-    const entries = a[key];
-    if (Array.isArray(entries) && entries.length) lines.push(`${label}: ${entries.map(text).join(", ")}`);
   }
   return { heading, lines };
 }

@@ -104,10 +104,10 @@ export class StatusModel {
 
   /** A watcher we did not start, as its status file describes it. */
   applySnapshot(snapshot: WatcherSnapshot): void {
-    this.failure = null;
     this.running = false;
     this.attachedPid = snapshot.pid;
-    this.watcherState = "watching";
+    this.watcherState = snapshot.state && snapshot.state !== "stopped" ? snapshot.state : "watching";
+    this.failure = snapshot.state === "failed" ? snapshot.message || "the watcher's last run failed" : null;
     this.pending = snapshot.pending.length;
     this.settling = snapshot.settling;
     this.problems = snapshot.problems;
