@@ -22,6 +22,8 @@ if (process.argv.includes("--tests")) {
     target: "node20",
     sourcemap: "inline",
     external: node,
+    // main.ts runs against a small fake of the Obsidian calls it makes (test/fake-obsidian.ts).
+    alias: { obsidian: "./test/fake-obsidian.ts" },
     logLevel: "warning",
   });
 } else {

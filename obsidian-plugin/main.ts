@@ -41,7 +41,8 @@ export default class VaultpapersPlugin extends Plugin {
   vaultPath: string | null = null;
   private statusBar: HTMLElement | null = null;
   private oneShotProblems: Problem[] | null = null;
-  private starting: Promise<void> = Promise.resolve();
+  /** Settles once the backend is started (or found missing): onunload waits for it. */
+  starting: Promise<void> = Promise.resolve();
 
   async onload(): Promise<void> {
     this.settings = { ...DEFAULT_SETTINGS, ...((await this.loadData()) as Partial<PluginSettings> | null) };
