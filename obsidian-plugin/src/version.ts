@@ -5,8 +5,10 @@ import { runProgram, stderrTail } from "./run";
 
 /** The first backend version with the `--json` machine interface (protocol v1). */
 export const MIN_BACKEND_VERSION = "0.1.0";
-/** The one command the plugin's messages give for installing or upgrading the backend. */
-export const INSTALL_COMMAND = "pipx install --force vaultpapers";
+/** The one command the plugin's messages give for installing or upgrading the backend: pipx
+ * gives it a venv of its own and a stable path (~/.local/bin/vaultpapers) that Detect finds.
+ * vaultpapers is installed from a clone of its repository (it is not on a package index). */
+export const INSTALL_COMMAND = "pipx install --force /path/to/vaultpapers";
 
 export type Handshake =
   | { ok: true; executable: string; version: string }
@@ -37,7 +39,7 @@ export async function handshake(
   minVersion: string = MIN_BACKEND_VERSION,
   timeoutMs = 15_000,
 ): Promise<Handshake> {
-  const install = `Install it with \`${INSTALL_COMMAND}\`, then press Detect in the plugin's settings (or enter the program's absolute path there).`;
+  const install = `Install it with \`${INSTALL_COMMAND}\` (the folder of your vaultpapers clone), then press Detect in the plugin's settings (or enter the program's absolute path there).`;
   if (!executable) {
     return {
       ok: false,
@@ -67,7 +69,7 @@ export async function handshake(
     return {
       ok: false,
       reason: "too-old",
-      message: `vaultpapers ${version} at ${executable} is too old: the plugin needs ${minVersion} or later. Upgrade with \`${INSTALL_COMMAND}\`.`,
+      message: `vaultpapers ${version} at ${executable} is too old: the plugin needs ${minVersion} or later. Upgrade with \`${INSTALL_COMMAND}\` (the folder of your vaultpapers clone, updated).`,
     };
   }
   return { ok: true, executable, version };
