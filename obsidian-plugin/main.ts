@@ -43,6 +43,7 @@ export default class VaultpapersPlugin extends Plugin {
   private oneShotProblems: Problem[] | null = null;
   /** Settles once the backend is started (or found missing): onunload waits for it. */
   starting: Promise<void> = Promise.resolve();
+  private unloaded = false;
 
   async onload(): Promise<void> {
     this.settings = { ...DEFAULT_SETTINGS, ...((await this.loadData()) as Partial<PluginSettings> | null) };
@@ -72,15 +73,20 @@ export default class VaultpapersPlugin extends Plugin {
     });
 
     // Starting the backend waits for nothing Obsidian needs: the layout comes first.
+    // Obsidian quitting may not unload plugins first: the watcher must not outlive the window.
+    this.registerDomEvent(window, "beforeunload", () => this.controller?.supervisor?.signal("SIGTERM"));
     this.app.workspace.onLayoutReady(() => {
       this.starting = this.startBackend();
     });
   }
 
-  async onunload(): Promise<void> {
-    await this.starting;
-    await this.controller?.stop();
+  /** Obsidian does not wait for onunload: the watcher gets its SIGTERM at once (the backend
+   * stops cleanly on it); the promise is for tests and for a reload that waits. */
+  onunload(): Promise<void> {
+    this.unloaded = true;
+    const controller = this.controller;
     this.controller = null;
+    return (controller?.stop() ?? Promise.resolve()).then(() => this.starting);
   }
 
   async saveSettings(): Promise<void> {
@@ -100,6 +106,7 @@ export default class VaultpapersPlugin extends Plugin {
       return;
     }
     this.backend = await resolveBackend(this.settings, this.detectContext());
+    if (this.unloaded) return; // unloaded while the handshake ran: start nothing
     const hs = this.backend.handshake;
     if (!hs.ok) {
       this.model.fail(hs.message);

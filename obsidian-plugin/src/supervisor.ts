@@ -88,6 +88,14 @@ export class Supervisor {
     this.setState("stopped");
   }
 
+  /** Signals the child now, without waiting (a window closing cannot wait). No restart follows. */
+  signal(signal: NodeJS.Signals): void {
+    this.wanted = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.child?.kill(signal);
+  }
+
   private launch(): void {
     this.timer = null;
     const started = Date.now();

@@ -209,8 +209,8 @@ export class Plugin {
     this.statusBarItems.push(item);
     return item;
   }
-  registerDomEvent(element: FakeElement, type: string, listener: () => void): void {
-    element.addEventListener(type, listener);
+  registerDomEvent(element: FakeElement | object, type: string, listener: () => void): void {
+    if (element instanceof FakeElement) element.addEventListener(type, listener);
   }
   addCommand(command: Command): void {
     this.commands.set(command.id, command);
@@ -228,3 +228,6 @@ export class Plugin {
     this.data = data;
   }
 }
+
+// Obsidian's plugins run in a window; node has none. The plugin only listens on it.
+if (!("window" in globalThis)) Object.assign(globalThis, { window: new FakeElement("window") });
