@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from vaultpapers.arxiv.ids import parse_arxiv_id
 from vaultpapers.arxiv.papers import Paper
@@ -11,6 +12,14 @@ from vaultpapers.markdown.notelinks import linkable, note_link
 from vaultpapers.markdown.spans import link_label
 from vaultpapers.notes.paper_note import citation_label
 from vaultpapers.scan.note import NoteScan
+
+
+class Insertion(NamedTuple):
+    """A link to insert: where, its text, and the paper it links (what a run reports)."""
+
+    offset: int
+    link: str
+    key: str
 
 
 def links_to_insert(
@@ -22,9 +31,9 @@ def links_to_insert(
     mode: str,
     label: str,
     own: str | None = None,
-) -> list[tuple[int, str]]:
-    """(offset, link text) for each reference to a paper with a complete note that has no
-    link yet. Decided from the scan alone, so an unchanged note is not even read.
+) -> list[Insertion]:
+    """An `Insertion` (offset, link text, paper) for each reference to a paper with a complete
+    note that has no link yet. Decided from the scan alone, so an unchanged note is not even read.
 
     One link per paper and line is enough: a line citing a paper twice (``arXiv:ID (2019)
     [[paper]](https://arxiv.org/abs/ID)``) gets it after the first reference that takes one,
@@ -35,7 +44,7 @@ def links_to_insert(
     Pending papers get no link: their note may still be renamed once its title is known.
     `own`: the paper whose note this is (the user's own note on it): no link to itself.
     """
-    insertions: list[tuple[int, str]] = []
+    insertions: list[Insertion] = []
     linked_here: set[str] = set()
     rows = list(zip(scan.references, scan.links_after, strict=True))
     linked_lines = {
@@ -59,12 +68,12 @@ def links_to_insert(
             continue  # the planner reports the paper note to rename
         linked_lines.add((key, ref.line))
         link = note_link(target, label=_label(paper, key, label), in_table=ref.in_table)
-        insertions.append((ref.insert_at, f" {link}"))
+        insertions.append(Insertion(ref.insert_at, f" {link}", key))
     return insertions
 
 
-def insert(text: str, insertions: Sequence[tuple[int, str]]) -> str:
-    for offset, link in sorted(insertions, reverse=True):
+def insert(text: str, insertions: Sequence[Insertion]) -> str:
+    for offset, link, _ in sorted(insertions, reverse=True):
         text = text[:offset] + link + text[offset:]
     return text
 

@@ -69,6 +69,8 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     cited: set[str] = field(default_factory=set)
     links_inserted: int = 0
+    # Note -> the papers of the links inserted into it, one per link, in the note's order.
+    links: dict[str, list[str]] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)  # key -> why
     # Generated notes brought up to date: path -> (its stat if unchanged, else None, digest of
     # what it was rendered from). The next run skips a note whose pair is the same.
@@ -254,6 +256,7 @@ class _Planner:
                     None,
                     f"{len(claimants)} notes claim {what} (also {others}); using this one "
                     "and leaving the others untouched: merge them by hand",
+                    "duplicate-claim",
                 )
             )
 
@@ -281,6 +284,7 @@ class _Planner:
                     f"names arXiv {key} in its properties, but {ours[0].note.path} is that "
                     "paper's note: links go there. To make yours the paper's note, delete "
                     "that one (links to it stay as they are)",
+                    "own-note-not-used",
                 )
             )
         return adopted
@@ -344,7 +348,7 @@ class _Planner:
             if (problem := citekey_problem(kept[key])) is not None:
                 del self.plan.citekeys[key]
                 self.plan.problems.append(
-                    Problem(self.paper_notes[key][0].note.path, None, problem)
+                    Problem(self.paper_notes[key][0].note.path, None, problem, "citekey-unusable")
                 )
         for collision in collisions:
             notes = [self.paper_notes[key][0].note.path for key in collision.keys]
@@ -354,7 +358,7 @@ class _Planner:
                     f"citekey {collision.citekey!r} is also the citekey of {others}; "
                     "vaultpapers changes neither: give one of them another citekey"
                 )
-                self.plan.problems.append(Problem(path, None, message))
+                self.plan.problems.append(Problem(path, None, message, "citekey-collision"))
         self.key_of_citekey = {}
         for key in sorted(citekeys):
             self.key_of_citekey.setdefault(citekeys[key], key)
@@ -383,7 +387,9 @@ class _Planner:
             for ref in scan.references:
                 if ref.arxiv_id.key == key:
                     message = f"arXiv has no paper {key}"
-                    self.plan.problems.append(Problem(scan.note.path, ref.line, message))
+                    self.plan.problems.append(
+                        Problem(scan.note.path, ref.line, message, "paper-not-found")
+                    )
 
     def place_index_notes(
         self, defer: bool = False, should_yield: Callable[[], bool] | None = None
@@ -560,7 +566,7 @@ class _Planner:
         note = self.load(scan.note)
         if note is None:
             message = "changed while vaultpapers was running; left for the next run"
-            self.plan.problems.append(Problem(scan.note.path, None, message))
+            self.plan.problems.append(Problem(scan.note.path, None, message, "changed-during-run"))
             self.plan.skipped.add(scan.note.path)
         return note
 
@@ -609,6 +615,7 @@ class _Planner:
             if insertions and note is not None and note.text is not None:
                 self.linked_text[scan.note.path] = insert(note.text, insertions)
                 self.plan.links_inserted += len(insertions)
+                self.plan.links[scan.note.path] = [i.key for i in sorted(insertions)]
                 path = scan.note.path
                 if self.scope is not None and self._summary(path) != self.scope.listed.get(path):
                     # Its line in its tags' indexes is taken from the text with the links.
@@ -727,7 +734,8 @@ class _Planner:
         try:
             text = update_paper_note(base, content, self.settings)
         except NoteError as exc:
-            problem = Problem(note.path, None, f"paper note left unchanged: {exc}")
+            message = f"paper note left unchanged: {exc}"
+            problem = Problem(note.path, None, message, "paper-note-unchanged")
             self.plan.problems.append(problem)
             return
         if key in self.renames:
@@ -761,7 +769,8 @@ class _Planner:
         except NoteError as exc:
             self.linked_text[note.path] = base  # its links still go in, as into any note
             if not own.problems:  # unreadable front matter is reported by the scan already
-                problem = Problem(note.path, None, f"your paper note left unchanged: {exc}")
+                message = f"your paper note left unchanged: {exc}"
+                problem = Problem(note.path, None, message, "own-note-unchanged")
                 self.plan.problems.append(problem)
             self.plan.outputs[note.path] = (note.stat, inputs)  # tried again once it changes
             return
@@ -871,6 +880,7 @@ class _Planner:
                     None,
                     f"left unchanged: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
                     "please report this",
+                    "plan-failed",
                 )
             )
             return None
@@ -959,7 +969,7 @@ class _Planner:
         for path, target in sorted(self.names.targets.items()):
             if not linkable(target) and (why := why_unlinkable(target)) is not None:
                 message = f"no link can point to this note: {why}; it is listed by name: rename it"
-                self.plan.problems.append(Problem(path, None, message))
+                self.plan.problems.append(Problem(path, None, message, "unlinkable-name"))
 
     def write_linked_notes(self) -> None:
         for path, text in sorted(self.linked_text.items()):

@@ -31,7 +31,7 @@ from vaultpapers.notes.related import PaperRelations
 from vaultpapers.vaultfs.files import Note
 from vaultpapers.vaultfs.writer import FileState
 
-SCAN_FORMAT = 8  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 9  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -59,9 +59,13 @@ log = logging.getLogger("vaultpapers")
 
 @dataclass(frozen=True)
 class Problem:
+    """Something in the vault the user should look at. `code` names the kind of problem,
+    stable for programs (docs/protocol.md lists them); `message` says it in words."""
+
     path: str
     line: int | None
     message: str
+    code: str
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
@@ -151,7 +155,8 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             return NoteScan(note, PLUGIN_KIND)
         # Unreadable front matter: the note is left exactly as it is (no links go in). If it
         # still says it is a paper note, it keeps its paper: no duplicate is made.
-        problem = Problem(note.path, 1, f"front matter not read: {front.error}; left untouched")
+        message = f"front matter not read: {front.error}; left untouched"
+        problem = Problem(note.path, 1, message, "front-matter-invalid")
         raw = note.text[front.yaml_start : front.yaml_end]
         claimed = _CLAIMED_PAPER.search(raw) if _PAPER_KIND_LINE.search(raw) else None
         paper_key = None
@@ -187,6 +192,7 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             1,
             f"paper note with an unusable arxiv_id {raw_id!r} "
             "(write it quoted, e.g. arxiv_id: '2103.03206'); treated as your own note",
+            "paper-note-bad-id",
         )
         return _scan_content(note, USER_KIND, data, None, [problem])
     return _scan_content(note, USER_KIND, data, None, [])
@@ -202,7 +208,8 @@ def scan_or_report(note: Note, front_matter: Mapping[str, Any] | None = None) ->
             f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
             "please report this"
         )
-        return NoteScan(note, OPAQUE_KIND, problems=(Problem(note.path, None, message),))
+        problem = Problem(note.path, None, message, "scan-failed")
+        return NoteScan(note, OPAQUE_KIND, problems=(problem,))
 
 
 def _scan_content(
@@ -228,7 +235,10 @@ def _scan_content(
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
-    problems += [Problem(note.path, bad.line, f"{bad.text}: {bad.reason}") for bad in found.invalid]
+    problems += [
+        Problem(note.path, bad.line, f"{bad.text}: {bad.reason}", "invalid-arxiv-id")
+        for bad in found.invalid
+    ]
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)
     properties = _kept(data)
@@ -244,7 +254,7 @@ def _scan_content(
                 "citekey is a list or a mapping, not one key: left as it is; the paper is "
                 "left out of the bibliography until it holds one"
             )
-            problems.append(Problem(note.path, None, message))
+            problems.append(Problem(note.path, None, message, "citekey-not-text"))
     return NoteScan(
         note,
         kind,
@@ -386,7 +396,7 @@ Rescan = Callable[[Note], "NoteScan | None"]
 
 def scan_to_row(scan: NoteScan) -> ScanRow:
     note = scan.note
-    problems = [[p.line, p.message] for p in scan.problems]
+    problems = [[p.line, p.message, p.code] for p in scan.problems]
     body = [scan.properties, scan.summary, scan.related_section, scan._references]
     return (
         int(note.bom),
@@ -448,7 +458,9 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         kind=kind,
         cited=tuple(cited.split(" ")) if cited else (),
         problems=(
-            tuple(Problem(path, line, message) for line, message in json.loads(problems))
+            tuple(
+                Problem(path, line, message, code) for line, message, code in json.loads(problems)
+            )
             if problems
             else ()
         ),
