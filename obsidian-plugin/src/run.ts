@@ -96,7 +96,10 @@ export async function runJson(
   const result = await runProgram(executable, args, {
     ...options,
     keepStdout: false,
-    onStdout: (chunk) => reader.push(chunk),
+    onStdout: (chunk) => {
+      reader.push(chunk);
+      options.onStdout?.(chunk);
+    },
   });
   reader.end();
   return { ...result, events, ignored: reader.ignored };

@@ -43,7 +43,10 @@ test("the watcher is started, restarted after its backoff when killed, and stopp
 
   // Killed outright (the OOM killer, a crash): it comes back after the first delay.
   process.kill(first, "SIGKILL");
-  await waitFor("a restarted watcher to be watching", () => watching() >= 2);
+  // (A watcher says "watching" after each run, so count from its death on.)
+  await waitFor("the death to be seen", () => exits.length === 1);
+  let seen = watching();
+  await waitFor("a restarted watcher to be watching", () => watching() > seen);
   assert.equal(exits.length, 1);
   assert.equal(exits[0].exit.signal, "SIGKILL");
   assert.equal(exits[0].restartInMs, 300);
@@ -53,7 +56,9 @@ test("the watcher is started, restarted after its backoff when killed, and stopp
 
   // Killed again: the delay doubles.
   process.kill(second, "SIGKILL");
-  await waitFor("the third watcher", () => watching() >= 3);
+  await waitFor("the second death to be seen", () => exits.length === 2);
+  seen = watching();
+  await waitFor("the third watcher", () => watching() > seen);
   assert.equal(exits[1].restartInMs, 600);
 
   // Stopped: SIGTERM, a clean exit (0, its last state "stopped"), no restart.

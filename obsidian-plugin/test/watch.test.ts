@@ -47,7 +47,7 @@ test("a note saved with an arXiv URL gets its paper note, seen as events and in 
   const paperPath = String(written.path);
   assert.match(paperPath, /^Papers\/.*2103\.03206.*\.md$/);
   assert.ok(existsSync(join(vault, paperPath)), "the event names a file that exists");
-  assert.match(readFileSync(join(vault, paperPath), "utf8"), /arxiv_id: '2103\.03206'/);
+  assert.match(readFileSync(join(vault, paperPath), "utf8"), /arxiv_id: ['"]2103\.03206['"]/);
 
   // Once the note is quiet, the link goes into it: a note_written (kind note) and link_inserted.
   const linked = await waitFor("links inserted into the note", () =>
