@@ -72,5 +72,15 @@ export async function handshake(
       message: `vaultpapers ${version} at ${executable} is too old: the plugin needs ${minVersion} or later. Upgrade with \`${INSTALL_COMMAND}\` (the folder of your vaultpapers clone, updated).`,
     };
   }
+  // Versions before the machine interface share 0.1.0 with the first one that has it, so the
+  // version alone cannot tell: the watch command must offer --json.
+  const help = await runProgram(executable, ["watch", "--help"], { timeoutMs });
+  if (help.code !== 0 || !/--json\b/.test(help.stdout)) {
+    return {
+      ok: false,
+      reason: "too-old",
+      message: `vaultpapers ${version} at ${executable} is too old: its watch command has no --json, which the plugin needs. Upgrade with \`${INSTALL_COMMAND}\` (the folder of your vaultpapers clone, updated).`,
+    };
+  }
   return { ok: true, executable, version };
 }
