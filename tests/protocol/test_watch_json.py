@@ -106,6 +106,15 @@ def api(fake_arxiv: FakeArxiv) -> FakeArxiv:
     return fake_arxiv
 
 
+def watch_env(api: FakeArxiv) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        "VAULTPAPERS_ARXIV_API": api.url,
+        "VAULTPAPERS_ARXIV_DELAY": "0",
+    }
+
+
 Started = Callable[[Path], tuple[Events, "subprocess.Popen[str]"]]
 
 
@@ -114,12 +123,7 @@ def process(api: FakeArxiv) -> Iterator[Started]:
     started: list[subprocess.Popen[str]] = []
 
     def start(vault: Path) -> tuple[Events, subprocess.Popen[str]]:
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-            "VAULTPAPERS_ARXIV_API": api.url,
-            "VAULTPAPERS_ARXIV_DELAY": "0",
-        }
+        env = watch_env(api)
         watch = subprocess.Popen(
             [sys.executable, "-m", "vaultpapers", "watch", "--json", "--settle", "0.3", str(vault)],
             env=env,
@@ -273,3 +277,36 @@ def test_a_run_that_fails_is_the_state_failed_until_one_succeeds(tmp_path: Path)
         assert "a run failed" in named(events.items, "watcher_state")[-1]["message"]
         state.rmdir()
         events.wait_for(state_is("watching"), 20, "a run succeeding again")
+
+
+def test_a_watcher_whose_reader_went_away_stops_as_on_sigterm(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    """The plugin crashed and nobody reads the events: the watcher stops at its next event
+    instead of running on unseen (and exits 0, its files whole)."""
+    vault = build_vault(tmp_path / "v", {"Old.md": "nothing cited yet\n"})
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "vaultpapers", "watch", "--json", str(vault)],
+        env=watch_env(api),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+    try:
+        assert watch.stdout is not None
+        # Read here, not on a thread: closing a pipe another thread reads from would block.
+        seen = Events()
+        while not state_is("watching")(seen.items):
+            line = watch.stdout.readline()
+            assert line, "the watcher ended before watching"
+            seen.add_line(line)
+        watch.stdout.close()
+        editor_save(vault / "Log.md", "Perceiver https://arxiv.org/abs/2103.03206\n")
+        _, stderr = watch.communicate(timeout=20)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+    assert watch.returncode == 0, stderr
+    assert "received SIGTERM; stopping" in stderr and "Traceback" not in stderr
