@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from json_events import assert_adds_up, named, parse
+from json_events import assert_adds_up, named, parse, valid
 from vaultpapers.cli import main
 from vaultpapers.testing import FakeArxiv
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
@@ -258,3 +258,37 @@ def test_without_the_flag_nothing_is_json(tmp_path: Path, api: FakeArxiv) -> Non
     assert result.exit_code == 0
     assert result.stdout.startswith("1 notes scanned")
     assert "{" not in result.stdout
+
+
+def test_a_note_saved_during_the_run_is_a_write_skipped_and_its_links_do_not_count(
+    tmp_path: Path, api: FakeArxiv
+) -> None:
+    """A real run, with the user saving one note after the run read it and before it wrote:
+    that note is `write_skipped` (conflict), its links are not counted as inserted."""
+    from vaultpapers import protocol
+    from vaultpapers.config import load_settings
+    from vaultpapers.run.pipeline import RunOptions, run_link
+
+    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG, "Physics.md": PHYSICS})
+    assert invoke(api, "link", "--dry-run", str(vault)).exit_code == 0  # nothing written
+    settings = load_settings(
+        vault, {"VAULTPAPERS_ARXIV_API": api.url, "VAULTPAPERS_ARXIV_DELAY": "0"}
+    )
+    saved: list[bool] = []
+
+    def user_saves_meanwhile() -> bool:  # asked while the run plans, after it read the notes
+        if not saved:
+            (vault / "Physics.md").write_text(PHYSICS + "A thought.\n", encoding="utf-8")
+            saved.append(True)
+        return False
+
+    report = run_link(vault, settings, RunOptions(), should_yield=user_saves_meanwhile)
+    assert saved, "the run asked should_yield while planning"
+    events = [valid(e) for e in protocol.run_events(report)]
+    counts = assert_adds_up([protocol.run_started("link", vault, RunOptions()), *events])
+    [skipped] = named(events, "write_skipped")
+    assert skipped["path"] == "Physics.md" and skipped["outcome"] == "conflict"
+    assert counts["skipped"] == 1
+    assert counts["links_inserted"] == 3  # Reading log.md's, not Physics.md's
+    assert events[-1]["exit_code"] == 1 and events[-1]["complete"] is False
+    assert (vault / "Physics.md").read_text(encoding="utf-8").endswith("A thought.\n")
