@@ -83,3 +83,14 @@ def test_the_plain_commands_load_nothing_of_the_protocol() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     ).stdout
     assert loaded.strip() == "['vaultpapers.run.pipeline']"  # cli needs it; the rest not
+
+
+def test_the_version_is_the_last_word_of_version() -> None:
+    from click.testing import CliRunner
+
+    from vaultpapers import __version__
+
+    shown = CliRunner().invoke(main, ["--version"])
+    assert shown.exit_code == 0
+    assert shown.stdout == f"vaultpapers, version {__version__}\n"
+    assert shown.stdout.split()[-1] == __version__
