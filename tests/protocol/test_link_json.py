@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from json_events import assert_adds_up, named, parse, valid
 from vaultpapers.cli import main
+from vaultpapers.run.pipeline import open_cache
 from vaultpapers.testing import FakeArxiv
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
@@ -292,3 +296,55 @@ def test_a_note_saved_during_the_run_is_a_write_skipped_and_its_links_do_not_cou
     assert counts["links_inserted"] == 3  # Reading log.md's, not Physics.md's
     assert events[-1]["exit_code"] == 1 and events[-1]["complete"] is False
     assert (vault / "Physics.md").read_text(encoding="utf-8").endswith("A thought.\n")
+
+
+LINES = st.sampled_from(
+    [
+        "Perceiver https://arxiv.org/abs/2103.03206",
+        "IO [paper](https://arxiv.org/pdf/2107.14795v2) and arXiv:2103.03206",
+        "Mixer (https://arxiv.org/abs/2105.01601)가",
+        "physics hep-th/9711200",
+        "not cached: https://arxiv.org/abs/2301.00001",
+        "a typo https://arxiv.org/abs/2006.162360",
+        "`https://arxiv.org/abs/2105.01601` in code",
+        "#review plain prose",
+        "",
+    ]
+)
+NOTES = st.dictionaries(
+    st.sampled_from(["a.md", "b.md", "Sub/c.md", "d.md"]),
+    st.one_of(
+        st.lists(LINES, max_size=5).map(lambda lines: "\n".join(lines) + "\n"),
+        st.just("---\ntitle: [broken\n---\nhttps://arxiv.org/abs/2103.03206\n"),
+        st.just(b"caf\xe9 https://arxiv.org/abs/2105.01601\n"),
+    ),
+    min_size=1,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(notes=NOTES, second=st.dictionaries(st.sampled_from(["a.md", "e.md"]), LINES))
+def test_on_any_vault_the_events_add_up_to_the_counts_and_the_human_summary(
+    notes: dict[str, str | bytes], second: dict[str, str]
+) -> None:
+    """Offline, from a cache: a first run and a second after some edits, on two copies of
+    the vault, once for people and once for programs."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        copies = [build_vault(root / name, notes) for name in ("human", "machine")]
+        for vault in copies:
+            with open_cache(vault) as cache:
+                cache.put_many([PERCEIVER, PERCEIVER_IO, MIXER, MALDACENA])
+        for edits in ({}, second):
+            for vault in copies:
+                build_vault(vault, {path: text + "\n" for path, text in edits.items()})
+            human = invoke(None, "link", "--offline", str(copies[0]))
+            machine = invoke(None, "link", "--offline", "--json", str(copies[1]))
+            assert human.exit_code == machine.exit_code, human.output + machine.output
+            assert "Traceback" not in machine.output
+            counts = assert_adds_up(parse(machine.stdout))
+            said = SUMMARY.search(human.stdout)
+            assert said is not None, human.stdout
+            for name, value in said.groupdict().items():
+                assert counts[name] == int(value or 0), name
+            assert human.stderr.count("problem(s)") == (1 if counts["problems"] else 0)
