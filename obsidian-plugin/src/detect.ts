@@ -65,6 +65,8 @@ export function candidatePaths(ctx: DetectContext, files: FileProbe = systemFile
     found.push(p.join(ctx.home, ".local", "bin", exe)); // pipx's and pip --user's bin folder
     found.push(p.join(ctx.home, ".local", "pipx", "venvs", "vaultpapers", "bin", exe));
     found.push(p.join(ctx.home, ".local", "share", "pipx", "venvs", "vaultpapers", "bin", exe));
+    // The plain venv the main README suggests without pipx.
+    found.push(p.join(ctx.home, ".local", "share", "vaultpapers", "bin", exe));
     found.push("/opt/homebrew/bin/" + exe, "/usr/local/bin/" + exe);
     if (ctx.platform === "darwin") {
       // pip install --user with the python.org Python: ~/Library/Python/3.X/bin

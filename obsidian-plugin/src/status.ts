@@ -64,6 +64,9 @@ export class StatusModel {
       case "watcher_state": {
         const e = event as WatcherStateEvent;
         this.watcherState = typeof e.state === "string" ? e.state : this.watcherState;
+        // A run that fails ends with the state `failed` and no run_finished; whatever state
+        // follows a run but `linking` means no run is under way.
+        if (e.state !== "linking") this.running = false;
         if (typeof e.pending === "number") this.pending = e.pending;
         if (typeof e.settling === "number") this.settling = e.settling;
         if (e.state === "failed") this.failure = e.message || "the watcher failed";

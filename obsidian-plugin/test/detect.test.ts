@@ -53,6 +53,7 @@ test("the candidates cover pipx, Homebrew, /usr/local and, on Windows, Scripts f
     "/home/u/R/.venv/bin/vaultpapers",
     "/home/u/.local/bin/vaultpapers",
     "/home/u/.local/pipx/venvs/vaultpapers/bin/vaultpapers",
+    "/home/u/.local/share/vaultpapers/bin/vaultpapers",
     "/opt/homebrew/bin/vaultpapers",
     "/usr/local/bin/vaultpapers",
   ]) {

@@ -61,3 +61,15 @@ test("hide-when-idle hides only the idle item; unknown events change nothing", (
   model.fail("backend missing");
   assert.equal(model.view().hidden, false);
 });
+
+test("a run that fails (no run_finished, the state failed) leaves linking; the next state clears it", () => {
+  const model = new StatusModel();
+  model.apply(e("watcher_state", { state: "watching", pending: 0, settling: 0 }));
+  model.apply(e("watcher_state", { state: "linking", pending: 0, settling: 0 }));
+  model.apply(e("run_started", { command: "watch" }));
+  assert.equal(model.view().state, "linking");
+  model.apply(e("watcher_state", { state: "failed", pending: 0, settling: 0, message: "database is locked" }));
+  assert.equal(model.view().state, "error");
+  model.apply(e("watcher_state", { state: "watching", pending: 0, settling: 0 }));
+  assert.equal(model.view().state, "idle");
+});

@@ -353,9 +353,14 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool, json_
     if settle is not None:
         settings = replace(settings, watch=replace(settings.watch, settle=settle))
     listener = None
-    if (events := _events(json_out)) is not None:
-        from vaultpapers.protocol import WatchEvents
+    if json_out:
+        import os
+        import signal
 
+        from vaultpapers.protocol import Emitter, WatchEvents
+
+        # Nobody reads the events any more (the plugin is gone): stop as on SIGTERM.
+        events = Emitter(sys.stdout, on_closed=lambda: os.kill(os.getpid(), signal.SIGTERM))
         listener = WatchEvents(events, vault)
     watcher = VaultWatcher(vault, settings, polling=polling, offline=offline, listener=listener)
     with watch_logging(watcher.vault, settings):

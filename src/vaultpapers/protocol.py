@@ -7,9 +7,11 @@ Imported only under `--json`: the plain commands never pay for it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -280,23 +282,42 @@ def exported(
 
 class Emitter:
     """Writes events to a stream (stdout) as JSON lines, each flushed at once, from any
-    thread. UTF-8 whatever the locale says: a reader decodes every line the same way."""
+    thread. UTF-8 whatever the locale says: a reader decodes every line the same way.
 
-    def __init__(self, stream: IO[str]) -> None:
+    Once the stream is closed under it (the reading program went away), nothing more is
+    written and `on_closed` is called, once: a watcher nobody listens to stops."""
+
+    def __init__(self, stream: IO[str], on_closed: Callable[[], None] | None = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        self._on_closed = on_closed
+        self.closed = False
 
     def emit(self, item: Mapping[str, Any]) -> None:
         line = json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n"
         with self._lock:
-            binary = getattr(self._stream, "buffer", None)
-            if binary is not None:
-                self._stream.flush()
-                binary.write(line.encode("utf-8"))
-                binary.flush()
-            else:
-                self._stream.write(line)
-                self._stream.flush()
+            if self.closed:
+                return
+            try:
+                binary = getattr(self._stream, "buffer", None)
+                if binary is not None:
+                    self._stream.flush()
+                    binary.write(line.encode("utf-8"))
+                    binary.flush()
+                else:
+                    self._stream.write(line)
+                    self._stream.flush()
+            except (OSError, ValueError):  # a broken pipe; ValueError: a closed file
+                self.closed = True
+                # What is left in the stream's buffer must not fail the exit too (Python's
+                # advice for a broken pipe: point the descriptor at /dev/null).
+                with contextlib.suppress(Exception):
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    os.dup2(devnull, self._stream.fileno())
+                    os.close(devnull)
+        if self.closed and self._on_closed is not None:
+            on_closed, self._on_closed = self._on_closed, None
+            on_closed()
 
     def emit_all(self, items: Iterable[Mapping[str, Any]]) -> None:
         for item in items:
