@@ -17,6 +17,7 @@ from vaultpapers import __version__
 from vaultpapers.arxiv.cache import CacheError
 from vaultpapers.arxiv.ids import InvalidArxivId
 from vaultpapers.config import ConfigError, load_settings
+from vaultpapers.model import Outcome
 from vaultpapers.run.pipeline import (
     RunOptions,
     RunReport,
@@ -24,7 +25,6 @@ from vaultpapers.run.pipeline import (
     export_bibliography,
     run_link,
 )
-from vaultpapers.vaultfs.writer import Outcome
 
 if TYPE_CHECKING:
     from vaultpapers.protocol import Emitter

@@ -16,11 +16,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from vaultpapers.vaultfs.writer import Outcome, Write
+from vaultpapers.model import Outcome, Problem, Write
 
 if TYPE_CHECKING:
     from vaultpapers.run.pipeline import RelatedExplained, RunOptions, RunReport
-    from vaultpapers.scan.note import Problem
     from vaultpapers.watch.listener import WatcherState
     from vaultpapers.watch.status import WatchStatus
 

@@ -28,15 +28,14 @@ from vaultpapers.markdown.notelinks import (
     why_unlinkable,
     wikilink_safe,
 )
+from vaultpapers.model import FileState, Note
 from vaultpapers.notes.index_notes import SERIES_KIND, TAG_KIND, index_file_stem
 from vaultpapers.notes.paper_note import paper_file_stem
 from vaultpapers.notes.related import link_target
-from vaultpapers.plan.planner import _LinkNames
+from vaultpapers.plan.names import LinkNames
 from vaultpapers.scan.catalog import stem_of
 from vaultpapers.scan.note import scan_note
 from vaultpapers.testing import FakeArxiv
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.writer import FileState
 from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
 NOTES = ["Sub/My Note.md", "Reading log.md", "a/b/Note.md", "zzzz/Note.md"]
@@ -134,7 +133,7 @@ def vaults(draw: st.DrawFn) -> list[str]:
 def test_a_link_to_any_note_opens_exactly_that_note_from_any_folder(
     notes: list[str], label: str | None, in_table: bool
 ) -> None:
-    names = _LinkNames(Counter(stem_of(path).lower() for path in notes))
+    names = LinkNames(Counter(stem_of(path).lower() for path in notes))
     for path in notes:
         target = names.target(path)
         link = note_link(target, label=label, in_table=in_table)

@@ -23,6 +23,7 @@ from vaultpapers.arxiv.ids import arxiv_categories
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.config import Settings
 from vaultpapers.markdown.properties import find_front_matter
+from vaultpapers.model import FileState, Note
 from vaultpapers.notes.paper_note import (
     Mention,
     PaperNoteContent,
@@ -33,8 +34,6 @@ from vaultpapers.notes.paper_note import (
     update_paper_note,
 )
 from vaultpapers.scan.note import scan_note, scan_to_row
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.writer import FileState
 
 CASES = TESTS / "cases" / "paper_notes"
 

@@ -23,10 +23,11 @@ from reliability.harness import (
     without_inserted_links,
 )
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings, load_settings
+from vaultpapers.model import Note, Outcome, Write
 from vaultpapers.run.pipeline import RunOptions, run_link
 from vaultpapers.testing import FakeArxiv
-from vaultpapers.vaultfs.files import Note, read_note
-from vaultpapers.vaultfs.writer import Outcome, VaultWriter, Write
+from vaultpapers.vaultfs.files import read_note
+from vaultpapers.vaultfs.writer import VaultWriter
 from vaultpapers.watch import VaultWatcher
 from vaults import MIXER, PERCEIVER, build_vault, snapshot
 

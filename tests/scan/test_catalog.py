@@ -5,10 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vaultpapers.model import FileState, Note
 from vaultpapers.scan.catalog import Catalog
 from vaultpapers.scan.note import NoteScan, scan_or_report
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.writer import FileState
 
 # Few names, in few folders, so that notes share file names and papers get two notes.
 PATHS = [

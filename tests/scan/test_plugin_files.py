@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from vaultpapers.model import FileState, Note
 from vaultpapers.scan.note import PLUGIN_KIND, USER_KIND, scan_note
 from vaultpapers.testing.arxiv_server import FakeArxiv
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.writer import FileState
 from vaults import MIXER, PERCEIVER, build_vault, link_cli, snapshot
 
 EXCALIDRAW = """\

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from paths import REPO
+from vaultpapers.model import Note, Outcome, Write
 from vaultpapers.vaultfs import writer as writer_module
-from vaultpapers.vaultfs.files import Note, read_note
-from vaultpapers.vaultfs.writer import Outcome, VaultWriter, Write
+from vaultpapers.vaultfs.files import read_note
+from vaultpapers.vaultfs.writer import VaultWriter
 
 
 def read(vault: Path, path: str) -> Note:

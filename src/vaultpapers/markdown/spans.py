@@ -333,6 +333,8 @@ def not_markdown(text: str) -> list[Span]:
     return merge_spans([front_matter] if front_matter else [], code_spans(text))
 
 
+# Longer than our other functions on purpose: one pass of one scanner over the text, whose
+# branches share its position and the fence cursor; split up, each part would need them all.
 @functools.lru_cache(maxsize=4)  # references and tags both ask, for the same text
 def code_spans(text: str) -> tuple[Span, ...]:
     """Everything that is code or hidden rather than prose.
@@ -538,6 +540,9 @@ def _definitions(text: str, exclude: Sequence[Span]) -> tuple[list[LinkConstruct
     return definitions, labels
 
 
+# Longer than our other functions on purpose: CommonMark's bracket matching is one state
+# machine (open brackets, links closed below, the blank-line limit, the next </a>), and every
+# branch reads and moves that state; split up, the parts would pass it all back and forth.
 def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list[LinkConstruct]:
     """Inline links and images, autolinks, reference links, definitions and raw HTML tags,
     sorted by start (an enclosing construct before the ones it contains).

@@ -26,9 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from vaultpapers.arxiv.papers import Paper
+from vaultpapers.model import FileState, Problem, Write
 from vaultpapers.notes.citekeys import last_name
-from vaultpapers.scan.note import Problem
-from vaultpapers.vaultfs.writer import FileState, Write
 
 FORMATS = ("bibtex", "csl-json")
 BIBLIOGRAPHY_KIND = "bibliography"  # what `Write.kind` calls a bibliography file

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -122,23 +122,8 @@ def plan_related(
     `speaking`: the keys whose notes hold a word of the user's (`PaperRelations.speaks`), if
     the caller knows them: then no other note is read for entries added or vetoed.
     """
-    user_said: dict[str, tuple[str, ...]] = {}
-    vetoes: set[frozenset[str]] = set()
-    vetoed_here: dict[str, set[str]] = defaultdict(set)
     said = notes.items() if speaking is None else ((k, notes[k]) for k in sorted(speaking))
-    for key, note in said:
-        if note is None:  # not a paper note: it says nothing of relations
-            continue
-        if note.user_entries:
-            user_said[key] = note.user_entries
-        for target in note.removed:
-            if (other := key_of_target.get(target)) is not None:
-                vetoes.add(frozenset((key, other)))
-                vetoed_here[key].add(other)
-        for target in note.unrelated_targets:
-            if (other := key_of_target.get(target)) is not None:
-                vetoes.add(frozenset((key, other)))
-
+    user_said, vetoes, vetoed_here = _what_users_said(said, key_of_target)
     reasons: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     relations = (
         detected.relations
@@ -168,6 +153,29 @@ def plan_related(
         )
         for key in keys
     }
+
+
+def _what_users_said(
+    said: Iterable[tuple[str, PaperRelations | None]], key_of_target: Mapping[str, str]
+) -> tuple[dict[str, tuple[str, ...]], set[frozenset[str]], dict[str, set[str]]]:
+    """The entries users wrote into related sections (by key), the pairs they vetoed, and
+    the papers each note's own removals veto."""
+    user_said: dict[str, tuple[str, ...]] = {}
+    vetoes: set[frozenset[str]] = set()
+    vetoed_here: dict[str, set[str]] = defaultdict(set)
+    for key, note in said:
+        if note is None:  # not a paper note: it says nothing of relations
+            continue
+        if note.user_entries:
+            user_said[key] = note.user_entries
+        for target in note.removed:
+            if (other := key_of_target.get(target)) is not None:
+                vetoes.add(frozenset((key, other)))
+                vetoed_here[key].add(other)
+        for target in note.unrelated_targets:
+            if (other := key_of_target.get(target)) is not None:
+                vetoes.add(frozenset((key, other)))
+    return user_said, vetoes, vetoed_here
 
 
 def _related_list(

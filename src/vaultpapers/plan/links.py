@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
 from vaultpapers.arxiv.ids import parse_arxiv_id
 from vaultpapers.arxiv.papers import Paper
-from vaultpapers.markdown.notelinks import linkable, note_link
+from vaultpapers.markdown.notelinks import linkable, note_link, why_unlinkable
 from vaultpapers.markdown.spans import link_label
+from vaultpapers.model import Write
 from vaultpapers.notes.paper_note import citation_label
+from vaultpapers.plan.context import PlanContext
+from vaultpapers.plan.lazy import Lazy
+from vaultpapers.plan.placement import PaperNotes
+from vaultpapers.plan.scope import Scope
 from vaultpapers.scan.note import NoteScan
 
 
@@ -20,6 +26,66 @@ class Insertion(NamedTuple):
     offset: int
     link: str
     key: str
+
+
+def insert_links(
+    ctx: PlanContext, notes: PaperNotes, scope: Scope | None, defer_links_in: Collection[str]
+) -> None:
+    """Links after the references of every note in scope but those in `defer_links_in`; the
+    texts with links are kept in `ctx.linked_text` (a paper note gets its sections there too)."""
+    settings = ctx.settings
+    if settings.inline_links == "off":
+        return
+    if scope is None:
+        considered = ctx.catalog.in_path_order()
+    else:
+        considered = [ctx.scan_at[p] for p in sorted(scope.notes) if p in ctx.scan_at]
+    candidates = [
+        scan for scan in considered if scan.cited and scan.note.path not in defer_links_in
+    ]
+    if not candidates:
+        return
+    targets = Lazy(notes.note_path, notes.link_target)
+    known = Lazy(notes.note_path, notes.names_of_paper_note)
+    for scan in candidates:
+        path = scan.note.path
+        insertions = ctx.guarded(
+            path,
+            functools.partial(
+                links_to_insert,
+                scan,
+                ctx.resolution.papers,
+                targets,
+                known,
+                mode=settings.inline_links,
+                label=settings.link_label,
+                own=scan.names_paper if scan.names_paper in notes.adopted else None,
+            ),
+        )
+        note = ctx.text_of(scan) if insertions else None
+        if insertions and note is not None and note.text is not None:
+            ctx.linked_text[path] = insert(note.text, insertions)
+            ctx.plan.links_inserted += len(insertions)
+            ctx.plan.links[path] = [i.key for i in sorted(insertions)]
+            if scope is not None and ctx.summary(path) != scope.listed.get(path):
+                # Its line in its tags' indexes is taken from the text with the links.
+                scope.touch(scan.tags)
+
+
+def write_linked_notes(ctx: PlanContext) -> None:
+    """The user's notes that got links (paper notes took theirs with their sections)."""
+    for path, text in sorted(ctx.linked_text.items()):
+        note = ctx.scan_at[path].note
+        ctx.plan.writes.append(Write(path, text, note.state, note.bom, "links inserted"))
+
+
+def report_unlinkable(ctx: PlanContext) -> None:
+    """The notes this plan links to that no Obsidian link can reach: they are listed by
+    name only, and the user is asked to rename them."""
+    for path, target in sorted(ctx.names.targets.items()):
+        if not linkable(target) and (why := why_unlinkable(target)) is not None:
+            message = f"no link can point to this note: {why}; it is listed by name: rename it"
+            ctx.problem(path, message, "unlinkable-name")
 
 
 def links_to_insert(

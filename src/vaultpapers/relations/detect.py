@@ -187,13 +187,49 @@ def relate_remembering(
     forms = {form: (t.plain, t.series is not None, t.name) for form, t in index.items()}
     before = memo.forms if memo is not None else {}
     moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
+    findings = _read_texts(
+        library, _Reading(fingerprints, names, claims, index), unchanged, moved, checkpoint
+    )
+    checkpoint()
+    mentions, declined = _weigh(_mentions(findings, index, series), index, library, set_aside)
+    mentions = _without_common(mentions, len(library), set_aside)
+    related = RelatedPapers(
+        names,
+        series,
+        _relations(mentions, series, library),
+        set_aside,
+        _aliases(names, claims),
+        tuple(sorted(declined)),
+    )
+    return related, RelationMemo(findings, forms)
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What reading a paper's text again needs besides the text."""
+
+    fingerprints: dict[str, str]
+    names: dict[str, NameFinding]
+    claims: dict[str, tuple[tuple[str, str], ...]]
+    index: dict[str, _Target]
+
+
+def _read_texts(
+    library: dict[str, Paper],
+    reading: _Reading,
+    unchanged: dict[str, _Findings],
+    moved: list[str],
+    checkpoint: Callable[[], None],
+) -> dict[str, _Findings]:
+    """Each paper's findings: remembered when its text is unchanged and holds none of the
+    `moved` names, else read again against the index."""
     moved_in = None
     if len(moved) > _MANY_MOVED:
         unchanged = {}  # testing each text for so many names costs more than reading it again
     elif moved:
         moved_in = _spelled_loosely(moved)
+    index = reading.index
     prefixes: set[str] | None = None
-
     findings: dict[str, _Findings] = {}
     for done, (key, paper) in enumerate(library.items()):
         if not done % 1024:
@@ -210,24 +246,34 @@ def relate_remembering(
             for field, text in _fields(paper)
             for form in _names_in(text, index, prefixes)
         )
-        findings[key] = _Findings(fingerprints[key], names[key], claims[key], matches)
+        findings[key] = _Findings(
+            reading.fingerprints[key], reading.names[key], reading.claims[key], matches
+        )
+    return findings
 
-    checkpoint()
-    mentions = _mentions(findings, index, series)
-    checkpoint()
-    mentions, declined = _weigh(mentions, index, library, set_aside)
-    too_common = max(TOO_COMMON_FLOOR, int(len(library) * TOO_COMMON_SHARE))
+
+def _without_common(
+    mentions: list[_Mention], library_size: int, set_aside: dict[str, str]
+) -> list[_Mention]:
+    """The mentions whose name is not a household word of the library; the others are set
+    aside with the reason."""
+    too_common = max(TOO_COMMON_FLOOR, int(library_size * TOO_COMMON_SHARE))
     mentioners: dict[str, set[str]] = defaultdict(set)
     for mention in mentions:
         mentioners[mention.name].add(mention.source)
     common = {name for name, sources in mentioners.items() if len(sources) > too_common}
     for name in common:
         set_aside[name] = (
-            f'"{name}" is mentioned by {len(mentioners[name])} of {len(library)} papers: '
+            f'"{name}" is mentioned by {len(mentioners[name])} of {library_size} papers: '
             "too common to relate them"
         )
-    mentions = [mention for mention in mentions if mention.name not in common]
+    return [mention for mention in mentions if mention.name not in common]
 
+
+def _relations(
+    mentions: list[_Mention], series: tuple[Series, ...], library: dict[str, Paper]
+) -> tuple[Relation, ...]:
+    """Series, successor and mention relations, both directions, sorted."""
     relations: set[Relation] = set()
     for one in series:
         for source in one.members:
@@ -244,11 +290,7 @@ def relate_remembering(
         reason = f'{mention.field} of {mention.source} mentions "{mention.name}"'
         relations.add(Relation(mention.source, mention.target, "mention", reason))
         relations.add(Relation(mention.target, mention.source, "mention", reason))
-    aliases = _aliases(names, claims)
-    related = RelatedPapers(
-        names, series, tuple(sorted(relations)), set_aside, aliases, tuple(sorted(declined))
-    )
-    return related, RelationMemo(findings, forms)
+    return tuple(sorted(relations))
 
 
 def _fingerprint(paper: Paper) -> str:

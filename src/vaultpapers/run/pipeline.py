@@ -26,6 +26,7 @@ from vaultpapers.arxiv.papers import FetchResult, Paper, Resolution
 from vaultpapers.arxiv.resolve import NOT_FOUND_MAX_AGE, resolve
 from vaultpapers.config import STATE_DIR, Settings
 from vaultpapers.markdown.properties import find_front_matter
+from vaultpapers.model import FileState, Note, Outcome, Problem, StatKey, Write, WriteResult
 from vaultpapers.notes import bibliography
 from vaultpapers.notes.bibliography import BIBLIOGRAPHY_KIND
 from vaultpapers.notes.paper_note import section_text
@@ -47,7 +48,6 @@ from vaultpapers.scan.note import (
     SCAN_COLUMNS,
     SCAN_FORMAT,
     NoteScan,
-    Problem,
     ScanRow,
     named_paper,
     scan_from_row,
@@ -55,15 +55,14 @@ from vaultpapers.scan.note import (
 )
 from vaultpapers.scan.parallel import Workers, Written, read_and_scan, scan_written
 from vaultpapers.vaultfs.files import (
-    Note,
     ReadProblem,
     is_excluded,
     markdown_files,
     read_note,
     read_vault,
 )
-from vaultpapers.vaultfs.state import StateStore, StatKey, stat_key
-from vaultpapers.vaultfs.writer import FileState, Outcome, VaultWriter, Write, WriteResult
+from vaultpapers.vaultfs.state import StateStore, stat_key
+from vaultpapers.vaultfs.writer import VaultWriter
 
 if TYPE_CHECKING:
     from vaultpapers.arxiv.client import ArxivSource
@@ -386,7 +385,7 @@ def run_link(
             settings,
             defer_links_in=defer_links_in,
             defer_papers=defer_papers,
-            load=lambda note: _reread(vault, note, settings, read),
+            read_text=lambda note: _reread(vault, note, settings, read),
             outputs=previous_outputs,
             relations=remembered,
             dirty=dirty,

@@ -15,7 +15,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from vaultpapers.scan.note import OPAQUE_KIND, PLUGIN_KIND, USER_KIND, NoteScan, Problem
+from vaultpapers.model import Problem
+from vaultpapers.scan.note import OPAQUE_KIND, PLUGIN_KIND, USER_KIND, NoteScan
 
 
 def _by_path(scan: NoteScan) -> str:

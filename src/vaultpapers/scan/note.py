@@ -24,12 +24,11 @@ from vaultpapers.markdown.properties import find_front_matter
 from vaultpapers.markdown.references import Reference, find_references
 from vaultpapers.markdown.spans import code_spans, front_matter_span, merge_spans
 from vaultpapers.markdown.tags import body_tags, front_matter_tags
+from vaultpapers.model import FileState, Note, Problem
 from vaultpapers.notes.citekeys import pandoc_citekeys
 from vaultpapers.notes.index_notes import INDEX_KINDS, note_summary
 from vaultpapers.notes.paper_note import PAPER_KIND, owned_spans, section_text, without_sections
 from vaultpapers.notes.related import PaperRelations
-from vaultpapers.vaultfs.files import Note
-from vaultpapers.vaultfs.writer import FileState
 
 SCAN_FORMAT = 9  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
@@ -55,21 +54,6 @@ _NO = ("false", "no", "off")  # `vaultpapers: false`, as YAML 1.1 spells it
 _PROPERTY_LINE = re.compile(r"^([A-Za-z_-]+):[ \t]*['\"]?([^'\"\s]+)['\"]?[ \t]*\r?$", re.MULTILINE)
 
 log = logging.getLogger("vaultpapers")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something in the vault the user should look at. `code` names the kind of problem,
-    stable for programs (docs/protocol.md lists them); `message` says it in words."""
-
-    path: str
-    line: int | None
-    message: str
-    code: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
 
 
 @dataclass(eq=False)  # not frozen: a vault has tens of thousands, and frozen ones build slowly

@@ -22,20 +22,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+from vaultpapers.model import FileState, Note, Problem, StatKey
 from vaultpapers.scan.note import (
     OPAQUE_KIND,
     PLUGIN_KIND,
     USER_KIND,
     NoteScan,
-    Problem,
     ScanRow,
     scan_from_row,
     scan_or_report,
     scan_to_row,
 )
-from vaultpapers.vaultfs.files import Note, ReadProblem, read_note
-from vaultpapers.vaultfs.state import StatKey
-from vaultpapers.vaultfs.writer import FileState
+from vaultpapers.vaultfs.files import ReadProblem, read_note
 
 log = logging.getLogger("vaultpapers")
 

@@ -10,33 +10,16 @@ from pathlib import Path
 from stat import S_ISREG
 
 from vaultpapers.config import Settings
-from vaultpapers.vaultfs.state import StatKey, stat_key
-from vaultpapers.vaultfs.writer import BOM, TEMP_SUFFIX, FileState
-
-
-@dataclass(frozen=True)
-class Note:
-    """A Markdown note as read: text without BOM, line endings untouched.
-
-    `text` is None for a note known from an earlier run's scan and not read this time.
-    """
-
-    path: str  # relative to the vault, POSIX separators
-    text: str | None
-    bom: bool
-    state: FileState
-    stat: StatKey = ""
-
-    @property
-    def stem(self) -> str:
-        return self.path.rsplit("/", 1)[-1].removesuffix(".md")
+from vaultpapers.model import FileState, Note, StatKey
+from vaultpapers.vaultfs.state import stat_key
+from vaultpapers.vaultfs.writer import BOM, TEMP_SUFFIX
 
 
 @dataclass(frozen=True)
 class ReadProblem:
     path: str
     message: str
-    code: str  # the problem's kind, as `scan.note.Problem` has it
+    code: str  # the problem's kind, as `model.Problem` has it
 
 
 def markdown_paths(root: Path, settings: Settings) -> Iterator[str]:

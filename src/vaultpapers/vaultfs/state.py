@@ -23,10 +23,11 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from vaultpapers.model import StatKey
+
 log = logging.getLogger("vaultpapers")
 
 SCHEMA = 1
-StatKey = str  # "mtime_ns:ctime_ns:size:inode"
 Row = tuple[Any, ...]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import hashlib
 import logging
 import os
 import sys
@@ -18,65 +17,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
+
+# The types of a write, named where they always were for the modules that use the writer.
+from vaultpapers.model import FileState, Outcome, Write, WriteResult, content_digest
 
 BOM = "\ufeff"
 TEMP_SUFFIX = ".vaultpapers.tmp"  # `.vp.XXXXXXXX.vaultpapers.tmp`, beside the note it becomes
 log = logging.getLogger("vaultpapers")
 
 
-@dataclass(frozen=True)
-class FileState:
-    """What a file looked like when it was read; compared again just before replacing it."""
-
-    mtime_ns: int
-    size: int
-    digest: str
-
-    @classmethod
-    def of(cls, data: bytes, stat: os.stat_result) -> FileState:
-        return cls(stat.st_mtime_ns, stat.st_size, content_digest(data))
-
-
-def content_digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 def encode_note(text: str, *, bom: bool) -> bytes:
     return ((BOM if bom else "") + text).encode("utf-8")
-
-
-@dataclass(frozen=True)
-class Write:
-    """One planned change to one file, relative to the vault root (POSIX separators)."""
-
-    path: str
-    text: str
-    expected: FileState | None  # None: the file must not exist yet
-    bom: bool = False
-    reason: str = ""
-    replaces: str | None = None  # a file this one takes over from (a rename), removed after
-    replaces_state: FileState | None = None
-    delete: bool = False  # remove the file (only if still exactly as read)
-    # What the file is: a "paper" note, an "index" note, a user's "note", or the user's "own"
-    # note on a paper.
-    kind: str = "note"
-
-
-class Outcome(Enum):
-    WRITTEN = "written"
-    UNCHANGED = "unchanged"
-    CONFLICT = "conflict"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    write: Write
-    outcome: Outcome
-    message: str = ""
-    state: FileState | None = None  # the file as we left it, when WRITTEN
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,9 @@ from watchdog.events import (
 )
 
 from vaultpapers.config import STATE_DIR, Settings
+from vaultpapers.model import FileState, Outcome, content_digest
 from vaultpapers.run.pipeline import RunReport
 from vaultpapers.vaultfs.files import is_excluded
-from vaultpapers.vaultfs.writer import FileState, Outcome, content_digest
 from vaultpapers.watch.scheduler import Scheduler, Stat
 
 log = logging.getLogger("vaultpapers.watch")

@@ -9,8 +9,9 @@ from pathlib import Path
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.arxiv.resolve import NOT_FOUND_MAX_AGE
 from vaultpapers.config import Settings
+from vaultpapers.model import Note
 from vaultpapers.scan.note import scan_or_report
-from vaultpapers.vaultfs.files import Note, read_note
+from vaultpapers.vaultfs.files import read_note
 from vaultpapers.watch.fetcher import MetadataFetcher
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vaultpapers.config import STATE_DIR, Settings
-from vaultpapers.vaultfs.writer import Outcome
+from vaultpapers.model import Outcome
 from vaultpapers.watch.listener import STOPPED
 from vaultpapers.watch.lock import running_watcher_pid
 
