@@ -18,13 +18,11 @@ from vaultpapers.arxiv.cache import CacheError
 from vaultpapers.arxiv.ids import InvalidArxivId
 from vaultpapers.config import ConfigError, load_settings
 from vaultpapers.model import Outcome
-from vaultpapers.run.pipeline import (
-    RunOptions,
-    RunReport,
-    explain_related,
-    export_bibliography,
-    run_link,
-)
+from vaultpapers.run.explain import explain_related
+from vaultpapers.run.export import export_bibliography
+from vaultpapers.run.options import RunOptions
+from vaultpapers.run.pipeline import run_link
+from vaultpapers.run.report import RunReport
 
 if TYPE_CHECKING:
     from vaultpapers.protocol import Emitter
@@ -466,7 +464,7 @@ def export(
     -o file it will not replace: a Markdown file, or one it did not write, without --force).
     """
     from vaultpapers.notes.bibliography import format_of
-    from vaultpapers.run.pipeline import ExportRefused, write_export
+    from vaultpapers.run.export import ExportRefused, write_export
 
     try:
         settings = load_settings(vault)

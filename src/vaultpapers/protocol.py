@@ -19,7 +19,9 @@ from typing import IO, TYPE_CHECKING, Any
 from vaultpapers.model import Outcome, Problem, Write
 
 if TYPE_CHECKING:
-    from vaultpapers.run.pipeline import RelatedExplained, RunOptions, RunReport
+    from vaultpapers.run.explain import RelatedExplained
+    from vaultpapers.run.options import RunOptions
+    from vaultpapers.run.report import RunReport
     from vaultpapers.watch.listener import WatcherState
     from vaultpapers.watch.status import WatchStatus
 

@@ -15,8 +15,10 @@ import pytest
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.arxiv.prefetch import Prefetch
 from vaultpapers.config import ArxivSettings, Settings
-from vaultpapers.run import pipeline
-from vaultpapers.run.pipeline import RunReport, run_link, source_options
+from vaultpapers.run import scanning
+from vaultpapers.run.pipeline import run_link
+from vaultpapers.run.report import RunReport
+from vaultpapers.run.sources import source_options
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
@@ -71,11 +73,11 @@ def test_a_run_with_a_head_start_leaves_what_a_run_without_one_leaves(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    monkeypatch.setattr(pipeline, "FETCH_AHEAD_MIN", 10**9)
+    monkeypatch.setattr(scanning, "FETCH_AHEAD_MIN", 10**9)
     plain_vault = edited_vault(tmp_path / "plain", api)
     plain = run_link(plain_vault, settings_for(api))
 
-    monkeypatch.setattr(pipeline, "FETCH_AHEAD_MIN", 0)
+    monkeypatch.setattr(scanning, "FETCH_AHEAD_MIN", 0)
     ahead_vault = edited_vault(tmp_path / "ahead", api)
     with caplog.at_level(logging.DEBUG, logger="vaultpapers"):
         ahead = run_link(ahead_vault, settings_for(api))
@@ -95,7 +97,7 @@ def test_ids_the_helper_could_not_fetch_stay_pending_and_are_not_asked_again(
     tmp_path: Path, api: FakeArxiv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     vault = edited_vault(tmp_path / "v", api)
-    monkeypatch.setattr(pipeline, "FETCH_AHEAD_MIN", 0)
+    monkeypatch.setattr(scanning, "FETCH_AHEAD_MIN", 0)
     before = len(api.requests)
     api.fail_next(503)
     report = run_link(vault, settings_for(api))
@@ -119,7 +121,7 @@ def test_without_a_working_helper_the_run_fetches_everything_itself(
     tmp_path: Path, api: FakeArxiv, monkeypatch: pytest.MonkeyPatch, helper: str | None
 ) -> None:
     vault = edited_vault(tmp_path / "v", api)
-    monkeypatch.setattr(pipeline, "FETCH_AHEAD_MIN", 0)
+    monkeypatch.setattr(scanning, "FETCH_AHEAD_MIN", 0)
     python = tmp_path / "python"
     if helper is not None:
         python.write_text(helper, encoding="utf-8")

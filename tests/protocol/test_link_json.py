@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from json_events import assert_adds_up, named, parse, valid
 from vaultpapers.cli import main
-from vaultpapers.run.pipeline import open_cache
+from vaultpapers.run.sources import open_cache
 from vaultpapers.testing import FakeArxiv
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault, snapshot
 
@@ -271,7 +271,8 @@ def test_a_note_saved_during_the_run_is_a_write_skipped_and_its_links_do_not_cou
     that note is `write_skipped` (conflict), its links are not counted as inserted."""
     from vaultpapers import protocol
     from vaultpapers.config import load_settings
-    from vaultpapers.run.pipeline import RunOptions, run_link
+    from vaultpapers.run.options import RunOptions
+    from vaultpapers.run.pipeline import run_link
 
     vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG, "Physics.md": PHYSICS})
     assert invoke(api, "link", "--dry-run", str(vault)).exit_code == 0  # nothing written

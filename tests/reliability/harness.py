@@ -22,7 +22,7 @@ from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
 from vaultpapers.notes.paper_note import ADOPTED_PROPERTIES
-from vaultpapers.run.pipeline import cache_path
+from vaultpapers.run.sources import cache_path
 from vaultpapers.scan.note import named_paper
 from vaultpapers.testing import FakeArxiv
 from vaults import build_vault

@@ -14,7 +14,8 @@ from reliability.harness import environment, front_matter, lines_naming, link, p
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.arxiv.client import ArxivSource
 from vaultpapers.config import load_settings
-from vaultpapers.run.pipeline import cache_path, run_link
+from vaultpapers.run.pipeline import run_link
+from vaultpapers.run.sources import cache_path
 from vaultpapers.testing import FakeArxiv
 from vaults import MALDACENA, MIXER, build_vault, notes_only, snapshot
 

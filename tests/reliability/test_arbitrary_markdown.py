@@ -27,7 +27,8 @@ from reliability.harness import (
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.config import Settings
 from vaultpapers.model import Outcome
-from vaultpapers.run.pipeline import RunOptions, run_link
+from vaultpapers.run.options import RunOptions
+from vaultpapers.run.pipeline import run_link
 from vaults import build_vault, notes_only, snapshot
 
 # Inserted links read `[[Note|arXiv:ID]]`: what a title does to a link's label is checked in

@@ -24,7 +24,7 @@ from reliability.harness import (
     without_inserted_links,
 )
 from vaultpapers.arxiv.cache import PaperCache
-from vaultpapers.run.pipeline import cache_path
+from vaultpapers.run.sources import cache_path
 from vaultpapers.testing import FakeArxiv
 from vaults import MIXER, PERCEIVER, snapshot
 

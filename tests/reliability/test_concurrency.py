@@ -24,7 +24,8 @@ from reliability.harness import (
 )
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings, load_settings
 from vaultpapers.model import Note, Outcome, Write
-from vaultpapers.run.pipeline import RunOptions, run_link
+from vaultpapers.run.options import RunOptions
+from vaultpapers.run.pipeline import run_link
 from vaultpapers.testing import FakeArxiv
 from vaultpapers.vaultfs.files import read_note
 from vaultpapers.vaultfs.writer import VaultWriter

@@ -21,7 +21,7 @@ from reliability.harness import (
     sqlite_files_are_intact,
 )
 from vaultpapers.arxiv.cache import PaperCache
-from vaultpapers.run.pipeline import cache_path
+from vaultpapers.run.sources import cache_path
 from vaultpapers.testing import FakeArxiv
 from vaults import build_vault, notes_only, snapshot
 

@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 from factories import make_paper
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import ArxivSettings, Settings, TagSelection, WatchSettings
-from vaultpapers.run.pipeline import RunOptions, WarmVault, cache_path, open_state, run_link
+from vaultpapers.run.incremental import WarmVault, open_state
+from vaultpapers.run.options import RunOptions
+from vaultpapers.run.pipeline import run_link
+from vaultpapers.run.sources import cache_path
 from vaults import MALDACENA, MIXER, PERCEIVER, PERCEIVER_IO, build_vault
 
 PERCEIVER_AR = make_paper(

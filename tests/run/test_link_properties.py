@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from reliability.harness import own_note_on_a_paper, without_our_additions
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.run.pipeline import RunOptions, cache_path, run_link
+from vaultpapers.run.options import RunOptions
+from vaultpapers.run.pipeline import run_link
+from vaultpapers.run.sources import cache_path
 from vaults import (
     MALDACENA,
     MIXER,

@@ -9,7 +9,10 @@ import pytest
 
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.run.pipeline import RunOptions, cache_path, open_state, run_link
+from vaultpapers.run.incremental import open_state
+from vaultpapers.run.options import RunOptions
+from vaultpapers.run.pipeline import run_link
+from vaultpapers.run.sources import cache_path
 from vaultpapers.scan.note import SCAN_COLUMNS
 from vaultpapers.vaultfs.state import StateStore
 from vaults import PERCEIVER, build_vault, snapshot

@@ -32,7 +32,7 @@ from vaultpapers.arxiv.papers import Paper
 from vaultpapers.cli import main
 from vaultpapers.config import ArxivSettings, Settings, WatchSettings
 from vaultpapers.model import Outcome
-from vaultpapers.run.pipeline import open_cache
+from vaultpapers.run.sources import open_cache
 from vaultpapers.testing import FakeArxiv
 from vaultpapers.watch import VaultWatcher, WatcherAlreadyRunning, read_status, running_watcher_pid
 from vaults import MIXER, PERCEIVER, build_vault, is_only_insertions, snapshot

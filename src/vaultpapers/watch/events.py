@@ -29,7 +29,7 @@ from watchdog.events import (
 
 from vaultpapers.config import STATE_DIR, Settings
 from vaultpapers.model import FileState, Outcome, content_digest
-from vaultpapers.run.pipeline import RunReport
+from vaultpapers.run.report import RunReport
 from vaultpapers.vaultfs.files import is_excluded
 from vaultpapers.watch.scheduler import Scheduler, Stat
 

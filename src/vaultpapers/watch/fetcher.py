@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from vaultpapers.arxiv import refresh
 from vaultpapers.config import Settings
-from vaultpapers.run.pipeline import make_source, open_cache, refresh_source
+from vaultpapers.run.sources import make_source, open_cache, refresh_source
 
 if TYPE_CHECKING:
     from vaultpapers.arxiv.cache import PaperCache

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from vaultpapers.run.pipeline import RunOptions, RunReport
+    from vaultpapers.run.options import RunOptions
+    from vaultpapers.run.report import RunReport
 
 # The watcher's states, in the order a session meets them (docs/protocol.md says what each
 # means). "linking" lasts one run; the status file never shows it (see `StatusBoard`).

@@ -21,7 +21,7 @@ from vaultpapers.watch.listener import STOPPED
 from vaultpapers.watch.lock import running_watcher_pid
 
 if TYPE_CHECKING:  # `vaultpapers status` reads the file without importing the pipeline
-    from vaultpapers.run.pipeline import RunReport
+    from vaultpapers.run.report import RunReport
 
 log = logging.getLogger("vaultpapers.watch")
 

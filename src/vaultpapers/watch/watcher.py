@@ -28,7 +28,11 @@ from watchdog.observers.api import BaseObserver
 
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.run.pipeline import RunOptions, RunReport, WarmVault, open_cache, run_link
+from vaultpapers.run.incremental import WarmVault
+from vaultpapers.run.options import RunOptions
+from vaultpapers.run.pipeline import run_link
+from vaultpapers.run.report import RunReport
+from vaultpapers.run.sources import open_cache
 from vaultpapers.vaultfs.files import markdown_paths
 from vaultpapers.watch import listener as states
 from vaultpapers.watch.events import EventInbox, EventSorter, recently_saved, stat_of

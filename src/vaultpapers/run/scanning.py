@@ -1,0 +1,236 @@
+"""The scan step: every note's scan, kept from an earlier run while the file is unchanged,
+else read now (in worker processes when there are many)."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from vaultpapers.config import Settings
+from vaultpapers.model import Note, Problem, StatKey
+from vaultpapers.run.incremental import WarmVault
+from vaultpapers.scan.catalog import Catalog
+from vaultpapers.scan.note import NoteScan, ScanRow, scan_from_row, scan_or_report
+from vaultpapers.scan.parallel import Workers, read_and_scan
+from vaultpapers.vaultfs.files import ReadProblem, read_note
+from vaultpapers.vaultfs.state import StateStore
+
+log = logging.getLogger("vaultpapers")
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Decoding the scans kept of a whole vault makes a vault's worth of long-lived objects
+    and no reference cycles: the garbage collector would walk each of them twice for nothing.
+    Paused meanwhile, whichever thread asks; enabled again after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+FETCH_AHEAD_MIN = 2_000  # kept scans to decode: below this a helper process is no gain
+
+
+def scan_vault(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    listing: Mapping[str, StatKey],
+    *,
+    save: bool = True,
+    memory: WarmVault | None = None,
+    in_step: Mapping[str, StatKey] | None = None,
+    only: Collection[str] | None = None,
+    workers: Workers | None = None,
+    on_read: Callable[[list[NoteScan]], None] | None = None,
+) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
+    """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
+
+    Returns them as a catalog, with the notes read now (when the catalog holds their scans
+    without text), and the notes that changed since then, each with its earlier scan (None if
+    new). The kept scans are what the last real plan was based on, so a dry run does not
+    `save`. `memory` holds a catalog already decoded (by a caller that runs again and again);
+    when it is `in_step` with the state (the listing the last run left), the state's scans
+    are not read, and if the caller knows the `only` paths that can have changed, no other
+    note is even looked at. `on_read` is shown the notes read now before the kept scans
+    are decoded, when there are enough of those to be worth a head start.
+    """
+    if memory is not None and in_step is not None:
+        if only is not None and save:
+            return _rescanned(vault, settings, state, memory, listing, only, workers)
+        kept_paths: Collection[str] = memory.catalog.scan_at.keys()
+        earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
+
+        def stat_before(path: str, /) -> StatKey | None:  # positional, as dict.get below
+            scan = memory.catalog.get(path)
+            return scan.note.stat if scan is not None else None
+    else:
+        kept = state.scans()
+        kept_paths = kept.keys()
+        kept_stats = {path: stat for path, (stat, _) in kept.items()}
+        stat_before = kept_stats.get
+        warm = memory.catalog.scan_at if memory is not None else {}
+
+        def rescan(note: Note) -> NoteScan | None:
+            return scan_again(vault, settings, note)
+
+        def earlier_of(path: str) -> NoteScan | None:
+            scan = warm.get(path)
+            if scan is not None and scan.note.stat == kept_stats.get(path):
+                return scan
+            return _decoded(path, kept.get(path), rescan)
+
+    # The notes that changed first, then what was kept of the others: `on_read` can start
+    # on what the changed ones cite while the kept scans are decoded.
+    changed: dict[str, NoteScan | None] = {}
+    to_read = [path for path, stat in listing.items() if stat_before(path) != stat]
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
+    if on_read is not None and len(listing) - len(to_read) >= FETCH_AHEAD_MIN:
+        on_read([scan for scan in read_now.values() if scan is not None])
+    scans: list[NoteScan] = []
+    unreadable: list[str] = []  # kept scans that cannot be decoded: their notes are read
+    for relative in listing:
+        earlier = earlier_of(relative)
+        if relative in read_now:
+            changed[relative] = earlier
+        elif earlier is not None:
+            scans.append(earlier)
+        else:
+            unreadable.append(relative)
+            changed[relative] = None
+    if unreadable:
+        more, more_fresh, more_problems = _read_and_scan(vault, settings, unreadable, workers)
+        read_now.update(more)
+        fresh.update(more_fresh)
+        problems += more_problems
+    scans += [scan for scan in read_now.values() if scan is not None]
+    listed = listing.keys()
+    gone = set(kept_paths) - listed
+    for relative in gone:
+        changed[relative] = earlier_of(relative)
+    if save:
+        state.save_scans(fresh, gone)
+    if memory is None or not save:
+        return Catalog(scans), {}, changed, problems  # their texts are in the scans
+    if in_step is None:
+        # Without their text: a vault's worth of notes would otherwise stay in memory.
+        memory.catalog = Catalog(
+            scan if scan.note.text is None else _without_text(scan) for scan in scans
+        )
+    else:
+        _update(memory.catalog, read_now, gone)
+    memory.unreadable = {problem.path: problem for problem in problems}
+    return memory.catalog, _texts(read_now), changed, problems
+
+
+def _rescanned(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    memory: WarmVault,
+    listing: Mapping[str, StatKey],
+    only: Collection[str],
+    workers: Workers | None = None,
+) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
+    """`scan_vault` for a warm catalog in step with the listing but for the `only` paths.
+    A note that could not be read stays reported until it changes."""
+    catalog = memory.catalog
+    changed: dict[str, NoteScan | None] = {}
+    to_read: list[str] = []
+    gone: list[str] = []
+    for relative in only:
+        memory.unreadable.pop(relative, None)
+        earlier = catalog.get(relative)
+        stat = listing.get(relative)
+        if stat is None:
+            if earlier is not None:
+                gone.append(relative)
+                changed[relative] = earlier
+        elif earlier is None or earlier.note.stat != stat:
+            to_read.append(relative)
+            changed[relative] = earlier
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
+    state.save_scans(fresh, gone)
+    _update(catalog, read_now, gone)
+    memory.unreadable.update((problem.path, problem) for problem in problems)
+    problems = [memory.unreadable[path] for path in sorted(memory.unreadable)]
+    return catalog, _texts(read_now), changed, problems
+
+
+def _read_and_scan(
+    vault: Path, settings: Settings, paths: list[str], workers: Workers | None = None
+) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, ScanRow]], list[Problem]]:
+    """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
+    read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
+    fresh: dict[str, tuple[StatKey, ScanRow]] = {}
+    problems: list[Problem] = []
+    scanned_all = read_and_scan(vault, paths, max_bytes=settings.max_note_bytes, workers=workers)
+    for scanned, kept_row in scanned_all:
+        if isinstance(scanned, ReadProblem):
+            problems.append(Problem(scanned.path, None, scanned.message, scanned.code))
+            continue
+        read_now[scanned.note.path] = scanned
+        if kept_row is not None:
+            fresh[scanned.note.path] = (scanned.note.stat, kept_row)
+    return read_now, fresh, problems
+
+
+def _update(catalog: Catalog, read_now: Mapping[str, NoteScan | None], gone: Iterable[str]) -> None:
+    """A warm catalog brought up to date: the notes read now in (without their text), the
+    unreadable and the `gone` ones out."""
+    for relative in gone:
+        catalog.discard(relative)
+    for relative, scan in read_now.items():
+        if scan is None:
+            catalog.discard(relative)
+        else:
+            catalog.put(_without_text(scan))
+
+
+def _texts(read_now: Mapping[str, NoteScan | None]) -> dict[str, Note]:
+    return {scan.note.path: scan.note for scan in read_now.values() if scan is not None}
+
+
+def _without_text(scan: NoteScan) -> NoteScan:
+    return replace(scan, note=replace(scan.note, text=None))
+
+
+def _decoded(
+    path: str, kept: tuple[StatKey, ScanRow] | None, rescan: Callable[[Note], NoteScan | None]
+) -> NoteScan | None:
+    """A kept scan, or None if there is none or it cannot be read (then the note is read)."""
+    if kept is None:
+        return None
+    try:
+        return scan_from_row(path, *kept, rescan)
+    except (ValueError, TypeError, KeyError) as exc:
+        log.debug("kept scan of %s unreadable (%s); reading the note", path, exc)
+        return None
+
+
+def scan_again(vault: Path, settings: Settings, note: Note) -> NoteScan | None:
+    """The note scanned anew, provided it is still the file its kept scan was made from."""
+    current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
+    if isinstance(current, Note) and current.state == note.state:
+        return scan_or_report(current)
+    return None
+
+
+def reread(vault: Path, note: Note, settings: Settings, read: Mapping[str, Note]) -> Note | None:
+    """The note's text, provided the file is still exactly what was scanned (`read`: notes
+    read earlier in this run, whose scans are kept without their text)."""
+    earlier = read.get(note.path)
+    if earlier is not None and earlier.state == note.state:
+        return earlier
+    current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
+    if isinstance(current, Note) and current.state == note.state:
+        return current
+    return None
