@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -90,3 +91,27 @@ def remember_bibliographies(
             remembered[write.path] = {**remembered[write.path], "inputs": None}
     if remembered != before:
         state.put(BIBLIOGRAPHIES, remembered)
+
+
+class BibliographyFiles:
+    """The configured bibliography files over one run: planned from what the state remembers
+    of them, remembered again once written."""
+
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+        self.before = state.get(BIBLIOGRAPHIES)
+        self.known: dict[str, Any] = (
+            copy.deepcopy(self.before) if isinstance(self.before, dict) else {}
+        )
+
+    def plan(
+        self,
+        vault: Path,
+        settings: Settings,
+        papers: Mapping[str, Paper],
+        citekeys: Mapping[str, str],
+    ) -> list[Write | Problem]:
+        return plan_bibliographies(vault, settings, papers, citekeys, self.known)
+
+    def remember(self, results: Iterable[WriteResult]) -> None:
+        remember_bibliographies(self.state, results, self.known, self.before)

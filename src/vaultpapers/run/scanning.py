@@ -7,7 +7,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vaultpapers.config import Settings
@@ -224,13 +224,33 @@ def scan_again(vault: Path, settings: Settings, note: Note) -> NoteScan | None:
     return None
 
 
-def reread(vault: Path, note: Note, settings: Settings, read: Mapping[str, Note]) -> Note | None:
-    """The note's text, provided the file is still exactly what was scanned (`read`: notes
-    read earlier in this run, whose scans are kept without their text)."""
-    earlier = read.get(note.path)
-    if earlier is not None and earlier.state == note.state:
-        return earlier
-    current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
-    if isinstance(current, Note) and current.state == note.state:
-        return current
-    return None
+@dataclass(frozen=True)
+class Scanned:
+    """What the scan step gives the rest of a run: every note's scan, the notes read now (their
+    scans are kept without text), the notes that changed with their earlier scans (None: new),
+    and the notes that could not be read."""
+
+    catalog: Catalog
+    read: dict[str, Note]
+    edited: dict[str, NoteScan | None]
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class CurrentText:
+    """A note's text for the planner, provided the file is still exactly what was scanned:
+    from the notes read earlier in this run, else read again (a scan kept from an earlier run
+    has no text). The planner asks only for the notes it changes."""
+
+    vault: Path
+    settings: Settings
+    read: Mapping[str, Note]
+
+    def __call__(self, note: Note) -> Note | None:
+        earlier = self.read.get(note.path)
+        if earlier is not None and earlier.state == note.state:
+            return earlier
+        current = read_note(self.vault, note.path, max_bytes=self.settings.max_note_bytes)
+        if isinstance(current, Note) and current.state == note.state:
+            return current
+        return None
