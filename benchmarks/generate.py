@@ -30,6 +30,7 @@ from vaultpapers.arxiv.papers import Paper
 DEFAULT_SEED = 20240601
 SPARE_PAPERS = 256  # served by the fake API, cited nowhere: the benchmark's edits cite these
 UNKNOWN_SHARE = 0.003  # cited, well-formed, but arXiv has no such paper
+TITLE_SHARE = 0.25  # of the citations of a popular paper, those by its title alone
 MALFORMED_SHARE = 0.01  # citing notes that also hold a malformed id (six digits after the dot)
 OLD_STYLE_SHARE = 0.02
 MIN_NOTE_BYTES = 2048
@@ -54,6 +55,9 @@ class Corpus:
     unknown: frozenset[str]  # cited keys arXiv does not know
     spare: tuple[Paper, ...]  # known to the API, cited nowhere
     series_names: tuple[str, ...]
+    # Papers some notes name by their title alone (no URL): popular ones, so that a URL
+    # elsewhere makes them known to the vault.
+    by_title: frozenset[str] = frozenset()
 
     @property
     def cited_keys(self) -> frozenset[str]:
@@ -513,6 +517,7 @@ def make_corpus(notes: int, seed: int = DEFAULT_SEED, spare: int = SPARE_PAPERS)
         unknown=unknown,
         spare=tuple(spare_papers),
         series_names=tuple(series),
+        by_title=frozenset(key for key in popular if key in known),
     )
 
 
@@ -690,6 +695,13 @@ class _NoteWriter:
             )
         return self.rng.choice(shapes).format(ref=ref)
 
+    def title_line(self, paper: Paper) -> str:
+        """A citation by title alone, in the shapes review lists and reading logs use."""
+        title, year = paper.title, paper.published.year
+        return self.rng.choice(
+            (f"- {title} ({year})", f"{title}({year})", f'Read "{title}" today.', f"- {title}")
+        )
+
     def text(self) -> str:
         rng = self.rng
         stem = self.plan.path.rsplit("/", 1)[-1].removesuffix(".md")
@@ -726,6 +738,9 @@ class _NoteWriter:
                 blocks.append("| paper | link | rating |\n|---|---|---|\n" + row)
                 continue
             where = rng.choice(prose) if prose else len(blocks) - 1
+            if key in self.corpus.by_title and rng.random() < TITLE_SHARE:
+                blocks[where] += "\n" + self.title_line(self.corpus.papers[key])
+                continue
             blocks[where] += "\n" + self.citation_line(key)
         if self.plan.malformed:
             blocks.append(

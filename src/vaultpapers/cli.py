@@ -250,7 +250,14 @@ def _print_report(
             f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
             f"{report.written('paper', new=False)} updated"
             + (f", {own} of your own paper notes" if (own := report.written("own")) else "")
-            + f"; {report.links_inserted} links inserted into {report.written('note')} notes; "
+            + f"; {report.links_inserted} links inserted"
+            + (
+                f" ({report.title_links} after paper titles, "
+                f"{report.links_inserted - report.title_links} after URLs and ids)"
+                if report.title_links
+                else ""
+            )
+            + f" into {report.written('note')} notes; "
             f"{report.written('index')} index notes written"
             + (f", {report.removed} removed." if report.removed else ".")
         )
@@ -268,6 +275,12 @@ def _print_report(
         for result in report.results:
             if result.write.kind == "bibliography" and result.outcome is Outcome.WRITTEN:
                 echo(f"Bibliography written: {result.write.path}.")
+    if report.titles_unsearched:
+        echo(
+            f"{len(report.titles_unsearched)} title(s) not looked up on arXiv; "
+            "asked again on a later run.",
+            err=True,
+        )
     if report.pending:
         echo(
             f"{len(report.pending)} paper(s) pending; their notes complete on a later run:",

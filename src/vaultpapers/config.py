@@ -23,6 +23,10 @@ INLINE_LINK_MODES = ("each", "first", "off")
 # A user's note naming one paper in its properties is that paper's note: vaultpapers inserts
 # what it knows of the paper (`insert`), only links to it (`link`), or ignores it (`off`).
 ADOPT_MODES = ("insert", "link", "off")
+# Papers named by their title (see `titles`): the titles of papers the vault knows, and the
+# lines written like titles looked up on arXiv (`search`); known titles only (`known`); or
+# none (`off`).
+TITLE_MODES = ("search", "known", "off")
 
 
 class ConfigError(Exception):
@@ -90,6 +94,7 @@ class Settings:
     filename_pattern: str = "{title} ({id})"
     inline_links: str = "each"
     adopt_notes: str = "insert"
+    titles: str = "search"
     link_label: str = "short"
     paper_tags: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -167,6 +172,8 @@ def settings_from_mapping(raw: Any, *, source: str = "config") -> Settings:
             values[key] = _choice(value, where, INLINE_LINK_MODES, true="each", false="off")
         elif key == "adopt_notes":
             values[key] = _choice(value, where, ADOPT_MODES, true="insert", false="off")
+        elif key == "titles":
+            values[key] = _choice(value, where, TITLE_MODES, true="search", false="off")
         elif key == "index_tags":
             values[key] = _tag_selection(value, where)
         elif key in ("paper_tags", "exclude"):

@@ -16,7 +16,7 @@ import pytest
 import requests
 from lxml import etree
 
-from factories import feed_paper
+from factories import feed_paper, make_paper
 from paths import REPO
 from vaultpapers.testing import FakeArxiv, entry_xml
 
@@ -415,3 +415,103 @@ def test_run_on_its_own_an_outage_is_switched_on_and_off(tmp_path: Path) -> None
         assert query(served, "2103.03206").status_code == 429
         assert served.stop() == 0
         assert served.process.stderr is not None and served.process.stderr.read() == ""
+
+
+# -- search_query: arXiv's grammar ------------------------------------------------------------
+
+
+def _paper(key: str, title: str, summary: str = "We study a problem.", authors=("A. Author",)):
+    return make_paper(key, title, summary, published="2020-01-02", authors=tuple(authors))
+
+
+SEARCHABLE = (
+    _paper("1512.03385", "Deep Residual Learning for Image Recognition", authors=("Kaiming He",)),
+    _paper("2006.11239", "Denoising Diffusion Probabilistic Models", "Diffusion for images."),
+    _paper("2010.02502", "Denoising Diffusion Implicit Models", authors=("Jiaming Song",)),
+    _paper("1706.03762", "Attention Is All You Need", "Transformers replace recurrence."),
+    _paper("2105.01601", "MLP-Mixer: An all-MLP Architecture for Vision"),
+)
+
+
+def search(api: FakeArxiv, search_query: str, **params: object) -> tuple[int, list[str], int]:
+    """(HTTP status, ids in the order served, totalResults) of a search."""
+    response = query(api, "", search_query=search_query, **params)
+    if response.status_code != 200:
+        return response.status_code, [], 0
+    root = etree.fromstring(response.content)
+    ids = [
+        re.sub(r"^https?://arxiv\.org/abs/|v\d+$", "", e.findtext(f"{ATOM}id"))
+        for e in root.iter(f"{ATOM}entry")
+    ]
+    return 200, ids, int(root.findtext(f"{OPENSEARCH}totalResults"))
+
+
+@pytest.fixture
+def library(fake_arxiv: FakeArxiv) -> FakeArxiv:
+    for paper in SEARCHABLE:
+        fake_arxiv.add(paper)
+    return fake_arxiv
+
+
+@pytest.mark.parametrize(
+    ("search_query", "expected"),
+    [
+        ("ti:denoising", {"2006.11239", "2010.02502"}),
+        ('ti:"denoising diffusion implicit"', {"2010.02502"}),
+        ('ti:"diffusion denoising"', set()),  # a phrase keeps its word order
+        ("ti:DENOISING AND ti:implicit", {"2010.02502"}),
+        ("ti:denoising ANDNOT ti:implicit", {"2006.11239"}),
+        ('ti:"attention is all you need" OR ti:residual', {"1706.03762", "1512.03385"}),
+        ("ti:denoising AND (ti:implicit OR ti:probabilistic)", {"2006.11239", "2010.02502"}),
+        ("ti:residual OR ti:mixer AND ti:vision", {"1512.03385", "2105.01601"}),
+        ("(ti:residual OR ti:mixer) AND ti:recognition", {"1512.03385"}),
+        ("abs:recurrence", {"1706.03762"}),
+        ("au:song", {"2010.02502"}),
+        ("all:images", {"2006.11239"}),
+        ("images", {"2006.11239"}),  # a bare term searches every field
+        ("ti:mlp", {"2105.01601"}),  # punctuation in titles separates words
+        ("ti:images", set()),  # the title only
+    ],
+)
+def test_search_query_follows_arxivs_grammar(
+    library: FakeArxiv, search_query: str, expected: set[str]
+) -> None:
+    status, ids, total = search(library, search_query)
+    assert status == 200
+    assert set(ids) == expected
+    assert total == len(expected)
+
+
+def test_search_results_come_most_matched_terms_first(library: FakeArxiv) -> None:
+    query_ = 'ti:denoising OR ti:implicit OR ti:"attention is all you need"'
+    _, ids, _ = search(library, query_)
+    assert ids[0] == "2010.02502"  # two terms matched
+    assert ids == search(library, query_)[1]  # and the same order every time
+
+
+def test_search_pages_with_start_and_max_results(library: FakeArxiv) -> None:
+    query_ = "ti:denoising OR ti:residual OR ti:attention"
+    _, everything, total = search(library, query_)
+    _, first, _ = search(library, query_, start=0, max_results=2)
+    _, rest, page_total = search(library, query_, start=2, max_results=2)
+    assert total == page_total == 4
+    assert first + rest == everything
+
+
+def test_a_search_feed_carries_its_query_like_arxivs(library: FakeArxiv) -> None:
+    response = query(library, "", search_query='ti:"denoising diffusion"', max_results=5)
+    root = etree.fromstring(response.content)
+    assert 'search_query=ti:"denoising diffusion"' in root.findtext(f"{ATOM}title")
+    assert root.findtext(f"{OPENSEARCH}itemsPerPage") == "5"
+    assert 'search_query=ti:"denoising diffusion"' in root.find(f"{ATOM}link").get("href")
+
+
+def test_a_query_and_an_id_list_answer_the_listed_papers_that_match(library: FakeArxiv) -> None:
+    response = query(library, "2006.11239,2010.02502,1512.03385", search_query="ti:denoising")
+    served = re.findall(r"<id>http://arxiv\.org/abs/(\S+?)v\d</id>", response.text)
+    assert sorted(served) == ["2006.11239", "2010.02502"]
+
+
+@pytest.mark.parametrize("bad", ["ti:(", "ti:a AND", "(ti:a", "ti:a OR OR ti:b", 'ti:"!!"'])
+def test_a_query_the_grammar_cannot_read_gets_http_400(library: FakeArxiv, bad: str) -> None:
+    assert search(library, bad)[0] == 400

@@ -72,6 +72,16 @@ _SCHEMA = (
 )
 
 
+# arXiv's answer to a title search, per title looked up (its words, lower case, one space
+# apart): the papers whose title it is, none for a miss. Kept forever, misses too, so that a
+# title is looked up once; the papers themselves are in `papers`.
+_TITLE_SEARCHES = """CREATE TABLE IF NOT EXISTS title_searches (
+    phrase TEXT PRIMARY KEY,
+    keys TEXT NOT NULL,
+    checked_at REAL NOT NULL
+)"""
+
+
 class CacheError(Exception):
     """The cache file cannot be used; the message names the file and what to do about it."""
 
@@ -212,6 +222,7 @@ class PaperCache:
                     (str(SCHEMA_VERSION),),
                 )
                 self._count_writes(db, tables)
+                db.execute(_TITLE_SEARCHES)
                 return
             row = db.execute("SELECT value FROM meta WHERE name = 'schema_version'").fetchone()
             try:
@@ -230,6 +241,8 @@ class PaperCache:
                     "delete the file to rebuild it with this version."
                 )
             self._count_writes(db, tables)
+            if "title_searches" not in tables:  # a cache made before titles were searched
+                db.execute(_TITLE_SEARCHES)
 
     @staticmethod
     def _count_writes(db: sqlite3.Connection, names: set[str]) -> None:
@@ -280,6 +293,20 @@ class PaperCache:
                 if known is not None:
                     known[key] = ((version, fetched_at), papers[key])
         return papers
+
+    def titles(self) -> list[tuple[str, str, int | None]]:
+        """(key, title, year of the first version) of every cached paper, read by SQLite
+        without decoding the records: what the titles written in notes are matched against."""
+        with self._transaction(write=False) as db:
+            rows = db.execute(
+                "SELECT arxiv_id, json_extract(record, '$.title'), "
+                "substr(json_extract(record, '$.published'), 1, 4) FROM papers"
+            ).fetchall()
+        return [
+            (key, title, int(year) if isinstance(year, str) and year.isdigit() else None)
+            for key, title, year in rows
+            if isinstance(title, str)
+        ]
 
     def _forget_rewritten(self, db: sqlite3.Connection, known: DecodedPapers) -> None:
         """Drops the `known` papers whose record is no longer the one decoded."""
@@ -352,6 +379,36 @@ class PaperCache:
                 ).fetchall()
                 found.update(row[0] for row in rows)
         return found
+
+    # -- titles looked up on arXiv -----------------------------------------------------------
+
+    def title_searches(self, phrases: Iterable[str]) -> dict[str, list[str]]:
+        """The answers kept for these titles: phrase -> keys of the papers with that title
+        (empty: arXiv has none). Titles never looked up are absent."""
+        wanted = sorted(set(phrases))
+        answers: dict[str, list[str]] = {}
+        with self._transaction(write=False) as db:
+            for chunk in _chunks(wanted):
+                rows = db.execute(
+                    "SELECT phrase, keys FROM title_searches "
+                    f"WHERE phrase IN ({_placeholders(len(chunk))})",
+                    chunk,
+                ).fetchall()
+                answers.update((phrase, keys.split()) for phrase, keys in rows)
+        return answers
+
+    def put_title_searches(self, answers: Mapping[str, Iterable[str]]) -> None:
+        now = self._clock()
+        rows = [(phrase, " ".join(sorted(keys)), now) for phrase, keys in sorted(answers.items())]
+        if not rows:
+            return
+        with self._transaction(write=True) as db:
+            db.executemany(
+                "INSERT INTO title_searches (phrase, keys, checked_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (phrase) DO UPDATE SET keys = excluded.keys, "
+                "checked_at = excluded.checked_at",
+                rows,
+            )
 
     # -- request schedule --------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from lxml import etree
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.arxiv.ids import InvalidArxivId, arxiv_categories, parse_arxiv_id
 from vaultpapers.arxiv.papers import FetchResult, Paper, Resolution
+from vaultpapers.markdown.titles import normal_words
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -32,6 +33,7 @@ __all__ = [
     "FetchResult",
     "MalformedResponseError",
     "Resolution",
+    "TitleSearch",
     "canonical_key",
     "paper_from_result",
 ]
@@ -160,6 +162,52 @@ class _PoliteSession(requests.Session):
         if response.status_code == 200:
             _check_atom_feed(response.content)
         return response
+
+
+# Title search: at most this many titles per request, and this long a query (arXiv's
+# server refuses very long URLs); up to this many papers asked for per title.
+SEARCH_TITLES_PER_REQUEST = 8
+SEARCH_QUERY_MAX_CHARS = 900
+SEARCH_RESULTS_PER_TITLE = 10
+SEARCH_MAX_RESULTS = 100
+# What a title is looked up as: words of letters and digits, one space apart (no quote,
+# bracket or operator arXiv's grammar would read).
+_SEARCHABLE_PHRASE = re.compile(r"[^\W_]+(?: [^\W_]+)*")
+
+
+def _answers(batch: list[str], papers: list[Paper]) -> dict[str, list[str]]:
+    """Each phrase looked up -> the papers returned whose title is exactly those words."""
+    by_words: dict[str, list[str]] = {}
+    for paper in papers:
+        by_words.setdefault(" ".join(normal_words(paper.title)), []).append(paper.arxiv_id)
+    return {phrase: by_words.get(phrase, []) for phrase in batch}
+
+
+def _title_batches(phrases: list[str]) -> list[list[str]]:
+    batches: list[list[str]] = []
+    length = 0
+    for phrase in phrases:
+        term = len(phrase) + 9  # ti:"..." and " OR "
+        if (
+            not batches
+            or len(batches[-1]) >= SEARCH_TITLES_PER_REQUEST
+            or length + term > SEARCH_QUERY_MAX_CHARS
+        ):
+            batches.append([])
+            length = 0
+        batches[-1].append(phrase)
+        length += term
+    return batches
+
+
+@dataclass
+class TitleSearch:
+    """What looking titles up on arXiv came to."""
+
+    papers: dict[str, Paper]  # every paper arXiv returned, by key
+    answers: dict[str, list[str]]  # phrase -> keys of the papers with that title ([]: none)
+    failed: dict[str, str]  # phrase -> why it could not be looked up this time
+    requests: int
 
 
 class _Rejected(Exception):
@@ -301,15 +349,79 @@ class ArxivSource:
 
     def _request_papers(self, ids: list[str]) -> dict[str, Paper]:
         """One id_list query with retries; raises ``_Rejected`` on HTTP 400, ``_GaveUp``."""
+        search = arxiv.Search(id_list=list(ids), max_results=len(ids))
+        results = self._request(self._client, search, len(ids), recheck_empty=len(ids) > 1)
+        return self._index_by_requested_key(results, ids)
+
+    def search_titles(self, phrases: Iterable[str]) -> TitleSearch:
+        """Looks titles up on arXiv (`ti:"..."` terms joined by OR, several per request),
+        with the pacing, backoff and timeout of every request. Each phrase is a title's
+        words, lower case, one space apart. Answers, misses included, go to the cache."""
+        wanted = sorted({p for p in phrases if _SEARCHABLE_PHRASE.fullmatch(p)})
+        outcome = TitleSearch({}, {}, {}, 0)
+        todo = _title_batches(wanted)
+        with self._fetch_lock:
+            requests_before = self._session.requests_sent
+            stop_reason: str | None = None
+            while todo:
+                batch = todo.pop(0)
+                if stop_reason is not None:
+                    outcome.failed.update(dict.fromkeys(batch, stop_reason))
+                    continue
+                limit = min(SEARCH_MAX_RESULTS, SEARCH_RESULTS_PER_TITLE * len(batch))
+                try:
+                    results = self._search(batch, limit)
+                except (_GaveUp, _Rejected) as exc:
+                    reason = exc.reason if isinstance(exc, _GaveUp) else "arXiv refused the query"
+                    logger.warning("arXiv: title search failed: %s", reason)
+                    outcome.failed.update(dict.fromkeys(batch, reason))
+                    if isinstance(exc, _GaveUp) and exc.stop_run:
+                        stop_reason = reason
+                    continue
+                papers = [paper_from_result(result) for result in results]
+                outcome.papers.update((paper.arxiv_id, paper) for paper in papers)
+                answers = _answers(batch, papers)
+                if len(results) >= limit and len(batch) > 1:
+                    # A full page may have left a title's own paper out: those without an
+                    # answer are asked again, each alone.
+                    unanswered = [phrase for phrase, keys in answers.items() if not keys]
+                    todo[:0] = [[phrase] for phrase in unanswered]
+                    answers = {phrase: keys for phrase, keys in answers.items() if keys}
+                if self.cache is not None:
+                    self.cache.put_many(papers)
+                    self.cache.put_title_searches(answers)
+                outcome.answers.update(answers)
+            outcome.requests = self._session.requests_sent - requests_before
+        logger.info(
+            "arXiv: %d titles looked up, %d found, %d failed, %d requests",
+            len(outcome.answers),
+            sum(1 for keys in outcome.answers.values() if keys),
+            len(outcome.failed),
+            outcome.requests,
+        )
+        return outcome
+
+    def _search(self, batch: list[str], limit: int) -> list[arxiv.Result]:
+        """One request of the titles in `batch` (through the paced session)."""
+        query = " OR ".join(f'ti:"{phrase}"' for phrase in batch)
+        client = arxiv.Client(page_size=limit, delay_seconds=0, num_retries=0)
+        client.query_url_format = self.api_url + "?{}"
+        client._session.close()
+        client._session = self._session
+        search = arxiv.Search(query=query, max_results=limit)
+        return self._request(client, search, limit, recheck_empty=False)
+
+    def _request(
+        self, client: arxiv.Client, search: arxiv.Search, size: int, *, recheck_empty: bool
+    ) -> list[arxiv.Result]:
+        """One query with retries; raises ``_Rejected`` on HTTP 400, ``_GaveUp``."""
         attempt = 0
         rechecked_empty = False
         while True:
             retry_after: float | None = None
             stop_run = True
             try:
-                results = list(
-                    self._client.results(arxiv.Search(id_list=list(ids), max_results=len(ids)))
-                )
+                results = list(client.results(search))
             except arxiv.HTTPError as exc:
                 if exc.status == 400:
                     response = self._session.last_response
@@ -334,11 +446,11 @@ class ArxivSource:
             else:
                 # arXiv occasionally answers a valid query with an empty page; only a repeat
                 # answer makes a whole batch of ids "not found".
-                if not results and len(ids) > 1 and not rechecked_empty:
+                if not results and recheck_empty and not rechecked_empty:
                     rechecked_empty = True
-                    logger.info("arXiv found none of %d ids; asking once more", len(ids))
+                    logger.info("arXiv found none of %d ids; asking once more", size)
                     continue
-                return self._index_by_requested_key(results, ids)
+                return results
 
             attempts = attempt + 1
             if attempt >= self.max_retries:
@@ -351,7 +463,7 @@ class ArxivSource:
                     stop_run=True,
                 )
             wait = min(self.max_backoff, max(retry_after or 0.0, self.delay * 2**attempt, 1.0))
-            logger.warning("%s; retrying %d ids in %.1f s", reason, len(ids), wait)
+            logger.warning("%s; retrying in %.1f s", reason, wait)
             self._sleep(wait)
             attempt += 1
 

@@ -37,6 +37,7 @@ class Reference:
     the reference sits in a table row, where an inserted ``[[a|b]]`` must be written
     ``[[a\\|b]]``. ``next_wikilink`` is the target of a wikilink already standing at
     ``insert_at`` (optionally after one space), so a link is never inserted twice.
+    ``start``/``end`` of a reference ``by_title`` delimit the title as written.
     """
 
     arxiv_id: ArxivId
@@ -46,6 +47,9 @@ class Reference:
     insert_at: int | None
     in_table: bool
     next_wikilink: str | None
+    # Named by its title in the text (see :mod:`vaultpapers.markdown.titles`), not by a URL
+    # or an id.
+    by_title: bool = False
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,8 @@ def insert_links(
             ctx.linked_text[path] = insert(note.text, insertions)
             ctx.plan.links_inserted += len(insertions)
             ctx.plan.links[path] = [i.key for i in sorted(insertions)]
+            after_titles = {ref.insert_at for ref in scan.references if ref.by_title}
+            ctx.plan.title_links += sum(at in after_titles for at, _, _ in insertions)
             if scope is not None and ctx.summary(path) != scope.listed.get(path):
                 # Its line in its tags' indexes is taken from the text with the links.
                 scope.touch(scan.tags)

@@ -34,6 +34,7 @@ class Plan:
     links_inserted: int = 0
     # Note -> the papers of the links inserted into it, one per link, in the note's order.
     links: dict[str, list[str]] = field(default_factory=dict)
+    title_links: int = 0  # of `links_inserted`, those after a paper's title written in a note
     pending: dict[str, str] = field(default_factory=dict)  # key -> why
     # Generated notes brought up to date: path -> (its stat if unchanged, else None, digest of
     # what it was rendered from). The next run skips a note whose pair is the same.

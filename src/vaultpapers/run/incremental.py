@@ -19,6 +19,7 @@ from vaultpapers.arxiv.cache import DecodedPapers
 from vaultpapers.arxiv.papers import Paper, Resolution
 from vaultpapers.arxiv.resolve import NOT_FOUND_MAX_AGE
 from vaultpapers.config import STATE_DIR, Settings
+from vaultpapers.markdown.titles import TitleIndex
 from vaultpapers.model import Outcome, Problem, StatKey, WriteResult
 from vaultpapers.notes.bibliography import BIBLIOGRAPHY_KIND
 from vaultpapers.plan.planner import Plan
@@ -34,7 +35,14 @@ from vaultpapers.relations.detect import (
 )
 from vaultpapers.run.report import RunReport
 from vaultpapers.scan.catalog import Catalog
-from vaultpapers.scan.note import SCAN_COLUMNS, SCAN_FORMAT, ScanRow, scan_from_row
+from vaultpapers.scan.note import (
+    SCAN_COLUMNS,
+    SCAN_FORMAT,
+    NoteScan,
+    ScanRow,
+    scan_from_row,
+    title_lines_of,
+)
 from vaultpapers.scan.parallel import Workers, Written, scan_written
 from vaultpapers.vaultfs.state import StateStore, stat_key
 
@@ -142,10 +150,16 @@ def remember_written(
     memory: WarmVault | None = None,
     *,
     workers: Workers | None = None,
+    titles: TitleIndex | None = None,
+    earlier: Callable[[str], NoteScan | None] | None = None,
 ) -> dict[str, StatKey | None]:
     """Record what this run left behind, so the next run need not look at it again: the
     generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
-    stat of each file written (None: removed)."""
+    stat of each file written (None: removed). `earlier`: the scans the plan was made from;
+    a user's note that only gained links keeps what its scan found of its lines written like
+    a title (those lines cite nothing, so no link went into them), and is matched again only
+    against the titles it was found to name (links go where a note cites, so they make no
+    other title appear)."""
     stats: dict[str, StatKey | None] = {}
     outputs: dict[str, tuple[StatKey, str]] = {}
     scans: dict[str, tuple[StatKey, ScanRow]] = {}
@@ -178,8 +192,17 @@ def remember_written(
             outputs[write.path] = (stat, outputs[write.path][1])
         # What we wrote is what is there (the writer checked), so scan that, not a re-read.
         front_matter = plan.front_matter.get(write.path)
-        to_scan.append((write.path, write.text, write.bom, result.state, stat, front_matter))
-    for row in scan_written(to_scan, workers):
+        before = earlier(write.path) if earlier is not None and write.kind == "note" else None
+        relinked = None
+        if before is not None and before.words is not None and titles is not None:
+            named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
+            relinked = (title_lines_of(before), titles.rows_like(named))
+        elif write.kind in ("paper", "index"):
+            relinked = (((), (), None), ())  # a note of ours: no title is looked for in it
+        to_scan.append(
+            (write.path, write.text, write.bom, result.state, stat, front_matter, relinked)
+        )
+    for row in scan_written(to_scan, workers, titles):
         if row is None:
             continue
         path, stat, kept_row = row

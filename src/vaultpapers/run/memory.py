@@ -16,6 +16,7 @@ from pathlib import Path
 from vaultpapers.arxiv.cache import DecodedPapers
 from vaultpapers.arxiv.papers import Resolution
 from vaultpapers.config import Settings
+from vaultpapers.markdown.titles import TitleIndex
 from vaultpapers.model import Outcome, Problem, StatKey
 from vaultpapers.plan.planner import Plan
 from vaultpapers.run.incremental import (
@@ -31,6 +32,7 @@ from vaultpapers.run.listing import relisted, report_set_aside
 from vaultpapers.run.options import RunOptions
 from vaultpapers.run.report import RunReport
 from vaultpapers.run.scanning import Scanned, scan_vault
+from vaultpapers.run.titles import remember_titles, title_index, titles_changed
 from vaultpapers.scan.note import NoteScan
 from vaultpapers.scan.parallel import Workers
 from vaultpapers.vaultfs.files import markdown_files
@@ -62,6 +64,9 @@ class RunMemory:
                 None  # until this run completes: a failed run leaves nothing half-known
             )
         self._outputs: dict[str, tuple[StatKey, str]] | None = None
+        # The paper titles looked for in the notes (None: `titles: off`); the title step adds
+        # those it learns in this run.
+        self.titles: TitleIndex | None = None
 
     def list_notes(self) -> tuple[dict[str, StatKey], list[Problem]]:
         """The notes and their stat keys, and what was set aside (symlinks) as problems: the
@@ -101,9 +106,11 @@ class RunMemory:
         workers: Workers,
         on_read: Callable[[list[NoteScan]], None] | None,
     ) -> Scanned:
-        """Every note's scan: what the warm vault or the state kept for the unchanged ones."""
+        """Every note's scan: what the warm vault or the state kept for the unchanged ones,
+        but where the titles known changed since it was made and the note may name them."""
         known = self.known
-        return Scanned(
+        titles = self.titles = title_index(self.vault, self.settings, dry_run=self.options.dry_run)
+        scanned = Scanned(
             *scan_vault(
                 self.vault,
                 self.settings,
@@ -115,8 +122,15 @@ class RunMemory:
                 only=self.options.changed if known is not None else None,
                 workers=workers,
                 on_read=on_read,
+                # A vault that knows no title yet (a first run) gets its title pass once the
+                # papers its URLs cite are known (`run.title_pass`): done now, it would find
+                # nothing and be done again.
+                titles=titles if titles else None,
+                titles_changed=titles_changed(self.state, titles),
             )
         )
+        remember_titles(self.state, titles)
+        return scanned
 
     @property
     def is_warm(self) -> bool:
@@ -174,6 +188,7 @@ class RunMemory:
         plan: Plan,
         report: RunReport,
         listing: dict[str, StatKey],
+        scanned: Scanned,
         resolution: Resolution,
         refresh_after: float | None,
         workers: Workers,
@@ -183,7 +198,15 @@ class RunMemory:
         left nothing to do, the record that lets the next run stop at the listing."""
         options = self.options
         written = remember_written(
-            self.state, self.vault, plan, report.results, self.outputs(), self.warm, workers=workers
+            self.state,
+            self.vault,
+            plan,
+            report.results,
+            self.outputs(),
+            self.warm,
+            workers=workers,
+            titles=self.titles,
+            earlier=scanned.catalog.get,
         )
         self.state.put("basis", self._basis(plan, report))
         after = listing  # as this run leaves the vault
@@ -192,7 +215,14 @@ class RunMemory:
                 after.pop(path, None)
             else:
                 after[path] = stat
-        if report.complete and not options.defer_links_in and not options.defer_papers:
+        # An offline run that left titles to look up is not the last complete run: the next
+        # run online would skip the unchanged vault without looking them up.
+        if (
+            report.complete
+            and not report.titles_deferred
+            and not options.defer_links_in
+            and not options.defer_papers
+        ):
             remember_complete_run(
                 self.state, self.settings, after, report, resolution, refresh_after
             )

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.arxiv.papers import Resolution
 from vaultpapers.arxiv.resolve import resolve
 from vaultpapers.config import Settings
@@ -21,6 +22,7 @@ from vaultpapers.run.options import Progress, RunOptions
 from vaultpapers.run.report import RunReport
 from vaultpapers.run.scanning import CurrentText, Scanned, collector_paused
 from vaultpapers.run.sources import SourceOnDemand, fetch_ahead, open_cache, refresh_due
+from vaultpapers.run.title_pass import match_titles
 from vaultpapers.run.writing import apply_writes
 from vaultpapers.scan.parallel import Workers
 from vaultpapers.vaultfs.writer import VaultWriter
@@ -85,10 +87,13 @@ def run_link(
             dry_run=options.dry_run,
         )
         report.problems.extend(set_aside + scanned.problems)
-        resolution, refresh_after = _resolve(
-            vault, settings, options, scanned, report, remembered, ahead, progress
-        )
-        phases.done("resolve")
+        with open_cache(vault, in_memory=options.dry_run) as cache:
+            resolution, refresh_after = _resolve(
+                settings, options, scanned, cache, report, remembered, ahead, progress
+            )
+            phases.done("resolve")
+            resolution = match_titles(remembered, scanned, resolution, cache, report, workers)
+            phases.done("titles")
         plan = _plan(
             vault, settings, options, scanned, resolution, report, remembered, should_yield
         )
@@ -104,7 +109,7 @@ def run_link(
             return report
         _write(vault, plan, report, cancel)
         phases.done("write")
-        remembered.remember(plan, report, listing, resolution, refresh_after, workers)
+        remembered.remember(plan, report, listing, scanned, resolution, refresh_after, workers)
         bibliographies.remember(report.results)
         phases.done("remember")
     phases.done("commit")
@@ -133,10 +138,10 @@ def _scan(
 
 
 def _resolve(
-    vault: Path,
     settings: Settings,
     options: RunOptions,
     scanned: Scanned,
+    cache: PaperCache,
     report: RunReport,
     remembered: RunMemory,
     ahead: list[Prefetch],
@@ -145,22 +150,21 @@ def _resolve(
     """Every cited paper's metadata, from the cache or arXiv; the papers that fell due (or
     that `options` name) asked about again. Returns when the next paper falls due."""
     catalog = scanned.catalog
-    with open_cache(vault, in_memory=options.dry_run) as cache:
-        keys = catalog.citations.keys() | catalog.paper_notes.keys()
-        prefetch = ahead[0] if ahead else None
-        source = None if options.offline else SourceOnDemand(settings, cache, prefetch)
-        resolution = resolve(
-            sorted(keys),
-            cache,
-            source,
-            progress=progress,
-            known=remembered.papers,
-            fetching=prefetch.keys if prefetch is not None else (),
-        )
-        refresh_after: float | None = None
-        if not options.offline and not options.dry_run:
-            forced = resolution.papers.keys() if options.refresh_all else options.refresh_keys
-            resolution, refresh_after = refresh_due(cache, settings, resolution, report, forced)
+    keys = catalog.citations.keys() | catalog.paper_notes.keys()
+    prefetch = ahead[0] if ahead else None
+    source = None if options.offline else SourceOnDemand(settings, cache, prefetch)
+    resolution = resolve(
+        sorted(keys),
+        cache,
+        source,
+        progress=progress,
+        known=remembered.papers,
+        fetching=prefetch.keys if prefetch is not None else (),
+    )
+    refresh_after: float | None = None
+    if not options.offline and not options.dry_run:
+        forced = resolution.papers.keys() if options.refresh_all else options.refresh_keys
+        resolution, refresh_after = refresh_due(cache, settings, resolution, report, forced)
     report.requests = resolution.requests
     if options.dry_run and source is not None:
         report.fetched_in_memory = source.fetched
@@ -201,6 +205,7 @@ def _plan(
     report.papers = len(plan.cited)
     report.links_inserted = plan.links_inserted
     report.links = plan.links
+    report.title_links = plan.title_links
     report.pending = {**uncached, **plan.pending}
     return plan
 

@@ -16,6 +16,7 @@ class RunReport:
     links_inserted: int = 0  # into the notes written (a dry run: planned)
     # Note (its path when read) -> the papers of the links planned into it, one per link.
     links: dict[str, list[str]] = field(default_factory=dict)
+    title_links: int = 0  # of `links_inserted`, those after a paper's title
     pending: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     planned: list[Write] = field(default_factory=list)
@@ -29,6 +30,12 @@ class RunReport:
     not_rechecked: str | None = None  # why arXiv could not be asked again, if it could not
     refreshed: list[str] = field(default_factory=list)
     relations_stale: bool = False  # related papers or index notes left to a follow-up run
+    # Titles that could not be looked up on arXiv this run (phrase -> why): asked again later.
+    titles_unsearched: dict[str, str] = field(default_factory=dict)
+    title_requests: int = 0  # requests made to look titles up
+    # Titles left to look up by an offline run: such a run must not count as the last
+    # complete one, or the next run online would skip the unchanged vault without them.
+    titles_deferred: bool = False
 
     def written(self, kind: str, *, new: bool | None = None) -> int:
         """How many files of `kind` were written (`new`: created, or changed in place)."""
@@ -61,6 +68,7 @@ class RunReport:
         """True when a rerun would have nothing left to do."""
         return (
             not self.pending
+            and not self.titles_unsearched
             and not self.conflicts
             and not self.cancelled
             and not self.relations_stale

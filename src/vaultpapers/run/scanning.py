@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from vaultpapers.config import Settings
+from vaultpapers.markdown.titles import TitleIndex
 from vaultpapers.model import Note, Problem, StatKey
 from vaultpapers.run.incremental import WarmVault
+from vaultpapers.run.titles import naming_titles, remember_titles
 from vaultpapers.scan.catalog import Catalog
 from vaultpapers.scan.note import NoteScan, ScanRow, scan_from_row, scan_or_report
 from vaultpapers.scan.parallel import Workers, read_and_scan
@@ -36,6 +38,7 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+RESCAN_BATCH = 2_000  # notes scanned again at once for titles learned in a run
 FETCH_AHEAD_MIN = 2_000  # kept scans to decode: below this a helper process is no gain
 
 
@@ -51,6 +54,8 @@ def scan_vault(
     only: Collection[str] | None = None,
     workers: Workers | None = None,
     on_read: Callable[[list[NoteScan]], None] | None = None,
+    titles: TitleIndex | None = None,
+    titles_changed: tuple[TitleIndex, set[str]] | None = None,
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """Every note's scan: kept from an earlier run while the file is unchanged, else read now.
 
@@ -61,11 +66,15 @@ def scan_vault(
     when it is `in_step` with the state (the listing the last run left), the state's scans
     are not read, and if the caller knows the `only` paths that can have changed, no other
     note is even looked at. `on_read` is shown the notes read now before the kept scans
-    are decoded, when there are enough of those to be worth a head start.
+    are decoded, when there are enough of those to be worth a head start. `titles`: the
+    paper titles looked for in the notes; `titles_changed`: the titles added and the papers
+    whose title left since the kept scans were made (the notes naming those are read again).
     """
     if memory is not None and in_step is not None:
         if only is not None and save:
-            return _rescanned(vault, settings, state, memory, listing, only, workers)
+            others = [path for path in memory.catalog.scan_at if path not in only]
+            stale = naming_titles(vault, settings, others, memory.catalog.get, titles_changed)
+            return _rescanned(vault, settings, state, memory, listing, only, workers, titles, stale)
         kept_paths: Collection[str] = memory.catalog.scan_at.keys()
         earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
 
@@ -80,7 +89,7 @@ def scan_vault(
         warm = memory.catalog.scan_at if memory is not None else {}
 
         def rescan(note: Note) -> NoteScan | None:
-            return scan_again(vault, settings, note)
+            return scan_again(vault, settings, note, titles)
 
         def earlier_of(path: str) -> NoteScan | None:
             scan = warm.get(path)
@@ -92,7 +101,11 @@ def scan_vault(
     # on what the changed ones cite while the kept scans are decoded.
     changed: dict[str, NoteScan | None] = {}
     to_read = [path for path, stat in listing.items() if stat_before(path) != stat]
-    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
+    if titles_changed is not None:
+        reading = set(to_read)
+        others = [path for path in listing if path not in reading]
+        to_read += sorted(naming_titles(vault, settings, others, earlier_of, titles_changed))
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers, titles)
     if on_read is not None and len(listing) - len(to_read) >= FETCH_AHEAD_MIN:
         on_read([scan for scan in read_now.values() if scan is not None])
     scans: list[NoteScan] = []
@@ -107,7 +120,9 @@ def scan_vault(
             unreadable.append(relative)
             changed[relative] = None
     if unreadable:
-        more, more_fresh, more_problems = _read_and_scan(vault, settings, unreadable, workers)
+        more, more_fresh, more_problems = _read_and_scan(
+            vault, settings, unreadable, workers, titles
+        )
         read_now.update(more)
         fresh.update(more_fresh)
         problems += more_problems
@@ -139,6 +154,8 @@ def _rescanned(
     listing: Mapping[str, StatKey],
     only: Collection[str],
     workers: Workers | None = None,
+    titles: TitleIndex | None = None,
+    stale: Collection[str] = (),
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
     """`scan_vault` for a warm catalog in step with the listing but for the `only` paths.
     A note that could not be read stays reported until it changes."""
@@ -146,7 +163,7 @@ def _rescanned(
     changed: dict[str, NoteScan | None] = {}
     to_read: list[str] = []
     gone: list[str] = []
-    for relative in only:
+    for relative in [*only, *stale]:
         memory.unreadable.pop(relative, None)
         earlier = catalog.get(relative)
         stat = listing.get(relative)
@@ -154,10 +171,10 @@ def _rescanned(
             if earlier is not None:
                 gone.append(relative)
                 changed[relative] = earlier
-        elif earlier is None or earlier.note.stat != stat:
+        elif earlier is None or earlier.note.stat != stat or relative in stale:
             to_read.append(relative)
             changed[relative] = earlier
-    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers)
+    read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers, titles)
     state.save_scans(fresh, gone)
     _update(catalog, read_now, gone)
     memory.unreadable.update((problem.path, problem) for problem in problems)
@@ -166,13 +183,20 @@ def _rescanned(
 
 
 def _read_and_scan(
-    vault: Path, settings: Settings, paths: list[str], workers: Workers | None = None
+    vault: Path,
+    settings: Settings,
+    paths: list[str],
+    workers: Workers | None = None,
+    titles: TitleIndex | None = None,
+    texts: bool = True,
 ) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, ScanRow]], list[Problem]]:
     """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
     read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
     fresh: dict[str, tuple[StatKey, ScanRow]] = {}
     problems: list[Problem] = []
-    scanned_all = read_and_scan(vault, paths, max_bytes=settings.max_note_bytes, workers=workers)
+    scanned_all = read_and_scan(
+        vault, paths, max_bytes=settings.max_note_bytes, workers=workers, titles=titles, texts=texts
+    )
     for scanned, kept_row in scanned_all:
         if isinstance(scanned, ReadProblem):
             problems.append(Problem(scanned.path, None, scanned.message, scanned.code))
@@ -181,6 +205,45 @@ def _read_and_scan(
         if kept_row is not None:
             fresh[scanned.note.path] = (scanned.note.stat, kept_row)
     return read_now, fresh, problems
+
+
+def rescan_for_titles(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    titles: TitleIndex,
+    stale: set[str],
+    catalog: Catalog,
+    read: dict[str, Note],
+    edited: dict[str, NoteScan | None],
+    workers: Workers,
+    warm: WarmVault | None,
+    *,
+    save: bool,
+) -> None:
+    """The `stale` notes scanned again against `titles`, in the catalog and the state."""
+    for path in stale:
+        edited.setdefault(path, catalog.get(path))
+    ordered = sorted(stale)
+    # In batches: a first run scans most of the vault again here, and a vault's worth of
+    # new scans and their rows at once, beside the scans they replace, is memory wasted.
+    for start in range(0, len(ordered), RESCAN_BATCH):
+        batch = ordered[start : start + RESCAN_BATCH]
+        read_now, fresh, _ = _read_and_scan(
+            vault, settings, batch, workers, titles, texts=warm is not None
+        )
+        if save:
+            state.save_scans(fresh, ())
+        if warm is not None:
+            _update(catalog, read_now, ())
+            read.update(_texts(read_now))
+        else:
+            # Without their text, as a warm catalog keeps them: planning reads again the few
+            # it writes to, and a vault's worth of texts is not held meanwhile.
+            for scan in read_now.values():
+                if scan is not None:
+                    catalog.put(_without_text(scan))
+    remember_titles(state, titles)
 
 
 def _update(catalog: Catalog, read_now: Mapping[str, NoteScan | None], gone: Iterable[str]) -> None:
@@ -216,11 +279,13 @@ def _decoded(
         return None
 
 
-def scan_again(vault: Path, settings: Settings, note: Note) -> NoteScan | None:
+def scan_again(
+    vault: Path, settings: Settings, note: Note, titles: TitleIndex | None = None
+) -> NoteScan | None:
     """The note scanned anew, provided it is still the file its kept scan was made from."""
     current = read_note(vault, note.path, max_bytes=settings.max_note_bytes)
     if isinstance(current, Note) and current.state == note.state:
-        return scan_or_report(current)
+        return scan_or_report(current, titles=titles)
     return None
 
 

@@ -20,17 +20,28 @@ from typing import Any
 
 from vaultpapers.arxiv.ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from vaultpapers.markdown.notelinks import end_of_links_at, links_at
-from vaultpapers.markdown.properties import find_front_matter
-from vaultpapers.markdown.references import Reference, find_references
-from vaultpapers.markdown.spans import code_spans, front_matter_span, merge_spans
+from vaultpapers.markdown.properties import FrontMatter, find_front_matter
+from vaultpapers.markdown.references import Reference, ReferenceScan, find_references
+from vaultpapers.markdown.spans import Span, code_spans, front_matter_span, merge_spans
 from vaultpapers.markdown.tags import body_tags, front_matter_tags
+from vaultpapers.markdown.titles import (
+    TitleIndex,
+    TitleMatch,
+    find_titles,
+    mask_from_bytes,
+    mask_to_bytes,
+    near_misses,
+    normal_words,
+    title_candidates,
+    word_mask,
+)
 from vaultpapers.model import FileState, Note, Problem
 from vaultpapers.notes.citekeys import pandoc_citekeys
 from vaultpapers.notes.index_notes import INDEX_KINDS, note_summary
 from vaultpapers.notes.paper_note import PAPER_KIND, owned_spans, section_text, without_sections
 from vaultpapers.notes.related import PaperRelations
 
-SCAN_FORMAT = 9  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 11  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -83,6 +94,12 @@ class NoteScan:
     citekey: str | None = None
     # The citekeys a user's note cites in Pandoc's syntax (`[@jaegle2021perceiver]`).
     cites: tuple[str, ...] = ()
+    # A user's note: the `word_mask` of its words, to tell whether it may name a title the
+    # vault learns later (None: not worked out, as when titles are off).
+    words: int | None = None
+    # A user's note: the titles it writes like a paper's that no known title matched (their
+    # `TitleCandidate.phrase`), to look up on arXiv (`titles: search`).
+    title_candidates: tuple[str, ...] = ()
     _references: tuple[tuple[Any, ...], ...] = ()  # see _encode_reference
 
     @cached_property
@@ -118,17 +135,42 @@ def _encode_reference(ref: Reference, links_after: list[str]) -> tuple[Any, ...]
         ref.insert_at,
         ref.in_table,
         ref.next_wikilink,
+        ref.by_title,
         links_after,
     )
 
 
 def _decode_reference(row: tuple[Any, ...] | list[Any]) -> Reference:
-    key, version, start, end, line, insert_at, in_table, next_wikilink, _ = row
-    return Reference(ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink)
+    key, version, start, end, line, insert_at, in_table, next_wikilink, by_title, _ = row
+    return Reference(
+        ArxivId(key, version), start, end, line, insert_at, in_table, next_wikilink, by_title
+    )
 
 
-def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
-    """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse)."""
+# A user's note's lines written like a paper title, as its scan found them: the phrases to
+# look up (`NoteScan.title_candidates`) and the near misses (problems), and its word mask.
+# Links inserted into a note change none of them: they go where the note cites, these lines
+# cite nothing, and no title counts inside a link.
+TitleLines = tuple[tuple[str, ...], tuple["Problem", ...], int | None]
+NEAR_MISS = "looks like a paper title: "  # how a near miss's problem starts
+
+
+def title_lines_of(scan: NoteScan) -> TitleLines:
+    """What `scan` found of the note's lines written like a title (see `TitleLines`)."""
+    misses = tuple(p for p in scan.problems if p.message.startswith(NEAR_MISS))
+    return scan.title_candidates, misses, scan.words
+
+
+def scan_note(
+    note: Note,
+    front_matter: Mapping[str, Any] | None = None,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
+) -> NoteScan:
+    """`front_matter`: what the note's YAML holds, when the caller wrote it (spares a parse).
+    `titles`: the paper titles the vault knows, looked for in the user's notes. `title_lines`:
+    what an earlier scan found of its lines written like a title, when only links were
+    inserted since (they are not looked for again)."""
     assert note.text is not None
     if note.path.lower().endswith(_PLUGIN_SUFFIXES):
         return NoteScan(note, PLUGIN_KIND)
@@ -137,25 +179,7 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
     if front is not None and front.data is None:
         if _PLUGIN_KEY_LINE.search(note.text, front.yaml_start, front.yaml_end):
             return NoteScan(note, PLUGIN_KIND)
-        # Unreadable front matter: the note is left exactly as it is (no links go in). If it
-        # still says it is a paper note, it keeps its paper: no duplicate is made.
-        message = f"front matter not read: {front.error}; left untouched"
-        problem = Problem(note.path, 1, message, "front-matter-invalid")
-        raw = note.text[front.yaml_start : front.yaml_end]
-        claimed = _CLAIMED_PAPER.search(raw) if _PAPER_KIND_LINE.search(raw) else None
-        paper_key = None
-        if claimed is not None:
-            try:
-                paper_key = parse_arxiv_id(claimed.group(1)).key
-            except InvalidArxivId:
-                paper_key = None
-        scan_kind = PAPER_KIND if paper_key else USER_KIND
-        scan = _scan_content(note, scan_kind, {}, paper_key, [problem], insertable=False)
-        # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
-        lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
-        if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
-            scan.names_paper = named_paper(lines)
-        return scan
+        return _scan_unreadable(note, front, titles, title_lines)
     if front is not None and front.data is not None:
         data = front.data
         if any(data.get(key) for key in _PLUGIN_KEYS):
@@ -178,15 +202,60 @@ def scan_note(note: Note, front_matter: Mapping[str, Any] | None = None) -> Note
             "(write it quoted, e.g. arxiv_id: '2103.03206'); treated as your own note",
             "paper-note-bad-id",
         )
-        return _scan_content(note, USER_KIND, data, None, [problem])
-    return _scan_content(note, USER_KIND, data, None, [])
+        return _scan_content(
+            note, USER_KIND, data, None, [problem], titles=titles, title_lines=title_lines
+        )
+    return _scan_content(note, USER_KIND, data, None, [], titles=titles, title_lines=title_lines)
 
 
-def scan_or_report(note: Note, front_matter: Mapping[str, Any] | None = None) -> NoteScan:
+def _scan_unreadable(
+    note: Note,
+    front: FrontMatter,
+    titles: TitleIndex | None,
+    title_lines: TitleLines | None,
+) -> NoteScan:
+    """A note whose front matter is not YAML we can read."""
+    assert note.text is not None
+    # Unreadable front matter: the note is left exactly as it is (no links go in). If it
+    # still says it is a paper note, it keeps its paper: no duplicate is made.
+    message = f"front matter not read: {front.error}; left untouched"
+    problem = Problem(note.path, 1, message, "front-matter-invalid")
+    raw = note.text[front.yaml_start : front.yaml_end]
+    claimed = _CLAIMED_PAPER.search(raw) if _PAPER_KIND_LINE.search(raw) else None
+    paper_key = None
+    if claimed is not None:
+        try:
+            paper_key = parse_arxiv_id(claimed.group(1)).key
+        except InvalidArxivId:
+            paper_key = None
+    scan_kind = PAPER_KIND if paper_key else USER_KIND
+    scan = _scan_content(
+        note,
+        scan_kind,
+        {},
+        paper_key,
+        [problem],
+        insertable=False,
+        titles=titles,
+        title_lines=title_lines,
+    )
+    # `title: A: B` unquoted (clippers write it) breaks the YAML, not a `source:` line.
+    lines = {m[1]: m[2] for m in _PROPERTY_LINE.finditer(raw)}
+    if not paper_key and lines.get("vaultpapers", "").lower() not in _NO:
+        scan.names_paper = named_paper(lines)
+    return scan
+
+
+def scan_or_report(
+    note: Note,
+    front_matter: Mapping[str, Any] | None = None,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
+) -> NoteScan:
     """`scan_note`, except that a failure costs only this note: it is then treated as text
     we do not touch, with a problem saying so."""
     try:
-        return scan_note(note, front_matter)
+        return scan_note(note, front_matter, titles, title_lines)
     except Exception as exc:  # a bug must cost one note, never the whole vault
         message = (
             f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
@@ -204,21 +273,31 @@ def _scan_content(
     problems: list[Problem],
     *,
     insertable: bool = True,
+    titles: TitleIndex | None = None,
+    title_lines: TitleLines | None = None,
 ) -> NoteScan:
+    """What `note` holds that planning needs: references (by URL, id and title), tags,
+    citations, its summary; `insertable`: whether links may go into it at all."""
     text = note.text
     assert text is not None
     front = front_matter_span(text)
-    names = (
-        named_paper(data, text[: front[1]] if front else "")
-        if kind == USER_KIND and data.get("vaultpapers") is not False
-        else None
-    )
+    names = None
+    if kind == USER_KIND and data.get("vaultpapers") is not False:
+        names = named_paper(data, text[: front[1]] if front else "")
     # Our sections, in our paper notes and in the user's own notes on papers, are not theirs.
     skip = owned_spans(text) if kind == PAPER_KIND or names is not None else []
     found = find_references(text, skip_spans=skip)
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
+    named, mask, candidates = (
+        _titles_named(note, titles, title_lines, skip, names, found, problems)
+        if titles is not None and kind == USER_KIND
+        else ([], None, ())
+    )
+    if named:
+        by_title = _outside_links_after(text, tuple(m.reference() for m in named))
+        references = tuple(sorted(references + by_title, key=lambda r: r.start))
     problems += [
         Problem(note.path, bad.line, f"{bad.text}: {bad.reason}", "invalid-arxiv-id")
         for bad in found.invalid
@@ -233,12 +312,8 @@ def _scan_content(
     citekey = None
     if kind == PAPER_KIND or names is not None:
         citekey = _citekey(data.get("citekey"), text[: front[1]] if front else "")
-        if citekey == UNUSABLE_CITEKEY:
-            message = (
-                "citekey is a list or a mapping, not one key: left as it is; the paper is "
-                "left out of the bibliography until it holds one"
-            )
-            problems.append(Problem(note.path, None, message, "citekey-not-text"))
+    if citekey == UNUSABLE_CITEKEY:
+        problems.append(Problem(note.path, None, _UNUSABLE_CITEKEY_PROBLEM, "citekey-not-text"))
     return NoteScan(
         note,
         kind,
@@ -252,19 +327,70 @@ def _scan_content(
         names_paper=names,
         citekey=citekey,
         cites=cites,
-        _references=tuple(
-            _encode_reference(
-                r if insertable else replace(r, insert_at=None),
-                links_at(text, r.insert_at) if r.insert_at is not None else [],
-            )
-            for r in references
-        ),
+        words=mask,
+        title_candidates=candidates,
+        _references=_encoded(text, references, insertable),
     )
+
+
+def _encoded(text: str, references: tuple[Reference, ...], insertable: bool) -> tuple[Any, ...]:
+    """The references as a scan keeps them, each with the links standing after it."""
+    return tuple(
+        _encode_reference(
+            r if insertable else replace(r, insert_at=None),
+            links_at(text, r.insert_at) if r.insert_at is not None else [],
+        )
+        for r in references
+    )
+
+
+def _titles_named(
+    note: Note,
+    titles: TitleIndex,
+    title_lines: TitleLines | None,
+    skip: list[Span],
+    names: str | None,
+    found: ReferenceScan,
+    problems: list[Problem],
+) -> tuple[list[TitleMatch], int | None, tuple[str, ...]]:
+    """The known titles a user's note names, its word mask and the titles it writes to look
+    up; its near misses go to `problems`. `title_lines`: what an earlier scan found of its
+    lines written like a title, when only links were inserted since."""
+    text = note.text
+    assert text is not None
+    if title_lines is not None:
+        # The words the note held before the links went in: words in a link name no title.
+        candidates, misses, mask = title_lines
+        problems += [replace(problem, path=note.path) for problem in misses]
+        return find_titles(text, titles, skip_spans=skip, own=names), mask, candidates
+    words = normal_words(text)
+    named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
+    cited_lines = {r.line for r in found.references} | {b.line for b in found.invalid}
+    problems += [
+        Problem(
+            note.path,
+            miss.line,
+            f'{NEAR_MISS}"{miss.written}"; the closest known is '
+            f'"{miss.title.title}" ({miss.title.key}); not linked',
+            "title-near-miss",
+        )
+        for miss in near_misses(
+            text, titles, named, skip_spans=skip, words=words, cited_lines=cited_lines
+        )
+    ]
+    to_look_up = title_candidates(
+        text, named, skip_spans=skip, cited_lines=cited_lines, index=titles
+    )
+    return named, word_mask(words), tuple(dict.fromkeys(c.phrase for c in to_look_up))
 
 
 # What a scan holds for a note whose `citekey` is no key at all (a list, a mapping): the note
 # has one, which is the user's, so none is made for it, and none is used.
 UNUSABLE_CITEKEY = ""
+_UNUSABLE_CITEKEY_PROBLEM = (
+    "citekey is a list or a mapping, not one key: left as it is; the paper is left out of "
+    "the bibliography until it holds one"
+)
 
 
 def _citekey(value: Any, yaml_text: str) -> str | None:
@@ -371,6 +497,8 @@ SCAN_COLUMNS = (
     "cites",
     "cited",
     "tags",
+    "words",
+    "title_candidates",
     "problems",
     "body",
 )
@@ -396,6 +524,8 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         " ".join(scan.cites),  # Pandoc's citekeys hold no whitespace
         " ".join(scan.cited),  # arXiv keys hold no space, tags no whitespace
         " ".join(scan.tags),
+        None if scan.words is None else mask_to_bytes(scan.words),
+        "\n".join(scan.title_candidates) or None,  # a phrase holds no newline
         json.dumps(problems, ensure_ascii=False) if problems else None,
         json.dumps(body, ensure_ascii=False),
     )
@@ -418,6 +548,8 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         cites,
         cited,
         tags,
+        words,
+        candidates,
         problems,
         body,
     ) = row
@@ -455,6 +587,8 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         citekey=citekey,
         cites=tuple(cites.split(" ")) if cites else (),
         tags=tuple(tags.split(" ")) if tags else (),
+        words=mask_from_bytes(words) if isinstance(words, bytes) else None,
+        title_candidates=tuple(candidates.split("\n")) if isinstance(candidates, str) else (),
         _body=body,
         _rescan=rescan,
     )

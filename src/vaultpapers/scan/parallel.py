@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+from vaultpapers.markdown.titles import TitleIndex
 from vaultpapers.model import FileState, Note, Problem, StatKey
 from vaultpapers.scan.note import (
     OPAQUE_KIND,
@@ -29,6 +30,7 @@ from vaultpapers.scan.note import (
     USER_KIND,
     NoteScan,
     ScanRow,
+    TitleLines,
     scan_from_row,
     scan_or_report,
     scan_to_row,
@@ -44,7 +46,11 @@ MAX_WORKERS = 4
 
 T = TypeVar("T")
 Scanned = NoteScan | ReadProblem
-Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None]
+# A user's note that only gained links: what its scan found of its lines written like a
+# title, and the rows of the titles that can match in it (those it was found to name, and
+# any of the same words): its title pass needs no more than these.
+Relinked = tuple[TitleLines, tuple[tuple[str, str, int | None], ...]]
+Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None, Relinked | None]
 
 
 def _workers(count: int) -> int:
@@ -95,30 +101,46 @@ class Workers:
 
 
 def read_and_scan(
-    vault: Path, paths: Sequence[str], *, max_bytes: int, workers: Workers | None = None
+    vault: Path,
+    paths: Sequence[str],
+    *,
+    max_bytes: int,
+    workers: Workers | None = None,
+    titles: TitleIndex | None = None,
+    texts: bool = True,
 ) -> list[tuple[Scanned, ScanRow | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
-    (JSON; None for a note that could not be read or scanned)."""
+    (JSON; None for a note that could not be read or scanned). `titles`: the paper titles
+    looked for in the user's notes. `texts`: whether the workers send back the texts of
+    the notes planning may write to (not when the caller keeps none)."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
     vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
+    indexes = [_shipped(titles) if _workers(len(paths)) > 1 else None] * len(chunks)
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits)
+        answers = pool.map(
+            len(paths), _scan_chunk, vaults, chunks, limits, indexes, [texts] * len(chunks)
+        )
     if answers is None:
-        return [_with_row(_read_and_scan(vault, path, max_bytes)) for path in paths]
+        return [_with_row(_read_and_scan(vault, path, max_bytes, titles)) for path in paths]
     return [_decode(path, answer) for chunk in answers for path, answer in chunk]
 
 
 def scan_written(
-    notes: Sequence[Written], workers: Workers | None = None
+    notes: Sequence[Written], workers: Workers | None = None, titles: TitleIndex | None = None
 ) -> list[tuple[str, StatKey, ScanRow] | None]:
     """What the state keeps of each note just written — (path, stat, scan JSON) — or None
     for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
-    properties its front matter holds when known)."""
+    properties its front matter holds when known, its lines written like a title when the
+    scan before the write found them and only links went in)."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
+    # The vault's titles go to the workers only for notes that need them all.
+    if all(note[6] is not None for note in notes):
+        titles = None
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(notes), _scan_written_chunk, chunks)
+        shipped = [_shipped(titles) if _workers(len(notes)) > 1 else None] * len(chunks)
+        answers = pool.map(len(notes), _scan_written_chunk, chunks, shipped)
     if answers is None:
-        return [_scan_written(note) for note in notes]
+        return [_scan_written(note, titles) for note in notes]
     return [row for chunk in answers for row in chunk]
 
 
@@ -138,15 +160,56 @@ def _with_row(scanned: Scanned) -> tuple[Scanned, ScanRow | None]:
     return scanned, scan_to_row(scanned)
 
 
-def _read_and_scan(vault: Path, path: str, max_bytes: int) -> Scanned:
+def _read_and_scan(
+    vault: Path, path: str, max_bytes: int, titles: TitleIndex | None = None
+) -> Scanned:
     note = read_note(vault, path, max_bytes=max_bytes)
-    return note if isinstance(note, ReadProblem) else scan_or_report(note)
+    return note if isinstance(note, ReadProblem) else scan_or_report(note, titles=titles)
 
 
-def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[str, Any]]:
+# A title index goes to the workers as its rows, pickled once into bytes, and is built there
+# once per worker: sent whole, it would be pickled with every chunk and its lookups built
+# again for each; sent as rows, each chunk's pickling would walk thousands of objects again
+# (and a run that does not collect garbage keeps what each pickling leaves behind).
+Shipped = tuple[str, bytes] | None
+_received: dict[str, TitleIndex] = {}
+
+
+_sent: dict[str, bytes] = {}  # the last index shipped, pickled: a run ships it batch by batch
+
+
+def _shipped(titles: TitleIndex | None) -> Shipped:
+    if titles is None:
+        return None
+    import pickle
+
+    digest = titles.digest()
+    if digest not in _sent:
+        _sent.clear()
+        _sent[digest] = pickle.dumps(titles.rows(), protocol=pickle.HIGHEST_PROTOCOL)
+    return digest, _sent[digest]
+
+
+def _index_of(shipped: Shipped) -> TitleIndex | None:
+    if shipped is None:
+        return None
+    digest, rows = shipped
+    index = _received.get(digest)
+    if index is None:
+        import pickle
+
+        _received.clear()  # one run's index at a time; it only grows within a run
+        index = _received[digest] = TitleIndex.of(pickle.loads(rows))
+    return index
+
+
+def _scan_chunk(
+    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None, texts: bool = True
+) -> list[tuple[str, Any]]:
+    titles = _index_of(shipped)
     answers: list[tuple[str, Any]] = []
     for path in paths:
-        scanned = _read_and_scan(Path(vault), path, max_bytes)
+        scanned = _read_and_scan(Path(vault), path, max_bytes, titles)
         if isinstance(scanned, ReadProblem):
             answers.append((path, ("unread", scanned.message, scanned.code)))
         elif scanned.kind == OPAQUE_KIND:
@@ -157,7 +220,7 @@ def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[
             # generated. The rest (most of a vault) are read again if ever needed.
             text = (
                 scanned.note.text
-                if scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND)
+                if texts and (scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND))
                 else None
             )
             answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned), text)))
@@ -179,11 +242,20 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None
     return scan, kept_row
 
 
-def _scan_written(written: Written) -> tuple[str, StatKey, ScanRow] | None:
-    path, text, bom, state, stat, front_matter = written
-    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter)
+def _scan_written(
+    written: Written, titles: TitleIndex | None = None
+) -> tuple[str, StatKey, ScanRow] | None:
+    path, text, bom, state, stat, front_matter, relinked = written
+    lines = None
+    if relinked is not None:
+        lines, rows = relinked
+        titles = TitleIndex.of(rows)
+    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter, titles, lines)
     return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
 
 
-def _scan_written_chunk(notes: Sequence[Written]) -> list[tuple[str, StatKey, ScanRow] | None]:
-    return [_scan_written(note) for note in notes]
+def _scan_written_chunk(
+    notes: Sequence[Written], shipped: Shipped = None
+) -> list[tuple[str, StatKey, ScanRow] | None]:
+    titles = _index_of(shipped)
+    return [_scan_written(note, titles) for note in notes]

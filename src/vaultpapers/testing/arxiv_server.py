@@ -1,6 +1,7 @@
 """A loopback stand-in for arXiv's export API (``/api/query``) for tests and benchmarks.
 
-It answers ``id_list`` queries with feeds shaped exactly like the responses arXiv really serves
+It answers ``id_list`` queries, and ``search_query`` in arXiv's grammar (fields, phrases,
+AND/OR/ANDNOT, parentheses), with feeds shaped exactly like the responses arXiv really serves
 (see the recorded bodies the project keeps), and can be told to misbehave the ways arXiv does:
 rate limiting, outages, stalls, truncated bodies, spuriously empty pages, dropped connections.
 
@@ -34,11 +35,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape, quoteattr, unescape
 
 from vaultpapers.arxiv.papers import Paper
 
-__all__ = ["FakeArxiv", "RecordedRequest", "entry_xml"]
+__all__ = ["FakeArxiv", "QuerySyntaxError", "RecordedRequest", "entry_xml", "parse_search_query"]
 
 API_PATH = "/api/query"
 CONTROL_PATH = "/control/"  # only when asked for (`FakeArxiv(control=True)`)
@@ -200,6 +201,160 @@ def _arxiv_order(entries: list[_StoredEntry], requested: list[str]) -> list[_Sto
     if len(shuffled) > 1 and shuffled == entries:
         shuffled.reverse()
     return shuffled
+
+
+# -- search_query ------------------------------------------------------------------------------
+# arXiv's grammar (its API manual): `prefix:term` or `prefix:"a phrase"` with the prefixes ti
+# (title), abs (abstract), au (author), all (any of these); the Boolean operators AND, OR and
+# ANDNOT (upper case only), and parentheses. AND and ANDNOT bind tighter than OR. A bare term
+# searches all fields.
+
+_QUERY_TOKEN = re.compile(
+    r'\s*(?:(?P<open>\()|(?P<close>\))|(?P<op>ANDNOT|AND|OR)(?=[\s()"]|$)'
+    r'|(?:(?P<field>ti|abs|au|all):)?(?:"(?P<phrase>[^"]*)"|(?P<word>[^\s()"]+)))'
+)
+_FIELDS = ("ti", "abs", "au", "all")
+_TERM_WORD = re.compile(r"\w+")
+
+
+class QuerySyntaxError(ValueError):
+    """A search_query arXiv's grammar cannot read."""
+
+
+@dataclass(frozen=True)
+class _Term:
+    field: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Operation:
+    op: str  # AND, OR, ANDNOT
+    left: _Term | _Operation
+    right: _Term | _Operation
+
+
+def parse_search_query(query: str) -> _Term | _Operation:
+    """The query as a tree of terms and operators; raises QuerySyntaxError."""
+    tokens: list[tuple[str, str | tuple[str, str]]] = []
+    pos = 0
+    query = query.strip()
+    while pos < len(query):
+        match = _QUERY_TOKEN.match(query, pos)
+        if match is None or match.end() == pos:
+            raise QuerySyntaxError(f"cannot read the query at {query[pos:]!r}")
+        pos = match.end()
+        if match["open"]:
+            tokens.append(("(", "("))
+        elif match["close"]:
+            tokens.append((")", ")"))
+        elif match["op"]:
+            tokens.append(("op", match["op"]))
+        else:
+            text = match["phrase"] if match["phrase"] is not None else match["word"]
+            tokens.append(("term", (match["field"] or "all", text)))
+    if not tokens:
+        raise QuerySyntaxError("an empty query")
+    parser = _QueryParser(tokens)
+    tree = parser.either()
+    if parser.at < len(tokens):
+        raise QuerySyntaxError(f"unexpected {tokens[parser.at][1]!r}")
+    return tree
+
+
+class _QueryParser:
+    def __init__(self, tokens: list[tuple[str, str | tuple[str, str]]]) -> None:
+        self.tokens = tokens
+        self.at = 0
+
+    def _peek(self) -> tuple[str, str | tuple[str, str]] | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def either(self) -> _Term | _Operation:
+        tree = self.both()
+        while (token := self._peek()) is not None and token == ("op", "OR"):
+            self.at += 1
+            tree = _Operation("OR", tree, self.both())
+        return tree
+
+    def both(self) -> _Term | _Operation:
+        tree = self.single()
+        while (token := self._peek()) is not None and token[0] == "op" and token[1] != "OR":
+            self.at += 1
+            tree = _Operation(str(token[1]), tree, self.single())
+        return tree
+
+    def single(self) -> _Term | _Operation:
+        token = self._peek()
+        if token is None:
+            raise QuerySyntaxError("the query ends where a term was expected")
+        self.at += 1
+        if token[0] == "(":
+            tree = self.either()
+            if self._peek() != (")", ")"):
+                raise QuerySyntaxError("a parenthesis is not closed")
+            self.at += 1
+            return tree
+        if token[0] != "term" or isinstance(token[1], str):
+            raise QuerySyntaxError(f"a term was expected, not {token[1]!r}")
+        field, text = token[1]
+        words = tuple(_TERM_WORD.findall(text.casefold()))
+        if not words:
+            raise QuerySyntaxError(f"a term without words: {text!r}")
+        return _Term(field, words)
+
+
+@dataclass(frozen=True)
+class _Searchable:
+    """An entry's fields as words, for matching terms."""
+
+    ti: tuple[str, ...]
+    abs: tuple[str, ...]
+    au: tuple[str, ...]
+
+    @classmethod
+    def of(cls, xml: str) -> _Searchable:
+        def words(text: str) -> tuple[str, ...]:
+            return tuple(_TERM_WORD.findall(unescape(text).casefold()))
+
+        title = _ENTRY_TITLE.search(xml)
+        summary = _ENTRY_SUMMARY.search(xml)
+        names = " ".join(_ENTRY_AUTHOR.findall(xml))
+        return cls(
+            words(title[1]) if title else (),
+            words(summary[1]) if summary else (),
+            words(names),
+        )
+
+    def matches(self, term: _Term) -> bool:
+        fields = ("ti", "abs", "au") if term.field == "all" else (term.field,)
+        return any(_holds(getattr(self, name), term.words) for name in fields)
+
+
+_ENTRY_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+_ENTRY_SUMMARY = re.compile(r"<summary>(.*?)</summary>", re.S)
+_ENTRY_AUTHOR = re.compile(r"<name>(.*?)</name>", re.S)
+
+
+def _holds(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether `phrase` stands in `words`, word after word."""
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
+
+
+def _evaluate(tree: _Term | _Operation, entry: _Searchable) -> tuple[bool, int]:
+    """Whether the entry answers the query, and how many of its terms it matched (the
+    relevance: more matched terms first)."""
+    if isinstance(tree, _Term):
+        hit = entry.matches(tree)
+        return hit, int(hit)
+    left, left_score = _evaluate(tree.left, entry)
+    right, right_score = _evaluate(tree.right, entry)
+    if tree.op == "OR":
+        return left or right, left_score + right_score
+    if tree.op == "AND":
+        return left and right, left_score + right_score
+    return left and not right, left_score  # ANDNOT
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -486,6 +641,14 @@ class FakeArxiv:
     def _query(
         self, search_query: str, raw_id_list: str, id_list: list[str], start: int, max_results: int
     ) -> tuple[int, bytes]:
+        tree = None
+        if search_query.strip():
+            try:
+                tree = parse_search_query(search_query)
+            except QuerySyntaxError as exc:
+                return 400, str(exc).encode("utf-8")
+        if tree is not None and not id_list:
+            return 200, self._search(tree, search_query, start, max_results)
         wanted: list[tuple[str, int | None]] = []
         for arxiv_id in id_list:
             split = _split_id(arxiv_id)
@@ -500,6 +663,12 @@ class FakeArxiv:
                 # The fake keeps one version per paper; other versions of it do not exist here.
                 if entry is not None and (version is None or version == entry.version):
                     found[key] = entry
+        if tree is not None:  # an id_list and a query: the listed papers that answer it
+            found = {
+                key: entry
+                for key, entry in found.items()
+                if _evaluate(tree, _Searchable.of(entry.xml))[0]
+            }
         ordered = _arxiv_order(list(found.values()), id_list)
         page = ordered[max(0, start) : max(0, start) + max(0, max_results)]
         body = _query_feed(
@@ -511,6 +680,30 @@ class FakeArxiv:
             entries=[entry.xml for entry in page],
         )
         return 200, body
+
+    def _search(
+        self, tree: _Term | _Operation, search_query: str, start: int, max_results: int
+    ) -> bytes:
+        """Every stored paper that answers the query, most matched terms first, then the
+        shorter title (arXiv's relevance weighs a term in a short title more), then by id."""
+        with self._lock:
+            entries = list(self._entries.values())
+        scored = []
+        for entry in entries:
+            searchable = _Searchable.of(entry.xml)
+            hit, score = _evaluate(tree, searchable)
+            if hit:
+                scored.append((-score, len(searchable.ti), entry.key, entry))
+        scored.sort(key=lambda item: item[:3])
+        page = scored[max(0, start) : max(0, start) + max(0, max_results)]
+        return _query_feed(
+            search_query=search_query,
+            id_list="",
+            start=start,
+            max_results=max_results,
+            total=len(scored),
+            entries=[item[3].xml for item in page],
+        )
 
     def _send(
         self,
