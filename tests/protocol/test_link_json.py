@@ -264,17 +264,28 @@ def test_without_the_flag_nothing_is_json(tmp_path: Path, api: FakeArxiv) -> Non
     assert "{" not in result.stdout
 
 
-def test_a_note_saved_during_the_run_is_a_write_skipped_and_its_links_do_not_count(
-    tmp_path: Path, api: FakeArxiv
+@pytest.mark.parametrize("titles", ["off", "search"])
+def test_a_note_saved_during_the_run_is_not_written_and_its_links_do_not_count(
+    tmp_path: Path, api: FakeArxiv, titles: str
 ) -> None:
     """A real run, with the user saving one note after the run read it and before it wrote:
-    that note is `write_skipped` (conflict), its links are not counted as inserted."""
+    that note is not written and its links are not counted as inserted. The run holds the
+    text it read (titles off): the writer finds the file changed, a `write_skipped`
+    (conflict). A first run's title pass leaves the texts to be read again while planning
+    (titles on): the planner finds it changed, a `changed-during-run` problem."""
     from vaultpapers import protocol
     from vaultpapers.config import load_settings
     from vaultpapers.run.options import RunOptions
     from vaultpapers.run.pipeline import run_link
 
-    vault = build_vault(tmp_path / "v", {"Reading log.md": READING_LOG, "Physics.md": PHYSICS})
+    vault = build_vault(
+        tmp_path / "v",
+        {
+            "Reading log.md": READING_LOG,
+            "Physics.md": PHYSICS,
+            ".vaultpapers/config.yaml": f"titles: {titles}\n",
+        },
+    )
     assert invoke(api, "link", "--dry-run", str(vault)).exit_code == 0  # nothing written
     settings = load_settings(
         vault, {"VAULTPAPERS_ARXIV_API": api.url, "VAULTPAPERS_ARXIV_DELAY": "0"}
@@ -291,12 +302,21 @@ def test_a_note_saved_during_the_run_is_a_write_skipped_and_its_links_do_not_cou
     assert saved, "the run asked should_yield while planning"
     events = [valid(e) for e in protocol.run_events(report)]
     counts = assert_adds_up([protocol.run_started("link", vault, RunOptions()), *events])
-    [skipped] = named(events, "write_skipped")
-    assert skipped["path"] == "Physics.md" and skipped["outcome"] == "conflict"
-    assert counts["skipped"] == 1
+    if titles == "off":
+        [skipped] = named(events, "write_skipped")
+        assert skipped["path"] == "Physics.md" and skipped["outcome"] == "conflict"
+        assert counts["skipped"] == 1
+        assert events[-1]["exit_code"] == 1 and events[-1]["complete"] is False
+    else:  # the note is owed to the next run, which sees it changed anyway
+        changed = [e for e in named(events, "problem") if e["code"] == "changed-during-run"]
+        assert [e["file"] for e in changed] == ["Physics.md"]
+        assert not named(events, "write_skipped")
+    assert "Physics.md" not in [e["path"] for e in named(events, "note_written")]
     assert counts["links_inserted"] == 3  # Reading log.md's, not Physics.md's
-    assert events[-1]["exit_code"] == 1 and events[-1]["complete"] is False
     assert (vault / "Physics.md").read_text(encoding="utf-8").endswith("A thought.\n")
+    assert invoke(api, "link", str(vault)).exit_code == 0  # the next run links it
+    physics = (vault / "Physics.md").read_text(encoding="utf-8")
+    assert "[[" in physics and physics.endswith("A thought.\n")
 
 
 LINES = st.sampled_from(
