@@ -9,7 +9,7 @@ import re
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,6 +23,9 @@ from vaultpapers.run.export import export_bibliography
 from vaultpapers.run.options import RunOptions
 from vaultpapers.run.pipeline import run_link
 from vaultpapers.run.report import RunReport
+
+if TYPE_CHECKING:
+    from vaultpapers.protocol import Emitter
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 1  # finished, but a rerun has work left: pending papers, skipped writes
@@ -51,7 +54,48 @@ def run() -> None:
     main()
 
 
-@click.group()
+JSON_FLAG = "--json"
+json_option = click.option(
+    JSON_FLAG,
+    "json_out",
+    is_flag=True,
+    help="Print newline-delimited JSON events on stdout instead (docs/protocol.md).",
+)
+
+
+class _Commands(click.Group):
+    """The command group; under `--json` every failure, click's own included (a bad option,
+    no such vault), is an `error` event on stdout, never text or a traceback there."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        before_separator = argv[: argv.index("--")] if "--" in argv else argv
+        if JSON_FLAG not in before_separator or not standalone_mode:
+            return super().main(argv, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            return super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.show()  # the human message, on stderr
+            message, code = exc.format_message(), exc.exit_code
+        except click.Abort:
+            message, code = "aborted", EXIT_INCOMPLETE
+        except Exception as exc:  # a bug: its traceback goes to stderr, never to stdout
+            logging.getLogger("vaultpapers").exception("vaultpapers failed")
+            message, code = f"internal error: {type(exc).__name__}: {exc}", EXIT_INCOMPLETE
+        from vaultpapers import protocol
+
+        protocol.Emitter(sys.stdout).emit(protocol.error(message, code))
+        sys.exit(code)
+
+
+@click.group(cls=_Commands)
 @click.version_option(__version__, prog_name="vaultpapers")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 def main(verbose: int) -> None:
@@ -66,7 +110,10 @@ def main(verbose: int) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the planned changes; write nothing.")
 @click.option("--diff", "show_diff", is_flag=True, help="With --dry-run: show each change.")
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
-def link(vault: Path, offline: bool, dry_run: bool, show_diff: bool, quiet: bool) -> None:
+@json_option
+def link(
+    vault: Path, offline: bool, dry_run: bool, show_diff: bool, quiet: bool, json_out: bool
+) -> None:
     """Find every arXiv reference in VAULT and link it to a paper note.
 
     \b
@@ -75,15 +122,42 @@ def link(vault: Path, offline: bool, dry_run: bool, show_diff: bool, quiet: bool
     2 bad usage or configuration, nothing done.
     """
     options = RunOptions(offline=offline, dry_run=dry_run or show_diff)
-    _link(vault, options, quiet=quiet, show_diff=show_diff)
+    _link(vault, options, quiet=quiet, show_diff=show_diff, events=_events(json_out))
 
 
-def _link(vault: Path, options: RunOptions, *, quiet: bool, show_diff: bool = False) -> None:
+def _events(json_out: bool) -> Emitter | None:
+    """Where `--json` events go; None for human output (nothing more is imported then)."""
+    if not json_out:
+        return None
+    from vaultpapers.protocol import Emitter
+
+    return Emitter(sys.stdout)
+
+
+def _link(
+    vault: Path,
+    options: RunOptions,
+    *,
+    quiet: bool,
+    show_diff: bool = False,
+    events: Emitter | None = None,
+    command: str = "link",
+) -> None:
     """`link` and `refresh`: one run, its report, its exit code."""
     try:
         settings = load_settings(vault)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+    if events is not None:
+        from vaultpapers import protocol
+
+        events.emit(protocol.run_started(command, vault, options))
+        try:
+            report = run_link(vault, settings, options, progress=events.progress)
+        except CacheError as exc:
+            raise click.ClickException(str(exc)) from exc
+        events.emit_all(protocol.run_events(report))
+        sys.exit(protocol.exit_code(report))
     with _progress_bar(quiet) as progress:
         try:
             report = run_link(vault, settings, options, progress=progress)
@@ -98,7 +172,10 @@ def _link(vault: Path, options: RunOptions, *, quiet: bool, show_diff: bool = Fa
 @click.argument("ids", nargs=-1)
 @click.option("--all", "all_papers", is_flag=True, help="Ask about every paper with a note.")
 @click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
-def refresh(vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool) -> None:
+@json_option
+def refresh(
+    vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool, json_out: bool
+) -> None:
     """Ask arXiv again now about the papers IDS (or --all), due or not, and bring their
     notes and the bibliography up to date; then link VAULT as `link` does.
 
@@ -113,7 +190,8 @@ def refresh(vault: Path, ids: tuple[str, ...], all_papers: bool, quiet: bool) ->
         keys = sorted({parse_arxiv_id(arxiv_id).key for arxiv_id in ids})
     except InvalidArxivId as exc:
         raise click.UsageError(str(exc)) from exc
-    _link(vault, RunOptions(refresh_keys=frozenset(keys), refresh_all=all_papers), quiet=quiet)
+    options = RunOptions(refresh_keys=frozenset(keys), refresh_all=all_papers)
+    _link(vault, options, quiet=quiet, events=_events(json_out), command="refresh")
 
 
 class _progress_bar:
@@ -261,7 +339,8 @@ def _lines(text: str) -> list[str]:
     help="How long a note must be quiet before links go into it (default: watch.settle, 5).",
 )
 @click.option("--offline", is_flag=True, help="Never fetch metadata; use the cache only.")
-def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> None:
+@json_option
+def watch(vault: Path, polling: bool, settle: float | None, offline: bool, json_out: bool) -> None:
     """Keep VAULT linked while you write in it; stop with Ctrl-C or SIGTERM.
 
     Catches up on everything changed since the last run, then watches. New paper notes
@@ -284,7 +363,17 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> No
         raise click.UsageError(str(exc)) from exc
     if settle is not None:
         settings = replace(settings, watch=replace(settings.watch, settle=settle))
-    watcher = VaultWatcher(vault, settings, polling=polling, offline=offline)
+    listener = None
+    if json_out:
+        import os
+        import signal
+
+        from vaultpapers.protocol import Emitter, WatchEvents
+
+        # Nobody reads the events any more (the plugin is gone): stop as on SIGTERM.
+        events = Emitter(sys.stdout, on_closed=lambda: os.kill(os.getpid(), signal.SIGTERM))
+        listener = WatchEvents(events, vault)
+    watcher = VaultWatcher(vault, settings, polling=polling, offline=offline, listener=listener)
     with watch_logging(watcher.vault, settings):
         try:
             code = watcher.run_until_signalled()
@@ -295,7 +384,8 @@ def watch(vault: Path, polling: bool, settle: float | None, offline: bool) -> No
 
 @main.command()
 @vault_argument
-def status(vault: Path) -> None:
+@json_option
+def status(vault: Path, json_out: bool) -> None:
     """Whether a watcher runs on VAULT, what is pending, and what problems it saw.
 
     \b
@@ -305,15 +395,21 @@ def status(vault: Path) -> None:
     from vaultpapers.watch.status import describe_status, read_status
 
     report = read_status(vault.resolve())
-    for line in describe_status(report):
-        click.echo(line)
+    if (events := _events(json_out)) is not None:
+        from vaultpapers import protocol
+
+        events.emit(protocol.status(report))
+    else:
+        for line in describe_status(report):
+            click.echo(line)
     sys.exit(EXIT_OK if report.running else EXIT_INCOMPLETE)
 
 
 @main.command()
 @click.argument("arxiv_id")
 @vault_argument
-def related(arxiv_id: str, vault: Path) -> None:
+@json_option
+def related(arxiv_id: str, vault: Path, json_out: bool) -> None:
     """Explain why ARXIV_ID is related to other papers in VAULT.
 
     Prints the paper's short name, its series and how each member was matched, every
@@ -325,13 +421,20 @@ def related(arxiv_id: str, vault: Path) -> None:
     """
     try:
         settings = load_settings(vault)
-        lines = explain_related(vault, settings, arxiv_id)
+        explained = explain_related(vault, settings, arxiv_id)
     except (ConfigError, InvalidArxivId) as exc:
         raise click.UsageError(str(exc)) from exc
     except LookupError as exc:
+        if json_out:
+            raise click.ClickException(str(exc).strip("'\"")) from exc
         click.echo(str(exc).strip("'\""), err=True)
         sys.exit(EXIT_INCOMPLETE)
-    for line in lines:
+    if (events := _events(json_out)) is not None:
+        from vaultpapers import protocol
+
+        events.emit(protocol.related(explained))
+        return
+    for line in explained.lines:
         click.echo(line)
 
 
@@ -356,8 +459,14 @@ def related(arxiv_id: str, vault: Path) -> None:
     is_flag=True,
     help="Replace the -o file even if it is not a bibliography vaultpapers wrote (never a note).",
 )
+@json_option
 def export(
-    vault: Path, format_: str | None, note: str | None, output: Path | None, force: bool
+    vault: Path,
+    format_: str | None,
+    note: str | None,
+    output: Path | None,
+    force: bool,
+    json_out: bool,
 ) -> None:
     """Print (or write with -o) a bibliography of VAULT's papers, or of the papers one NOTE
     cites, with the citekeys their notes hold. Offline and read-only in VAULT.
@@ -380,7 +489,12 @@ def export(
         raise click.ClickException(str(exc)) from exc
     for key in made.missing:
         click.echo(f"  left out: arXiv {key}: no metadata or citekey yet (run link)", err=True)
-    if output is None:
+    events = _events(json_out)
+    if output is None and events is not None:
+        from vaultpapers import protocol
+
+        events.emit(protocol.exported(chosen, made.papers, made.missing, made.text, None))
+    elif output is None:
         click.echo(made.text, nl=False)
     else:
         try:
@@ -388,7 +502,15 @@ def export(
         except ExportRefused as exc:
             raise click.UsageError(str(exc)) from exc
         if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
+            if events is not None:
+                raise click.ClickException(f"not written: {output}: {result.message}")
             click.echo(f"not written: {output}: {result.message}", err=True)
             sys.exit(EXIT_INCOMPLETE)
-        click.echo(f"{made.papers} paper(s) written to {output}.", err=True)
+        if events is not None:
+            from vaultpapers import protocol
+
+            target = output.absolute()
+            events.emit(protocol.exported(chosen, made.papers, made.missing, None, target))
+        else:
+            click.echo(f"{made.papers} paper(s) written to {output}.", err=True)
     sys.exit(EXIT_INCOMPLETE if made.missing else EXIT_OK)

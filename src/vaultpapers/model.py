@@ -84,11 +84,14 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class Problem:
-    """Something a user should fix or know, at a file (and line, when there is one)."""
+    """Something a user should fix or know, at a file (and line, when there is one). `code`
+    names the kind of problem, stable for programs (docs/protocol.md lists them); `message`
+    says it in words."""
 
     path: str
     line: int | None
     message: str
+    code: str
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,6 +17,7 @@ import requests
 from lxml import etree
 
 from factories import feed_paper, make_paper
+from paths import REPO
 from vaultpapers.testing import FakeArxiv, entry_xml
 
 RECORDED = Path(os.environ.get("VAULTPAPERS_RECORDED_API", "/work/shared/arxiv-api-recorded"))
@@ -46,7 +51,7 @@ def recorded_entries() -> dict[str, str]:
     return entries
 
 
-def query(api: FakeArxiv, id_list: str, **params: object) -> requests.Response:
+def query(api: FakeArxiv | _Served, id_list: str, **params: object) -> requests.Response:
     arguments = {
         "search_query": "",
         "id_list": id_list,
@@ -340,6 +345,76 @@ def test_other_paths_are_not_found(fake_arxiv: FakeArxiv) -> None:
     response = requests.get(fake_arxiv.url.replace("/api/query", "/abs/2101.00001"), timeout=5)
 
     assert response.status_code == 404
+
+
+# -- on its own: `python -m vaultpapers.testing.arxiv_server` (clients in other processes) ---
+
+
+class _Served:
+    """A loopback arXiv running in its own process, as a client's tests start it."""
+
+    def __init__(self, *args: str) -> None:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vaultpapers.testing.arxiv_server", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        # The first line is all a client waits for: it is printed once the port is open.
+        first = self.process.stdout.readline()
+        self.announced = json.loads(first)
+        self.url: str = self.announced["url"]
+
+    def control(self, action: str, **params: object) -> dict:
+        answer = requests.get(self.url.replace("/api/query", f"/control/{action}"), params=params)
+        assert answer.status_code == 200
+        return answer.json()
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(10)
+
+    def __enter__(self) -> _Served:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@needs_recordings
+def test_run_on_its_own_it_serves_a_folder_of_entries_as_arxiv_does(tmp_path: Path) -> None:
+    for key, entry in recorded_entries().items():
+        (tmp_path / f"{key.replace('/', '_')}.xml").write_text(entry, encoding="utf-8")
+    with _Served("--entries", str(tmp_path)) as served:
+        assert served.announced["entries"] == len(recorded_entries())
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/query", served.url)
+        for recording, id_list in RECORDED_QUERIES.items():
+            response = query(served, id_list)
+            assert response.status_code == 200
+            assert shape(response.content) == shape((RECORDED / recording).read_bytes())
+        assert served.control("requests")["requests"] == len(RECORDED_QUERIES)
+        assert served.stop() == 0
+
+
+def test_run_on_its_own_an_outage_is_switched_on_and_off(tmp_path: Path) -> None:
+    with _Served("--entries", str(REPO / "examples" / "arxiv-entries"), "--fail", "503") as served:
+        assert query(served, "2103.03206").status_code == 503
+        assert served.control("recover") == {"requests": 1, "outage": None}
+        answer = query(served, "2103.03206")
+        assert answer.status_code == 200
+        assert entry_keys(answer.content) == ["http://arxiv.org/abs/2103.03206v2"]
+        assert served.control("fail", status=429)["outage"] == 429
+        assert query(served, "2103.03206").status_code == 429
+        assert served.stop() == 0
+        assert served.process.stderr is not None and served.process.stderr.read() == ""
 
 
 # -- search_query: arXiv's grammar ------------------------------------------------------------

@@ -436,7 +436,10 @@ def test_a_file_that_is_not_utf8_is_reported_and_the_others_are_handled(
         assert watcher.wait_idle(10)
     assert (vault / "Latin-1.md").read_bytes() == f"Caf\xe9 notes, {MIXER_URL}\n".encode("latin-1")
     assert read_status(vault).record is not None
-    assert any("Latin-1.md" in p for p in read_status(vault).record.problems)
+    assert any(
+        p["file"] == "Latin-1.md" and p["code"] == "not-utf8"
+        for p in read_status(vault).record.problems
+    )
 
 
 def test_a_paper_note_with_odd_yaml_holds_nothing_up(tmp_path: Path, api: FakeArxiv) -> None:

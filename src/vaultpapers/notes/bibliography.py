@@ -393,6 +393,7 @@ def plan_file(
             None,
             "bibliography edited by hand or not written by vaultpapers: left alone. Delete it "
             "(or move your edits elsewhere) and the next run writes it again",
+            "bibliography-not-ours",
         )
     return Write(path, text, on_disk.state, reason="bibliography", kind=BIBLIOGRAPHY_KIND)
 

@@ -57,8 +57,8 @@ class PlanContext:
     def scan_at(self) -> Mapping[str, NoteScan]:
         return self.catalog.scan_at
 
-    def problem(self, path: str, message: str, line: int | None = None) -> None:
-        self.plan.problems.append(Problem(path, line, message))
+    def problem(self, path: str, message: str, code: str, line: int | None = None) -> None:
+        self.plan.problems.append(Problem(path, line, message, code))
 
     def text_of(self, scan: NoteScan) -> Note | None:
         """The note with its text, read now if the scan came without it."""
@@ -67,7 +67,9 @@ class PlanContext:
         note = self.read_text(scan.note)
         if note is None:
             self.problem(
-                scan.note.path, "changed while vaultpapers was running; left for the next run"
+                scan.note.path,
+                "changed while vaultpapers was running; left for the next run",
+                "changed-during-run",
             )
             self.plan.skipped.add(scan.note.path)
         return note
@@ -81,6 +83,7 @@ class PlanContext:
                 path,
                 f"left unchanged: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
                 "please report this",
+                "plan-failed",
             )
             return None
 

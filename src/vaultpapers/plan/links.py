@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from vaultpapers.arxiv.ids import parse_arxiv_id
 from vaultpapers.arxiv.papers import Paper
@@ -17,6 +18,14 @@ from vaultpapers.plan.lazy import Lazy
 from vaultpapers.plan.placement import PaperNotes
 from vaultpapers.plan.scope import Scope
 from vaultpapers.scan.note import NoteScan
+
+
+class Insertion(NamedTuple):
+    """A link to insert: where, its text, and the paper it links (what a run reports)."""
+
+    offset: int
+    link: str
+    key: str
 
 
 def insert_links(
@@ -57,8 +66,9 @@ def insert_links(
         if insertions and note is not None and note.text is not None:
             ctx.linked_text[path] = insert(note.text, insertions)
             ctx.plan.links_inserted += len(insertions)
+            ctx.plan.links[path] = [i.key for i in sorted(insertions)]
             after_titles = {ref.insert_at for ref in scan.references if ref.by_title}
-            ctx.plan.title_links += sum(at in after_titles for at, _ in insertions)
+            ctx.plan.title_links += sum(at in after_titles for at, _, _ in insertions)
             if scope is not None and ctx.summary(path) != scope.listed.get(path):
                 # Its line in its tags' indexes is taken from the text with the links.
                 scope.touch(scan.tags)
@@ -77,7 +87,7 @@ def report_unlinkable(ctx: PlanContext) -> None:
     for path, target in sorted(ctx.names.targets.items()):
         if not linkable(target) and (why := why_unlinkable(target)) is not None:
             message = f"no link can point to this note: {why}; it is listed by name: rename it"
-            ctx.problem(path, message)
+            ctx.problem(path, message, "unlinkable-name")
 
 
 def links_to_insert(
@@ -89,9 +99,9 @@ def links_to_insert(
     mode: str,
     label: str,
     own: str | None = None,
-) -> list[tuple[int, str]]:
-    """(offset, link text) for each reference to a paper with a complete note that has no
-    link yet. Decided from the scan alone, so an unchanged note is not even read.
+) -> list[Insertion]:
+    """An `Insertion` (offset, link text, paper) for each reference to a paper with a complete
+    note that has no link yet. Decided from the scan alone, so an unchanged note is not even read.
 
     One link per paper and line is enough: a line citing a paper twice (``arXiv:ID (2019)
     [[paper]](https://arxiv.org/abs/ID)``) gets it after the first reference that takes one,
@@ -102,7 +112,7 @@ def links_to_insert(
     Pending papers get no link: their note may still be renamed once its title is known.
     `own`: the paper whose note this is (the user's own note on it): no link to itself.
     """
-    insertions: list[tuple[int, str]] = []
+    insertions: list[Insertion] = []
     linked_here: set[str] = set()
     rows = list(zip(scan.references, scan.links_after, strict=True))
     linked_lines = {
@@ -126,12 +136,12 @@ def links_to_insert(
             continue  # the planner reports the paper note to rename
         linked_lines.add((key, ref.line))
         link = note_link(target, label=_label(paper, key, label), in_table=ref.in_table)
-        insertions.append((ref.insert_at, f" {link}"))
+        insertions.append(Insertion(ref.insert_at, f" {link}", key))
     return insertions
 
 
-def insert(text: str, insertions: Sequence[tuple[int, str]]) -> str:
-    for offset, link in sorted(insertions, reverse=True):
+def insert(text: str, insertions: Sequence[Insertion]) -> str:
+    for offset, link, _ in sorted(insertions, reverse=True):
         text = text[:offset] + link + text[offset:]
     return text
 

@@ -141,7 +141,7 @@ def _update_paper_note(
     try:
         text = update_paper_note(base, content, ctx.settings)
     except NoteError as exc:
-        ctx.problem(note.path, f"paper note left unchanged: {exc}")
+        ctx.problem(note.path, f"paper note left unchanged: {exc}", "paper-note-unchanged")
         return
     if key in notes.renames:
         new_path = notes.note_path[key]
@@ -178,7 +178,8 @@ def _update_adopted(
     except NoteError as exc:
         ctx.linked_text[note.path] = base  # its links still go in, as into any note
         if not own.problems:  # unreadable front matter is reported by the scan already
-            ctx.problem(note.path, f"your paper note left unchanged: {exc}")
+            message = f"your paper note left unchanged: {exc}"
+            ctx.problem(note.path, message, "own-note-unchanged")
         ctx.plan.outputs[note.path] = (note.stat, inputs)  # tried again once it changes
         return
     if text == note.text:

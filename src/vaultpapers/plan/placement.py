@@ -105,6 +105,7 @@ def _report_duplicates(ctx: PlanContext) -> None:
             claimants[0].note.path,
             f"{len(claimants)} notes claim {what} (also {others}); using this one "
             "and leaving the others untouched: merge them by hand",
+            "duplicate-claim",
         )
 
 
@@ -130,6 +131,7 @@ def _adopt(ctx: PlanContext) -> dict[str, NoteScan]:
             f"names arXiv {key} in its properties, but {ours[0].note.path} is that "
             "paper's note: links go there. To make yours the paper's note, delete "
             "that one (links to it stay as they are)",
+            "own-note-not-used",
         )
     return adopted
 
@@ -159,7 +161,8 @@ def _report_not_found(ctx: PlanContext, key: str) -> None:
     for scan in ctx.catalog.citations.get(key, ()):
         for ref in scan.references:
             if ref.arxiv_id.key == key:
-                ctx.problem(scan.note.path, f"arXiv has no paper {key}", ref.line)
+                message = f"arXiv has no paper {key}"
+                ctx.problem(scan.note.path, message, "paper-not-found", ref.line)
 
 
 def assign_paper_citekeys(ctx: PlanContext, notes: PaperNotes) -> None:
@@ -185,7 +188,7 @@ def assign_paper_citekeys(ctx: PlanContext, notes: PaperNotes) -> None:
     for key in sorted(kept):
         if (problem := citekey_problem(kept[key])) is not None:
             del ctx.plan.citekeys[key]
-            ctx.problem(notes.paper_notes[key][0].note.path, problem)
+            ctx.problem(notes.paper_notes[key][0].note.path, problem, "citekey-unusable")
     for collision in collisions:
         paths = [notes.paper_notes[key][0].note.path for key in collision.keys]
         for path in paths:
@@ -194,6 +197,7 @@ def assign_paper_citekeys(ctx: PlanContext, notes: PaperNotes) -> None:
                 path,
                 f"citekey {collision.citekey!r} is also the citekey of {others}; "
                 "vaultpapers changes neither: give one of them another citekey",
+                "citekey-collision",
             )
     notes.key_of_citekey = {}
     for key in sorted(citekeys):

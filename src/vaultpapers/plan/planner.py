@@ -32,6 +32,8 @@ class Plan:
     problems: list[Problem] = field(default_factory=list)
     cited: set[str] = field(default_factory=set)
     links_inserted: int = 0
+    # Note -> the papers of the links inserted into it, one per link, in the note's order.
+    links: dict[str, list[str]] = field(default_factory=dict)
     title_links: int = 0  # of `links_inserted`, those after a paper's title written in a note
     pending: dict[str, str] = field(default_factory=dict)  # key -> why
     # Generated notes brought up to date: path -> (its stat if unchanged, else None, digest of

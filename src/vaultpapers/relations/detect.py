@@ -322,10 +322,33 @@ def find_relations(papers: Iterable[Paper]) -> list[Relation]:
     return list(relate(papers).relations)
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """Why a paper has the names, series and relations it has: each part as data (what
+    `vaultpapers related --json` shows) and as the sentences `explain` gives."""
+
+    key: str
+    title: str
+    name: str | None
+    name_reason: str
+    also_known_as: tuple[tuple[str, str], ...]  # (name, where it was found)
+    set_aside: tuple[tuple[str, str], ...]  # (name, why it relates nothing)
+    series: Series | None
+    relations: tuple[Relation, ...]
+    declined: tuple[tuple[str, str], ...]  # (the other paper, why no link was dared)
+    lines: tuple[str, ...]
+
+
 def explain(key: str, papers: Iterable[Paper]) -> list[str]:
     """Why ``key`` has the names, series and relations it has, one sentence per line: every
     name it is known by and where it was found, each name that relates nothing and why, and
     each mention not dared as a link."""
+    return list(explain_paper(key, papers).lines)
+
+
+def explain_paper(key: str, papers: Iterable[Paper]) -> Explanation:
+    """`explain`, with each part as data too. Raises KeyError for a paper not in `papers`."""
+    papers = list(papers)
     related = relate(papers)
     if key not in related.names:
         raise KeyError(f"{key} is not in the library")
@@ -337,9 +360,10 @@ def explain(key: str, papers: Iterable[Paper]) -> list[str]:
     known = related.aliases.get(key, ())
     aliases = known[1:] if finding.name else known
     lines.extend(f'also known as "{name}": {where}' for name, where in aliases)
-    for name, _ in known:
-        if name in related.set_aside:
-            lines.append(f'"{name}" relates nothing: {related.set_aside[name]}')
+    set_aside = tuple(
+        (name, related.set_aside[name]) for name, _ in known if name in related.set_aside
+    )
+    lines.extend(f'"{name}" relates nothing: {why}' for name, why in set_aside)
     if finding.name and finding.reason in NOT_FOR_MENTIONS:
         lines.append(
             f"abstracts mentioning {finding.name!r} are not related to it for that: a name "
@@ -353,11 +377,25 @@ def explain(key: str, papers: Iterable[Paper]) -> list[str]:
     lines.extend(f"related to {relation.target}: {relation.reason}" for relation in relations)
     if not relations:
         lines.append("no related papers")
-    for mentioner, named, why in related.declined:
-        if key in (mentioner, named):
-            other = named if mentioner == key else mentioner
-            lines.append(f"not linked to {other} (we did not dare): {why}")
-    return lines
+    declined = tuple(
+        (named if mentioner == key else mentioner, why)
+        for mentioner, named, why in related.declined
+        if key in (mentioner, named)
+    )
+    lines.extend(f"not linked to {other} (we did not dare): {why}" for other, why in declined)
+    title = next((paper.title for paper in papers if paper.arxiv_id == key), "")
+    return Explanation(
+        key,
+        title,
+        finding.name,
+        finding.reason,
+        tuple(aliases),
+        set_aside,
+        series,
+        relations,
+        declined,
+        tuple(lines),
+    )
 
 
 # Where a title's name relates no paper by mention (its series still counts): on 4,279 papers

@@ -44,7 +44,8 @@ def plan_bibliographies(
         except FileNotFoundError:
             stat = None
         except OSError as exc:
-            planned.append(Problem(path, None, f"bibliography not readable ({exc}); left alone"))
+            message = f"bibliography not readable ({exc}); left alone"
+            planned.append(Problem(path, None, message, "bibliography-unreadable"))
             continue
         seen = [stat.st_mtime_ns, stat.st_size] if stat is not None else None
         if seen is not None and known.get("inputs") == inputs and known.get("stat") == seen:
@@ -59,7 +60,7 @@ def plan_bibliographies(
                 on_disk = bibliography.OnDisk(data.decode("utf-8"), FileState.of(data, stat))
             except (OSError, UnicodeDecodeError) as exc:
                 message = f"bibliography not readable ({exc}); left alone"
-                planned.append(Problem(path, None, message))
+                planned.append(Problem(path, None, message, "bibliography-unreadable"))
                 continue
         decided = bibliography.plan_file(path, text, on_disk, known.get("digest"))
         if decided is None:  # as it should be: next time, not even rendered

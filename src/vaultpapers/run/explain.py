@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from vaultpapers.arxiv.ids import parse_arxiv_id
@@ -10,13 +11,32 @@ from vaultpapers.config import Settings
 from vaultpapers.markdown.properties import find_front_matter
 from vaultpapers.notes.paper_note import section_text
 from vaultpapers.plan.planner import Plan, plan_link
-from vaultpapers.relations.detect import explain
+from vaultpapers.relations.detect import Explanation, explain_paper
 from vaultpapers.run.sources import cache_path, open_cache
 from vaultpapers.scan.note import NoteScan, named_paper, scan_or_report
 from vaultpapers.vaultfs.files import read_vault
 
 
-def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]:
+@dataclass(frozen=True)
+class RelatedExplained:
+    """`vaultpapers related`: the explanation, the entries the user added to the paper's
+    related list or vetoed, and the titles of the papers named."""
+
+    explanation: Explanation
+    added_by_you: list[str]
+    removed_by_you: list[str]
+    titles: dict[str, str]
+
+    @property
+    def lines(self) -> list[str]:
+        return [
+            *self.explanation.lines,
+            *(f"your word: {entry}" for entry in self.added_by_you),
+            *(f"removed by you (listed in `unrelated`): {entry}" for entry in self.removed_by_you),
+        ]
+
+
+def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> RelatedExplained:
     """Why a paper is related to others in this vault: its name, its series, each detected
     relation with its reason, and what the user added or vetoed. Offline, writes nothing.
 
@@ -32,17 +52,16 @@ def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> list[str]
             papers = cache.get_many(keys)
     if key not in papers:
         raise LookupError(f"no metadata for arXiv {key} yet; run `vaultpapers link` first")
-    lines = explain(key, [paper for k, paper in papers.items() if k in keys])
+    library = [paper for k, paper in papers.items() if k in keys]
+    explanation = explain_paper(key, library)
     plan = plan_link(scans, Resolution(papers), settings)
     text = _text_after(plan, scans, key)
     section = section_text(text, "related") if text else None
     own = [ln[2:] for ln in (section or "").splitlines() if ln.startswith("- ") and "you " in ln]
-    lines += [f"your word: {entry}" for entry in own]
     front = find_front_matter(text) if text else None
     vetoed = (front.data or {}).get("unrelated") if front else None
-    if isinstance(vetoed, list) and vetoed:
-        lines += [f"removed by you (listed in `unrelated`): {entry}" for entry in vetoed]
-    return lines
+    removed = [str(entry) for entry in vetoed] if isinstance(vetoed, list) else []
+    return RelatedExplained(explanation, own, removed, {p.arxiv_id: p.title for p in library})
 
 
 def _text_after(plan: Plan, scans: list[NoteScan], key: str) -> str | None:

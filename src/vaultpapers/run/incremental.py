@@ -104,7 +104,7 @@ def unchanged_since_complete_run(
         plugin_files=saved.get("plugin_files", 0),
         papers=saved.get("papers", 0),
     )
-    report.problems = [Problem(path, line, message) for path, line, message in saved["problems"]]
+    report.problems = [Problem(*problem) for problem in saved["problems"]]
     return report
 
 
@@ -128,7 +128,7 @@ def remember_complete_run(
             "papers": report.papers,
             "user_notes": report.user_notes,
             "plugin_files": report.plugin_files,
-            "problems": [[p.path, p.line, p.message] for p in report.problems],
+            "problems": [[p.path, p.line, p.message, p.code] for p in report.problems],
         },
     )
 

@@ -30,7 +30,7 @@ def report_set_aside(
     for path, why in aside:
         if why == "symlink":
             message = "skipped: a symbolic link (never followed, it could lead out of the vault)"
-            problems.append(Problem(path, None, message))
+            problems.append(Problem(path, None, message, "symlink"))
         elif why == "temp" and remove_temps:
             with contextlib.suppress(OSError):
                 if time.time() - os.stat(vault / path).st_mtime > TEMP_MAX_AGE:

@@ -204,6 +204,7 @@ def _plan(
     report.problems.extend(plan.problems)
     report.papers = len(plan.cited)
     report.links_inserted = plan.links_inserted
+    report.links = plan.links
     report.title_links = plan.title_links
     report.pending = {**uncached, **plan.pending}
     return plan
@@ -212,6 +213,10 @@ def _plan(
 def _write(vault: Path, plan: Plan, report: RunReport, cancel: threading.Event | None) -> None:
     report.results = apply_writes(VaultWriter(vault), plan.writes, cancel)
     report.cancelled = len(report.results) < len(plan.writes)
+    # Links count once in the note: a note changed meanwhile (a conflict) gained none.
+    report.links_inserted = sum(
+        len(report.links_in(r.write)) for r in report.results if r.outcome is Outcome.WRITTEN
+    )
     for result in report.results:
         if result.outcome in (Outcome.CONFLICT, Outcome.FAILED):
             log.warning("%s: not written: %s", result.write.path, result.message)

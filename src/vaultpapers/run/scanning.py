@@ -199,7 +199,7 @@ def _read_and_scan(
     )
     for scanned, kept_row in scanned_all:
         if isinstance(scanned, ReadProblem):
-            problems.append(Problem(scanned.path, None, scanned.message))
+            problems.append(Problem(scanned.path, None, scanned.message, scanned.code))
             continue
         read_now[scanned.note.path] = scanned
         if kept_row is not None:

@@ -106,6 +106,7 @@ class _TitlePass:
                         None,
                         f'title not looked up on arXiv ({reason}): "{phrase}"; '
                         "asked again on the next run",
+                        "title-not-looked-up",
                     )
                 )
         stale = self._learn(found.papers.items()) or set()

@@ -41,7 +41,7 @@ from vaultpapers.notes.index_notes import INDEX_KINDS, note_summary
 from vaultpapers.notes.paper_note import PAPER_KIND, owned_spans, section_text, without_sections
 from vaultpapers.notes.related import PaperRelations
 
-SCAN_FORMAT = 10  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 11  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -200,6 +200,7 @@ def scan_note(
             1,
             f"paper note with an unusable arxiv_id {raw_id!r} "
             "(write it quoted, e.g. arxiv_id: '2103.03206'); treated as your own note",
+            "paper-note-bad-id",
         )
         return _scan_content(
             note, USER_KIND, data, None, [problem], titles=titles, title_lines=title_lines
@@ -217,7 +218,8 @@ def _scan_unreadable(
     assert note.text is not None
     # Unreadable front matter: the note is left exactly as it is (no links go in). If it
     # still says it is a paper note, it keeps its paper: no duplicate is made.
-    problem = Problem(note.path, 1, f"front matter not read: {front.error}; left untouched")
+    message = f"front matter not read: {front.error}; left untouched"
+    problem = Problem(note.path, 1, message, "front-matter-invalid")
     raw = note.text[front.yaml_start : front.yaml_end]
     claimed = _CLAIMED_PAPER.search(raw) if _PAPER_KIND_LINE.search(raw) else None
     paper_key = None
@@ -259,7 +261,8 @@ def scan_or_report(
             f"not scanned: vaultpapers failed on it ({type(exc).__name__}: {exc}); "
             "please report this"
         )
-        return NoteScan(note, OPAQUE_KIND, problems=(Problem(note.path, None, message),))
+        problem = Problem(note.path, None, message, "scan-failed")
+        return NoteScan(note, OPAQUE_KIND, problems=(problem,))
 
 
 def _scan_content(
@@ -295,7 +298,10 @@ def _scan_content(
     if named:
         by_title = _outside_links_after(text, tuple(m.reference() for m in named))
         references = tuple(sorted(references + by_title, key=lambda r: r.start))
-    problems += [Problem(note.path, bad.line, f"{bad.text}: {bad.reason}") for bad in found.invalid]
+    problems += [
+        Problem(note.path, bad.line, f"{bad.text}: {bad.reason}", "invalid-arxiv-id")
+        for bad in found.invalid
+    ]
     tags = front_matter_tags(data.get("tags", data.get("tag")))
     tags += body_tags(text, skip_spans=skip)
     properties = _kept(data)
@@ -307,7 +313,7 @@ def _scan_content(
     if kind == PAPER_KIND or names is not None:
         citekey = _citekey(data.get("citekey"), text[: front[1]] if front else "")
     if citekey == UNUSABLE_CITEKEY:
-        problems.append(Problem(note.path, None, _UNUSABLE_CITEKEY_PROBLEM))
+        problems.append(Problem(note.path, None, _UNUSABLE_CITEKEY_PROBLEM, "citekey-not-text"))
     return NoteScan(
         note,
         kind,
@@ -366,6 +372,7 @@ def _titles_named(
             miss.line,
             f'{NEAR_MISS}"{miss.written}"; the closest known is '
             f'"{miss.title.title}" ({miss.title.key}); not linked',
+            "title-near-miss",
         )
         for miss in near_misses(
             text, titles, named, skip_spans=skip, words=words, cited_lines=cited_lines
@@ -501,7 +508,7 @@ Rescan = Callable[[Note], "NoteScan | None"]
 
 def scan_to_row(scan: NoteScan) -> ScanRow:
     note = scan.note
-    problems = [[p.line, p.message] for p in scan.problems]
+    problems = [[p.line, p.message, p.code] for p in scan.problems]
     body = [scan.properties, scan.summary, scan.related_section, scan._references]
     return (
         int(note.bom),
@@ -567,7 +574,9 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         kind=kind,
         cited=tuple(cited.split(" ")) if cited else (),
         problems=(
-            tuple(Problem(path, line, message) for line, message in json.loads(problems))
+            tuple(
+                Problem(path, line, message, code) for line, message, code in json.loads(problems)
+            )
             if problems
             else ()
         ),

@@ -211,9 +211,9 @@ def _scan_chunk(
     for path in paths:
         scanned = _read_and_scan(Path(vault), path, max_bytes, titles)
         if isinstance(scanned, ReadProblem):
-            answers.append((path, ("unread", scanned.message)))
+            answers.append((path, ("unread", scanned.message, scanned.code)))
         elif scanned.kind == OPAQUE_KIND:
-            problems = [(p.line, p.message) for p in scanned.problems]
+            problems = [(p.line, p.message, p.code) for p in scanned.problems]
             answers.append((path, ("opaque", scanned.note.bom, problems)))
         else:
             # The text only of a note planning may write: one that cites papers or is
@@ -229,11 +229,11 @@ def _scan_chunk(
 
 def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None]:
     if answer[0] == "unread":
-        return ReadProblem(path, answer[1]), None
+        return ReadProblem(path, answer[1], answer[2]), None
     if answer[0] == "opaque":
         _, bom, problems = answer
         note = Note(path, None, bom, FileState(0, 0, ""))
-        found = tuple(Problem(path, line, message) for line, message in problems)
+        found = tuple(Problem(path, line, message, code) for line, message, code in problems)
         return NoteScan(note, OPAQUE_KIND, problems=found), None
     _, stat, kept_row, text = answer
     scan = scan_from_row(path, stat, kept_row)

@@ -4,16 +4,28 @@ It answers ``id_list`` queries, and ``search_query`` in arXiv's grammar (fields,
 AND/OR/ANDNOT, parentheses), with feeds shaped exactly like the responses arXiv really serves
 (see the recorded bodies the project keeps), and can be told to misbehave the ways arXiv does:
 rate limiting, outages, stalls, truncated bodies, spuriously empty pages, dropped connections.
+
+Run on its own for programs that drive vaultpapers (the Obsidian plugin's tests):
+
+    python -m vaultpapers.testing.arxiv_server --entries examples/arxiv-entries [--fail 503]
+
+prints `{"url": "http://127.0.0.1:PORT/api/query"}` as one line on stdout and serves until
+SIGTERM or SIGINT. While it runs, `GET /control/fail?status=503` starts an outage (every
+request fails), `GET /control/recover` ends it, `GET /control/requests` counts the requests.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import hashlib
+import json
 import random
 import re
+import signal
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -30,6 +42,7 @@ from vaultpapers.arxiv.papers import Paper
 __all__ = ["FakeArxiv", "QuerySyntaxError", "RecordedRequest", "entry_xml", "parse_search_query"]
 
 API_PATH = "/api/query"
+CONTROL_PATH = "/control/"  # only when asked for (`FakeArxiv(control=True)`)
 
 # Lenient on purpose, like arXiv: well-formed but impossible ids (``0000.0000``, ``0808.05394``)
 # are answered with an empty feed, only ids of the wrong shape get HTTP 400.
@@ -406,7 +419,11 @@ class FakeArxiv:
     ...     client.query_url_format = api.url + "?{}"
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, control: bool = False) -> None:
+        """`control`: also answer `/control/...` requests that turn an outage on and off
+        (for a client in another process, which cannot call `fail_next`)."""
+        self._control = control
+        self._outage: int | None = None  # every request fails with this status meanwhile
         self._lock = threading.Lock()
         self._request_arrived = threading.Condition(self._lock)
         self._entries: dict[str, _StoredEntry] = {}
@@ -535,10 +552,36 @@ class FakeArxiv:
         with self._lock:
             self._faults.extend([fault] * times)
 
+    def outage(self, status: int | None) -> None:
+        """Every request fails with `status` (503: arXiv down) until `outage(None)`."""
+        with self._lock:
+            self._outage = status
+
+    def _controlled(self, handler: _Handler, action: str, params: dict[str, list[str]]) -> None:
+        if action == "fail":
+            try:
+                status = int(params.get("status", ["503"])[0])
+            except ValueError:
+                self._send(handler, 400, b"status must be an integer\n", "text/plain")
+                return
+            self.outage(status)
+        elif action == "recover":
+            self.outage(None)
+        elif action != "requests":
+            self._send(handler, 404, b"Not Found", "text/plain")
+            return
+        with self._lock:
+            answer = {"requests": len(self._requests), "outage": self._outage}
+        self._send(handler, 200, json.dumps(answer).encode(), "application/json")
+
     # -- serving -----------------------------------------------------------------------------
 
     def _answer(self, handler: _Handler) -> None:
         url = urlsplit(handler.path)
+        if self._control and url.path.startswith(CONTROL_PATH):
+            params = parse_qs(url.query)
+            self._controlled(handler, url.path.removeprefix(CONTROL_PATH), params)
+            return
         if url.path != API_PATH:
             self._send(handler, 404, b"Not Found", "text/plain")
             return
@@ -554,6 +597,8 @@ class FakeArxiv:
             return
         with self._request_arrived:
             fault = self._faults.popleft() if self._faults else None
+            if fault is None and self._outage is not None:
+                fault = _Fault("fail", status=self._outage)
             self._requests.append(
                 RecordedRequest(
                     id_list=tuple(id_list),
@@ -679,3 +724,45 @@ class FakeArxiv:
         except OSError:
             # The client gave up (timeout) or the server is closing; nobody is listening.
             handler.close_connection = True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the entries of a folder on a loopback port until SIGTERM or SIGINT."""
+    parser = argparse.ArgumentParser(
+        prog="python -m vaultpapers.testing.arxiv_server",
+        description="A loopback arXiv API for tests: prints its URL as one JSON line.",
+    )
+    parser.add_argument(
+        "--entries",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of <entry> files as arXiv serves them (*.xml); may be repeated",
+    )
+    parser.add_argument(
+        "--fail", type=int, metavar="STATUS", help="fail every request with this HTTP status"
+    )
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    with FakeArxiv(control=True) as api:
+        try:
+            loaded = sum(api.load_entries(directory) for directory in args.entries)
+        except (OSError, ValueError) as exc:
+            print(f"arxiv_server: {exc}", file=sys.stderr)
+            return 2
+        api.outage(args.fail)
+        print(json.dumps({"url": api.url, "entries": loaded}), flush=True)
+        while not stop.wait(0.2):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -19,6 +19,7 @@ from vaultpapers.vaultfs.writer import BOM, TEMP_SUFFIX
 class ReadProblem:
     path: str
     message: str
+    code: str  # the problem's kind, as `model.Problem` has it
 
 
 def markdown_paths(root: Path, settings: Settings) -> Iterator[str]:
@@ -99,18 +100,19 @@ def read_note(root: Path, relative: str, *, max_bytes: int) -> Note | ReadProble
         with open(fd, "rb") as handle:
             stat = os.fstat(handle.fileno())
             if not S_ISREG(stat.st_mode):
-                return ReadProblem(relative, "skipped: not a regular file")
+                return ReadProblem(relative, "skipped: not a regular file", "not-regular-file")
             if stat.st_size > max_bytes:
                 return ReadProblem(
                     relative,
                     f"skipped: {stat.st_size:,} bytes is over max_note_bytes ({max_bytes:,})",
+                    "too-large",
                 )
             data = handle.read()
     except OSError as exc:
-        return ReadProblem(relative, f"cannot read: {exc.strerror or exc}")
+        return ReadProblem(relative, f"cannot read: {exc.strerror or exc}", "unreadable")
     state = FileState.of(data, stat)
     if b"\x00" in data:
-        return ReadProblem(relative, "skipped: binary content (NUL bytes) in a .md file")
+        return ReadProblem(relative, "skipped: binary content (NUL bytes) in a .md file", "binary")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -118,6 +120,7 @@ def read_note(root: Path, relative: str, *, max_bytes: int) -> Note | ReadProble
             relative,
             f"skipped: not UTF-8 (byte {data[exc.start]:#04x} at offset {exc.start}); "
             "re-save it as UTF-8 to include it",
+            "not-utf8",
         )
     bom = text.startswith(BOM)
     return Note(relative, text[1:] if bom else text, bom, state, stat_key(stat))

@@ -109,6 +109,15 @@ class MetadataFetcher:
                     reasons[key] = f"{retry.reason}; retrying at {retry.at_wall}"
         return reasons
 
+    def outage(self) -> str | None:
+        """Why arXiv cannot be reached, while papers wait to be asked again (None: it can)."""
+        with self._lock:
+            waiting = [retry for retry in self._retries.values() if retry.attempts]
+            if not waiting:
+                return None
+            latest = max(waiting, key=lambda retry: retry.due)
+            return f"arXiv cannot be reached ({latest.reason}); retrying at {latest.at_wall}"
+
     def refreshed(self) -> list[str]:
         """What changed in the papers asked about again, since `take_refreshed` last took it."""
         with self._lock:

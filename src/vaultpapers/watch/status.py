@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from vaultpapers.config import STATE_DIR, Settings
 from vaultpapers.model import Outcome
+from vaultpapers.watch.listener import STOPPED
 from vaultpapers.watch.lock import running_watcher_pid
 
 if TYPE_CHECKING:  # `vaultpapers status` reads the file without importing the pipeline
@@ -38,6 +39,10 @@ class StatusRecord:
     pid: int
     vault: str
     since: str
+    # The watcher's state between runs (`watch.listener`: catching_up, watching, offline,
+    # failed, stopped; never linking, which would rewrite the file at every run) and why.
+    state: str | None = None
+    message: str | None = None
     observer: str = ""
     stopped: str | None = None
     last_activity: str | None = None  # the last run caused by an edit, a fetch or a fault
@@ -51,7 +56,8 @@ class StatusRecord:
     requests: int = 0
     pending: dict[str, str] = field(default_factory=dict)  # arXiv key -> why
     settling: list[str] = field(default_factory=list)  # notes waiting to be quiet for links
-    problems: list[str] = field(default_factory=list)  # from the last run: path:line: message
+    # From the last run: {file, line, message, code}, as `problem` events have them.
+    problems: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # the watcher's own faults, most recent last
 
     def to_json(self) -> str:
@@ -63,7 +69,24 @@ class StatusRecord:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> StatusRecord:
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        # A file an older watcher wrote holds its problems as lines of text.
+        known["problems"] = [
+            p if isinstance(p, dict) else problem_entry(None, None, str(p), "unknown")
+            for p in known.get("problems", [])
+        ]
         return cls(**known)
+
+
+def problem_entry(file: str | None, line: int | None, message: str, code: str) -> dict[str, Any]:
+    """A problem as the status file keeps it (and `problem` events show it)."""
+    return {"file": file, "line": line, "message": message, "code": code}
+
+
+def problem_line(problem: Mapping[str, Any]) -> str:
+    """`path:line: message`, as `link` prints a problem."""
+    file, line = problem.get("file"), problem.get("line")
+    where = f"{file}:{line}" if file and line else file
+    return f"{where}: {problem.get('message')}" if where else str(problem.get("message"))
 
 
 def status_path(vault: Path) -> Path:
@@ -136,7 +159,7 @@ def describe_status(status: WatchStatus) -> list[str]:
         lines.extend(f"  {key}: {reason}" for key, reason in sorted(record.pending.items()))
     if record.problems:
         lines.append(f"{len(record.problems)} problem(s):")
-        lines.extend(f"  {problem}" for problem in record.problems)
+        lines.extend(f"  {problem_line(problem)}" for problem in record.problems)
     if record.errors:
         lines.append(f"{len(record.errors)} watcher fault(s), most recent last:")
         lines.extend(f"  {error}" for error in record.errors)
@@ -274,6 +297,8 @@ class StatusBoard:
     def publish(
         self,
         *,
+        state: str | None = None,
+        message: str | None = None,
         observer: str,
         report: RunReport | None,
         pending: dict[str, str],
@@ -281,15 +306,22 @@ class StatusBoard:
         errors: list[str],
         requests: int | None,
     ) -> None:
-        """Write the status file if anything in it changed."""
+        """Write the status file if anything in it changed. `state`: the watcher's state
+        now (None: as it was)."""
         record = self.record
         record.observer = observer
+        if record.stopped:
+            record.state, record.message = STOPPED, None
+        elif state is not None:
+            record.state, record.message = state, message
         if report is not None:
             record.notes = self._notes_in_vault
             record.papers = report.papers
-            record.problems = [str(p) for p in report.problems]
+            record.problems = [
+                problem_entry(p.path, p.line, p.message, p.code) for p in report.problems
+            ]
             record.problems += [
-                f"{r.write.path}: not written: {r.message}"
+                problem_entry(r.write.path, None, f"not written: {r.message}", "write-failed")
                 for r in report.results
                 if r.outcome is Outcome.FAILED
             ]

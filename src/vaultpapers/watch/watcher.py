@@ -34,8 +34,10 @@ from vaultpapers.run.pipeline import run_link
 from vaultpapers.run.report import RunReport
 from vaultpapers.run.sources import open_cache
 from vaultpapers.vaultfs.files import markdown_paths
+from vaultpapers.watch import listener as states
 from vaultpapers.watch.events import EventInbox, EventSorter, recently_saved, stat_of
 from vaultpapers.watch.fetcher import MetadataFetcher
+from vaultpapers.watch.listener import WatcherState, WatchListener
 from vaultpapers.watch.lock import WatchLock
 from vaultpapers.watch.observer import DEFAULT_POLL_INTERVAL, ObserverFactory, ObserverKeeper
 from vaultpapers.watch.papers import PaperRequests
@@ -58,7 +60,7 @@ class VaultWatcher:
     `native_observer` makes the platform's observer (a parameter so that a test can stand in
     for a kernel that refuses more inotify watches); `follow_up_delay` is the pause after an
     edit before its relations and index notes are brought (a parameter so that tests need not
-    wait a second for each).
+    wait a second for each). `listener` is told each change of state and each run.
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class VaultWatcher:
         fetch_backoff: tuple[float, float] = DEFAULT_FETCH_BACKOFF,
         native_observer: ObserverFactory | None = None,
         follow_up_delay: float = FOLLOW_UP_DELAY,
+        listener: WatchListener | None = None,
     ) -> None:
         self.vault = Path(vault).resolve()
         self.settings = settings
@@ -110,6 +113,10 @@ class VaultWatcher:
         self._papers = PaperRequests(self.vault, settings, None, None)
         self._worker = threading.Thread(target=self._work, name="vaultpapers-watch", daemon=True)
         self._board: StatusBoard | None = None
+        self._listener = listener
+        self._told: WatcherState | None = None  # the state the listener was told last
+        self._told_lock = threading.Lock()
+        self._failure: str | None = None  # why the last run failed, until one succeeds
 
     # -- control -----------------------------------------------------------------------------
 
@@ -117,6 +124,7 @@ class VaultWatcher:
         """Take the vault's lock, start watching, and begin the catch-up run in the background."""
         if self._started:
             raise RuntimeError("this watcher was already started")
+        self._tell(states.STARTING)
         self._lock.acquire()
         try:
             self._cache = open_cache(self.vault)
@@ -170,6 +178,7 @@ class VaultWatcher:
                 self._cache.close()
         self._lock.release()
         log.info("stopped watching %s", self.vault)
+        self._tell(states.STOPPED)
         return finished
 
     def wait_idle(self, timeout: float) -> bool:
@@ -277,6 +286,8 @@ class VaultWatcher:
         for path, (at, stat) in recent.items():
             if path in with_references:
                 self._schedule.note_settling(path, at, stat)
+        self._tell(states.CATCHING_UP)
+        self._write_status(states.CATCHING_UP)
         self._run("catch-up")
         self._publish()
 
@@ -286,11 +297,14 @@ class VaultWatcher:
             return
         current = {path: stat_of(self.vault / path) for path in schedule.settling}
         plan = schedule.plan(reason, schedule.held_back(time.monotonic(), current))
+        if reason != "catch-up":  # the catch-up run is the state catching_up
+            self._tell(states.LINKING)
         started = time.monotonic()
         report = self._run_pipeline(plan)
         elapsed = time.monotonic() - started
         if report is None:
             return
+        self._failure = None
         schedule.run_succeeded(time.monotonic(), plan, relations_stale=report.relations_stale)
         self.runs += 1
         self.run_reasons[reason] += 1
@@ -320,19 +334,22 @@ class VaultWatcher:
         refreshed = fetcher.refreshed() if fetcher is not None else []
         # Only saves from now on make a follow-up run give way.
         self._inbox.noted_edit.clear()
+        options = RunOptions(
+            offline=True,
+            defer_links_in=plan.held,
+            defer_papers=fetcher.deferred() if fetcher is not None else frozenset(),
+            changed=plan.changed,
+            defer_relations=plan.defer_relations,
+            defer_uncached=plan.reason == "catch-up" and fetcher is not None,
+            metadata_changed=bool(refreshed),
+        )
+        if self._listener is not None:
+            self._listener.run_started(plan.reason, options)
         try:
             report = run_link(
                 self.vault,
                 self.settings,
-                RunOptions(
-                    offline=True,
-                    defer_links_in=plan.held,
-                    defer_papers=fetcher.deferred() if fetcher is not None else frozenset(),
-                    changed=plan.changed,
-                    defer_relations=plan.defer_relations,
-                    defer_uncached=plan.reason == "catch-up" and fetcher is not None,
-                    metadata_changed=bool(refreshed),
-                ),
+                options,
                 cancel=self._stopping,
                 memory=self._warm,
                 should_yield=self._inbox.noted_edit.is_set if plan.yields_to_edits else None,
@@ -340,15 +357,17 @@ class VaultWatcher:
         except Exception as exc:
             log.error("a run failed: %s: %s", type(exc).__name__, exc, exc_info=True)
             wait = self._schedule.run_failed(time.monotonic())
-            self._fault(
+            self._failure = (
                 f"a run failed ({type(exc).__name__}: {exc}); nothing more was written, "
-                f"retrying in {wait:.0f} s",
-                None,
+                f"retrying in {wait:.0f} s"
             )
+            self._fault(self._failure, None)
             return None
         if refreshed and fetcher is not None:
             fetcher.take_refreshed(len(refreshed))
             log.info("notes brought up to date for: %s", "; ".join(refreshed))
+        if self._listener is not None:
+            self._listener.run_finished(plan.reason, report)
         return report
 
     # -- status ------------------------------------------------------------------------------
@@ -357,17 +376,44 @@ class VaultWatcher:
         return self._inbox.empty() and self._idle
 
     def _publish(self) -> None:
-        """Write the status file, then tell `wait_idle` whether anything is left to do."""
-        self._write_status()
+        """Write the status file and tell the listener the state, then tell `wait_idle`
+        whether anything is left to do."""
+        state, message = self._idle_state()
+        self._write_status(state, message)
+        self._tell(state, message)
         fetching = self._fetcher is not None and self._fetcher.busy()
         with self._state:
             self._idle = not (self._schedule.busy() or fetching)
             self._state.notify_all()
 
-    def _write_status(self) -> None:
+    def _idle_state(self) -> tuple[str, str | None]:
+        """The state between runs: a failed run, an arXiv outage, or just watching."""
+        if self._failure is not None:
+            return states.FAILED, self._failure
+        outage = self._fetcher.outage() if self._fetcher is not None else None
+        if outage is not None:
+            return states.OFFLINE, outage
+        return states.WATCHING, None
+
+    def _tell(self, state: str, message: str | None = None) -> None:
+        """Tell the listener the state, if it or what it waits for changed."""
+        if self._listener is None:
+            return
+        pending = len(self.pending) if state != states.STARTING else 0
+        settling = len(self._schedule.settling) if state != states.STOPPED else 0
+        told = WatcherState(state, pending, settling, message)
+        with self._told_lock:
+            if told == self._told or (self._told and self._told.state == states.STOPPED):
+                return  # unchanged; or a run abandoned at stop finishing after all
+            self._told = told
+            self._listener.state_changed(told)
+
+    def _write_status(self, state: str | None = None, message: str | None = None) -> None:
         if self._board is None:
             return
         self._board.publish(
+            state=state,
+            message=message,
             observer=self.observer_kind,
             report=self.last_report,
             pending=self.pending,
