@@ -222,59 +222,72 @@ class _progress_bar:
 def _print_report(
     report: RunReport, vault: Path, papers_folder: str, *, quiet: bool, show_diff: bool
 ) -> None:
-    echo = click.echo
     if report.dry_run:
         if not quiet:
-            echo(f"Dry run: {len(report.planned)} file(s) would change; nothing was written.")
-            if report.fetched_in_memory:
-                echo(
-                    f"Fetched {report.fetched_in_memory} paper(s)' metadata from arXiv, kept in "
-                    "memory only: a real run fetches it again."
-                )
-            for write in report.planned:
-                verb = "create" if write.expected is None else "update"
-                echo(f"  would {verb} {write.path} ({write.reason})")
-                if show_diff:
-                    echo(_diff(vault, write.path, write.text, write.replaces), nl=False)
+            _print_dry_run(report, vault, show_diff=show_diff)
     elif not quiet:
-        counted = [f"{report.user_notes} yours"] if report.user_notes is not None else []
-        if report.plugin_files:
-            # Drawings are the user's, but not prose we read: counted apart, so that "yours"
-            # stays the notes vaultpapers reads and may link in.
-            counted.append(
-                f"{report.plugin_files} kept by other plugins, such as drawings, left alone"
-            )
-        yours = f" ({'; '.join(counted)})" if counted else ""
+        _print_summary(report, papers_folder)
+    _print_left_over(report)
+
+
+def _print_dry_run(report: RunReport, vault: Path, *, show_diff: bool) -> None:
+    echo = click.echo
+    echo(f"Dry run: {len(report.planned)} file(s) would change; nothing was written.")
+    if report.fetched_in_memory:
         echo(
-            f"{report.notes} notes scanned{yours}, {report.papers} papers cited: "
-            f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
-            f"{report.written('paper', new=False)} updated"
-            + (f", {own} of your own paper notes" if (own := report.written("own")) else "")
-            + f"; {report.links_inserted} links inserted"
-            + (
-                f" ({report.title_links} after paper titles, "
-                f"{report.links_inserted - report.title_links} after URLs and ids)"
-                if report.title_links
-                else ""
-            )
-            + f" into {report.written('note')} notes; "
-            f"{report.written('index')} index notes written"
-            + (f", {report.removed} removed." if report.removed else ".")
+            f"Fetched {report.fetched_in_memory} paper(s)' metadata from arXiv, kept in "
+            "memory only: a real run fetches it again."
         )
-        if report.requests:
-            echo(f"{report.requests} arXiv API request(s).")
-        if report.rechecked:
-            echo(
-                f"Asked arXiv again about {report.rechecked} paper(s): "
-                + (f"{len(report.refreshed)} changed." if report.refreshed else "none changed.")
-            )
-        for change in report.refreshed:
-            echo(f"  {change}")
-        if report.not_rechecked:
-            echo(f"Metadata not refreshed: {report.not_rechecked}.")
-        for result in report.results:
-            if result.write.kind == "bibliography" and result.outcome is Outcome.WRITTEN:
-                echo(f"Bibliography written: {result.write.path}.")
+    for write in report.planned:
+        verb = "create" if write.expected is None else "update"
+        echo(f"  would {verb} {write.path} ({write.reason})")
+        if show_diff:
+            echo(_diff(vault, write.path, write.text, write.replaces), nl=False)
+
+
+def _print_summary(report: RunReport, papers_folder: str) -> None:
+    echo = click.echo
+    counted = [f"{report.user_notes} yours"] if report.user_notes is not None else []
+    if report.plugin_files:
+        # Drawings are the user's, but not prose we read: counted apart, so that "yours"
+        # stays the notes vaultpapers reads and may link in.
+        counted.append(f"{report.plugin_files} kept by other plugins, such as drawings, left alone")
+    yours = f" ({'; '.join(counted)})" if counted else ""
+    echo(
+        f"{report.notes} notes scanned{yours}, {report.papers} papers cited: "
+        f"{report.written('paper', new=True)} paper notes created in {papers_folder}/, "
+        f"{report.written('paper', new=False)} updated"
+        + (f", {own} of your own paper notes" if (own := report.written("own")) else "")
+        + f"; {report.links_inserted} links inserted"
+        + (
+            f" ({report.title_links} after paper titles, "
+            f"{report.links_inserted - report.title_links} after URLs and ids)"
+            if report.title_links
+            else ""
+        )
+        + f" into {report.written('note')} notes; "
+        f"{report.written('index')} index notes written"
+        + (f", {report.removed} removed." if report.removed else ".")
+    )
+    if report.requests:
+        echo(f"{report.requests} arXiv API request(s).")
+    if report.rechecked:
+        echo(
+            f"Asked arXiv again about {report.rechecked} paper(s): "
+            + (f"{len(report.refreshed)} changed." if report.refreshed else "none changed.")
+        )
+    for change in report.refreshed:
+        echo(f"  {change}")
+    if report.not_rechecked:
+        echo(f"Metadata not refreshed: {report.not_rechecked}.")
+    for result in report.results:
+        if result.write.kind == "bibliography" and result.outcome is Outcome.WRITTEN:
+            echo(f"Bibliography written: {result.write.path}.")
+
+
+def _print_left_over(report: RunReport) -> None:
+    """What the run could not do, on stderr, even with --quiet."""
+    echo = click.echo
     if report.titles_unsearched:
         echo(
             f"{len(report.titles_unsearched)} title(s) not looked up on arXiv; "

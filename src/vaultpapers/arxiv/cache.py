@@ -104,6 +104,9 @@ def _paper_rows(db: sqlite3.Connection, columns: str, keys: list[str]) -> Iterat
         ).fetchall()
 
 
+# Over 300 lines on purpose: one SQLite file whose tables (papers, not-found answers, title
+# searches, the shared request slot) share one connection, one WAL set-up and one transaction
+# discipline; split by table, every part would need those again.
 class PaperCache:
     """Paper metadata (kept forever), arXiv's "no such id" answers, and the request schedule."""
 

@@ -411,6 +411,8 @@ class _LoopbackServer(ThreadingHTTPServer):
         pass
 
 
+# Over 300 lines on purpose: a test double of arXiv's whole API surface that tests use (id
+# lists, the search grammar, paging, faults and rate limits), kept together like the API.
 class FakeArxiv:
     """A loopback arXiv API server. Use as a context manager; ``url`` is the query endpoint.
 

@@ -53,6 +53,9 @@ DEFAULT_FETCH_BACKOFF = (5.0, 600.0)  # first and longest wait before re-asking 
 
 # Somewhat over 300 lines: most of it is the public surface (start, stop, waiting, signals and
 # the read-only views that tests and the status file use); every rule it follows is elsewhere.
+# About 370 lines on purpose: the wiring of watch/'s parts (scheduler, inbox, observer keeper,
+# fetcher, status board, lock, listener) around the one thread that runs the pipeline. The
+# rules live in those parts; its methods are short and only pass things between them.
 class VaultWatcher:
     """Watches one vault and keeps it linked. `start()`/`stop()`, or use it as a context manager.
 
