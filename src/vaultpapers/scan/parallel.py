@@ -4,9 +4,8 @@ fraction of the time. Small batches stay in this process, where starting workers
 more than they save.
 
 Workers are spawned (never forked: a watcher has threads) and send back what the state
-keeps of a scan, as JSON, with the note's text when planning may write to it (a note that
-cites papers, or a generated one); planning reads any other note again if it needs it, and
-checks that it is still the file that was scanned.
+keeps of a scan, as JSON, without the note's text: planning reads again the notes it writes
+(a cold run, a third of the vault), and checks that each is still the file that was scanned.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,8 +23,6 @@ if TYPE_CHECKING:
 from vaultpapers.model import FileState, Note, Problem, StatKey
 from vaultpapers.scan.note import (
     OPAQUE_KIND,
-    PLUGIN_KIND,
-    USER_KIND,
     NoteScan,
     ScanRow,
     scan_from_row,
@@ -41,6 +37,7 @@ log = logging.getLogger("vaultpapers")
 PARALLEL_MIN = 1000
 CHUNK = 250
 MAX_WORKERS = 4
+WAVE = 2 * MAX_WORKERS  # chunks sent to the workers at a time
 
 T = TypeVar("T")
 Scanned = NoteScan | ReadProblem
@@ -115,11 +112,23 @@ def scan_written(
     for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
     properties its front matter holds when known)."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
+    rows: list[tuple[str, StatKey, ScanRow] | None] = []
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(notes), _scan_written_chunk, chunks)
-    if answers is None:
-        return [_scan_written(note) for note in notes]
-    return [row for chunk in answers for row in chunk]
+        # A few chunks at a time, their texts sent encoded: pickling a text that is not
+        # ASCII leaves its UTF-8 copy cached on it for as long as the text lives (the
+        # writes hold every text till the run ends), and all chunks at once would be a
+        # second copy of everything written.
+        for wave in range(0, len(chunks), WAVE):
+            encoded = [_encoded(chunk) for chunk in chunks[wave : wave + WAVE]]
+            answers = pool.map(len(notes), _scan_written_chunk, encoded)
+            if answers is None:
+                return [_scan_written(note) for note in notes]
+            rows += [row for chunk in answers for row in chunk]
+    return rows
+
+
+def _encoded(notes: Sequence[Written]) -> list[tuple[Any, ...]]:
+    return [(path, text.encode("utf-8"), *rest) for path, text, *rest in notes]
 
 
 @contextmanager
@@ -155,12 +164,10 @@ def _scan_chunk(vault: str, paths: Sequence[str], max_bytes: int) -> list[tuple[
         else:
             # The text only of a note planning may write: one that cites papers or is
             # generated. The rest (most of a vault) are read again if ever needed.
-            text = (
-                scanned.note.text
-                if scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND)
-                else None
-            )
-            answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned), text)))
+            # Without the text: a vault's worth would stay in memory while the run plans.
+            # Planning reads again the notes it writes, and checks they are still the ones
+            # scanned.
+            answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned))))
     return answers
 
 
@@ -172,11 +179,8 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None
         note = Note(path, None, bom, FileState(0, 0, ""))
         found = tuple(Problem(path, line, message) for line, message in problems)
         return NoteScan(note, OPAQUE_KIND, problems=found), None
-    _, stat, kept_row, text = answer
-    scan = scan_from_row(path, stat, kept_row)
-    if text is not None:
-        scan = replace(scan, note=replace(scan.note, text=text))
-    return scan, kept_row
+    _, stat, kept_row = answer
+    return scan_from_row(path, stat, kept_row), kept_row
 
 
 def _scan_written(written: Written) -> tuple[str, StatKey, ScanRow] | None:
@@ -185,5 +189,7 @@ def _scan_written(written: Written) -> tuple[str, StatKey, ScanRow] | None:
     return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
 
 
-def _scan_written_chunk(notes: Sequence[Written]) -> list[tuple[str, StatKey, ScanRow] | None]:
-    return [_scan_written(note) for note in notes]
+def _scan_written_chunk(
+    notes: Sequence[tuple[Any, ...]],
+) -> list[tuple[str, StatKey, ScanRow] | None]:
+    return [_scan_written((path, data.decode("utf-8"), *rest)) for path, data, *rest in notes]
