@@ -31,6 +31,7 @@ NOTES: dict[str, str | bytes] = {
     "Broken.md": "---\ntags: [unclosed\n---\nhttps://arxiv.org/abs/2103.03206\n",
     "Latin1.md": "caf\xe9 arXiv:2105.01601".encode("latin-1"),
     "Code.md": "```\nhttps://arxiv.org/abs/2103.03206\n```\n",
+    "논문 메모.md": "읽을 논문 (https://arxiv.org/abs/2105.01601)가 좋다 #읽기\n",
 }
 
 
@@ -57,6 +58,7 @@ def test_workers_scan_exactly_as_this_process_does(
     here = linked(tmp_path / "here")
     monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
     monkeypatch.setattr(parallel, "CHUNK", 5)
+    monkeypatch.setattr(parallel, "WAVE", 2)  # what was written goes to them in several waves
     workers = linked(tmp_path / "workers")
     assert workers[0] == here[0]  # the same notes, byte for byte
     assert workers[1] == here[1]  # the same problems, the unreadable notes included

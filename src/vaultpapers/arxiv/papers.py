@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -57,10 +56,9 @@ class Paper:
 
     @classmethod
     def from_json(cls, text: str) -> Paper:
-        return _paper_from_json(text)
-
-    @classmethod
-    def _decode(cls, text: str) -> Paper:
+        # Not memoised on the text: that would keep every record's JSON for the life of the
+        # process (tens of MB in a watcher). A caller that reads the same records again and
+        # again keeps the papers it decoded (`PaperCache.get_many(known=...)`).
         record = json.loads(text)
         record["authors"] = tuple(record["authors"])
         record["categories"] = tuple(record["categories"])
@@ -77,11 +75,6 @@ class Paper:
 
 _FIELDS = tuple(f.name for f in fields(Paper))
 _FIELD_SET = frozenset(_FIELDS)
-
-
-@functools.lru_cache(maxsize=1 << 16)  # a watcher reads the same records run after run
-def _paper_from_json(text: str) -> Paper:
-    return Paper._decode(text)
 
 
 @dataclass(frozen=True)

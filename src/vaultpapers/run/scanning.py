@@ -188,14 +188,13 @@ def _read_and_scan(
     paths: list[str],
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
-    texts: bool = True,
 ) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, ScanRow]], list[Problem]]:
     """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
     read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
     fresh: dict[str, tuple[StatKey, ScanRow]] = {}
     problems: list[Problem] = []
     scanned_all = read_and_scan(
-        vault, paths, max_bytes=settings.max_note_bytes, workers=workers, titles=titles, texts=texts
+        vault, paths, max_bytes=settings.max_note_bytes, workers=workers, titles=titles
     )
     for scanned, kept_row in scanned_all:
         if isinstance(scanned, ReadProblem):
@@ -229,9 +228,7 @@ def rescan_for_titles(
     # new scans and their rows at once, beside the scans they replace, is memory wasted.
     for start in range(0, len(ordered), RESCAN_BATCH):
         batch = ordered[start : start + RESCAN_BATCH]
-        read_now, fresh, _ = _read_and_scan(
-            vault, settings, batch, workers, titles, texts=warm is not None
-        )
+        read_now, fresh, _ = _read_and_scan(vault, settings, batch, workers, titles)
         if save:
             state.save_scans(fresh, ())
         if warm is not None:

@@ -4,9 +4,8 @@ fraction of the time. Small batches stay in this process, where starting workers
 more than they save.
 
 Workers are spawned (never forked: a watcher has threads) and send back what the state
-keeps of a scan, as JSON, with the note's text when planning may write to it (a note that
-cites papers, or a generated one); planning reads any other note again if it needs it, and
-checks that it is still the file that was scanned.
+keeps of a scan, as JSON, without the note's text: planning reads again the notes it writes
+(a cold run, a third of the vault), and checks that each is still the file that was scanned.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,8 +24,6 @@ from vaultpapers.markdown.titles import TitleIndex
 from vaultpapers.model import FileState, Note, Problem, StatKey
 from vaultpapers.scan.note import (
     OPAQUE_KIND,
-    PLUGIN_KIND,
-    USER_KIND,
     NoteScan,
     ScanRow,
     TitleLines,
@@ -43,6 +39,7 @@ log = logging.getLogger("vaultpapers")
 PARALLEL_MIN = 1000
 CHUNK = 250
 MAX_WORKERS = 4
+WAVE = 2 * MAX_WORKERS  # chunks sent to the workers at a time
 
 T = TypeVar("T")
 Scanned = NoteScan | ReadProblem
@@ -107,19 +104,16 @@ def read_and_scan(
     max_bytes: int,
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
-    texts: bool = True,
 ) -> list[tuple[Scanned, ScanRow | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
     (JSON; None for a note that could not be read or scanned). `titles`: the paper titles
-    looked for in the user's notes. `texts`: whether the workers send back the texts of
-    the notes planning may write to (not when the caller keeps none)."""
+    looked for in the user's notes. Scanned in workers, the notes come back without their
+    text."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
     vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
     indexes = [_shipped(titles) if _workers(len(paths)) > 1 else None] * len(chunks)
     with _workers_of_run(workers) as pool:
-        answers = pool.map(
-            len(paths), _scan_chunk, vaults, chunks, limits, indexes, [texts] * len(chunks)
-        )
+        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits, indexes)
     if answers is None:
         return [_with_row(_read_and_scan(vault, path, max_bytes, titles)) for path in paths]
     return [_decode(path, answer) for chunk in answers for path, answer in chunk]
@@ -136,12 +130,24 @@ def scan_written(
     # The vault's titles go to the workers only for notes that need them all.
     if all(note[6] is not None for note in notes):
         titles = None
+    rows: list[tuple[str, StatKey, ScanRow] | None] = []
     with _workers_of_run(workers) as pool:
-        shipped = [_shipped(titles) if _workers(len(notes)) > 1 else None] * len(chunks)
-        answers = pool.map(len(notes), _scan_written_chunk, chunks, shipped)
-    if answers is None:
-        return [_scan_written(note, titles) for note in notes]
-    return [row for chunk in answers for row in chunk]
+        shipped = _shipped(titles) if _workers(len(notes)) > 1 else None
+        # A few chunks at a time, their texts sent encoded: pickling a text that is not
+        # ASCII leaves its UTF-8 copy cached on it for as long as the text lives (the
+        # writes hold every text till the run ends), and all chunks at once would be a
+        # second copy of everything written.
+        for wave in range(0, len(chunks), WAVE):
+            encoded = [_encoded(chunk) for chunk in chunks[wave : wave + WAVE]]
+            answers = pool.map(len(notes), _scan_written_chunk, encoded, [shipped] * len(encoded))
+            if answers is None:
+                return [_scan_written(note, titles) for note in notes]
+            rows += [row for chunk in answers for row in chunk]
+    return rows
+
+
+def _encoded(notes: Sequence[Written]) -> list[tuple[Any, ...]]:
+    return [(path, text.encode("utf-8"), *rest) for path, text, *rest in notes]
 
 
 @contextmanager
@@ -204,7 +210,7 @@ def _index_of(shipped: Shipped) -> TitleIndex | None:
 
 
 def _scan_chunk(
-    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None, texts: bool = True
+    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None
 ) -> list[tuple[str, Any]]:
     titles = _index_of(shipped)
     answers: list[tuple[str, Any]] = []
@@ -216,14 +222,10 @@ def _scan_chunk(
             problems = [(p.line, p.message, p.code) for p in scanned.problems]
             answers.append((path, ("opaque", scanned.note.bom, problems)))
         else:
-            # The text only of a note planning may write: one that cites papers or is
-            # generated. The rest (most of a vault) are read again if ever needed.
-            text = (
-                scanned.note.text
-                if texts and (scanned.cited or scanned.kind not in (USER_KIND, PLUGIN_KIND))
-                else None
-            )
-            answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned), text)))
+            # Without the text: a vault's worth would stay in memory while the run plans.
+            # Planning reads again the notes it writes, and checks they are still the ones
+            # scanned.
+            answers.append((path, ("scan", scanned.note.stat, scan_to_row(scanned))))
     return answers
 
 
@@ -235,11 +237,8 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None
         note = Note(path, None, bom, FileState(0, 0, ""))
         found = tuple(Problem(path, line, message, code) for line, message, code in problems)
         return NoteScan(note, OPAQUE_KIND, problems=found), None
-    _, stat, kept_row, text = answer
-    scan = scan_from_row(path, stat, kept_row)
-    if text is not None:
-        scan = replace(scan, note=replace(scan.note, text=text))
-    return scan, kept_row
+    _, stat, kept_row = answer
+    return scan_from_row(path, stat, kept_row), kept_row
 
 
 def _scan_written(
@@ -255,7 +254,9 @@ def _scan_written(
 
 
 def _scan_written_chunk(
-    notes: Sequence[Written], shipped: Shipped = None
+    notes: Sequence[tuple[Any, ...]], shipped: Shipped = None
 ) -> list[tuple[str, StatKey, ScanRow] | None]:
     titles = _index_of(shipped)
-    return [_scan_written(note, titles) for note in notes]
+    return [
+        _scan_written((path, data.decode("utf-8"), *rest), titles) for path, data, *rest in notes
+    ]
