@@ -334,6 +334,42 @@ def test_link_constructs(text: str, expected: list[tuple[str, str]]) -> None:
     assert [(c.kind, text[c.start : c.end]) for c in link_constructs(text)] == expected
 
 
+# Checked against markdown-it-py 4 in CommonMark mode: '\\[[Paper]](u)' renders as text,
+# '[a][x](u)' (no 'x' defined) as '[a]' and a link 'x', '[a [b](u1) c](u2)' as text around 'b'.
+@pytest.mark.parametrize(
+    ("text", "strict", "loose"),
+    [
+        ("\\[[Paper]](u)", [], [("inline", "[[Paper]](u)")]),
+        ("\\[t](u) and [t\\](v)", [], [("inline", "[t](u)"), ("inline", "[t\\](v)")]),
+        ("\\<https://x.org>", [], [("autolink", "<https://x.org>")]),
+        ("[x]](u) and ](v)", [], [("inline", "](u)"), ("inline", "](v)")]),
+        (
+            "[a [b](u1) c](u2)",
+            [("inline", "[b](u1)")],
+            [("inline", "[a [b](u1) c](u2)"), ("inline", "[b](u1)")],
+        ),
+        ("\\\\[[Paper]](u)", [("inline", "[[Paper]](u)")], [("inline", "[[Paper]](u)")]),
+        ("[\\[x](u)", [("inline", "[\\[x](u)")], [("inline", "[x](u)")]),
+        ("\\[1\\] and \\[2\\]: prose", [], []),
+    ],
+)
+def test_a_loose_reading_takes_escaped_stray_and_nested_brackets_for_links(
+    text: str, strict: list[tuple[str, str]], loose: list[tuple[str, str]]
+) -> None:
+    assert [(c.kind, text[c.start : c.end]) for c in link_constructs(text)] == strict
+    assert [(c.kind, text[c.start : c.end]) for c in link_constructs(text, loose=True)] == loose
+
+
+def test_an_undefined_reference_label_can_still_open_an_inline_link() -> None:
+    """'[a][x](u)' with no '[x]:' defined is '[a]' and the inline link '[x](u)' (CommonMark);
+    it is still taken for a reference link too, so no link goes after '[a][x]'."""
+    text = "[a][x](https://arxiv.org/abs/1501.00001)"
+    assert [(c.kind, text[c.start : c.end]) for c in link_constructs(text)] == [
+        ("reference", "[a][x]"),
+        ("inline", "[x](https://arxiv.org/abs/1501.00001)"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("kind", "allowed"),
     [

@@ -375,6 +375,85 @@ BUTTON_LINKS = [
     ),
 ]
 
+# A backslash before a bracket, a ']' that closes no bracket, a link inside a link: CommonMark
+# reads no link there, but a reader that ignores escapes, or pairs brackets its own way, does;
+# and the user wrote the shape of one. The parentheses after a ']' are kept whole whatever the
+# brackets before them say: a link goes after the ')', or, right before a '(', nowhere.
+ESCAPED_AND_STRAY_BRACKETS = [
+    # Found by the reliability property test (hypothesis): the link went inside the '(...)'.
+    (
+        "\\[[Paper]](https://arxiv.org/abs/1501.00001)‸",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    (
+        '\\[[Paper]](https://arxiv.org/abs/1501.00001 "PPO")‸ and more',
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    (
+        "\\[[[Paper]](https://arxiv.org/abs/1501.00001)‸",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    (
+        "\\\\[[Paper]](https://arxiv.org/abs/1501.00001)‸",  # an escaped backslash: a real button
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    (
+        "[\\[x](https://arxiv.org/abs/1501.00001)‸",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    (
+        "\\[\\[Paper]](https://arxiv.org/abs/1501.00001)‸",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    (
+        "\\[x](https://arxiv.org/abs/1501.00001)‸ and [x\\](https://arxiv.org/abs/1501.00002)‸",
+        [
+            Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1),
+            Ref("1501.00002", "https://arxiv.org/abs/1501.00002", 1),
+        ],
+    ),
+    (
+        "\\<https://arxiv.org/abs/1501.00001>‸",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    (
+        "[x]](https://arxiv.org/abs/1501.00001)‸ and ](https://arxiv.org/abs/1501.00002)‸",
+        [
+            Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1),
+            Ref("1501.00002", "https://arxiv.org/abs/1501.00002", 1),
+        ],
+    ),
+    (
+        "[a [b](u)](https://arxiv.org/abs/1501.00001)‸",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+    # '[x](url)' is a link when 'x' is undefined, '[a][x]' one when it is defined: either way
+    # the two overlap, and no link goes inside or after them.
+    (
+        "[a][x](https://arxiv.org/abs/1501.00001) and [\\\\][x](https://arxiv.org/abs/1501.00002)",
+        [
+            Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1, insertable=False),
+            Ref("1501.00002", "https://arxiv.org/abs/1501.00002", 1, insertable=False),
+        ],
+    ),
+    (
+        "\\[[Paper]](https://arxiv.org/abs/1501.00001)(v2)",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1, insertable=False)],
+    ),
+    # Escaped brackets that look like no link change nothing.
+    (
+        "\\[1\\] https://arxiv.org/abs/1501.00001‸ and \\[arXiv:1501.00002‸\\]",
+        [
+            Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1),
+            Ref("1501.00002", "arXiv:1501.00002", 1),
+        ],
+    ),
+    (
+        "(see \\[2\\], https://arxiv.org/abs/1501.00001‸)",
+        [Ref("1501.00001", "https://arxiv.org/abs/1501.00001", 1)],
+    ),
+]
+
 # Dataview reads these values (github.com/blacksmithgu/obsidian-dataview, inline-field.ts):
 # a link inserted there would change them. Lines seen in public vaults: "source:: https://arxiv.org/
 # abs/2310.03714", "**links**:: https://arxiv.org/abs/2311.16867", "  - sources:: https://…, https://…".
@@ -538,6 +617,7 @@ BIBLIOGRAPHY_ENTRIES = [
     + MARKDOWN_CONTEXTS
     + NEW_FORMS
     + BUTTON_LINKS
+    + ESCAPED_AND_STRAY_BRACKETS
     + DATAVIEW_FIELDS
     + HTML_BLOCKS
     + BIBLIOGRAPHY_ENTRIES,
@@ -1106,6 +1186,50 @@ def test_built_notes_keep_code_sealed_and_constructs_whole(
     for reference in scan.references:
         if reference.insert_at is not None:
             assert not any(start < reference.insert_at < end for start, end in sealed + atomic)
+
+
+# Link shapes, and what may stand right before or after one: brackets, and backslashes that
+# escape its first bracket or only each other.
+_LINK_SHAPES = [
+    "[[Paper]]({})",
+    '[[arXiv]]({} "title")',
+    "[x]({})",
+    "![fig]({})",
+    "<{}>",
+    "[[Paper]({})]",
+]
+_NEIGHBOURS = ["", " ", "x", "\\", "\\\\", "[", "\\[", "[\\", "]", "\\]", "!", "\\!", "(", ")"]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_NEIGHBOURS),
+            st.sampled_from(_LINK_SHAPES),
+            st.sampled_from(_NEIGHBOURS),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+@example([("\\", "[[Paper]]({})", "")])  # found by the reliability property test
+def test_brackets_and_backslashes_around_a_link_never_let_a_link_inside_it(
+    pieces: list[tuple[str, str, str]],
+) -> None:
+    text = ""
+    shapes: list[tuple[int, int]] = []
+    for number, (before, shape, after) in enumerate(pieces):
+        text += before
+        written = shape.format(f"https://arxiv.org/abs/1501.{number + 1:05d}")
+        shapes.append((len(text), len(text) + len(written)))
+        text += written + after
+    scan = find_references(text)
+    assert len(scan.references) == len(pieces)
+    _assert_scan_is_consistent(text, scan)
+    for reference in scan.references:
+        if reference.insert_at is not None:
+            assert not any(start < reference.insert_at < end for start, end in shapes), text
 
 
 @pytest.mark.parametrize(

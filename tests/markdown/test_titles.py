@@ -93,6 +93,8 @@ def test_titles_written_the_ways_researchers_write_them_are_found(line: str, key
         "language models are few-shot learners when you prompt them well",  # a sentence
         "`Deep Residual Learning for Image Recognition`",  # code
         "[Deep Residual Learning for Image Recognition](https://example.org/resnet)",  # a link
+        # The shape of a link, its bracket escaped: no title's link goes inside it either.
+        "\\[Deep Residual Learning for Image Recognition](https://example.org/resnet)",
         "[[Deep Residual Learning for Image Recognition]]",  # a wikilink
         "Deep Residual Learning for Image",
     ],

@@ -245,6 +245,7 @@ OWN = '---\nlayout: post\ntitle: "A: b"\nlink: https://arxiv.org/abs/2103.03206\
         [make_paper("2103.03206", "T: u"), make_paper("1501.00003", "A")],
     )
 )
+@example(vault_and_papers=found(f"\\[[Paper]]({A})", "A"))  # no link inside its '(...)'
 @example(vault_and_papers=found(f"`{A}", "`"))
 @example(vault_and_papers=found(f"{A} then {B} $$", "x $$ y", "B"))
 @example(vault_and_papers=found(f"{A} then {B}", "%%", "B"))

@@ -223,7 +223,10 @@ def find_references(text: str, *, skip_spans: Sequence[Span] = ()) -> ReferenceS
         front_matter=front_matter,
         excluded=_SpanIndex(excluded),
         no_insertion=_SpanIndex(merge_spans(html_blocks, dataview_field_spans(text))),
-        constructs=_outermost(link_constructs(text, exclude=not_prose)),
+        constructs=_outermost(
+            link_constructs(text, exclude=not_prose)
+            + link_constructs(text, exclude=not_prose, loose=True)
+        ),
         tables=_SpanIndex(table_spans(text, exclude=code)),
     )
     context.matched = _SpanIndex([(match.start, match.id_end) for match in found])
@@ -287,13 +290,29 @@ class _SpanIndex:
         return self.starts[index] if index < len(self.starts) else None
 
 
-def _outermost(constructs: list[LinkConstruct]) -> list[LinkConstruct]:
-    """The constructs not contained in another (input sorted by start, longest first)."""
-    outermost: list[LinkConstruct] = []
-    for construct in constructs:
+@dataclass(frozen=True)
+class _Whole:
+    """Text no link goes inside: one construct, or constructs the two readings of a note's
+    brackets (CommonMark's and a loose one) pair differently, taken together."""
+
+    start: int
+    end: int
+    link_may_follow: bool
+
+
+def _outermost(constructs: list[LinkConstruct]) -> list[_Whole]:
+    """The constructs not contained in another, in text order; constructs that overlap
+    without one containing the other are one, after which a link may follow only if it may
+    follow each of them."""
+    outermost: list[_Whole] = []
+    for construct in sorted(constructs, key=lambda construct: (construct.start, -construct.end)):
+        allowed = construct.insertion_after_allowed
         if outermost and construct.start < outermost[-1].end:
+            last = outermost[-1]
+            if construct.end > last.end:
+                outermost[-1] = _Whole(last.start, construct.end, last.link_may_follow and allowed)
             continue
-        outermost.append(construct)
+        outermost.append(_Whole(construct.start, construct.end, allowed))
     return outermost
 
 
@@ -307,7 +326,7 @@ class _Context:
         front_matter: Span | None,
         excluded: _SpanIndex,
         no_insertion: _SpanIndex,
-        constructs: list[LinkConstruct],
+        constructs: list[_Whole],
         tables: _SpanIndex,
     ) -> None:
         self.text = text
@@ -315,7 +334,7 @@ class _Context:
         self.excluded = excluded
         self.no_insertion = no_insertion
         self.constructs = _SpanIndex([(construct.start, construct.end) for construct in constructs])
-        self.link_may_follow = [construct.insertion_after_allowed for construct in constructs]
+        self.link_may_follow = [construct.link_may_follow for construct in constructs]
         self.tables = tables
         self.matched = _SpanIndex([])
         # Matches arrive in text order, so lines are counted incrementally.

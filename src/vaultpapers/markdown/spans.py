@@ -543,12 +543,20 @@ def _definitions(text: str, exclude: Sequence[Span]) -> tuple[list[LinkConstruct
 # Longer than our other functions on purpose: CommonMark's bracket matching is one state
 # machine (open brackets, links closed below, the blank-line limit, the next </a>), and every
 # branch reads and moves that state; split up, the parts would pass it all back and forth.
-def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list[LinkConstruct]:
+def link_constructs(
+    text: str, *, exclude: Sequence[Span] | None = None, loose: bool = False
+) -> list[LinkConstruct]:
     """Inline links and images, autolinks, reference links, definitions and raw HTML tags,
     sorted by start (an enclosing construct before the ones it contains).
 
     ``exclude`` (sorted, non-overlapping) is text that is not Markdown prose; by default the
     front matter, :func:`code_spans` and :func:`wikilink_spans`.
+
+    ``loose`` reads the shapes of links CommonMark does not make links, as a reader that pairs
+    brackets its own way may: a bracket or ``<`` escaped with a backslash still counts
+    (``\\[[Paper]](url)``, ``\\<url>``), links may nest (``[a [b](u)](v)``), and a ``](url)``
+    whose ``]`` closes no bracket is a construct from that ``]``. Where text is inserted into
+    a user's note, both readings must put it outside every link.
     """
     if exclude is None:
         front_matter = front_matter_span(text)
@@ -582,7 +590,7 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             links_closed_below = 0
             blank = _BLANK_LINE.search(text, at)
             next_blank = blank.start() if blank else len(text)
-        if _preceding_backslashes(text, at) % 2:
+        if not loose and _preceding_backslashes(text, at) % 2:
             continue
         if char == "<":
             tag = _AUTOLINK.match(text, at)
@@ -608,14 +616,18 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
             )
             openers.append(_Opener(at - 1 if is_image else at, at + 1, is_image))
             continue
+        follower = text[at + 1 : at + 2]
         if not openers:
+            tail = _INLINE_LINK_TAIL.match(text, at + 1) if loose and follower == "(" else None
+            if tail is not None:
+                constructs.append(LinkConstruct(at, tail.end(), "inline"))
+                pos = tail.end()
             continue
         opener = openers.pop()
-        may_link = opener.is_image or len(openers) >= links_closed_below
+        may_link = loose or opener.is_image or len(openers) >= links_closed_below
         links_closed_below = min(links_closed_below, len(openers))
         if not may_link:
             continue
-        follower = text[at + 1 : at + 2]
         end: int | None = None
         kind = "inline"
         if follower == "(":
@@ -630,7 +642,10 @@ def link_constructs(text: str, *, exclude: Sequence[Span] | None = None) -> list
         if end is None:
             continue
         constructs.append(LinkConstruct(opener.start, end, kind))
-        pos = end
+        # '[a][x]' is taken for a reference link whether or not 'x' is defined (no link goes
+        # after one); but with 'x' undefined CommonMark reads '[x](url)' in '[a][x](url)' as
+        # a link of its own, so the label's brackets are read again.
+        pos = at + 1 if follower == "[" else end
         if not opener.is_image:
             links_closed_below = len(openers)
     constructs.sort(key=lambda construct: (construct.start, -construct.end))

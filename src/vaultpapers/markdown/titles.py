@@ -425,7 +425,13 @@ class _Context:
             dataview_field_spans(text),
             self.skip_spans,
         )
-        constructs = [(c.start, c.end) for c in link_constructs(text, exclude=not_prose)]
+        # Both readings of the note's brackets: text that only looks like a link's
+        # ('\\[Title](url)') is no place for a title's link either.
+        constructs = [
+            (c.start, c.end)
+            for loose in (False, True)
+            for c in link_constructs(text, exclude=not_prose, loose=loose)
+        ]
         self._excluded = merge_spans(not_prose, constructs)
         self._tables = table_spans(text, exclude=code)
 
