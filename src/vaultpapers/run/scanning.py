@@ -16,7 +16,14 @@ from vaultpapers.model import Note, Problem, StatKey
 from vaultpapers.run.incremental import WarmVault
 from vaultpapers.run.titles import naming_titles, remember_titles
 from vaultpapers.scan.catalog import Catalog
-from vaultpapers.scan.note import NoteScan, ScanRow, scan_from_row, scan_or_report
+from vaultpapers.scan.note import (
+    USER_KIND,
+    NoteScan,
+    ScanRow,
+    scan_from_row,
+    scan_or_report,
+    scan_to_row,
+)
 from vaultpapers.scan.parallel import Workers, read_and_scan
 from vaultpapers.vaultfs.files import ReadProblem, read_note
 from vaultpapers.vaultfs.state import StateStore
@@ -188,13 +195,19 @@ def _read_and_scan(
     paths: list[str],
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
+    untitled: Mapping[str, ScanRow] | None = None,
 ) -> tuple[dict[str, NoteScan | None], dict[str, tuple[StatKey, ScanRow]], list[Problem]]:
     """Each note read and scanned (None: unreadable), the scans to keep, and the problems."""
     read_now: dict[str, NoteScan | None] = dict.fromkeys(paths)
     fresh: dict[str, tuple[StatKey, ScanRow]] = {}
     problems: list[Problem] = []
     scanned_all = read_and_scan(
-        vault, paths, max_bytes=settings.max_note_bytes, workers=workers, titles=titles
+        vault,
+        paths,
+        max_bytes=settings.max_note_bytes,
+        workers=workers,
+        titles=titles,
+        untitled=untitled,
     )
     for scanned, kept_row in scanned_all:
         if isinstance(scanned, ReadProblem):
@@ -228,7 +241,16 @@ def rescan_for_titles(
     # new scans and their rows at once, beside the scans they replace, is memory wasted.
     for start in range(0, len(ordered), RESCAN_BATCH):
         batch = ordered[start : start + RESCAN_BATCH]
-        read_now, fresh, _ = _read_and_scan(vault, settings, batch, workers, titles)
+        # A note scanned in this run before any title was known gets the titles added to that
+        # scan, while it is unchanged: a first run does not scan its whole vault twice.
+        untitled = {
+            path: scan_to_row(scan)
+            for path in batch
+            if (scan := catalog.get(path)) is not None
+            and scan.kind == USER_KIND
+            and scan.words is None
+        }
+        read_now, fresh, _ = _read_and_scan(vault, settings, batch, workers, titles, untitled)
         if save:
             state.save_scans(fresh, ())
         if warm is not None:

@@ -14,14 +14,14 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import Any
 
 from vaultpapers.arxiv.ids import ArxivId, InvalidArxivId, parse_arxiv_id
 from vaultpapers.markdown.notelinks import end_of_links_at, links_at
 from vaultpapers.markdown.properties import FrontMatter, find_front_matter
-from vaultpapers.markdown.references import Reference, ReferenceScan, find_references
+from vaultpapers.markdown.references import Reference, find_references
 from vaultpapers.markdown.spans import Span, code_spans, front_matter_span, merge_spans
 from vaultpapers.markdown.tags import body_tags, front_matter_tags
 from vaultpapers.markdown.titles import (
@@ -291,7 +291,15 @@ def _scan_content(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
     named, mask, candidates = (
-        _titles_named(note, titles, title_lines, skip, names, found, problems)
+        _titles_named(
+            note,
+            titles,
+            title_lines,
+            skip,
+            names,
+            lambda: {r.line for r in found.references} | {b.line for b in found.invalid},
+            problems,
+        )
         if titles is not None and kind == USER_KIND
         else ([], None, ())
     )
@@ -350,7 +358,7 @@ def _titles_named(
     title_lines: TitleLines | None,
     skip: list[Span],
     names: str | None,
-    found: ReferenceScan,
+    cited_lines: Callable[[], set[int]],
     problems: list[Problem],
 ) -> tuple[list[TitleMatch], int | None, tuple[str, ...]]:
     """The known titles a user's note names, its word mask and the titles it writes to look
@@ -365,7 +373,7 @@ def _titles_named(
         return find_titles(text, titles, skip_spans=skip, own=names), mask, candidates
     words = normal_words(text)
     named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
-    cited_lines = {r.line for r in found.references} | {b.line for b in found.invalid}
+    cited = cited_lines()
     problems += [
         Problem(
             note.path,
@@ -375,13 +383,50 @@ def _titles_named(
             "title-near-miss",
         )
         for miss in near_misses(
-            text, titles, named, skip_spans=skip, words=words, cited_lines=cited_lines
+            text, titles, named, skip_spans=skip, words=words, cited_lines=cited
         )
     ]
-    to_look_up = title_candidates(
-        text, named, skip_spans=skip, cited_lines=cited_lines, index=titles
-    )
+    to_look_up = title_candidates(text, named, skip_spans=skip, cited_lines=cited, index=titles)
     return named, word_mask(words), tuple(dict.fromkeys(c.phrase for c in to_look_up))
+
+
+def with_titles(scan: NoteScan, text: str, titles: TitleIndex) -> NoteScan | None:
+    """What `scan_note` makes of a user's note with `titles`, from its `scan` made without
+    titles (`text`: the note as that scan read it): the title references, near misses, lines
+    to look up and word mask added, the rest kept, since nothing else a scan holds depends on
+    titles. Spares a first run scanning its notes twice over. None where the scan cannot tell
+    (not a user's note, already matched, front matter unread): scan the note anew."""
+    if scan.kind != USER_KIND or scan.words is not None:
+        return None
+    if any(problem.code == "front-matter-invalid" for problem in scan.problems):
+        return None
+    note = replace(scan.note, text=text)
+    names = scan.names_paper
+    skip = owned_spans(text) if names is not None else []
+    references = scan.references
+    # As `_scan_content` orders them: a paper note's unusable id first, then near misses.
+    first = [p for p in scan.problems if p.code == "paper-note-bad-id"]
+    problems = list(first)
+    invalid = {p.line for p in scan.problems if p.code == "invalid-arxiv-id" and p.line}
+    named, mask, candidates = _titles_named(
+        note, titles, None, skip, names, lambda: {r.line for r in references} | invalid, problems
+    )
+    problems += [p for p in scan.problems if p.code != "paper-note-bad-id"]
+    if named:
+        by_title = _outside_links_after(text, tuple(m.reference() for m in named))
+        references = tuple(sorted(references + by_title, key=lambda r: r.start))
+    kept = {f.name: getattr(scan, f.name) for f in fields(NoteScan)}
+    return NoteScan(
+        **{
+            **kept,
+            "note": note,
+            "cited": tuple(dict.fromkeys(r.arxiv_id.key for r in references)),
+            "problems": tuple(problems),
+            "words": mask,
+            "title_candidates": candidates,
+            "_references": _encoded(text, references, True),
+        }
+    )
 
 
 # What a scan holds for a note whose `citekey` is no key at all (a list, a mapping): the note
@@ -509,7 +554,13 @@ Rescan = Callable[[Note], "NoteScan | None"]
 def scan_to_row(scan: NoteScan) -> ScanRow:
     note = scan.note
     problems = [[p.line, p.message, p.code] for p in scan.problems]
-    body = [scan.properties, scan.summary, scan.related_section, scan._references]
+    # A kept scan's body as it was read, unless it was decoded: not decoded to be encoded again.
+    body = scan.__dict__.get("_body") if "_references" not in scan.__dict__ else None
+    if not isinstance(body, str):
+        body = json.dumps(
+            [scan.properties, scan.summary, scan.related_section, scan._references],
+            ensure_ascii=False,
+        )
     return (
         int(note.bom),
         note.state.mtime_ns,
@@ -527,7 +578,7 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         None if scan.words is None else mask_to_bytes(scan.words),
         "\n".join(scan.title_candidates) or None,  # a phrase holds no newline
         json.dumps(problems, ensure_ascii=False) if problems else None,
-        json.dumps(body, ensure_ascii=False),
+        body,
     )
 
 

@@ -30,6 +30,7 @@ from vaultpapers.scan.note import (
     scan_from_row,
     scan_or_report,
     scan_to_row,
+    with_titles,
 )
 from vaultpapers.vaultfs.files import ReadProblem, read_note
 
@@ -104,18 +105,25 @@ def read_and_scan(
     max_bytes: int,
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
+    untitled: Mapping[str, ScanRow] | None = None,
 ) -> list[tuple[Scanned, ScanRow | None]]:
     """Each note read and scanned, in the order given, with what the state keeps of its scan
     (JSON; None for a note that could not be read or scanned). `titles`: the paper titles
-    looked for in the user's notes. Scanned in workers, the notes come back without their
-    text."""
+    looked for in the user's notes; `untitled`: the rows of scans of these notes made without
+    titles, to add the titles to (`with_titles`) while the note is as they read it. Scanned
+    in workers, the notes come back without their text."""
     chunks = [paths[start : start + CHUNK] for start in range(0, len(paths), CHUNK)]
     vaults, limits = [str(vault)] * len(chunks), [max_bytes] * len(chunks)
     indexes = [_shipped(titles) if _workers(len(paths)) > 1 else None] * len(chunks)
     with _workers_of_run(workers) as pool:
-        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits, indexes)
+        earlier = [[(untitled or {}).get(path) for path in chunk] for chunk in chunks]
+        answers = pool.map(len(paths), _scan_chunk, vaults, chunks, limits, indexes, earlier)
     if answers is None:
-        return [_with_row(_read_and_scan(vault, path, max_bytes, titles)) for path in paths]
+        rows = untitled or {}
+        return [
+            _with_row(_read_and_scan(vault, path, max_bytes, titles, rows.get(path)))
+            for path in paths
+        ]
     return [_decode(path, answer) for chunk in answers for path, answer in chunk]
 
 
@@ -167,10 +175,25 @@ def _with_row(scanned: Scanned) -> tuple[Scanned, ScanRow | None]:
 
 
 def _read_and_scan(
-    vault: Path, path: str, max_bytes: int, titles: TitleIndex | None = None
+    vault: Path,
+    path: str,
+    max_bytes: int,
+    titles: TitleIndex | None = None,
+    untitled: ScanRow | None = None,
 ) -> Scanned:
     note = read_note(vault, path, max_bytes=max_bytes)
-    return note if isinstance(note, ReadProblem) else scan_or_report(note, titles=titles)
+    if isinstance(note, ReadProblem):
+        return note
+    if untitled is not None and titles is not None and note.text is not None:
+        earlier = scan_from_row(path, note.stat, untitled)
+        if earlier.note.state == note.state:  # the note as that scan read it
+            try:
+                added = with_titles(earlier, note.text, titles)
+            except Exception:
+                added = None
+            if added is not None:
+                return added
+    return scan_or_report(note, titles=titles)
 
 
 # A title index goes to the workers as its rows, pickled once into bytes, and is built there
@@ -210,12 +233,16 @@ def _index_of(shipped: Shipped) -> TitleIndex | None:
 
 
 def _scan_chunk(
-    vault: str, paths: Sequence[str], max_bytes: int, shipped: Shipped = None
+    vault: str,
+    paths: Sequence[str],
+    max_bytes: int,
+    shipped: Shipped = None,
+    untitled: Sequence[ScanRow | None] | None = None,
 ) -> list[tuple[str, Any]]:
     titles = _index_of(shipped)
     answers: list[tuple[str, Any]] = []
-    for path in paths:
-        scanned = _read_and_scan(Path(vault), path, max_bytes, titles)
+    for path, earlier in zip(paths, untitled or [None] * len(paths), strict=True):
+        scanned = _read_and_scan(Path(vault), path, max_bytes, titles, earlier)
         if isinstance(scanned, ReadProblem):
             answers.append((path, ("unread", scanned.message, scanned.code)))
         elif scanned.kind == OPAQUE_KIND:
