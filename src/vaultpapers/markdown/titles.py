@@ -111,11 +111,24 @@ _COMMON = "a an and are as at by for from in is of on or the to via with"
 _UNMASKED = frozenset(_COMMON.split())
 
 
+# Each word's bit, once per process: a vault's notes share most of their words.
+_BITS: dict[str, int] = dict.fromkeys(_UNMASKED, -1)
+_BITS_KEPT = 200_000
+
+
 def word_mask(words: Iterable[str]) -> int:
-    mask = 0
-    for word in set(words) - _UNMASKED:
-        mask |= 1 << (zlib.crc32(word.encode()) & (MASK_BITS - 1))
-    return mask
+    bits = bytearray(_MASK_BYTES)  # (OR-ing into a 2,048-bit int would copy it every word)
+    known = _BITS.get
+    for word in set(words):
+        bit = known(word)
+        if bit is None:
+            if len(_BITS) > _BITS_KEPT:  # a watcher runs for weeks: its vocabulary is bounded
+                _BITS.clear()
+                _BITS.update(dict.fromkeys(_UNMASKED, -1))
+            bit = _BITS[word] = zlib.crc32(word.encode()) & (MASK_BITS - 1)
+        if bit >= 0:
+            bits[bit >> 3] |= 1 << (bit & 7)
+    return int.from_bytes(bits, "little")
 
 
 def mask_to_bytes(mask: int) -> bytes:
@@ -130,6 +143,11 @@ def normal_words(text: str) -> list[str]:
     """The title's words as compared: NFKC, case folded, '&' as 'and', punctuation dropped."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     return ["and" if word == "&" else word for word in _WORD.findall(folded)]
+
+
+def word_pairs(words: list[str]) -> set[tuple[str, str]]:
+    """Each two words standing next to each other: where a known title may start or end."""
+    return set(itertools.pairwise(words))
 
 
 @dataclass(frozen=True)
@@ -343,34 +361,29 @@ def find_titles(
     *,
     skip_spans: Sequence[Span] = (),
     own: str | None = None,
-    words: list[str] | None = None,
+    pairs: Collection[tuple[str, str]] | None = None,
 ) -> list[TitleMatch]:
     """Every known title `text` cites by its words, in text order (`own`: the paper this note
-    is about, which it does not cite; `words`: its `normal_words`, when the caller has them)."""
+    is about, which it does not cite; `pairs`: its `word_pairs`, when the caller has them)."""
     if not index:
         return []
     by_start = index.by_start
     hits: set[tuple[str, str]]
-    if words is None and len(by_start) <= _FEW_STARTS:
+    if pairs is None and len(by_start) <= _FEW_STARTS:
         # A handful of titles: their starts are looked for directly, the note not tokenised.
         hits = {(start[0], start[1]) for start in by_start}
     else:
-        if words is None:
-            words = normal_words(text)
-        hits = {pair for pair in set(itertools.pairwise(words)) if pair in by_start}
+        if pairs is None:
+            pairs = word_pairs(normal_words(text))
+        hits = {pair for pair in pairs if pair in by_start}
     if not hits:
         return []
     # Words are read (with their offsets) only from where a title may start: a vault's notes
-    # hold thousands of words each, and a few of them start a known title. They are found
-    # with str.find in the lower-cased text, when lowering keeps every offset (a letter such
-    # as 'İ' lowers to two characters: then the words are read one by one).
-    lowered: str | None = text.lower()
-    if lowered is not None and len(lowered) != len(text):
-        lowered = None
+    # hold thousands of words each, and a few of them start a known title.
     context = _Context(text, skip_spans)
     matches: list[TitleMatch] = []
     resume = 0
-    for at in _starts(text, lowered, hits):
+    for at in _starts(text, _lowered(text), hits):
         if at < resume:
             continue
         found = _match_at(text, index, at, context)
@@ -382,8 +395,16 @@ def find_titles(
     return matches
 
 
+def _lowered(text: str) -> str | None:
+    """The text in lower case, if lowering kept every offset (a letter such as 'İ' lowers to
+    two characters: then the words are read one by one)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else None
+
+
 def _starts(text: str, lowered: str | None, hits: set[tuple[str, str]]) -> list[int]:
-    """Where the first two words of a known title stand in the text, in order."""
+    """Where one of these pairs of words stands in the text, in order (the first two words
+    of a known title, say); with str.find in the `lowered` text, when there is one."""
     if lowered is None:
         tokens = [(m.start(), _folded(m.group())) for m in _WORD.finditer(text)]
         return [a[0] for a, b in itertools.pairwise(tokens) if (a[1], b[1]) in hits]
@@ -647,7 +668,7 @@ def near_misses(
     found: Sequence[TitleMatch],
     *,
     skip_spans: Sequence[Span] = (),
-    words: list[str] | None = None,
+    pairs: Collection[tuple[str, str]] | None = None,
     cited_lines: Collection[int] = (),
 ) -> list[NearMiss]:
     """Lines of `text` that stand alone like a title and come close to a known title without
@@ -657,10 +678,10 @@ def near_misses(
     id, and so are no near miss."""
     if not index:
         return []
-    if words is None:
-        words = normal_words(text)
+    if pairs is None:
+        pairs = word_pairs(normal_words(text))
     by_start, by_end = index.by_start, index.by_end
-    if not any(pair in by_start or pair in by_end for pair in set(itertools.pairwise(words))):
+    if not any(pair in by_start or pair in by_end for pair in pairs):
         return []
     excluded: list[Span] | None = None  # worked out at the first near miss: most notes have none
     matched_lines = {match.line for match in found}
@@ -886,19 +907,22 @@ def _candidate_in(line: str) -> tuple[tuple[str, ...], int | None] | None:
     end = _RUN_END.search(line, pos)
     assert end is not None
     run = line[pos : end.start()].rstrip(" \t*_\"'”’:：;")
+    # The cheapest tests first: most lines a note holds are prose, and fail one of them.
+    if "a" <= run[:1] <= "z":
+        return None  # a title starts with a capital, even typed in haste; prose need not
+    latin = _LATIN_WORD.findall(run)
+    if len(latin) < CANDIDATE_MIN_WORDS or len(latin) != len(_WORD.findall(run)):
+        return None  # too short, or in another script
+    if not (latin[0][0].isupper() or latin[0][0].isdigit()) or _SENTENCE_END.search(run):
+        return None  # (as above) or a sentence
     rest = line[end.start() :]
+    if len(_LATIN_WORD.findall(rest)) > len(latin):
+        return None  # the line goes on longer than the title: prose
     if _CLAUSE_AFTER.match(rest):
         return None  # a sentence going on after a comma
     words = normal_words(run)
     if not CANDIDATE_MIN_WORDS <= len(words) <= CANDIDATE_MAX_WORDS:
         return None
-    latin = _LATIN_WORD.findall(run)
-    if len(latin) != len(_WORD.findall(run)) or _SENTENCE_END.search(run):
-        return None  # another script, or a sentence
-    if not (latin[0][0].isupper() or latin[0][0].isdigit()):
-        return None  # a title starts with a capital, even typed in haste; prose need not
-    if len(_LATIN_WORD.findall(rest)) > len(latin):
-        return None  # the line goes on longer than the title: prose
     year_match = _YEAR.match(line, end.start())
     year = int(year_match.group(1) or year_match.group(2)) if year_match else None
     dated = year is not None or _YEAR_ANYWHERE.search(line) is not None

@@ -34,6 +34,7 @@ from vaultpapers.markdown.titles import (
     normal_words,
     title_candidates,
     word_mask,
+    word_pairs,
 )
 from vaultpapers.model import FileState, Note, Problem
 from vaultpapers.notes.citekeys import pandoc_citekeys
@@ -372,7 +373,8 @@ def _titles_named(
         problems += [replace(problem, path=note.path) for problem in misses]
         return find_titles(text, titles, skip_spans=skip, own=names), mask, candidates
     words = normal_words(text)
-    named = find_titles(text, titles, skip_spans=skip, own=names, words=words)
+    pairs = word_pairs(words)
+    named = find_titles(text, titles, skip_spans=skip, own=names, pairs=pairs)
     cited = cited_lines()
     problems += [
         Problem(
@@ -383,7 +385,7 @@ def _titles_named(
             "title-near-miss",
         )
         for miss in near_misses(
-            text, titles, named, skip_spans=skip, words=words, cited_lines=cited
+            text, titles, named, skip_spans=skip, pairs=pairs, cited_lines=cited
         )
     ]
     to_look_up = title_candidates(text, named, skip_spans=skip, cited_lines=cited, index=titles)
@@ -580,6 +582,11 @@ def scan_to_row(scan: NoteScan) -> ScanRow:
         json.dumps(problems, ensure_ascii=False) if problems else None,
         body,
     )
+
+
+def with_state(row: ScanRow, state: FileState) -> ScanRow:
+    """The kept scan of a note whose file is now in `state` (its text the one scanned)."""
+    return (row[0], state.mtime_ns, state.size, state.digest, *row[4:])
 
 
 def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = None) -> NoteScan:
