@@ -4,6 +4,7 @@ the same problems, the same state for the next run."""
 from __future__ import annotations
 
 import concurrent.futures
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
+from vaultpapers.model import content_digest
 from vaultpapers.run.incremental import open_state
 from vaultpapers.run.options import RunOptions
 from vaultpapers.run.pipeline import run_link
@@ -108,3 +110,38 @@ def test_a_run_starts_its_workers_once_for_all_its_batches(
     assert [pool.batches for pool in pools] == [2]  # the notes read, then the notes written
     assert shared[0] == here[0]
     assert without_times(shared[2]) == without_times(here[2])
+
+
+def test_what_the_workers_scan_while_the_run_writes_is_kept_only_for_what_was_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers scan the notes as planned while the run writes them. A run stopped before
+    its writes (the watcher's cancel) keeps none of those scans: the next run reads the
+    notes as they are, and links them."""
+    monkeypatch.setattr(parallel, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(parallel, "CHUNK", 5)
+    vault = build_vault(tmp_path / "v", dict(NOTES))
+    cache_path(vault).parent.mkdir()
+    with PaperCache(cache_path(vault)) as cache:
+        cache.put_many([PERCEIVER, MIXER])
+    cancel = threading.Event()
+
+    def stopped_meanwhile() -> bool:  # asked while the run plans: it stops before writing
+        cancel.set()
+        return False
+
+    options = RunOptions(offline=True)
+    report = run_link(vault, Settings(), options, cancel=cancel, should_yield=stopped_meanwhile)
+    assert report.cancelled and not report.results
+    planned = {write.path: write.text for write in report.planned}
+    assert "Log/01.md" in planned
+    digest = SCAN_COLUMNS.index("digest")
+    with open_state(vault) as state:
+        kept = {path: row[digest] for path, (_, row) in state.scans().items()}
+    for path, text in planned.items():
+        assert kept.get(path) != content_digest(text.encode("utf-8")), path
+    run_link(vault, Settings(), options)
+    assert "[[" in (vault / "Log/01.md").read_text(encoding="utf-8")
+    with open_state(vault) as state:
+        kept = {path: row[digest] for path, (_, row) in state.scans().items()}
+    assert kept["Log/01.md"] == content_digest((vault / "Log/01.md").read_bytes())

@@ -43,7 +43,7 @@ from vaultpapers.scan.note import (
     scan_from_row,
     title_lines_of,
 )
-from vaultpapers.scan.parallel import Workers, Written, scan_written
+from vaultpapers.scan.parallel import NOT_WRITTEN, Written, WrittenScans
 from vaultpapers.vaultfs.state import StateStore, stat_key
 
 log = logging.getLogger("vaultpapers")
@@ -141,36 +141,46 @@ def open_state(vault: Path, *, read_only: bool = False) -> StateStore:
     return StateStore(path, f"{__version__}/scan-{SCAN_FORMAT}", SCAN_COLUMNS, read_only=read_only)
 
 
+def scans_to_make(
+    plan: Plan, titles: TitleIndex | None, earlier: Callable[[str], NoteScan | None] | None
+) -> list[Written]:
+    """What `scan_written` needs of each note `plan` writes, known before it is written (see
+    `WrittenScans`). `earlier`: the scans the plan was made from; a user's note that only
+    gains links keeps what its scan found of its lines written like a title (those lines cite
+    nothing, so no link goes into them), and is matched again only against the titles it was
+    found to name (links go where a note cites, so they make no other title appear)."""
+    notes: list[Written] = []
+    for write in plan.writes:
+        if write.delete or write.kind == BIBLIOGRAPHY_KIND:
+            continue  # a bibliography is no note: nothing to scan or remember of it here
+        before = earlier(write.path) if earlier is not None and write.kind == "note" else None
+        relinked = None
+        if before is not None and before.words is not None and titles is not None:
+            named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
+            relinked = (title_lines_of(before), titles.rows_like(named))
+        elif write.kind in ("paper", "index"):
+            relinked = (((), (), None), ())  # a note of ours: no title is looked for in it
+        front_matter = plan.front_matter.get(write.path)
+        notes.append((write.path, write.text, write.bom, NOT_WRITTEN, "", front_matter, relinked))
+    return notes
+
+
 def remember_written(
     state: StateStore,
     vault: Path,
     plan: Plan,
     results: list[WriteResult],
     previous: dict[str, tuple[StatKey, str]],
+    scans: WrittenScans,
     memory: WarmVault | None = None,
-    *,
-    workers: Workers | None = None,
-    titles: TitleIndex | None = None,
-    earlier: Callable[[str], NoteScan | None] | None = None,
 ) -> dict[str, StatKey | None]:
     """Record what this run left behind, so the next run need not look at it again: the
-    generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
-    stat of each file written (None: removed). `earlier`: the scans the plan was made from;
-    a user's note that only gained links keeps what its scan found of its lines written like
-    a title (those lines cite nothing, so no link went into them), and is matched again only
-    against the titles it was found to name (links go where a note cites, so they make no
-    other title appear)."""
+    generated notes it verified or wrote, and the `scans` of every file it wrote. Returns the
+    stat of each file written (None: removed)."""
     stats: dict[str, StatKey | None] = {}
-    outputs: dict[str, tuple[StatKey, str]] = {}
-    scans: dict[str, tuple[StatKey, ScanRow]] = {}
+    kept: dict[str, tuple[StatKey, ScanRow]] = {}
     gone: list[str] = []
-    to_scan: list[Written] = []
-    written = {r.write.path: r for r in results}
-    for path, (stat, inputs) in plan.outputs.items():
-        if stat is not None:
-            outputs[path] = (stat, inputs)
-        elif path in written and written[path].outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
-            outputs[path] = ("", inputs)  # filled in below with the stat as written
+    outputs = _outputs_kept(plan, results)
     for result in results:
         write = result.write
         if result.outcome is not Outcome.WRITTEN or write.kind == BIBLIOGRAPHY_KIND:
@@ -190,25 +200,11 @@ def remember_written(
         stats[write.path] = stat
         if write.path in outputs:
             outputs[write.path] = (stat, outputs[write.path][1])
-        # What we wrote is what is there (the writer checked), so scan that, not a re-read.
-        front_matter = plan.front_matter.get(write.path)
-        before = earlier(write.path) if earlier is not None and write.kind == "note" else None
-        relinked = None
-        if before is not None and before.words is not None and titles is not None:
-            named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
-            relinked = (title_lines_of(before), titles.rows_like(named))
-        elif write.kind in ("paper", "index"):
-            relinked = (((), (), None), ())  # a note of ours: no title is looked for in it
-        to_scan.append(
-            (write.path, write.text, write.bom, result.state, stat, front_matter, relinked)
-        )
-    for row in scan_written(to_scan, workers, titles):
-        if row is None:
-            continue
-        path, stat, kept_row = row
-        scans[path] = (stat, kept_row)
-        if memory is not None:
-            memory.catalog.put(scan_from_row(path, stat, kept_row))
+        row = scans.row(write.path, result.state)
+        if row is not None:
+            kept[write.path] = (stat, row)
+            if memory is not None:
+                memory.catalog.put(scan_from_row(write.path, stat, row))
     if memory is not None:
         for path in gone:
             memory.catalog.discard(path)
@@ -218,8 +214,21 @@ def remember_written(
         memory.outputs.update(changed)
         for path in gone:
             memory.outputs.pop(path, None)
-    state.save_scans(scans, gone)
+    state.save_scans(kept, gone)
     return stats
+
+
+def _outputs_kept(plan: Plan, results: list[WriteResult]) -> dict[str, tuple[StatKey, str]]:
+    """The generated notes the plan verified, and those it wrote (their stat filled in by the
+    caller)."""
+    outputs: dict[str, tuple[StatKey, str]] = {}
+    written = {r.write.path: r for r in results}
+    for path, (stat, inputs) in plan.outputs.items():
+        if stat is not None:
+            outputs[path] = (stat, inputs)
+        elif path in written and written[path].outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
+            outputs[path] = ("", inputs)  # filled in with the stat as written
+    return outputs
 
 
 RELATIONS_IDENTITY = "relations_identity"  # beside the answer: read without decoding it

@@ -25,6 +25,7 @@ from vaultpapers.run.incremental import (
     owed_indexes,
     remember_complete_run,
     remember_written,
+    scans_to_make,
     settings_digest,
     unchanged_since_complete_run,
 )
@@ -34,7 +35,7 @@ from vaultpapers.run.report import RunReport
 from vaultpapers.run.scanning import Scanned, scan_vault
 from vaultpapers.run.titles import remember_titles, title_index, titles_changed
 from vaultpapers.scan.note import NoteScan
-from vaultpapers.scan.parallel import Workers
+from vaultpapers.scan.parallel import Workers, WrittenScans
 from vaultpapers.vaultfs.files import markdown_files
 from vaultpapers.vaultfs.state import StateStore
 
@@ -183,30 +184,27 @@ class RunMemory:
             memory=self.warm,
         )
 
+    def scan_writes(self, plan: Plan, scanned: Scanned, workers: Workers) -> WrittenScans:
+        """The scans of what `plan` writes, for `remember`: started now, so that the workers
+        make them while the run writes."""
+        notes = scans_to_make(plan, self.titles, scanned.catalog.get)
+        return WrittenScans(notes, workers, self.titles)
+
     def remember(
         self,
         plan: Plan,
         report: RunReport,
         listing: dict[str, StatKey],
-        scanned: Scanned,
+        scans: WrittenScans,
         resolution: Resolution,
         refresh_after: float | None,
-        workers: Workers,
     ) -> None:
-        """What this run leaves for the next: the outputs and scans of what it wrote, what it
-        still owes (notes held back or left unwritten, index notes deferred), and, when it
+        """What this run leaves for the next: the outputs and `scans` of what it wrote, what
+        it still owes (notes held back or left unwritten, index notes deferred), and, when it
         left nothing to do, the record that lets the next run stop at the listing."""
         options = self.options
         written = remember_written(
-            self.state,
-            self.vault,
-            plan,
-            report.results,
-            self.outputs(),
-            self.warm,
-            workers=workers,
-            titles=self.titles,
-            earlier=scanned.catalog.get,
+            self.state, self.vault, plan, report.results, self.outputs(), scans, self.warm
         )
         self.state.put("basis", self._basis(plan, report))
         after = listing  # as this run leaves the vault

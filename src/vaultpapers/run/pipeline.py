@@ -107,9 +107,10 @@ def run_link(
         phases.done("plan")
         if options.dry_run:
             return report
-        _write(vault, plan, report, cancel)
-        phases.done("write")
-        remembered.remember(plan, report, listing, scanned, resolution, refresh_after, workers)
+        with remembered.scan_writes(plan, scanned, workers) as scans:
+            _write(vault, plan, report, cancel)
+            phases.done("write")
+            remembered.remember(plan, report, listing, scans, resolution, refresh_after)
         bibliographies.remember(report.results)
         phases.done("remember")
     phases.done("commit")

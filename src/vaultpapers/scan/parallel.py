@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from vaultpapers.scan.note import (
     scan_from_row,
     scan_or_report,
     scan_to_row,
+    with_state,
     with_titles,
 )
 from vaultpapers.vaultfs.files import ReadProblem, read_note
@@ -128,12 +130,16 @@ def read_and_scan(
 
 
 def scan_written(
-    notes: Sequence[Written], workers: Workers | None = None, titles: TitleIndex | None = None
+    notes: Sequence[Written],
+    workers: Workers | None = None,
+    titles: TitleIndex | None = None,
+    stop: threading.Event | None = None,
 ) -> list[tuple[str, StatKey, ScanRow] | None]:
     """What the state keeps of each note just written — (path, stat, scan JSON) — or None
     for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
     properties its front matter holds when known, its lines written like a title when the
-    scan before the write found them and only links went in)."""
+    scan before the write found them and only links went in). Once `stop` is set, the notes
+    not sent to the workers yet are left out."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
     # The vault's titles go to the workers only for notes that need them all.
     if all(note[6] is not None for note in notes):
@@ -146,12 +152,77 @@ def scan_written(
         # writes hold every text till the run ends), and all chunks at once would be a
         # second copy of everything written.
         for wave in range(0, len(chunks), WAVE):
+            if stop is not None and stop.is_set():
+                break
             encoded = [_encoded(chunk) for chunk in chunks[wave : wave + WAVE]]
             answers = pool.map(len(notes), _scan_written_chunk, encoded, [shipped] * len(encoded))
             if answers is None:
                 return [_scan_written(note, titles) for note in notes]
             rows += [row for chunk in answers for row in chunk]
     return rows
+
+
+# The file's state in a scan made of a note before it is written; `WrittenScans.row` puts the
+# state it was written with in its place.
+NOT_WRITTEN = FileState(0, 0, "")
+
+
+class WrittenScans:
+    """`scan_written` of the notes a run is about to write, made by the workers while the run
+    writes them: a cold run writes half its vault, and its workers would otherwise sit idle
+    through the writes, and the writes wait for nothing. A scan is of the text as planned,
+    which is what the writer puts on disk, or nothing. Few notes are scanned in this process
+    when asked for, as `scan_written` would."""
+
+    def __init__(
+        self, notes: Sequence[Written], workers: Workers | None, titles: TitleIndex | None
+    ) -> None:
+        self._notes, self._workers, self._titles = notes, workers, titles
+        self._rows: dict[str, ScanRow | None] | None = None
+        self._failed: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        if workers is not None and _workers(len(notes)) > 1:
+            self._thread = threading.Thread(target=self._scan_aside, daemon=True)
+            self._thread.start()
+
+    def __enter__(self) -> WrittenScans:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Done with: the workers stop scanning for it (a run stopped before its writes, or
+        one that failed, asks for no scan) before the run stops them."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def row(self, path: str, state: FileState) -> ScanRow | None:
+        """The scan of the note written at `path`, as it is on disk now with `state` (None:
+        not a note this run meant to write, or it could not be scanned)."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+            if self._failed is not None:
+                raise self._failed
+        if self._rows is None:
+            self._scan()
+        assert self._rows is not None
+        row = self._rows.get(path)
+        return None if row is None else with_state(row, state)
+
+    def _scan_aside(self) -> None:
+        try:
+            self._scan()
+        except BaseException as exc:  # raised where the scans are asked for
+            self._failed = exc
+
+    def _scan(self) -> None:
+        rows = scan_written(self._notes, self._workers, self._titles, self._stop)
+        # (Fewer rows than notes once stopped: the notes left out have none.)
+        self._rows = {
+            note[0]: None if row is None else row[2]
+            for note, row in zip(self._notes, rows, strict=False)
+        }
 
 
 def _encoded(notes: Sequence[Written]) -> list[tuple[Any, ...]]:
