@@ -20,7 +20,7 @@ from vaultpapers.arxiv.papers import Paper, Resolution
 from vaultpapers.arxiv.resolve import NOT_FOUND_MAX_AGE
 from vaultpapers.config import STATE_DIR, Settings
 from vaultpapers.markdown.titles import TitleIndex
-from vaultpapers.model import Outcome, Problem, StatKey, WriteResult
+from vaultpapers.model import Outcome, Problem, StatKey, Write, WriteResult
 from vaultpapers.notes.bibliography import BIBLIOGRAPHY_KIND
 from vaultpapers.plan.planner import Plan
 from vaultpapers.relations.detect import (
@@ -43,7 +43,7 @@ from vaultpapers.scan.note import (
     scan_from_row,
     title_lines_of,
 )
-from vaultpapers.scan.parallel import Workers, Written, scan_written
+from vaultpapers.scan.parallel import Relinked, Workers, Written, scan_written
 from vaultpapers.vaultfs.state import StateStore, stat_key
 
 log = logging.getLogger("vaultpapers")
@@ -155,22 +155,48 @@ def remember_written(
 ) -> dict[str, StatKey | None]:
     """Record what this run left behind, so the next run need not look at it again: the
     generated notes it verified or wrote, and fresh scans of every file it wrote. Returns the
-    stat of each file written (None: removed). `earlier`: the scans the plan was made from;
-    a user's note that only gained links keeps what its scan found of its lines written like
-    a title (those lines cite nothing, so no link went into them), and is matched again only
-    against the titles it was found to name (links go where a note cites, so they make no
-    other title appear)."""
-    stats: dict[str, StatKey | None] = {}
+    stat of each file written (None: removed). `earlier`: the scans the plan was made from
+    (see `_title_lines_kept`)."""
+    outputs = _outputs_verified(plan, results)
+    stats, gone, to_scan = _written_notes(vault, plan, results, outputs, titles, earlier)
+    scans = _scan_written(to_scan, gone, memory, workers, titles)
+    changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
+    state.save_outputs(changed, gone)
+    if memory is not None:
+        memory.outputs.update(changed)
+        for path in gone:
+            memory.outputs.pop(path, None)
+    state.save_scans(scans, gone)
+    return stats
+
+
+def _outputs_verified(plan: Plan, results: list[WriteResult]) -> dict[str, tuple[StatKey, str]]:
+    """The generated notes the plan verified, and those it wrote (their stat left empty, to
+    fill in once written: `_written_notes`), each with what it was made from."""
     outputs: dict[str, tuple[StatKey, str]] = {}
-    scans: dict[str, tuple[StatKey, ScanRow]] = {}
-    gone: list[str] = []
-    to_scan: list[Written] = []
     written = {r.write.path: r for r in results}
     for path, (stat, inputs) in plan.outputs.items():
         if stat is not None:
             outputs[path] = (stat, inputs)
         elif path in written and written[path].outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
-            outputs[path] = ("", inputs)  # filled in below with the stat as written
+            outputs[path] = ("", inputs)
+    return outputs
+
+
+def _written_notes(
+    vault: Path,
+    plan: Plan,
+    results: list[WriteResult],
+    outputs: dict[str, tuple[StatKey, str]],
+    titles: TitleIndex | None,
+    earlier: Callable[[str], NoteScan | None] | None,
+) -> tuple[dict[str, StatKey | None], list[str], list[Written]]:
+    """The stat of each note written (None: removed), the notes gone, and what to scan of
+    the notes written. The `outputs` written get their stat; one not on disk any more is no
+    output."""
+    stats: dict[str, StatKey | None] = {}
+    gone: list[str] = []
+    to_scan: list[Written] = []
     for result in results:
         write = result.write
         if result.outcome is not Outcome.WRITTEN or write.kind == BIBLIOGRAPHY_KIND:
@@ -192,16 +218,40 @@ def remember_written(
             outputs[write.path] = (stat, outputs[write.path][1])
         # What we wrote is what is there (the writer checked), so scan that, not a re-read.
         front_matter = plan.front_matter.get(write.path)
-        before = earlier(write.path) if earlier is not None and write.kind == "note" else None
-        relinked = None
-        if before is not None and before.words is not None and titles is not None:
-            named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
-            relinked = (title_lines_of(before), titles.rows_like(named))
-        elif write.kind in ("paper", "index"):
-            relinked = (((), (), None), ())  # a note of ours: no title is looked for in it
+        relinked = _title_lines_kept(write, earlier, titles)
         to_scan.append(
             (write.path, write.text, write.bom, result.state, stat, front_matter, relinked)
         )
+    return stats, gone, to_scan
+
+
+def _title_lines_kept(
+    write: Write, earlier: Callable[[str], NoteScan | None] | None, titles: TitleIndex | None
+) -> Relinked | None:
+    """What the scan of a written note need not work out again (None: all of it). A user's
+    note that only gained links keeps what its scan found of its lines written like a title
+    (those lines cite nothing, so no link went into them), and is matched again only against
+    the titles it was found to name (links go where a note cites, so they make no other title
+    appear)."""
+    before = earlier(write.path) if earlier is not None and write.kind == "note" else None
+    if before is not None and before.words is not None and titles is not None:
+        named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
+        return (title_lines_of(before), titles.rows_like(named))
+    if write.kind in ("paper", "index"):
+        return (((), (), None), ())  # a note of ours: no title is looked for in it
+    return None
+
+
+def _scan_written(
+    to_scan: list[Written],
+    gone: list[str],
+    memory: WarmVault | None,
+    workers: Workers | None,
+    titles: TitleIndex | None,
+) -> dict[str, tuple[StatKey, ScanRow]]:
+    """The scans to keep of the notes written; a warm catalog takes them, and lets the
+    `gone` ones go."""
+    scans: dict[str, tuple[StatKey, ScanRow]] = {}
     for row in scan_written(to_scan, workers, titles):
         if row is None:
             continue
@@ -212,14 +262,7 @@ def remember_written(
     if memory is not None:
         for path in gone:
             memory.catalog.discard(path)
-    changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
-    state.save_outputs(changed, gone)
-    if memory is not None:
-        memory.outputs.update(changed)
-        for path in gone:
-            memory.outputs.pop(path, None)
-    state.save_scans(scans, gone)
-    return stats
+    return scans
 
 
 RELATIONS_IDENTITY = "relations_identity"  # beside the answer: read without decoding it
