@@ -162,9 +162,30 @@ def relate_remembering(
             raise GaveWay
 
     library = {paper.arxiv_id: paper for paper in papers}
-    known = memo.papers if memo is not None else {}
     fingerprints = {key: _fingerprint(paper) for key, paper in library.items()}
     checkpoint()
+    unchanged, names, claims = _names_and_claims(library, fingerprints, memo)
+    checkpoint()
+    series = tuple(detect_series(library.values(), _named_somewhere(names, claims)))
+    checkpoint()
+    index, set_aside = _name_index(names, claims, series, library)
+    checkpoint()
+    forms = {form: (t.plain, t.series is not None, t.name) for form, t in index.items()}
+    before = memo.forms if memo is not None else {}
+    moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
+    reading = _Reading(fingerprints, names, claims, index)
+    findings = _read_texts(library, reading, unchanged, moved, checkpoint)
+    checkpoint()
+    related = _related(library, reading, findings, series, set_aside)
+    return related, RelationMemo(findings, forms)
+
+
+def _names_and_claims(
+    library: dict[str, Paper], fingerprints: dict[str, str], memo: RelationMemo | None
+) -> tuple[dict[str, _Findings], dict[str, NameFinding], dict[str, tuple[tuple[str, str], ...]]]:
+    """The findings remembered of the texts unchanged since `memo`, and every paper's name
+    and the names its abstract claims: remembered for those, found again for the others."""
+    known = memo.papers if memo is not None else {}
     # Findings of an unchanged text: its name holds, and its matches may.
     unchanged = {
         key: known[key]
@@ -179,29 +200,29 @@ def relate_remembering(
         key: unchanged[key].claims if key in unchanged else claimed_names(paper.summary)
         for key, paper in library.items()
     }
-    checkpoint()
-    series = tuple(detect_series(library.values(), _named_somewhere(names, claims)))
-    checkpoint()
-    index, set_aside = _name_index(names, claims, series, library)
-    checkpoint()
-    forms = {form: (t.plain, t.series is not None, t.name) for form, t in index.items()}
-    before = memo.forms if memo is not None else {}
-    moved = [form for form in forms.keys() | before.keys() if forms.get(form) != before.get(form)]
-    findings = _read_texts(
-        library, _Reading(fingerprints, names, claims, index), unchanged, moved, checkpoint
-    )
-    checkpoint()
+    return unchanged, names, claims
+
+
+def _related(
+    library: dict[str, Paper],
+    reading: _Reading,
+    findings: dict[str, _Findings],
+    series: tuple[Series, ...],
+    set_aside: dict[str, str],
+) -> RelatedPapers:
+    """The answer worked out from every text's findings: the mentions weighed, those of
+    names too common set aside, and what is left made relations."""
+    index = reading.index
     mentions, declined = _weigh(_mentions(findings, index, series), index, library, set_aside)
     mentions = _without_common(mentions, len(library), set_aside)
-    related = RelatedPapers(
-        names,
+    return RelatedPapers(
+        reading.names,
         series,
         _relations(mentions, series, library),
         set_aside,
-        _aliases(names, claims),
+        _aliases(reading.names, reading.claims),
         tuple(sorted(declined)),
     )
-    return related, RelationMemo(findings, forms)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from vaultpapers.arxiv.papers import Paper, Resolution
 from vaultpapers.arxiv.resolve import NOT_FOUND_MAX_AGE
 from vaultpapers.config import STATE_DIR, Settings
 from vaultpapers.markdown.titles import TitleIndex
-from vaultpapers.model import Outcome, Problem, StatKey, WriteResult
+from vaultpapers.model import Outcome, Problem, StatKey, Write, WriteResult
 from vaultpapers.notes.bibliography import BIBLIOGRAPHY_KIND
 from vaultpapers.plan.planner import Plan
 from vaultpapers.relations.detect import (
@@ -43,7 +43,7 @@ from vaultpapers.scan.note import (
     scan_from_row,
     title_lines_of,
 )
-from vaultpapers.scan.parallel import NOT_WRITTEN, Written, WrittenScans
+from vaultpapers.scan.parallel import NOT_WRITTEN, Relinked, Written, WrittenScans
 from vaultpapers.vaultfs.state import StateStore, stat_key
 
 log = logging.getLogger("vaultpapers")
@@ -145,24 +145,32 @@ def scans_to_make(
     plan: Plan, titles: TitleIndex | None, earlier: Callable[[str], NoteScan | None] | None
 ) -> list[Written]:
     """What `scan_written` needs of each note `plan` writes, known before it is written (see
-    `WrittenScans`). `earlier`: the scans the plan was made from; a user's note that only
-    gains links keeps what its scan found of its lines written like a title (those lines cite
-    nothing, so no link goes into them), and is matched again only against the titles it was
-    found to name (links go where a note cites, so they make no other title appear)."""
+    `WrittenScans`). `earlier`: the scans the plan was made from (see `_title_lines_kept`)."""
     notes: list[Written] = []
     for write in plan.writes:
         if write.delete or write.kind == BIBLIOGRAPHY_KIND:
             continue  # a bibliography is no note: nothing to scan or remember of it here
-        before = earlier(write.path) if earlier is not None and write.kind == "note" else None
-        relinked = None
-        if before is not None and before.words is not None and titles is not None:
-            named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
-            relinked = (title_lines_of(before), titles.rows_like(named))
-        elif write.kind in ("paper", "index"):
-            relinked = (((), (), None), ())  # a note of ours: no title is looked for in it
         front_matter = plan.front_matter.get(write.path)
+        relinked = _title_lines_kept(write, earlier, titles)
         notes.append((write.path, write.text, write.bom, NOT_WRITTEN, "", front_matter, relinked))
     return notes
+
+
+def _title_lines_kept(
+    write: Write, earlier: Callable[[str], NoteScan | None] | None, titles: TitleIndex | None
+) -> Relinked | None:
+    """What the scan of a written note need not work out again (None: all of it). A user's
+    note that only gained links keeps what its scan found of its lines written like a title
+    (those lines cite nothing, so no link went into them), and is matched again only against
+    the titles it was found to name (links go where a note cites, so they make no other title
+    appear)."""
+    before = earlier(write.path) if earlier is not None and write.kind == "note" else None
+    if before is not None and before.words is not None and titles is not None:
+        named = {ref.arxiv_id.key for ref in before.references if ref.by_title}
+        return (title_lines_of(before), titles.rows_like(named))
+    if write.kind in ("paper", "index"):
+        return (((), (), None), ())  # a note of ours: no title is looked for in it
+    return None
 
 
 def remember_written(
@@ -177,10 +185,48 @@ def remember_written(
     """Record what this run left behind, so the next run need not look at it again: the
     generated notes it verified or wrote, and the `scans` of every file it wrote. Returns the
     stat of each file written (None: removed)."""
+    outputs = _outputs_verified(plan, results)
+    stats, gone, kept = _written_notes(vault, results, outputs, scans)
+    if memory is not None:
+        for path, (stat, row) in kept.items():
+            memory.catalog.put(scan_from_row(path, stat, row))
+        for path in gone:
+            memory.catalog.discard(path)
+    changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
+    state.save_outputs(changed, gone)
+    if memory is not None:
+        memory.outputs.update(changed)
+        for path in gone:
+            memory.outputs.pop(path, None)
+    state.save_scans(kept, gone)
+    return stats
+
+
+def _outputs_verified(plan: Plan, results: list[WriteResult]) -> dict[str, tuple[StatKey, str]]:
+    """The generated notes the plan verified, and those it wrote (their stat left empty, to
+    fill in once written: `_written_notes`), each with what it was made from."""
+    outputs: dict[str, tuple[StatKey, str]] = {}
+    written = {r.write.path: r for r in results}
+    for path, (stat, inputs) in plan.outputs.items():
+        if stat is not None:
+            outputs[path] = (stat, inputs)
+        elif path in written and written[path].outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
+            outputs[path] = ("", inputs)
+    return outputs
+
+
+def _written_notes(
+    vault: Path,
+    results: list[WriteResult],
+    outputs: dict[str, tuple[StatKey, str]],
+    scans: WrittenScans,
+) -> tuple[dict[str, StatKey | None], list[str], dict[str, tuple[StatKey, ScanRow]]]:
+    """The stat of each note written (None: removed), the notes gone, and the scans to keep
+    of the notes written. The `outputs` written get their stat; one not on disk any more is
+    no output."""
     stats: dict[str, StatKey | None] = {}
-    kept: dict[str, tuple[StatKey, ScanRow]] = {}
     gone: list[str] = []
-    outputs = _outputs_kept(plan, results)
+    kept: dict[str, tuple[StatKey, ScanRow]] = {}
     for result in results:
         write = result.write
         if result.outcome is not Outcome.WRITTEN or write.kind == BIBLIOGRAPHY_KIND:
@@ -203,32 +249,7 @@ def remember_written(
         row = scans.row(write.path, result.state)
         if row is not None:
             kept[write.path] = (stat, row)
-            if memory is not None:
-                memory.catalog.put(scan_from_row(write.path, stat, row))
-    if memory is not None:
-        for path in gone:
-            memory.catalog.discard(path)
-    changed = {path: v for path, v in outputs.items() if v[0] and previous.get(path) != v}
-    state.save_outputs(changed, gone)
-    if memory is not None:
-        memory.outputs.update(changed)
-        for path in gone:
-            memory.outputs.pop(path, None)
-    state.save_scans(kept, gone)
-    return stats
-
-
-def _outputs_kept(plan: Plan, results: list[WriteResult]) -> dict[str, tuple[StatKey, str]]:
-    """The generated notes the plan verified, and those it wrote (their stat filled in by the
-    caller)."""
-    outputs: dict[str, tuple[StatKey, str]] = {}
-    written = {r.write.path: r for r in results}
-    for path, (stat, inputs) in plan.outputs.items():
-        if stat is not None:
-            outputs[path] = (stat, inputs)
-        elif path in written and written[path].outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
-            outputs[path] = ("", inputs)  # filled in with the stat as written
-    return outputs
+    return stats, gone, kept
 
 
 RELATIONS_IDENTITY = "relations_identity"  # beside the answer: read without decoding it

@@ -80,13 +80,7 @@ def run_link(
             return unchanged
         scanned, ahead = _scan(vault, settings, options, remembered, listing, workers)
         phases.done("scan")
-        report = RunReport(
-            notes=len(scanned.catalog),
-            user_notes=scanned.catalog.user_notes,
-            plugin_files=scanned.catalog.plugin_files,
-            dry_run=options.dry_run,
-        )
-        report.problems.extend(set_aside + scanned.problems)
+        report = _report(scanned, set_aside, options)
         with open_cache(vault, in_memory=options.dry_run) as cache:
             resolution, refresh_after = _resolve(
                 settings, options, scanned, cache, report, remembered, ahead, progress
@@ -98,11 +92,7 @@ def run_link(
             vault, settings, options, scanned, resolution, report, remembered, should_yield
         )
         bibliographies = BibliographyFiles(state)
-        for item in bibliographies.plan(vault, settings, resolution.papers, plan.citekeys):
-            if isinstance(item, Problem):
-                report.problems.append(item)
-            else:
-                plan.writes.append(item)
+        _plan_bibliographies(bibliographies, vault, settings, resolution, plan, report)
         report.planned = plan.writes
         phases.done("plan")
         if options.dry_run:
@@ -116,6 +106,36 @@ def run_link(
     phases.done("commit")
     phases.log()
     return report
+
+
+def _report(scanned: Scanned, set_aside: list[Problem], options: RunOptions) -> RunReport:
+    """The run's report as the scan leaves it: the notes counted, and those that could not be
+    read or were set aside by the listing."""
+    report = RunReport(
+        notes=len(scanned.catalog),
+        user_notes=scanned.catalog.user_notes,
+        plugin_files=scanned.catalog.plugin_files,
+        dry_run=options.dry_run,
+    )
+    report.problems.extend(set_aside + scanned.problems)
+    return report
+
+
+def _plan_bibliographies(
+    bibliographies: BibliographyFiles,
+    vault: Path,
+    settings: Settings,
+    resolution: Resolution,
+    plan: Plan,
+    report: RunReport,
+) -> None:
+    """The writes of the bibliography files the settings ask for added to the plan; a file
+    that cannot be read is left alone, a problem in the report."""
+    for item in bibliographies.plan(vault, settings, resolution.papers, plan.citekeys):
+        if isinstance(item, Problem):
+            report.problems.append(item)
+        else:
+            plan.writes.append(item)
 
 
 def _scan(

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from vaultpapers.config import Settings
 from vaultpapers.markdown.titles import TitleIndex
@@ -79,53 +80,19 @@ def scan_vault(
     """
     if memory is not None and in_step is not None:
         if only is not None and save:
-            others = [path for path in memory.catalog.scan_at if path not in only]
-            stale = naming_titles(vault, settings, others, memory.catalog.get, titles_changed)
-            return _rescanned(vault, settings, state, memory, listing, only, workers, titles, stale)
-        kept_paths: Collection[str] = memory.catalog.scan_at.keys()
-        earlier_of: Callable[[str], NoteScan | None] = memory.catalog.get
-
-        def stat_before(path: str, /) -> StatKey | None:  # positional, as dict.get below
-            scan = memory.catalog.get(path)
-            return scan.note.stat if scan is not None else None
+            return _rescanned(
+                vault, settings, state, memory, listing, only, workers, titles, titles_changed
+            )
+        earlier = _earlier_in_memory(memory.catalog)
     else:
-        kept = state.scans()
-        kept_paths = kept.keys()
-        kept_stats = {path: stat for path, (stat, _) in kept.items()}
-        stat_before = kept_stats.get
-        warm = memory.catalog.scan_at if memory is not None else {}
-
-        def rescan(note: Note) -> NoteScan | None:
-            return scan_again(vault, settings, note, titles)
-
-        def earlier_of(path: str) -> NoteScan | None:
-            scan = warm.get(path)
-            if scan is not None and scan.note.stat == kept_stats.get(path):
-                return scan
-            return _decoded(path, kept.get(path), rescan)
-
+        earlier = _earlier_kept(vault, settings, state, memory, titles)
     # The notes that changed first, then what was kept of the others: `on_read` can start
     # on what the changed ones cite while the kept scans are decoded.
-    changed: dict[str, NoteScan | None] = {}
-    to_read = [path for path, stat in listing.items() if stat_before(path) != stat]
-    if titles_changed is not None:
-        reading = set(to_read)
-        others = [path for path in listing if path not in reading]
-        to_read += sorted(naming_titles(vault, settings, others, earlier_of, titles_changed))
+    to_read = _to_read(vault, settings, listing, earlier, titles_changed)
     read_now, fresh, problems = _read_and_scan(vault, settings, to_read, workers, titles)
     if on_read is not None and len(listing) - len(to_read) >= FETCH_AHEAD_MIN:
         on_read([scan for scan in read_now.values() if scan is not None])
-    scans: list[NoteScan] = []
-    unreadable: list[str] = []  # kept scans that cannot be decoded: their notes are read
-    for relative in listing:
-        earlier = earlier_of(relative)
-        if relative in read_now:
-            changed[relative] = earlier
-        elif earlier is not None:
-            scans.append(earlier)
-        else:
-            unreadable.append(relative)
-            changed[relative] = None
+    scans, changed, unreadable, gone = _kept_and_changed(listing, read_now, earlier)
     if unreadable:
         more, more_fresh, more_problems = _read_and_scan(
             vault, settings, unreadable, workers, titles
@@ -134,23 +101,121 @@ def scan_vault(
         fresh.update(more_fresh)
         problems += more_problems
     scans += [scan for scan in read_now.values() if scan is not None]
-    listed = listing.keys()
-    gone = set(kept_paths) - listed
-    for relative in gone:
-        changed[relative] = earlier_of(relative)
     if save:
         state.save_scans(fresh, gone)
     if memory is None or not save:
         return Catalog(scans), {}, changed, problems  # their texts are in the scans
-    if in_step is None:
+    _keep_warm(memory, scans, read_now, gone, problems, in_step=in_step is not None)
+    return memory.catalog, _texts(read_now), changed, problems
+
+
+class _Earlier(NamedTuple):
+    """The scans the notes listed now are compared with: the paths they are of, the stat of
+    the file each was made from, and the scan (None: there is none, or it is unreadable)."""
+
+    paths: Collection[str]
+    stat: Callable[[str], StatKey | None]
+    scan: Callable[[str], NoteScan | None]
+
+
+def _earlier_in_memory(catalog: Catalog) -> _Earlier:
+    """The scans of a warm catalog in step with the state: the state's are not read."""
+
+    def stat_before(path: str, /) -> StatKey | None:  # positional, as dict.get of _earlier_kept
+        scan = catalog.get(path)
+        return scan.note.stat if scan is not None else None
+
+    return _Earlier(catalog.scan_at.keys(), stat_before, catalog.get)
+
+
+def _earlier_kept(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    memory: WarmVault | None,
+    titles: TitleIndex | None,
+) -> _Earlier:
+    """The scans kept in the state, each decoded only when asked for; a warm catalog out of
+    step with the state still saves decoding the scans it holds of unchanged files."""
+    kept = state.scans()
+    kept_stats = {path: stat for path, (stat, _) in kept.items()}
+    warm = memory.catalog.scan_at if memory is not None else {}
+
+    def rescan(note: Note) -> NoteScan | None:
+        return scan_again(vault, settings, note, titles)
+
+    def earlier_of(path: str) -> NoteScan | None:
+        scan = warm.get(path)
+        if scan is not None and scan.note.stat == kept_stats.get(path):
+            return scan
+        return _decoded(path, kept.get(path), rescan)
+
+    return _Earlier(kept.keys(), kept_stats.get, earlier_of)
+
+
+def _to_read(
+    vault: Path,
+    settings: Settings,
+    listing: Mapping[str, StatKey],
+    earlier: _Earlier,
+    titles_changed: tuple[TitleIndex, set[str]] | None,
+) -> list[str]:
+    """The notes whose file is not the one their earlier scan was made from (or that have
+    none), then those that name a title added or gone since."""
+    stat_before = earlier.stat
+    to_read = [path for path, stat in listing.items() if stat_before(path) != stat]
+    if titles_changed is not None:
+        reading = set(to_read)
+        others = [path for path in listing if path not in reading]
+        to_read += sorted(naming_titles(vault, settings, others, earlier.scan, titles_changed))
+    return to_read
+
+
+def _kept_and_changed(
+    listing: Mapping[str, StatKey],
+    read_now: Mapping[str, NoteScan | None],
+    earlier: _Earlier,
+) -> tuple[list[NoteScan], dict[str, NoteScan | None], list[str], set[str]]:
+    """The earlier scans kept of the notes not read now; the notes that changed, each with
+    its earlier scan (None: new); the notes to read as well, their kept scan unreadable; and
+    the notes gone since."""
+    earlier_of = earlier.scan
+    scans: list[NoteScan] = []
+    changed: dict[str, NoteScan | None] = {}
+    unreadable: list[str] = []
+    for relative in listing:
+        before = earlier_of(relative)
+        if relative in read_now:
+            changed[relative] = before
+        elif before is not None:
+            scans.append(before)
+        else:
+            unreadable.append(relative)
+            changed[relative] = None
+    gone = set(earlier.paths) - listing.keys()
+    for relative in gone:
+        changed[relative] = earlier_of(relative)
+    return scans, changed, unreadable, gone
+
+
+def _keep_warm(
+    memory: WarmVault,
+    scans: list[NoteScan],
+    read_now: Mapping[str, NoteScan | None],
+    gone: Iterable[str],
+    problems: list[Problem],
+    *,
+    in_step: bool,
+) -> None:
+    """The warm catalog made (or, `in_step`, brought up to date) from this scan."""
+    if in_step:
+        _update(memory.catalog, read_now, gone)
+    else:
         # Without their text: a vault's worth of notes would otherwise stay in memory.
         memory.catalog = Catalog(
             scan if scan.note.text is None else _without_text(scan) for scan in scans
         )
-    else:
-        _update(memory.catalog, read_now, gone)
     memory.unreadable = {problem.path: problem for problem in problems}
-    return memory.catalog, _texts(read_now), changed, problems
 
 
 def _rescanned(
@@ -162,11 +227,14 @@ def _rescanned(
     only: Collection[str],
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
-    stale: Collection[str] = (),
+    titles_changed: tuple[TitleIndex, set[str]] | None = None,
 ) -> tuple[Catalog, dict[str, Note], dict[str, NoteScan | None], list[Problem]]:
-    """`scan_vault` for a warm catalog in step with the listing but for the `only` paths.
-    A note that could not be read stays reported until it changes."""
+    """`scan_vault` for a warm catalog in step with the listing but for the `only` paths
+    (and the notes that name a title added or gone). A note that could not be read stays
+    reported until it changes."""
     catalog = memory.catalog
+    others = [path for path in catalog.scan_at if path not in only]
+    stale = naming_titles(vault, settings, others, catalog.get, titles_changed)
     changed: dict[str, NoteScan | None] = {}
     to_read: list[str] = []
     gone: list[str] = []

@@ -631,13 +631,7 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         note=note,
         kind=kind,
         cited=tuple(cited.split(" ")) if cited else (),
-        problems=(
-            tuple(
-                Problem(path, line, message, code) for line, message, code in json.loads(problems)
-            )
-            if problems
-            else ()
-        ),
+        problems=_problems_from(path, problems) if problems else (),
         paper_key=paper_key,
         index_name=index_name,
         speaks=bool(speaks),
@@ -651,6 +645,12 @@ def scan_from_row(path: str, stat: str, row: ScanRow, rescan: Rescan | None = No
         _rescan=rescan,
     )
     return scan
+
+
+def _problems_from(path: str, problems: str) -> tuple[Problem, ...]:
+    """A kept scan's problems column decoded. Few notes have problems: most rows hold None
+    and never come here."""
+    return tuple(Problem(path, line, message, code) for line, message, code in json.loads(problems))
 
 
 class _InBody:

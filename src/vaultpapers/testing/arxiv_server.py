@@ -95,6 +95,52 @@ class _StoredEntry:
     xml: str
 
 
+@dataclass(frozen=True)
+class _ApiQuery:
+    """The parameters of one request to the API, as the fake reads them."""
+
+    search_query: str
+    raw_id_list: str
+    id_list: list[str]
+    start: int
+    max_results: int
+
+    @classmethod
+    def parse(cls, query: str) -> _ApiQuery | None:
+        """None when `start` or `max_results` is no integer (arXiv answers 400)."""
+        params = parse_qs(query, keep_blank_values=True)
+        raw_id_list = params.get("id_list", [""])[0]
+        try:
+            start = int(params.get("start", ["0"])[0])
+            max_results = int(params.get("max_results", ["10"])[0])
+        except ValueError:
+            return None
+        return cls(
+            search_query=params.get("search_query", [""])[0],
+            raw_id_list=raw_id_list,
+            id_list=[part.strip() for part in raw_id_list.split(",") if part.strip()],
+            start=start,
+            max_results=max_results,
+        )
+
+
+def _spoiled(status: int, body: bytes, fault: _Fault, query: _ApiQuery) -> bytes:
+    """An answer as `fault` spoils it: a good one emptied, or any cut short."""
+    if fault.kind == "empty" and status == 200:
+        return _query_feed(
+            search_query=query.search_query,
+            id_list=query.raw_id_list,
+            start=query.start,
+            max_results=query.max_results,
+            total=0,
+            entries=[],
+        )
+    if fault.kind == "malformed":
+        # A body cut mid-element: what a proxy or a dropped upstream leaves behind.
+        return body[: max(1, len(body) // 2)]
+    return body
+
+
 def _split_id(arxiv_id: str) -> tuple[str, int | None] | None:
     """``(canonical key, version)`` of an id arXiv accepts, or None for a malformed id."""
     match = _ID_PATTERN.fullmatch(arxiv_id)
@@ -587,62 +633,56 @@ class FakeArxiv:
         if url.path != API_PATH:
             self._send(handler, 404, b"Not Found", "text/plain")
             return
-        params = parse_qs(url.query, keep_blank_values=True)
-        search_query = params.get("search_query", [""])[0]
-        raw_id_list = params.get("id_list", [""])[0]
-        id_list = [part.strip() for part in raw_id_list.split(",") if part.strip()]
-        try:
-            start = int(params.get("start", ["0"])[0])
-            max_results = int(params.get("max_results", ["10"])[0])
-        except ValueError:
+        query = _ApiQuery.parse(url.query)
+        if query is None:
             self._send(handler, 400, b"start and max_results must be integers", "text/plain")
             return
+        fault = self._record(query)
+        if fault is not None and self._ended_by(handler, fault):
+            return
+        status, body = self._query(query)
+        if fault is not None:
+            body = _spoiled(status, body, fault, query)
+        self._send(handler, status, body, _ATOM_TYPE)
+
+    def _record(self, query: _ApiQuery) -> _Fault | None:
+        """The request recorded (waiters woken) with the fault it consumes: the next queued
+        one, else the outage's."""
         with self._request_arrived:
             fault = self._faults.popleft() if self._faults else None
             if fault is None and self._outage is not None:
                 fault = _Fault("fail", status=self._outage)
             self._requests.append(
                 RecordedRequest(
-                    id_list=tuple(id_list),
-                    start=start,
-                    max_results=max_results,
+                    id_list=tuple(query.id_list),
+                    start=query.start,
+                    max_results=query.max_results,
                     time=time.monotonic(),
-                    search_query=search_query,
+                    search_query=query.search_query,
                     fault=fault.kind if fault else None,
                 )
             )
             self._request_arrived.notify_all()
+        return fault
 
-        if fault is not None and fault.kind == "stall":
-            if self._stopping.wait(fault.seconds):
-                return
-        elif fault is not None and fault.kind == "drop":
+    def _ended_by(self, handler: _Handler, fault: _Fault) -> bool:
+        """Whether `fault` takes the place of the answer: a dropped connection, an error
+        status, or a stall the fake was stopped during. A stall otherwise only delays it."""
+        if fault.kind == "stall":
+            return self._stopping.wait(fault.seconds)
+        if fault.kind == "drop":
             handler.close_connection = True
-            return
-        elif fault is not None and fault.kind == "fail":
+            return True
+        if fault.kind == "fail":
             headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             body = f"HTTP {fault.status} (injected by FakeArxiv)\n".encode()
             self._send(handler, fault.status, body, "text/plain", headers)
-            return
+            return True
+        return False
 
-        status, body = self._query(search_query, raw_id_list, id_list, start, max_results)
-        if fault is not None and fault.kind == "empty" and status == 200:
-            body = _query_feed(
-                search_query=search_query,
-                id_list=raw_id_list,
-                start=start,
-                max_results=max_results,
-                total=0,
-                entries=[],
-            )
-        elif fault is not None and fault.kind == "malformed":
-            # A body cut mid-element: what a proxy or a dropped upstream leaves behind.
-            body = body[: max(1, len(body) // 2)]
-        self._send(handler, status, body, _ATOM_TYPE)
-
-    def _query(
-        self, search_query: str, raw_id_list: str, id_list: list[str], start: int, max_results: int
-    ) -> tuple[int, bytes]:
+    def _query(self, query: _ApiQuery) -> tuple[int, bytes]:
+        search_query, id_list = query.search_query, query.id_list
+        start, max_results = query.start, query.max_results
         tree = None
         if search_query.strip():
             try:
@@ -675,7 +715,7 @@ class FakeArxiv:
         page = ordered[max(0, start) : max(0, start) + max(0, max_results)]
         body = _query_feed(
             search_query=search_query,
-            id_list=raw_id_list,
+            id_list=query.raw_id_list,
             start=start,
             max_results=max_results,
             total=len(ordered),
