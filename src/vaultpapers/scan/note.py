@@ -281,32 +281,21 @@ def _scan_content(
     citations, its summary; `insertable`: whether links may go into it at all."""
     text = note.text
     assert text is not None
-    front = front_matter_span(text)
-    names = None
-    if kind == USER_KIND and data.get("vaultpapers") is not False:
-        names = named_paper(data, text[: front[1]] if front else "")
-    # Our sections, in our paper notes and in the user's own notes on papers, are not theirs.
-    skip = owned_spans(text) if kind == PAPER_KIND or names is not None else []
+    front, names, skip = _whose(text, kind, data)
     found = find_references(text, skip_spans=skip)
     references = _outside_links_after(
         text, tuple(r for r in found.references if r.arxiv_id.key != paper_key)
     )
-    named, mask, candidates = (
-        _titles_named(
-            note,
-            titles,
-            title_lines,
-            skip,
-            names,
-            lambda: {r.line for r in found.references} | {b.line for b in found.invalid},
-            problems,
-        )
-        if titles is not None and kind == USER_KIND
-        else ([], None, ())
+    named, mask, candidates = _titles_named(
+        note,
+        titles if kind == USER_KIND else None,
+        title_lines,
+        skip,
+        names,
+        lambda: {r.line for r in found.references} | {b.line for b in found.invalid},
+        problems,
     )
-    if named:
-        by_title = _outside_links_after(text, tuple(m.reference() for m in named))
-        references = tuple(sorted(references + by_title, key=lambda r: r.start))
+    references = _with_title_references(text, references, named)
     problems += [
         Problem(note.path, bad.line, f"{bad.text}: {bad.reason}", "invalid-arxiv-id")
         for bad in found.invalid
@@ -315,14 +304,7 @@ def _scan_content(
     tags += body_tags(text, skip_spans=skip)
     properties = _kept(data)
     visible = without_sections(text) if skip else text
-    cites: tuple[str, ...] = ()
-    if kind == USER_KIND and "@" in text:
-        cites = pandoc_citekeys(text, merge_spans([front] if front else [], code_spans(text), skip))
-    citekey = None
-    if kind == PAPER_KIND or names is not None:
-        citekey = _citekey(data.get("citekey"), text[: front[1]] if front else "")
-    if citekey == UNUSABLE_CITEKEY:
-        problems.append(Problem(note.path, None, _UNUSABLE_CITEKEY_PROBLEM, "citekey-not-text"))
+    cites, citekey = _citekeys(note, kind, data, front, skip, names, problems)
     return NoteScan(
         note,
         kind,
@@ -342,6 +324,54 @@ def _scan_content(
     )
 
 
+def _whose(
+    text: str, kind: str, data: Mapping[str, Any]
+) -> tuple[Span | None, str | None, list[Span]]:
+    """The note's front matter, the paper a user's note is about (its own note on the paper),
+    and the sections that are ours in it: in our paper notes and in the user's own notes on
+    papers, those are not the user's text."""
+    front = front_matter_span(text)
+    names = None
+    if kind == USER_KIND and data.get("vaultpapers") is not False:
+        names = named_paper(data, text[: front[1]] if front else "")
+    skip = owned_spans(text) if kind == PAPER_KIND or names is not None else []
+    return front, names, skip
+
+
+def _with_title_references(
+    text: str, references: tuple[Reference, ...], named: list[TitleMatch]
+) -> tuple[Reference, ...]:
+    """The references by URL and id with those by title among them, in the text's order."""
+    if not named:
+        return references
+    by_title = _outside_links_after(text, tuple(m.reference() for m in named))
+    return tuple(sorted(references + by_title, key=lambda r: r.start))
+
+
+def _citekeys(
+    note: Note,
+    kind: str,
+    data: Mapping[str, Any],
+    front: Span | None,
+    skip: list[Span],
+    names: str | None,
+    problems: list[Problem],
+) -> tuple[tuple[str, ...], str | None]:
+    """The Pandoc citekeys a user's note cites (`[@key]`), and the citekey a paper note (or
+    the user's own note on a paper) gives its paper; an unusable one goes to `problems`."""
+    text = note.text
+    assert text is not None
+    cites: tuple[str, ...] = ()
+    if kind == USER_KIND and "@" in text:
+        cites = pandoc_citekeys(text, merge_spans([front] if front else [], code_spans(text), skip))
+    citekey = None
+    if kind == PAPER_KIND or names is not None:
+        citekey = _citekey(data.get("citekey"), text[: front[1]] if front else "")
+    if citekey == UNUSABLE_CITEKEY:
+        problems.append(Problem(note.path, None, _UNUSABLE_CITEKEY_PROBLEM, "citekey-not-text"))
+    return cites, citekey
+
+
 def _encoded(text: str, references: tuple[Reference, ...], insertable: bool) -> tuple[Any, ...]:
     """The references as a scan keeps them, each with the links standing after it."""
     return tuple(
@@ -355,7 +385,7 @@ def _encoded(text: str, references: tuple[Reference, ...], insertable: bool) -> 
 
 def _titles_named(
     note: Note,
-    titles: TitleIndex,
+    titles: TitleIndex | None,
     title_lines: TitleLines | None,
     skip: list[Span],
     names: str | None,
@@ -363,10 +393,13 @@ def _titles_named(
     problems: list[Problem],
 ) -> tuple[list[TitleMatch], int | None, tuple[str, ...]]:
     """The known titles a user's note names, its word mask and the titles it writes to look
-    up; its near misses go to `problems`. `title_lines`: what an earlier scan found of its
-    lines written like a title, when only links were inserted since."""
+    up; its near misses go to `problems` (none of them without `titles`). `title_lines`: what
+    an earlier scan found of its lines written like a title, when only links were inserted
+    since."""
     text = note.text
     assert text is not None
+    if titles is None:
+        return [], None, ()
     if title_lines is not None:
         # The words the note held before the links went in: words in a link name no title.
         candidates, misses, mask = title_lines
@@ -414,9 +447,7 @@ def with_titles(scan: NoteScan, text: str, titles: TitleIndex) -> NoteScan | Non
         note, titles, None, skip, names, lambda: {r.line for r in references} | invalid, problems
     )
     problems += [p for p in scan.problems if p.code != "paper-note-bad-id"]
-    if named:
-        by_title = _outside_links_after(text, tuple(m.reference() for m in named))
-        references = tuple(sorted(references + by_title, key=lambda r: r.start))
+    references = _with_title_references(text, references, named)
     kept = {f.name: getattr(scan, f.name) for f in fields(NoteScan)}
     return NoteScan(
         **{
