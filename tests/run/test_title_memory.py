@@ -9,7 +9,7 @@ from factories import make_paper
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import load_settings
 from vaultpapers.run.incremental import open_state
-from vaultpapers.run.titles import title_index, titles_changed
+from vaultpapers.run.titles import TITLE_INDEX, title_index, titles_changed
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import build_vault, link_cli
 
@@ -38,7 +38,7 @@ def test_titles_learned_that_no_note_names_are_remembered_as_matched(
     build_vault(vault, {"b.md": "prose, and https://arxiv.org/abs/2005.14165\n"})
     link_cli(vault, fake_arxiv)
     with open_state(vault) as state:
-        assert titles_changed(state, title_index(vault, load_settings(vault))) is None
+        assert titles_changed(state, title_index(vault, load_settings(vault), state)) is None
 
 
 def test_a_note_that_only_gained_links_still_reports_its_near_miss_on_later_runs(
@@ -55,3 +55,37 @@ def test_a_note_that_only_gained_links_still_reports_its_near_miss_on_later_runs
     build_vault(vault, {"other.md": "prose, edited\n"})
     again = link_cli(vault, fake_arxiv)
     assert near_miss in again.output
+
+
+def test_the_title_index_is_kept_while_the_cache_holds_the_same_papers(tmp_path: Path) -> None:
+    """Working out every title's words is most of what a run after one edit spends on titles:
+    the index is kept in the state with the cache's version, and built again from the cache
+    only once the cache wrote a paper, or is another cache."""
+    vault = build_vault(tmp_path / "v", {"a.md": "prose\n"})
+    (vault / ".vaultpapers").mkdir(exist_ok=True)
+    cache_with(vault, DDPM, GPT3)
+    settings = load_settings(vault)
+    with open_state(vault) as state:
+        built = title_index(vault, settings, state)
+        assert built is not None and built.keys == {DDPM.arxiv_id, GPT3.arxiv_id}
+        kept = state.get(TITLE_INDEX)
+        # What is kept is what is used: a title's words tampered with in the state show.
+        kept["titles"] = [[*row[:3], "kept words", *row[4:]] for row in kept["titles"]]
+        state.put(TITLE_INDEX, kept)
+        again = title_index(vault, settings, state)
+        assert again is not None and set(again.rows()) == set(built.rows())
+        assert {entry.words for entry in again.entries()} == {("kept", "words")}
+        cache_with(vault, DDIM)  # the cache changed: built from it again
+        learned = title_index(vault, settings, state)
+        assert learned is not None and DDIM.arxiv_id in learned.keys
+        assert ("denoising", "diffusion") in learned.by_start
+        (vault / ".vaultpapers" / "cache.sqlite").unlink()  # another cache, counting from 0
+        cache_with(vault, GPT3)
+        assert title_index(vault, settings, state).keys == {GPT3.arxiv_id}
+        state.put(TITLE_INDEX, {"version": cache_version(vault), "titles": [["x"]]})
+        assert title_index(vault, settings, state).keys == {GPT3.arxiv_id}  # damaged: rebuilt
+
+
+def cache_version(vault: Path) -> str | None:
+    with PaperCache(vault / ".vaultpapers" / "cache.sqlite") as cache:
+        return cache.version()

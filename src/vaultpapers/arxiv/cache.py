@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -46,6 +47,7 @@ _MAX_QUEUED_REQUESTS = 64
 # Every change to the papers table, by any process or version, counts one more write: a caller
 # that kept papers decoded sees from one number whether any record can have changed since.
 _WRITE_COUNTER = "papers_written"
+_IDENTITY = "cache_id"  # made once, at random: a cache made again counts its writes from 0
 _COUNTING_TRIGGERS = {
     f"count_papers_{event.lower()}": f"""CREATE TRIGGER IF NOT EXISTS count_papers_{event.lower()}
         AFTER {event} ON papers
@@ -249,7 +251,10 @@ class PaperCache:
 
     @staticmethod
     def _count_writes(db: sqlite3.Connection, names: set[str]) -> None:
-        """The write counter and its triggers, added to a cache made before they existed."""
+        """The write counter and its triggers, and the cache's identity, added to a cache made
+        before they existed."""
+        identity = os.urandom(8).hex()
+        db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)", (_IDENTITY, identity))
         if _COUNTING_TRIGGERS.keys() <= names:
             return
         db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES (?, '0')", (_WRITE_COUNTER,))
@@ -296,6 +301,18 @@ class PaperCache:
                 if known is not None:
                     known[key] = ((version, fetched_at), papers[key])
         return papers
+
+    def version(self) -> str | None:
+        """Names the papers the cache holds now: this cache (a file deleted and made again is
+        another) and its count of paper writes. None for a cache that cannot tell."""
+        with self._transaction(write=False) as db:
+            rows = dict(
+                db.execute(
+                    "SELECT name, value FROM meta WHERE name IN (?, ?)", (_IDENTITY, _WRITE_COUNTER)
+                ).fetchall()
+            )
+        identity, writes = rows.get(_IDENTITY), rows.get(_WRITE_COUNTER)
+        return f"{identity}:{writes}" if identity and writes is not None else None
 
     def titles(self) -> list[tuple[str, str, int | None]]:
         """(key, title, year of the first version) of every cached paper, read by SQLite

@@ -40,6 +40,7 @@ import unicodedata
 import zlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz.fuzz import ratio as indel_ratio
 from rapidfuzz.process import extract
@@ -227,6 +228,7 @@ class TitleIndex:
         if len(title.words) not in lengths:
             lengths.append(len(title.words))
         self.keys.add(title.key)
+        self.__dict__.pop("_digest", None)
         self.__dict__.pop("_by_end", None)
         self.__dict__.pop("_near", None)
         self.__dict__.pop("_by_key", None)
@@ -255,8 +257,30 @@ class TitleIndex:
         return bool(self.by_start)
 
     def digest(self) -> str:
-        rows = sorted(f"{e.key}\t{' '.join(e.words)}\t{e.year}" for e in self.entries())
-        return hashlib.blake2b("\n".join(rows).encode(), digest_size=12).hexdigest()
+        digest = self.__dict__.get("_digest")
+        if digest is None:
+            rows = sorted(f"{e.key}\t{' '.join(e.words)}\t{e.year}" for e in self.entries())
+            digest = hashlib.blake2b("\n".join(rows).encode(), digest_size=12).hexdigest()
+            self.__dict__["_digest"] = digest
+        return digest
+
+    def to_json(self) -> list[list[object]]:
+        """The titles as `from_json` takes them: kept, they spare working each title's words
+        out again (at 5,000 titles, most of the index's cost)."""
+        return [
+            [e.key, e.title, e.year, " ".join(e.words), e.ordinary, " ".join(e.cased)]
+            for e in self.entries()
+        ]
+
+    @classmethod
+    def from_json(cls, rows: list[list[Any]]) -> TitleIndex:
+        """The index `to_json` gave (a word holds no space). Raises on anything else."""
+        return cls(
+            KnownTitle(
+                key, title, year, tuple(words.split(" ")), bool(ordinary), tuple(cased.split(" "))
+            )
+            for key, title, year, words, ordinary, cased in rows
+        )
 
     def rows(self) -> tuple[tuple[str, str, int | None], ...]:
         """What `TitleIndex.of` builds this index from again."""

@@ -68,6 +68,7 @@ class WarmVault:
     papers: DecodedPapers = field(default_factory=DecodedPapers)  # from the cache, decoded once
     relations: KnownRelations | None = None  # the last answer of `relate`, as in the state
     relation_memo: RelationMemo | None = None  # what `relate` found in each text, to reuse
+    titles: tuple[str, TitleIndex] | None = None  # the title index, with the cache's version
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,9 @@ class RunMemory:
         """Every note's scan: what the warm vault or the state kept for the unchanged ones,
         but where the titles known changed since it was made and the note may name them."""
         known = self.known
-        titles = self.titles = title_index(self.vault, self.settings, dry_run=self.options.dry_run)
+        titles = self.titles = title_index(
+            self.vault, self.settings, self.state, dry_run=self.options.dry_run, warm=self.warm
+        )
         scanned = Scanned(
             *scan_vault(
                 self.vault,

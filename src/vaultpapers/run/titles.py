@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vaultpapers.config import Settings
 from vaultpapers.markdown.titles import TitleIndex
+from vaultpapers.run.incremental import WarmVault
 from vaultpapers.run.sources import cache_path, open_cache
 from vaultpapers.scan.note import USER_KIND, NoteScan
 from vaultpapers.vaultfs.state import StateStore
@@ -15,14 +16,51 @@ from vaultpapers.vaultfs.state import StateStore
 TITLES = "titles"  # state: the titles the kept scans were matched against
 
 
-def title_index(vault: Path, settings: Settings, *, dry_run: bool = False) -> TitleIndex | None:
-    """The titles of every paper the cache knows (None: `titles: off`)."""
+TITLE_INDEX = "title_index"  # state: the index as last built, with the cache's version then
+
+
+def title_index(
+    vault: Path,
+    settings: Settings,
+    state: StateStore,
+    *,
+    dry_run: bool = False,
+    warm: WarmVault | None = None,
+) -> TitleIndex | None:
+    """The titles of every paper the cache knows (None: `titles: off`): as the `warm` vault
+    or the state kept them while the cache holds the same papers, else built from the cache
+    (and kept)."""
     if settings.titles == "off":
         return None
     if dry_run and not cache_path(vault).exists():
         return TitleIndex()
     with open_cache(vault, in_memory=dry_run) as cache:
-        return TitleIndex.of(cache.titles())
+        version = cache.version()
+        titles = _kept_index(state, warm, version)
+        if titles is None:
+            titles = TitleIndex.of(cache.titles())
+            if version is not None and not dry_run:
+                state.put(TITLE_INDEX, {"version": version, "titles": titles.to_json()})
+    if warm is not None and version is not None:
+        warm.titles = (version, titles)
+    return titles
+
+
+def _kept_index(
+    state: StateStore, warm: WarmVault | None, version: str | None
+) -> TitleIndex | None:
+    """The index kept for this `version` of the cache, if any is."""
+    if version is None:
+        return None
+    if warm is not None and warm.titles is not None and warm.titles[0] == version:
+        return warm.titles[1]
+    saved = state.get(TITLE_INDEX)
+    if not isinstance(saved, dict) or saved.get("version") != version:
+        return None
+    try:
+        return TitleIndex.from_json(saved["titles"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # kept by another version, or damaged: built again
 
 
 def titles_changed(
