@@ -215,6 +215,12 @@ def without_our_additions(old: str, new: str, stems: Iterable[str]) -> str:
             # Our sections came at the end, set apart by a blank line: every line ending of
             # the user's is still there, and one or two more.
             text = stripped.rstrip("\r\n") + ending
+        elif (
+            stripped != text and stripped.startswith(old) and not stripped[len(old) :].strip("\r\n")
+        ):
+            # The same, the user's last lines blank in mixed endings ('\n\r\n'): they are all
+            # there, followed by the line ending that sets our sections apart.
+            text = old
     return text
 
 

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reliability.harness import own_note_on_a_paper, without_our_additions
@@ -127,6 +127,10 @@ def linked_vault(root: Path, notes: dict[str, str]) -> Path:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(notes=st.lists(markdown_note(), min_size=1, max_size=3))
+# Found by hypothesis: the user's own note on a paper ending in blank lines of mixed endings.
+@example(
+    notes=['---\nlayout: post\ntitle: "A: b"\nlink: https://arxiv.org/abs/2103.03206\n---\n\n\r\n']
+)
 def test_user_notes_only_gain_links_and_a_second_run_changes_nothing(notes: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         files = {f"note {i}.md": text for i, text in enumerate(notes)}
