@@ -13,6 +13,7 @@ from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.markdown.titles import (
     TitleIndex,
     find_titles,
+    known_title,
     near_misses,
     normal_words,
     word_mask,
@@ -357,3 +358,28 @@ def test_user_text_only_gains_links_and_a_second_run_changes_nothing(
         link_cli(vault, api, "--offline")
         assert snapshot(vault) == before
         assert api.requests == []
+
+
+TITLE_WORDS = st.sampled_from(["Deep", "Residual", "Learning", "GPT-4", "Perceiver", "IO", "of"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=st.dictionaries(st.sampled_from("abcd"), st.lists(TITLE_WORDS, min_size=1, max_size=5)),
+    updates=st.lists(
+        st.tuples(st.sampled_from("abcde"), st.lists(TITLE_WORDS, min_size=1, max_size=5))
+    ),
+)
+def test_an_index_brought_up_to_date_title_by_title_matches_as_one_built_afresh(
+    first: dict[str, list[str]], updates: list[tuple[str, list[str]]]
+) -> None:
+    titles = {key: " ".join(words) for key, words in first.items()}
+    kept = TitleIndex.of((key, title, 2020) for key, title in titles.items())
+    for key, words in updates:
+        titles[key] = " ".join(words)
+        kept.replace(key, known_title(key, titles[key], 2020))
+    afresh = TitleIndex.of((key, title, 2020) for key, title in titles.items())
+    assert sorted(kept.rows()) == sorted(afresh.rows())
+    assert kept.digest() == afresh.digest()
+    note = "".join(f"- {title}\n" for title in titles.values())
+    assert find_titles(note, kept) == find_titles(note, afresh)

@@ -302,31 +302,34 @@ class PaperCache:
                     known[key] = ((version, fetched_at), papers[key])
         return papers
 
-    def version(self) -> str | None:
+    def version(self) -> tuple[str, int] | None:
         """Names the papers the cache holds now: this cache (a file deleted and made again is
         another) and its count of paper writes. None for a cache that cannot tell."""
         with self._transaction(write=False) as db:
-            rows = dict(
-                db.execute(
-                    "SELECT name, value FROM meta WHERE name IN (?, ?)", (_IDENTITY, _WRITE_COUNTER)
-                ).fetchall()
-            )
-        identity, writes = rows.get(_IDENTITY), rows.get(_WRITE_COUNTER)
-        return f"{identity}:{writes}" if identity and writes is not None else None
+            row = db.execute("SELECT value FROM meta WHERE name = ?", (_IDENTITY,)).fetchone()
+            writes = self._writes(db)
+        return (row[0], writes) if row and writes is not None else None
 
-    def titles(self) -> list[tuple[str, str, int | None]]:
-        """(key, title, year of the first version) of every cached paper, read by SQLite
-        without decoding the records: what the titles written in notes are matched against."""
+    def titles(
+        self, since: float | None = None
+    ) -> tuple[list[tuple[str, str, int | None]], float | None]:
+        """(key, title, year of the first version) of every cached paper, or of those written
+        at or after `since` (a time this method returned), read by SQLite without decoding
+        the records: what the titles written in notes are matched against. Also the time of
+        the latest write they include, to ask for what was written since."""
+        where, arguments = ("", ()) if since is None else (" WHERE fetched_at >= ?", (since,))
         with self._transaction(write=False) as db:
             rows = db.execute(
                 "SELECT arxiv_id, json_extract(record, '$.title'), "
-                "substr(json_extract(record, '$.published'), 1, 4) FROM papers"
+                "substr(json_extract(record, '$.published'), 1, 4), fetched_at FROM papers" + where,
+                arguments,
             ).fetchall()
-        return [
+        titles = [
             (key, title, int(year) if isinstance(year, str) and year.isdigit() else None)
-            for key, title, year in rows
+            for key, title, year, _ in rows
             if isinstance(title, str)
         ]
+        return titles, max((row[3] for row in rows), default=since)
 
     def _forget_rewritten(self, db: sqlite3.Connection, known: DecodedPapers) -> None:
         """Drops the `known` papers whose record is no longer the one decoded."""

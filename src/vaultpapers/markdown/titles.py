@@ -228,12 +228,41 @@ class TitleIndex:
         if len(title.words) not in lengths:
             lengths.append(len(title.words))
         self.keys.add(title.key)
-        self.__dict__.pop("_digest", None)
-        self.__dict__.pop("_by_end", None)
-        self.__dict__.pop("_near", None)
-        self.__dict__.pop("_by_key", None)
+        by_key = self.__dict__.get("_by_key")
+        if by_key is not None:
+            by_key.setdefault(title.key, []).append(title)
+        self._changed()
         if keep_order:
             self._order()
+
+    def replace(self, key: str, title: KnownTitle | None) -> None:
+        """The paper's title as it is now, in place of the one indexed (None: a title that
+        can never match, see `known_title`)."""
+        for entry in self._entries_by_key().pop(key, []):
+            for index in (self.by_words, self.by_start):
+                start = entry.words if index is self.by_words else entry.words[:2]
+                index[start].remove(entry)
+                if not index[start]:
+                    del index[start]
+                    if index is self.by_start:
+                        del self.lengths[start]
+        self.keys.discard(key)
+        self._changed()
+        if title is not None:
+            self.add(title)
+
+    def _changed(self) -> None:
+        for derived in ("_digest", "_by_end", "_near"):
+            self.__dict__.pop(derived, None)
+
+    def _entries_by_key(self) -> dict[str, list[KnownTitle]]:
+        by_key = self.__dict__.get("_by_key")
+        if by_key is None:
+            by_key = {}
+            for entry in self.entries():
+                by_key.setdefault(entry.key, []).append(entry)
+            self.__dict__["_by_key"] = by_key
+        return by_key
 
     def extend(self, titles: Iterable[KnownTitle]) -> None:
         for title in titles:
@@ -289,12 +318,7 @@ class TitleIndex:
     def rows_like(self, keys: Iterable[str]) -> tuple[tuple[str, str, int | None], ...]:
         """The rows (see `rows`) of these papers' titles and of every title with the same
         words: all that can match where these titles were found."""
-        by_key = self.__dict__.get("_by_key")
-        if by_key is None:
-            by_key = {}
-            for entry in self.entries():
-                by_key.setdefault(entry.key, []).append(entry)
-            self.__dict__["_by_key"] = by_key
+        by_key = self._entries_by_key()
         words = {entry.words for key in keys for entry in by_key.get(key, ())}
         return tuple(
             (entry.key, entry.title, entry.year)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from vaultpapers import __version__
 from vaultpapers.arxiv.cache import DecodedPapers
@@ -52,6 +53,34 @@ log = logging.getLogger("vaultpapers")
 STATE_FILE = "state.sqlite"
 
 
+@dataclass
+class KeptIndex:
+    """The title index as of the cache's `writes`-th paper write, the latest of them written
+    at `through` (by the cache's clock)."""
+
+    cache: str  # the cache's identity
+    writes: int
+    through: float | None
+    titles: TitleIndex
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cache": self.cache,
+            "writes": self.writes,
+            "through": self.through,
+            "titles": self.titles.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, saved: Any) -> KeptIndex | None:
+        """None for anything but what `to_json` gave (another version's, a damaged one)."""
+        try:
+            titles = TitleIndex.from_json(saved["titles"])
+            return cls(saved["cache"], saved["writes"], saved["through"], titles)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+
 @dataclass(slots=True)  # a misspelt field is an error, not a new attribute
 class WarmVault:
     """What a long-lived caller (the watcher) keeps between runs, so that a run costs what
@@ -68,7 +97,7 @@ class WarmVault:
     papers: DecodedPapers = field(default_factory=DecodedPapers)  # from the cache, decoded once
     relations: KnownRelations | None = None  # the last answer of `relate`, as in the state
     relation_memo: RelationMemo | None = None  # what `relate` found in each text, to reuse
-    titles: tuple[str, TitleIndex] | None = None  # the title index, with the cache's version
+    titles: KeptIndex | None = None  # the title index, as of a version of the cache
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.markdown.titles import TitleIndex
-from vaultpapers.run.incremental import WarmVault
+from vaultpapers.markdown.titles import TitleIndex, known_title
+from vaultpapers.run.incremental import KeptIndex, WarmVault
 from vaultpapers.run.sources import cache_path, open_cache
 from vaultpapers.scan.note import USER_KIND, NoteScan
 from vaultpapers.vaultfs.state import StateStore
@@ -16,7 +17,10 @@ from vaultpapers.vaultfs.state import StateStore
 TITLES = "titles"  # state: the titles the kept scans were matched against
 
 
-TITLE_INDEX = "title_index"  # state: the index as last built, with the cache's version then
+TITLE_INDEX = "title_index"  # state: the index as last built (`KeptIndex`)
+# Titles written to the cache since the index was kept, past which it is built again (and
+# kept) rather than brought up to date title by title.
+REBUILD_AFTER = 500
 
 
 def title_index(
@@ -28,39 +32,46 @@ def title_index(
     warm: WarmVault | None = None,
 ) -> TitleIndex | None:
     """The titles of every paper the cache knows (None: `titles: off`): as the `warm` vault
-    or the state kept them while the cache holds the same papers, else built from the cache
-    (and kept)."""
+    or the state kept them, brought up to date with the few papers written since, else built
+    from the cache (and kept)."""
     if settings.titles == "off":
         return None
     if dry_run and not cache_path(vault).exists():
         return TitleIndex()
     with open_cache(vault, in_memory=dry_run) as cache:
         version = cache.version()
-        titles = _kept_index(state, warm, version)
-        if titles is None:
-            titles = TitleIndex.of(cache.titles())
-            if version is not None and not dry_run:
-                state.put(TITLE_INDEX, {"version": version, "titles": titles.to_json()})
-    if warm is not None and version is not None:
-        warm.titles = (version, titles)
-    return titles
+        if version is None:
+            return TitleIndex.of(cache.titles()[0])
+        kept = _up_to_date(cache, warm.titles if warm is not None else None, version)
+        if kept is None:
+            kept = _up_to_date(cache, KeptIndex.from_json(state.get(TITLE_INDEX)), version)
+        if kept is None:
+            rows, through = cache.titles()
+            kept = KeptIndex(*version, through, TitleIndex.of(rows))
+            if not dry_run:
+                state.put(TITLE_INDEX, kept.to_json())
+    if warm is not None:
+        warm.titles = kept
+    return kept.titles
 
 
-def _kept_index(
-    state: StateStore, warm: WarmVault | None, version: str | None
-) -> TitleIndex | None:
-    """The index kept for this `version` of the cache, if any is."""
-    if version is None:
+def _up_to_date(
+    cache: PaperCache, kept: KeptIndex | None, version: tuple[str, int]
+) -> KeptIndex | None:
+    """`kept` with the titles written since (None: it is another cache's, or too far behind,
+    or the cache's clock went back)."""
+    if kept is None or kept.cache != version[0] or kept.writes > version[1]:
         return None
-    if warm is not None and warm.titles is not None and warm.titles[0] == version:
-        return warm.titles[1]
-    saved = state.get(TITLE_INDEX)
-    if not isinstance(saved, dict) or saved.get("version") != version:
+    if kept.writes == version[1]:
+        return kept
+    if kept.through is None:
         return None
-    try:
-        return TitleIndex.from_json(saved["titles"])
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None  # kept by another version, or damaged: built again
+    written, through = cache.titles(since=kept.through)
+    if not written or len(written) > REBUILD_AFTER:
+        return None
+    for key, title, year in written:
+        kept.titles.replace(key, known_title(key, title, year))
+    return KeptIndex(version[0], version[1], through, kept.titles)
 
 
 def titles_changed(
