@@ -5,7 +5,7 @@ tests/realnotes/SOURCES.md); tests/realnotes/truth.yaml says, note by note, whic
 one really cites and where nothing may be inserted. One run of the real command line against
 the loopback arXiv measures reference detection, every inserted link, the generated notes and
 a second run: the invariants (no text lost, a second run writes nothing), then one check for
-each way the public vaults showed a run going wrong (issue 16). `pytest -s` or `-rA` prints
+each way the public vaults showed a run going wrong (issue 16). `pytest -s -n 0` or `-rA` prints
 the figures.
 """
 

@@ -1,5 +1,5 @@
 """Papers named by title in real lines from real notes (tests/realtitles/, sources in its
-SOURCES.md): no line may link a wrong paper; precision and recall are printed (`pytest -s`)."""
+SOURCES.md): no line may link a wrong paper; precision and recall are printed (`pytest -s -n 0`)."""
 
 from __future__ import annotations
 

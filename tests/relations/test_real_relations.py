@@ -6,7 +6,7 @@ chosen around the names the current code links wrongly and rightly, plus classic
 which belong together (series, successor, names) and which must never be linked. Sources:
 `realrelations/SOURCES.md`.
 
-`pytest -s tests/relations/test_real_relations.py` prints the figures: per relation kind the
+`pytest -s -n 0 tests/relations/test_real_relations.py` prints the figures: per relation kind the
 relations written, precision (right / judged), the unjudged ones, recall per truth kind, and every
 must-not link. The issue's targets (issue 17) are plain tests at the end.
 """
@@ -235,7 +235,7 @@ def figures(title: str, papers: list[Paper], related: RelatedPapers) -> list[str
 
 
 def test_figures_per_relation_kind(related: RelatedPapers, crawl: RelatedPapers) -> None:
-    """Prints the figures (`pytest -s`) of the evaluation set and of the whole crawl."""
+    """Prints the figures (`pytest -s -n 0`) of the evaluation set and of the whole crawl."""
     lines = figures("evaluation set (crawl picks + classic lineages)", PAPERS, related)
     lines += figures("the whole crawl (2025-26)", CRAWL, crawl)
     print("\n".join(lines))
