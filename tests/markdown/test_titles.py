@@ -172,6 +172,22 @@ def test_a_notes_word_mask_holds_the_mask_of_every_title_it_names(
         assert mask & found.title.mask == found.title.mask
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.text(max_size=200),
+    paper=st.sampled_from(PAPERS),
+    after=st.text(max_size=200),
+)
+def test_a_note_that_names_a_title_may_be_named_in_it(before: str, paper, after: str) -> None:
+    """The test a run makes of the notes a new title's words all occur in (before matching
+    them) never keeps out a note the title is found in."""
+    text = f"{before}\n- {paper.title}\n{after}"
+    titles = index(paper)
+    if find_titles(text, titles):
+        assert titles.may_be_named_in(text)
+    assert not titles.may_be_named_in(f"{before}\n{after}".replace(paper.title, ""))
+
+
 def test_a_word_mask_keeps_out_notes_without_the_titles_words() -> None:
     title = index(CHINCHILLA).entries()[0]
     unrelated = word_mask(normal_words("Notes on optimisers, schedules and warm-up.\n" * 50))

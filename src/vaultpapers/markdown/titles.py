@@ -192,6 +192,10 @@ def known_title(key: str, title: str, year: int | None) -> KnownTitle | None:
     return KnownTitle(key, title, year, words, not coined, cased)
 
 
+def _longest_first(entry: KnownTitle) -> tuple[int, str]:
+    return (-len(entry.words), entry.key)
+
+
 class TitleIndex:
     """Known titles keyed on their first two normalised words: a note is looked up word pair
     by word pair, never compared against every title."""
@@ -232,8 +236,9 @@ class TitleIndex:
         if by_key is not None:
             by_key.setdefault(title.key, []).append(title)
         self._changed()
-        if keep_order:
-            self._order()
+        if keep_order:  # (only the lists this title went into)
+            self.by_start[title.words[:2]].sort(key=_longest_first)
+            lengths.sort(reverse=True)
 
     def replace(self, key: str, title: KnownTitle | None) -> None:
         """The paper's title as it is now, in place of the one indexed (None: a title that
@@ -272,7 +277,7 @@ class TitleIndex:
     def _order(self) -> None:
         """Longest titles first (then by id): what is tried first, and the same everywhere."""
         for entries in self.by_start.values():
-            entries.sort(key=lambda entry: (-len(entry.words), entry.key))
+            entries.sort(key=_longest_first)
         for lengths in self.lengths.values():
             lengths.sort(reverse=True)
 
@@ -365,6 +370,13 @@ class TitleIndex:
         """Whether all the words of one of these titles stand in `text` in a row: what any
         way of citing it needs (a cheaper test than matching, and a stronger one than
         `may_occur_in`, for the few titles a run learns)."""
+        lowered = _lowered(text)
+        firsts = {(e.words[0], e.words[1]) for e in self.entries()}
+        if lowered is not None and not _starts(text, lowered, firsts):
+            # Where no title's first two words stand, as `find_titles` looks for them, no
+            # title is matched: most notes a new title's words all occur in are told so
+            # without being split into words.
+            return False
         written = f" {' '.join(normal_words(text))} "
         return any(f" {' '.join(entry.words)} " in written for entry in self.entries())
 
