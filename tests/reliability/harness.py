@@ -4,6 +4,7 @@ vault is undamaged."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -232,7 +233,10 @@ def sqlite_files_are_intact(vault: Path) -> dict[str, str]:
     """Every SQLite file vaultpapers keeps, with SQLite's own integrity verdict ("ok")."""
     verdicts = {}
     for path in sorted((vault / ".vaultpapers").glob("*.sqlite")):
-        with sqlite3.connect(path) as db:
+        # Closed at once (`with` on a connection only commits): a connection left for the
+        # garbage collector keeps the WAL's shared memory mapped while the next run may
+        # remove and make the files again, which can read as a damaged file, or a SIGBUS.
+        with contextlib.closing(sqlite3.connect(path)) as db:
             verdicts[path.name] = db.execute("PRAGMA integrity_check").fetchone()[0]
     return verdicts
 
