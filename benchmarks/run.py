@@ -564,7 +564,7 @@ def measure_watch(run: SizeRun) -> None:
         log(f"{run.notes}: watcher: `vaultpapers watch` not available; skipped")
         return
     log(f"{run.notes}: watcher, {args.saves} saves")
-    # A few more papers than saves: a paper whose title a note names gets its note again as
+    # More papers than saves: a paper whose title a note names gets its note again as
     # soon as its title is known (the vault links the note to it), so it cannot be measured.
     keys = [run.next_spare() for _ in range(args.saves + 1 + WATCH_SPARE)]
     wanted = set(keys)
@@ -686,7 +686,7 @@ def measure_watch(run: SizeRun) -> None:
         )
 
 
-WATCH_SPARE = 20  # papers set aside for the watcher beyond its saves (see measure_watch)
+WATCH_SPARE = 60  # papers set aside for the watcher beyond its saves (see measure_watch)
 
 
 def resident_mib(pid: int) -> float | None:

@@ -38,7 +38,7 @@ class _Prepared:
     write: Write
     target: Path
     temp: Path
-    data: bytes
+    digest: str  # of the bytes in `temp`: not the bytes, a batch holds thousands of these
     old: Path | None  # the file it takes over from, for a rename
 
 
@@ -148,7 +148,7 @@ class VaultWriter:
                 return WriteResult(write, Outcome.CONFLICT, f"{write.replaces} changed on disk")
         target.parent.mkdir(parents=True, exist_ok=True)
         temp = self._write_temp(target, data, mode, durable=durable)
-        return _Prepared(write, target, temp, data, old)
+        return _Prepared(write, target, temp, content_digest(data), old)
 
     def _publish(self, prepared: _Prepared) -> WriteResult:
         """Put a durable temp file in place, checking the target once more just before."""
@@ -172,7 +172,7 @@ class VaultWriter:
             os.unlink(old)
             self._touched.add(old.parent)
         stat = os.stat(target)
-        written = FileState(stat.st_mtime_ns, stat.st_size, content_digest(prepared.data))
+        written = FileState(stat.st_mtime_ns, stat.st_size, prepared.digest)
         return WriteResult(write, Outcome.WRITTEN, state=written)
 
     def sync_folders(self) -> None:
