@@ -16,7 +16,7 @@ from vaultpapers.markdown.titles import (
     known_title,
     near_misses,
     normal_words,
-    word_mask,
+    pair_mask,
 )
 from vaultpapers.testing.arxiv_server import FakeArxiv
 from vaults import build_vault, is_only_insertions, link_cli, snapshot
@@ -162,12 +162,12 @@ def test_the_index_is_looked_up_by_word_pairs_not_every_title() -> None:
     paper=st.sampled_from(PAPERS),
     after=st.text(max_size=200),
 )
-def test_a_notes_word_mask_holds_the_mask_of_every_title_it_names(
+def test_a_notes_pair_mask_holds_the_mask_of_every_title_it_names(
     before: str, paper, after: str
 ) -> None:
     """The filter may let a note through that names no title, never keep one out that does."""
     text = f"{before}\n- {paper.title}\n{after}"
-    mask = word_mask(normal_words(text))
+    mask = pair_mask(normal_words(text))
     for found in find_titles(text, index(paper)):
         assert mask & found.title.mask == found.title.mask
 
@@ -188,10 +188,14 @@ def test_a_note_that_names_a_title_may_be_named_in_it(before: str, paper, after:
     assert not titles.may_be_named_in(f"{before}\n{after}".replace(paper.title, ""))
 
 
-def test_a_word_mask_keeps_out_notes_without_the_titles_words() -> None:
+def test_a_pair_mask_keeps_out_notes_without_the_titles_words_in_a_row() -> None:
     title = index(CHINCHILLA).entries()[0]
-    unrelated = word_mask(normal_words("Notes on optimisers, schedules and warm-up.\n" * 50))
+    unrelated = pair_mask(normal_words("Notes on optimisers, schedules and warm-up.\n" * 50))
     assert unrelated & title.mask != title.mask
+    # Every word of the title, none of them next to the one it follows there.
+    scattered = "Large language models: training them is optimal when compute is spent well.\n"
+    assert set(title.words) <= set(normal_words(scattered))
+    assert pair_mask(normal_words(scattered)) & title.mask != title.mask
 
 
 # -- end to end -------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import unicodedata
 import zlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from rapidfuzz.fuzz import ratio as indel_ratio
 from rapidfuzz.process import extract
@@ -102,33 +102,45 @@ _GENERIC_MAX_WORDS = 3
 _COINED = re.compile(r"\w*(?:[a-z][A-Z]|[A-Z]{2}|\d)\w*")
 
 
-# A note's words as a Bloom filter of MASK_BITS bits, kept with its scan: a title whose words
-# are not all set in it is not in the note, so a title the vault learns is matched against the
-# few notes that may hold it without reading the others. Words too common to tell notes apart
-# are left out of both sides.
+# A note's pairs of neighbouring words as a Bloom filter of MASK_BITS bits, kept with its scan:
+# a title whose pairs are not all set in it is not in the note, so a title the vault learns is
+# matched against the few notes that may hold it without reading the others. Pairs rather than
+# words: a title's words often all occur in a note that does not name it, its pairs seldom.
+# A pair of two words too common to tell notes apart is left out of both sides.
 MASK_BITS = 2048
 _MASK_BYTES = MASK_BITS // 8
 _COMMON = "a an and are as at by for from in is of on or the to via with"
 _UNMASKED = frozenset(_COMMON.split())
+_SPREAD = 0x9E3779B1  # (an odd constant: a pair's two words land on different bits)
+
+# Each word's hash, once per process: a vault's notes share most of their words. A common
+# word's is -1.
+_HASHES: dict[str, int] = dict.fromkeys(_UNMASKED, -1)
+_HASHES_KEPT = 200_000
 
 
-# Each word's bit, once per process: a vault's notes share most of their words.
-_BITS: dict[str, int] = dict.fromkeys(_UNMASKED, -1)
-_BITS_KEPT = 200_000
+def _hash(word: str) -> int:
+    if len(_HASHES) > _HASHES_KEPT:  # a watcher runs for weeks: its vocabulary is bounded
+        _HASHES.clear()
+        _HASHES.update(dict.fromkeys(_UNMASKED, -1))
+    value = _HASHES[word] = zlib.crc32(word.encode())
+    return value
 
 
-def word_mask(words: Iterable[str]) -> int:
-    bits = bytearray(_MASK_BYTES)  # (OR-ing into a 2,048-bit int would copy it every word)
-    known = _BITS.get
-    for word in set(words):
-        bit = known(word)
-        if bit is None:
-            if len(_BITS) > _BITS_KEPT:  # a watcher runs for weeks: its vocabulary is bounded
-                _BITS.clear()
-                _BITS.update(dict.fromkeys(_UNMASKED, -1))
-            bit = _BITS[word] = zlib.crc32(word.encode()) & (MASK_BITS - 1)
-        if bit >= 0:
-            bits[bit >> 3] |= 1 << (bit & 7)
+def pair_mask(words: Sequence[str]) -> int:
+    """The bits of `words`' pairs of neighbouring words (see MASK_BITS)."""
+    known = _HASHES.get
+    looked_up = [known(word) for word in words]
+    if None in looked_up:
+        hashes = [_HASHES[word] if word in _HASHES else _hash(word) for word in words]
+    else:
+        hashes = cast(list[int], looked_up)
+    bits = bytearray(_MASK_BYTES)  # (OR-ing into a 2,048-bit int would copy it every pair)
+    for first, second in set(itertools.pairwise(hashes)):
+        if first < 0 and second < 0:
+            continue
+        bit = (first * _SPREAD ^ second) & (MASK_BITS - 1)
+        bits[bit >> 3] |= 1 << (bit & 7)
     return int.from_bytes(bits, "little")
 
 
@@ -170,10 +182,10 @@ class KnownTitle:
 
     @property
     def mask(self) -> int:
-        """The bits a note's `word_mask` has set if it holds this title."""
+        """The bits a note's `pair_mask` has set if it holds this title."""
         mask = self.__dict__.get("_mask")
         if mask is None:
-            mask = word_mask(self.words)
+            mask = pair_mask(self.words)
             object.__setattr__(self, "_mask", mask)
         return mask
 

@@ -100,8 +100,9 @@ def remember_titles(state: StateStore, titles: TitleIndex | None) -> None:
 
 
 # Past this many (note, added title) pairs, every user's note is scanned again rather than
-# tested title by title: a first run learns thousands of titles at once.
-_TITLE_TESTS_MAX = 2_000_000
+# tested title by title: a first run learns thousands of titles at once. A test is a few AND
+# of two ints; scanning a note again costs a thousand times more.
+_TITLE_TESTS_MAX = 20_000_000
 
 
 def naming_titles(

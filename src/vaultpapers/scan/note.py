@@ -32,8 +32,8 @@ from vaultpapers.markdown.titles import (
     mask_to_bytes,
     near_misses,
     normal_words,
+    pair_mask,
     title_candidates,
-    word_mask,
     word_pairs,
 )
 from vaultpapers.model import FileState, Note, Problem
@@ -42,7 +42,7 @@ from vaultpapers.notes.index_notes import INDEX_KINDS, note_summary
 from vaultpapers.notes.paper_note import PAPER_KIND, owned_spans, section_text, without_sections
 from vaultpapers.notes.related import PaperRelations
 
-SCAN_FORMAT = 11  # bump whenever what a scan holds, or how it is stored, changes
+SCAN_FORMAT = 12  # bump whenever what a scan holds, or how it is stored, changes
 USER_KIND = "user"
 OPAQUE_KIND = "opaque"  # a note we could not scan: it keeps its name, nothing else
 # A file another Obsidian plugin keeps for its own use, not the user's prose: an Excalidraw or
@@ -95,7 +95,7 @@ class NoteScan:
     citekey: str | None = None
     # The citekeys a user's note cites in Pandoc's syntax (`[@jaegle2021perceiver]`).
     cites: tuple[str, ...] = ()
-    # A user's note: the `word_mask` of its words, to tell whether it may name a title the
+    # A user's note: the `pair_mask` of its words, to tell whether it may name a title the
     # vault learns later (None: not worked out, as when titles are off).
     words: int | None = None
     # A user's note: the titles it writes like a paper's that no known title matched (their
@@ -422,7 +422,7 @@ def _titles_named(
         )
     ]
     to_look_up = title_candidates(text, named, skip_spans=skip, cited_lines=cited, index=titles)
-    return named, word_mask(words), tuple(dict.fromkeys(c.phrase for c in to_look_up))
+    return named, pair_mask(words), tuple(dict.fromkeys(c.phrase for c in to_look_up))
 
 
 def with_titles(scan: NoteScan, text: str, titles: TitleIndex) -> NoteScan | None:
