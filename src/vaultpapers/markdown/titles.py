@@ -208,6 +208,17 @@ def _longest_first(entry: KnownTitle) -> tuple[int, str]:
     return (-len(entry.words), entry.key)
 
 
+def _remove(
+    index: dict[tuple[str, ...], list[KnownTitle]], at: tuple[str, ...], entry: KnownTitle
+) -> bool:
+    """`entry` out of `index[at]`; True if none is left there (and `at` is gone)."""
+    index[at].remove(entry)
+    if index[at]:
+        return False
+    del index[at]
+    return True
+
+
 class TitleIndex:
     """Known titles keyed on their first two normalised words: a note is looked up word pair
     by word pair, never compared against every title."""
@@ -256,13 +267,9 @@ class TitleIndex:
         """The paper's title as it is now, in place of the one indexed (None: a title that
         can never match, see `known_title`)."""
         for entry in self._entries_by_key().pop(key, []):
-            for index in (self.by_words, self.by_start):
-                start = entry.words if index is self.by_words else entry.words[:2]
-                index[start].remove(entry)
-                if not index[start]:
-                    del index[start]
-                    if index is self.by_start:
-                        del self.lengths[start]
+            _remove(self.by_words, entry.words, entry)
+            if _remove(self.by_start, entry.words[:2], entry):
+                del self.lengths[entry.words[:2]]
         self.keys.discard(key)
         self._changed()
         if title is not None:
@@ -383,8 +390,7 @@ class TitleIndex:
         way of citing it needs (a cheaper test than matching, and a stronger one than
         `may_occur_in`, for the few titles a run learns)."""
         lowered = _lowered(text)
-        firsts = {(e.words[0], e.words[1]) for e in self.entries()}
-        if lowered is not None and not _starts(text, lowered, firsts):
+        if lowered is not None and not _starts(text, lowered, self.by_start.keys()):
             # Where no title's first two words stand, as `find_titles` looks for them, no
             # title is matched: most notes a new title's words all occur in are told so
             # without being split into words.
@@ -440,10 +446,10 @@ def find_titles(
     if not index:
         return []
     by_start = index.by_start
-    hits: set[tuple[str, str]]
+    hits: Collection[tuple[str, ...]]
     if pairs is None and len(by_start) <= _FEW_STARTS:
         # A handful of titles: their starts are looked for directly, the note not tokenised.
-        hits = {(start[0], start[1]) for start in by_start}
+        hits = by_start.keys()
     else:
         if pairs is None:
             pairs = word_pairs(normal_words(text))
@@ -474,7 +480,7 @@ def _lowered(text: str) -> str | None:
     return lowered if len(lowered) == len(text) else None
 
 
-def _starts(text: str, lowered: str | None, hits: set[tuple[str, str]]) -> list[int]:
+def _starts(text: str, lowered: str | None, hits: Collection[tuple[str, ...]]) -> list[int]:
     """Where one of these pairs of words stands in the text, in order (the first two words
     of a known title, say); with str.find in the `lowered` text, when there is one."""
     if lowered is None:

@@ -21,7 +21,7 @@ from vaultpapers.arxiv.papers import Paper, Resolution
 from vaultpapers.arxiv.resolve import NOT_FOUND_MAX_AGE
 from vaultpapers.config import STATE_DIR, Settings
 from vaultpapers.markdown.titles import TitleIndex
-from vaultpapers.model import Outcome, Problem, StatKey, Write, WriteResult
+from vaultpapers.model import FileState, Outcome, Problem, StatKey, Write, WriteResult
 from vaultpapers.notes.bibliography import BIBLIOGRAPHY_KIND
 from vaultpapers.plan.planner import Plan
 from vaultpapers.relations.detect import (
@@ -256,7 +256,7 @@ def _written_notes(
     no output."""
     stats: dict[str, StatKey | None] = {}
     gone: list[str] = []
-    kept: dict[str, tuple[StatKey, ScanRow]] = {}
+    written: dict[str, tuple[StatKey, FileState]] = {}
     for result in results:
         write = result.write
         if result.outcome is not Outcome.WRITTEN or write.kind == BIBLIOGRAPHY_KIND:
@@ -276,10 +276,9 @@ def _written_notes(
         stats[write.path] = stat
         if write.path in outputs:
             outputs[write.path] = (stat, outputs[write.path][1])
-        row = scans.row(write.path, result.state)
-        if row is not None:
-            kept[write.path] = (stat, row)
-    return stats, gone, kept
+        written[write.path] = (stat, result.state)
+    rows = scans.rows({path: state for path, (_, state) in written.items()})
+    return stats, gone, {path: (written[path][0], row) for path, row in rows.items()}
 
 
 RELATIONS_IDENTITY = "relations_identity"  # beside the answer: read without decoding it

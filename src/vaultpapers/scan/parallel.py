@@ -172,7 +172,7 @@ class WrittenScans:
     writes them: a cold run writes half its vault, and its workers would otherwise sit idle
     through the writes, and the writes wait for nothing. A scan is of the text as planned,
     which is what the writer puts on disk, or nothing. Few notes are scanned in this process
-    when asked for, as `scan_written` would."""
+    once written, as `scan_written` would."""
 
     def __init__(
         self, notes: Sequence[Written], workers: Workers | None, titles: TitleIndex | None
@@ -196,32 +196,36 @@ class WrittenScans:
         if self._thread is not None:
             self._thread.join()
 
-    def row(self, path: str, state: FileState) -> ScanRow | None:
-        """The scan of the note written at `path`, as it is on disk now with `state` (None:
-        not a note this run meant to write, or it could not be scanned)."""
+    def rows(self, written: Mapping[str, FileState]) -> dict[str, ScanRow]:
+        """The scans of the notes `written`, each as it is on disk now with its state (none
+        for a note this run did not mean to write, or could not scan). Scanned here, only the
+        notes written are: a run stopped midway, or one whose note changed meanwhile, scans
+        no more than it wrote."""
         if self._thread is not None:
             self._thread.join()
             self._thread = None
             if self._failed is not None:
                 raise self._failed
-        if self._rows is None:
-            self._scan()
+        elif self._rows is None:
+            self._scan([note for note in self._notes if note[0] in written])
         assert self._rows is not None
-        row = self._rows.get(path)
-        return None if row is None else with_state(row, state)
+        return {
+            path: with_state(row, state)
+            for path, state in written.items()
+            if (row := self._rows.get(path)) is not None
+        }
 
     def _scan_aside(self) -> None:
         try:
-            self._scan()
+            self._scan(self._notes)
         except BaseException as exc:  # raised where the scans are asked for
             self._failed = exc
 
-    def _scan(self) -> None:
-        rows = scan_written(self._notes, self._workers, self._titles, self._stop)
+    def _scan(self, notes: Sequence[Written]) -> None:
+        rows = scan_written(notes, self._workers, self._titles, self._stop)
         # (Fewer rows than notes once stopped: the notes left out have none.)
         self._rows = {
-            note[0]: None if row is None else row[2]
-            for note, row in zip(self._notes, rows, strict=False)
+            note[0]: None if row is None else row[2] for note, row in zip(notes, rows, strict=False)
         }
 
 
