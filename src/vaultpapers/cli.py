@@ -17,7 +17,7 @@ from vaultpapers import __version__
 from vaultpapers.arxiv.cache import CacheError
 from vaultpapers.arxiv.ids import InvalidArxivId
 from vaultpapers.config import ConfigError, load_settings
-from vaultpapers.model import Outcome
+from vaultpapers.model import Outcome, Write
 from vaultpapers.run.explain import explain_related
 from vaultpapers.run.export import export_bibliography
 from vaultpapers.run.options import RunOptions
@@ -242,7 +242,7 @@ def _print_dry_run(report: RunReport, vault: Path, *, show_diff: bool) -> None:
         verb = "create" if write.expected is None else "update"
         echo(f"  would {verb} {write.path} ({write.reason})")
         if show_diff:
-            echo(_diff(vault, write.path, write.text, write.replaces), nl=False)
+            echo(_diff(vault, write), nl=False)
 
 
 def _print_summary(report: RunReport, papers_folder: str) -> None:
@@ -310,10 +310,12 @@ def _print_left_over(report: RunReport) -> None:
             echo(f"  {problem}", err=True)
 
 
-def _diff(vault: Path, path: str, new_text: str, replaces: str | None) -> str:
+def _diff(vault: Path, write: Write) -> str:
+    path, replaces = write.path, write.replaces
     source = vault / (replaces or path)
     # Bytes decoded as they are: text mode would turn CRLF into LF and show every line changed.
     old = source.read_bytes().decode("utf-8-sig") if source.exists() else ""
+    new_text = write.new_text(old)
     import difflib  # only for --diff: the import costs a plain run more than it needs
 
     lines = difflib.unified_diff(

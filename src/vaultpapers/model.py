@@ -50,9 +50,29 @@ class Note:
         return self.path.rsplit("/", 1)[-1].removesuffix(".md")
 
 
+Insertion = tuple[int, str]  # (offset in the text, in characters; what goes in there)
+
+
+def with_insertions(text: str, insertions: tuple[Insertion, ...]) -> str:
+    """`text` with each insertion put in at its offset (offsets in `text` as it was)."""
+    parts: list[str] = []
+    start = 0
+    for offset, inserted in sorted(insertions):
+        parts += (text[start:offset], inserted)
+        start = offset
+    parts.append(text[start:])
+    return "".join(parts)
+
+
 @dataclass(frozen=True)
 class Write:
-    """One planned change to one file, relative to the vault root (POSIX separators)."""
+    """One planned change to one file, relative to the vault root (POSIX separators).
+
+    A note that only gains links carries its `insertions` and no `text`: its new text is
+    built from the file when it is written (or scanned, or shown), provided the file is
+    still `expected`. A cold run links a third of a vault, and holding each of those texts
+    from planning to writing held a third of the vault in memory.
+    """
 
     path: str
     text: str
@@ -65,6 +85,15 @@ class Write:
     # What the file is: a "paper" note, an "index" note, a user's "note", or the user's "own"
     # note on a paper.
     kind: str = "note"
+    insertions: tuple[Insertion, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.insertions and (self.expected is None or self.delete or self.text):
+            raise ValueError(f"{self.path}: links go into a note as read, and only links")
+
+    def new_text(self, current: str) -> str:
+        """The text this write leaves, given the file's `current` text (the one expected)."""
+        return with_insertions(current, self.insertions) if self.insertions else self.text
 
 
 class Outcome(Enum):

@@ -46,12 +46,13 @@ def applied(vault: Mapping[str, str], plan: Plan) -> dict[str, str]:
         if write.delete:
             del after[write.path]
         else:
-            after[write.path] = write.text
+            after[write.path] = write.new_text(after.get(write.path, ""))
     return after
 
 
-def written(plan: Plan) -> dict[str, str]:
-    return {write.path: write.text for write in plan.writes if not write.delete}
+def written(plan: Plan, vault: Mapping[str, str]) -> dict[str, str]:
+    """Each file the plan writes, with its text as written."""
+    return {w.path: w.new_text(vault.get(w.path, "")) for w in plan.writes if not w.delete}
 
 
 def paper_note_path(plan: Plan, key: str) -> str:
@@ -64,7 +65,7 @@ def test_a_cited_paper_gets_a_new_note_and_the_citing_note_a_link() -> None:
     plan = plan_of(vault, [ATTENTION])
     note = paper_note_path(plan, "1706.03762")
     assert note == "Papers/Attention Is All You Need (1706.03762).md"
-    writes = written(plan)
+    writes = written(plan, vault)
     assert "Attention Is All You Need" in writes[note]
     assert "[[Reading]]" in writes[note]  # mentioned in
     assert writes["Reading.md"] == (
@@ -72,6 +73,8 @@ def test_a_cited_paper_gets_a_new_note_and_the_citing_note_a_link() -> None:
         "[[Attention Is All You Need (1706.03762)|Attention Is All You Need]] today.\n"
     )
     assert plan.links_inserted == 1
+    (linked,) = [w for w in plan.writes if w.path == "Reading.md"]
+    assert not linked.text and linked.insertions  # the links, not a copy of the note
     assert plan.cited == {"1706.03762"}
     assert plan.pending == {}
 
@@ -93,7 +96,7 @@ def test_nothing_is_planned_when_the_vault_is_up_to_date() -> None:
 def test_a_tag_gets_an_index_note_listing_its_notes_and_papers() -> None:
     vault = {"Reading.md": "---\ntags: [transformers]\n---\nSee arXiv:1706.03762\n"}
     plan = plan_of(vault, [ATTENTION])
-    writes = written(plan)
+    writes = written(plan, vault)
     index = writes["Papers/Tags/Tag transformers.md"]
     assert "tag: transformers" in index
     assert "- [[Reading]] · See arXiv:1706.03762 Attention Is All You Need" in index  # with links
@@ -105,7 +108,7 @@ def test_a_tag_gets_an_index_note_listing_its_notes_and_papers() -> None:
 def test_a_series_is_shown_in_both_paper_notes_and_gets_its_index() -> None:
     vault = {"Reading.md": "arXiv:2103.03206 and arXiv:2107.14795\n"}
     plan = plan_of(vault, [PERCEIVER, PERCEIVER_IO])
-    writes = written(plan)
+    writes = written(plan, vault)
     for key in ("2103.03206", "2107.14795"):
         note = writes[paper_note_path(plan, key)]
         assert "series: Perceiver" in note
@@ -160,4 +163,4 @@ def test_a_note_whose_text_must_be_read_again_is_read_through_read_text() -> Non
     plan = plan_link([kept], Resolution({"1706.03762": ATTENTION}), Settings(), read_text=read_text)
     assert read == ["Reading.md"]
     assert "Reading.md" in plan.skipped
-    assert "Reading.md" not in written(plan)
+    assert "Reading.md" not in written(plan, vault)

@@ -14,13 +14,15 @@ import pytest
 
 from vaultpapers.arxiv.cache import PaperCache
 from vaultpapers.config import Settings
-from vaultpapers.model import content_digest
+from vaultpapers.model import Note, Outcome, Write, content_digest
 from vaultpapers.run.incremental import open_state
 from vaultpapers.run.options import RunOptions
 from vaultpapers.run.pipeline import run_link
 from vaultpapers.run.sources import cache_path
 from vaultpapers.scan import parallel
 from vaultpapers.scan.note import SCAN_COLUMNS
+from vaultpapers.vaultfs.files import read_note
+from vaultpapers.vaultfs.writer import VaultWriter
 from vaults import MIXER, PERCEIVER, build_vault, notes_only, snapshot
 
 NOTES: dict[str, str | bytes] = {
@@ -133,7 +135,11 @@ def test_what_the_workers_scan_while_the_run_writes_is_kept_only_for_what_was_wr
     options = RunOptions(offline=True)
     report = run_link(vault, Settings(), options, cancel=cancel, should_yield=stopped_meanwhile)
     assert report.cancelled and not report.results
-    planned = {write.path: write.text for write in report.planned}
+    planned = {
+        write.path: write.new_text((vault / write.path).read_text(encoding="utf-8"))
+        for write in report.planned
+        if write.kind == "note"
+    }
     assert "Log/01.md" in planned
     digest = SCAN_COLUMNS.index("digest")
     with open_state(vault) as state:
@@ -145,3 +151,34 @@ def test_what_the_workers_scan_while_the_run_writes_is_kept_only_for_what_was_wr
     with open_state(vault) as state:
         kept = {path: row[digest] for path, (_, row) in state.scans().items()}
     assert kept["Log/01.md"] == content_digest((vault / "Log/01.md").read_bytes())
+
+
+def test_a_note_that_only_gains_links_is_scanned_as_its_write_leaves_it(tmp_path: Path) -> None:
+    """The plan holds a note's links, not its text: its scan is made from the file, with the
+    links put in before the write, as it is after; one the user changed meanwhile keeps none."""
+    vault = build_vault(tmp_path / "v", {"Log.md": "\ufeffSee arXiv:2103.03206 today.\r\n"})
+    note = read_note(vault, "Log.md", max_bytes=1_000_000)
+    assert isinstance(note, Note) and note.bom
+    link = " [[Perceiver (2103.03206)|Perceiver]]"
+    write = Write(
+        "Log.md", "", note.state, note.bom, insertions=((len("See arXiv:2103.03206"), link),)
+    )
+    written = parallel.Written("Log.md", None, note.bom, None, None, note.state, write.insertions)
+
+    before = parallel.scan_written(vault, [written])
+    result = VaultWriter(vault).apply(write)
+    after = parallel.scan_written(vault, [written])
+
+    assert result.outcome is Outcome.WRITTEN and result.state is not None
+    on_disk = (vault / "Log.md").read_bytes()
+    assert on_disk == f"\ufeffSee arXiv:2103.03206{link} today.\r\n".encode()
+    assert before == after
+    assert before[0] is not None and before[0][1] == result.state.digest == content_digest(on_disk)
+    scans = parallel.WrittenScans(vault, [written], None, None)
+    assert set(scans.rows({"Log.md": result.state})) == {"Log.md"}
+
+    (vault / "Log.md").write_text("The user rewrote it.\n", encoding="utf-8")
+    changed = read_note(vault, "Log.md", max_bytes=1_000_000)
+    assert isinstance(changed, Note)
+    scans = parallel.WrittenScans(vault, [written], None, None)
+    assert scans.rows({"Log.md": changed.state}) == {}  # scanned: not what was written

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from paths import REPO
-from vaultpapers.model import Note, Outcome, Write
+from vaultpapers.model import FileState, Note, Outcome, Write
 from vaultpapers.vaultfs import writer as writer_module
 from vaultpapers.vaultfs.files import read_note
 from vaultpapers.vaultfs.writer import VaultWriter
@@ -80,6 +80,42 @@ def test_keeps_bom_and_file_mode(tmp_path: Path) -> None:
     VaultWriter(tmp_path).apply(Write("a.md", note.text + "more\r\n", note.state, bom=True))
     assert path.read_bytes() == "\ufeffold\r\nmore\r\n".encode()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_links_go_into_the_note_as_it_was_read_line_endings_and_bom_kept(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_bytes("\ufeffSee arXiv:1706.03762\r\nand arXiv:2103.03206.\r\n".encode())
+    note = read(tmp_path, "a.md")
+    ends = (len("See arXiv:1706.03762"), len("See arXiv:1706.03762\r\nand arXiv:2103.03206"))
+    links = ((ends[1], " [[Perceiver]]"), (ends[0], " [[Attention]]"))  # any order
+    write = Write("a.md", "", note.state, note.bom, insertions=links)
+    assert VaultWriter(tmp_path).apply(write).outcome is Outcome.WRITTEN
+    expected = "\ufeffSee arXiv:1706.03762 [[Attention]]\r\nand arXiv:2103.03206 [[Perceiver]].\r\n"
+    assert path.read_bytes() == expected.encode()
+    assert write.new_text(note.text or "") == expected.removeprefix("\ufeff")
+
+
+def test_links_never_go_into_a_note_edited_since_it_was_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("See arXiv:1706.03762\n", encoding="utf-8")
+    note = read(tmp_path, "a.md")
+    path.write_text("Rewritten: arXiv:1706.03762 is gone\n", encoding="utf-8")
+    write = Write("a.md", "", note.state, insertions=((20, " [[Attention]]"),))
+    assert VaultWriter(tmp_path).apply(write).outcome is Outcome.CONFLICT
+    assert path.read_text(encoding="utf-8") == "Rewritten: arXiv:1706.03762 is gone\n"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"expected": None}, {"text": "whole text"}, {"delete": True}],
+    ids=["new file", "with a text", "a removal"],
+)
+def test_links_are_planned_only_into_a_note_as_read_and_alone(fields: dict) -> None:
+    state = FileState(1, 2, "digest")
+    with pytest.raises(ValueError):
+        Write(
+            **{"path": "a.md", "text": "", "expected": state, "insertions": ((0, "x"),), **fields}
+        )
 
 
 @pytest.mark.parametrize("escape", ["../outside.md", "/tmp/outside.md", "a/../../outside.md"])

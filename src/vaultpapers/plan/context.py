@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 from vaultpapers import __version__
 from vaultpapers.arxiv.papers import Resolution
 from vaultpapers.config import Settings
-from vaultpapers.model import Note, Problem, StatKey
-from vaultpapers.notes.index_notes import note_summary
+from vaultpapers.model import Insertion, Note, Problem, StatKey, with_insertions
 from vaultpapers.plan.names import Labels, LinkNames
 from vaultpapers.scan.catalog import Catalog
 from vaultpapers.scan.note import NoteScan
@@ -45,7 +44,8 @@ class PlanContext:
     names: LinkNames = field(init=False)
     labels: Labels = field(init=False)
     settings_digest: str = field(init=False)
-    linked_text: dict[str, str] = field(default_factory=dict)  # path -> text with new links
+    # path -> the links to insert into it, (offset, link) in the order of the text
+    linked: dict[str, tuple[Insertion, ...]] = field(default_factory=dict)
     summaries: dict[str, str] = field(default_factory=dict)  # path -> its line, once planned
 
     def __post_init__(self) -> None:
@@ -89,7 +89,7 @@ class PlanContext:
 
     def unchanged_output(self, scan: NoteScan, inputs: str) -> bool:
         """Whether a generated note is as we left it, from the same inputs: nothing to do."""
-        if scan.note.path in self.linked_text:
+        if scan.note.path in self.linked:
             return False
         previous = self.previous_outputs.get(scan.note.path)
         if previous == (scan.note.stat, inputs):
@@ -98,12 +98,14 @@ class PlanContext:
         return False
 
     def summary(self, path: str) -> str:
-        # Summarise the note as this run leaves it, or the next run would see a new line.
-        # Asked for once the links are planned, and again by every index note it is listed in.
+        # The note as this run leaves it, or the next run would see a new line: a note that
+        # gains links or sections has its line set when they are planned.
         summary = self.summaries.get(path)
-        if summary is None:
-            scan = self.scan_at[path]
-            linked = self.linked_text.get(path)
-            summary = note_summary(linked, scan.properties) if linked is not None else scan.summary
-            self.summaries[path] = summary
-        return summary
+        return self.scan_at[path].summary if summary is None else summary
+
+    def with_links(self, note: Note) -> tuple[str, tuple[Insertion, ...]]:
+        """A note's text (read) with the links planned for it, which it no longer owes: the
+        caller writes that text. Also the links, to give back should it not."""
+        assert note.text is not None
+        linked = self.linked.pop(note.path, ())
+        return with_insertions(note.text, linked), linked

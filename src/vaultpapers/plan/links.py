@@ -11,7 +11,8 @@ from vaultpapers.arxiv.ids import parse_arxiv_id
 from vaultpapers.arxiv.papers import Paper
 from vaultpapers.markdown.notelinks import linkable, note_link, why_unlinkable
 from vaultpapers.markdown.spans import link_label
-from vaultpapers.model import Write
+from vaultpapers.model import Write, with_insertions
+from vaultpapers.notes.index_notes import note_summary
 from vaultpapers.notes.paper_note import citation_label
 from vaultpapers.plan.context import PlanContext
 from vaultpapers.plan.lazy import Lazy
@@ -31,8 +32,8 @@ class Insertion(NamedTuple):
 def insert_links(
     ctx: PlanContext, notes: PaperNotes, scope: Scope | None, defer_links_in: Collection[str]
 ) -> None:
-    """Links after the references of every note in scope but those in `defer_links_in`; the
-    texts with links are kept in `ctx.linked_text` (a paper note gets its sections there too)."""
+    """Links after the references of every note in scope but those in `defer_links_in`, kept
+    in `ctx.linked` (a paper note gets its sections there too)."""
     settings = ctx.settings
     if settings.inline_links == "off":
         return
@@ -64,21 +65,26 @@ def insert_links(
         )
         note = ctx.text_of(scan) if insertions else None
         if insertions and note is not None and note.text is not None:
-            ctx.linked_text[path] = insert(note.text, insertions)
+            # The text with links is not kept (the writer builds it again from the file),
+            # only its line in index notes.
+            linked = tuple(sorted((at, link) for at, link, _ in insertions))
+            ctx.linked[path] = linked
+            ctx.summaries[path] = note_summary(with_insertions(note.text, linked), scan.properties)
             ctx.plan.links_inserted += len(insertions)
             ctx.plan.links[path] = [i.key for i in sorted(insertions)]
             after_titles = {ref.insert_at for ref in scan.references if ref.by_title}
             ctx.plan.title_links += sum(at in after_titles for at, _, _ in insertions)
-            if scope is not None and ctx.summary(path) != scope.listed.get(path):
+            if scope is not None and ctx.summaries[path] != scope.listed.get(path):
                 # Its line in its tags' indexes is taken from the text with the links.
                 scope.touch(scan.tags)
 
 
 def write_linked_notes(ctx: PlanContext) -> None:
     """The user's notes that got links (paper notes took theirs with their sections)."""
-    for path, text in sorted(ctx.linked_text.items()):
+    for path, linked in sorted(ctx.linked.items()):
         note = ctx.scan_at[path].note
-        ctx.plan.writes.append(Write(path, text, note.state, note.bom, "links inserted"))
+        write = Write(path, "", note.state, note.bom, "links inserted", insertions=linked)
+        ctx.plan.writes.append(write)
 
 
 def report_unlinkable(ctx: PlanContext) -> None:
@@ -138,12 +144,6 @@ def links_to_insert(
         link = note_link(target, label=_label(paper, key, label), in_table=ref.in_table)
         insertions.append(Insertion(ref.insert_at, f" {link}", key))
     return insertions
-
-
-def insert(text: str, insertions: Sequence[Insertion]) -> str:
-    for offset, link, _ in sorted(insertions, reverse=True):
-        text = text[:offset] + link + text[offset:]
-    return text
 
 
 @lru_cache(maxsize=65536)

@@ -137,7 +137,7 @@ def _update_paper_note(
     note = ctx.text_of(notes.paper_notes[key][0])
     if note is None or note.text is None:
         return
-    base = ctx.linked_text.pop(note.path, note.text)
+    base, _ = ctx.with_links(note)
     try:
         text = update_paper_note(base, content, ctx.settings)
     except NoteError as exc:
@@ -172,11 +172,12 @@ def _update_adopted(
     note = ctx.text_of(own)
     if note is None or note.text is None:
         return
-    base = ctx.linked_text.pop(note.path, note.text)
+    base, linked = ctx.with_links(note)
     try:
         text = update_adopted_note(base, content)
     except NoteError as exc:
-        ctx.linked_text[note.path] = base  # its links still go in, as into any note
+        if linked:
+            ctx.linked[note.path] = linked  # its links still go in, as into any note
         if not own.problems:  # unreadable front matter is reported by the scan already
             message = f"your paper note left unchanged: {exc}"
             ctx.problem(note.path, message, "own-note-unchanged")

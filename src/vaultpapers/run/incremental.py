@@ -44,7 +44,7 @@ from vaultpapers.scan.note import (
     scan_from_row,
     title_lines_of,
 )
-from vaultpapers.scan.parallel import NOT_WRITTEN, Relinked, Written, WrittenScans
+from vaultpapers.scan.parallel import Relinked, Written, WrittenScans
 from vaultpapers.vaultfs.state import StateStore, stat_key
 
 log = logging.getLogger("vaultpapers")
@@ -182,7 +182,11 @@ def scans_to_make(
             continue  # a bibliography is no note: nothing to scan or remember of it here
         front_matter = plan.front_matter.get(write.path)
         relinked = _title_lines_kept(write, earlier, titles)
-        notes.append((write.path, write.text, write.bom, NOT_WRITTEN, "", front_matter, relinked))
+        text = None if write.insertions else write.text
+        expected, insertions = write.expected, write.insertions
+        notes.append(
+            Written(write.path, text, write.bom, front_matter, relinked, expected, insertions)
+        )
     return notes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,11 @@ from vaultpapers.run.writing import apply_writes
 from vaultpapers.scan.parallel import Workers
 from vaultpapers.vaultfs.writer import VaultWriter
 
+try:
+    import resource
+except ImportError:  # Windows: the debug log shows times only.
+    resource = None  # type: ignore[assignment]
+
 if TYPE_CHECKING:
     from vaultpapers.arxiv.prefetch import Prefetch
 
@@ -39,16 +45,31 @@ class _Phases:
 
     def __init__(self) -> None:
         self.started = self.last = time.perf_counter()
-        self.times: list[tuple[str, float]] = []
+        self.times: list[tuple[str, float, float]] = []
 
     def done(self, phase: str) -> None:
         now = time.perf_counter()
-        self.times.append((phase, now - self.last))
+        self.times.append((phase, now - self.last, _peak_mib()))
         self.last = now
 
     def log(self) -> None:
-        steps = ", ".join(f"{phase} {seconds:.2f} s" for phase, seconds in self.times)
-        log.debug("run took %.2f s: %s", time.perf_counter() - self.started, steps)
+        steps = ", ".join(
+            f"{phase} {seconds:.2f} s ({peak:.0f} MiB)" for phase, seconds, peak in self.times
+        )
+        log.debug(
+            "run took %.2f s, peak resident memory after each step: %s",
+            time.perf_counter() - self.started,
+            steps,
+        )
+
+
+def _peak_mib() -> float:
+    """This process's peak resident memory so far (Linux counts KiB, macOS bytes), 0 where
+    it cannot be known."""
+    if resource is None:
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
 def run_link(

@@ -29,9 +29,7 @@ def apply_writes(
         # A new note held back is missing too: a parent tag's index links to its nested
         # tags' indexes, which may be held back for the paper note they list.
         more = [
-            w
-            for w in others
-            if id(w) not in held_ids and any(m in w.text.casefold() for m in missing)
+            w for w in others if id(w) not in held_ids and any(m in _links_of(w) for m in missing)
         ]
         held += more
         held_ids.update(id(w) for w in more)
@@ -48,3 +46,10 @@ def apply_writes(
 def _link_start(write: Write) -> str:
     """How a wikilink to the note a write makes starts, casefolded."""
     return f"[[{write.path.rsplit('/', 1)[-1].removesuffix('.md')}".casefold()
+
+
+def _links_of(write: Write) -> str:
+    """What of a write can link to a note, casefolded: the links a note gains, or the text
+    of a note we write whole."""
+    text = "".join(link for _, link in write.insertions) if write.insertions else write.text
+    return text.casefold()

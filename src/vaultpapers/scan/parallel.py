@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
 from vaultpapers.markdown.titles import TitleIndex
-from vaultpapers.model import FileState, Note, Problem, StatKey
+from vaultpapers.model import (
+    FileState,
+    Insertion,
+    Note,
+    Problem,
+    content_digest,
+    with_insertions,
+)
 from vaultpapers.scan.note import (
     OPAQUE_KIND,
     NoteScan,
@@ -35,6 +43,7 @@ from vaultpapers.scan.note import (
     with_titles,
 )
 from vaultpapers.vaultfs.files import ReadProblem, read_note
+from vaultpapers.vaultfs.writer import BOM
 
 log = logging.getLogger("vaultpapers")
 
@@ -50,7 +59,24 @@ Scanned = NoteScan | ReadProblem
 # title, and the rows of the titles that can match in it (those it was found to name, and
 # any of the same words): its title pass needs no more than these.
 Relinked = tuple[TitleLines, tuple[tuple[str, str, int | None], ...]]
-Written = tuple[str, str, bool, FileState, StatKey, Mapping[str, Any] | None, Relinked | None]
+
+
+class Written(NamedTuple):
+    """A note a run is about to write, as `scan_written` needs it."""
+
+    path: str
+    text: str | None  # None: the file's text as `expected`, with the `insertions`
+    bom: bool
+    front_matter: Mapping[str, Any] | None  # its properties, when known: no YAML to parse
+    relinked: Relinked | None  # its lines written like a title, when only links went in
+    expected: FileState | None = None
+    insertions: tuple[Insertion, ...] = ()
+
+
+# What a worker is sent of a `Written`: the text as UTF-8 (see `scan_written`).
+_Shipped = tuple[str, bytes | None, bool, Any, Any, FileState | None, tuple[Insertion, ...]]
+# A scan of a note about to be written: (path, the digest of the file it scanned, its row).
+WrittenRow = tuple[str, str, ScanRow]
 
 
 def _workers(count: int) -> int:
@@ -130,21 +156,22 @@ def read_and_scan(
 
 
 def scan_written(
+    vault: Path,
     notes: Sequence[Written],
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
     stop: threading.Event | None = None,
-) -> list[tuple[str, StatKey, ScanRow] | None]:
-    """What the state keeps of each note just written — (path, stat, scan JSON) — or None
-    for one that could not be scanned. `notes` are (path, text, bom, state, stat, the
-    properties its front matter holds when known, its lines written like a title when the
-    scan before the write found them and only links went in). Once `stop` is set, the notes
-    not sent to the workers yet are left out."""
+) -> list[WrittenRow | None]:
+    """What the state keeps of each note about to be written, with the digest of the text
+    scanned (the one planned: the caller keeps the row only if the file written has it), or
+    None for one that could not be scanned. A note that only gains links is read from the
+    file: before its write, the text the plan was made from, with its links; after, the
+    text written. Once `stop` is set, the notes not sent to the workers yet are left out."""
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
     # The vault's titles go to the workers only for notes that need them all.
-    if all(note[6] is not None for note in notes):
+    if all(note.relinked is not None for note in notes):
         titles = None
-    rows: list[tuple[str, StatKey, ScanRow] | None] = []
+    rows: list[WrittenRow | None] = []
     with _workers_of_run(workers) as pool:
         shipped = _shipped(titles) if _workers(len(notes)) > 1 else None
         # A few chunks at a time, their texts sent encoded: pickling a text that is not
@@ -155,15 +182,18 @@ def scan_written(
             if stop is not None and stop.is_set():
                 break
             encoded = [_encoded(chunk) for chunk in chunks[wave : wave + WAVE]]
-            answers = pool.map(len(notes), _scan_written_chunk, encoded, [shipped] * len(encoded))
+            count = len(encoded)
+            answers = pool.map(
+                len(notes), _scan_written_chunk, [str(vault)] * count, encoded, [shipped] * count
+            )
             if answers is None:
-                return [_scan_written(note, titles) for note in notes]
+                return [_scan_written(vault, note, titles) for note in notes]
             rows += [row for chunk in answers for row in chunk]
     return rows
 
 
-# The file's state in a scan made of a note before it is written; `WrittenScans.row` puts the
-# state it was written with in its place.
+# The file's state in a scan made of a note before it is written; `WrittenScans.rows` puts
+# the state it was written with in its place.
 NOT_WRITTEN = FileState(0, 0, "")
 
 
@@ -175,10 +205,14 @@ class WrittenScans:
     once written, as `scan_written` would."""
 
     def __init__(
-        self, notes: Sequence[Written], workers: Workers | None, titles: TitleIndex | None
+        self,
+        vault: Path,
+        notes: Sequence[Written],
+        workers: Workers | None,
+        titles: TitleIndex | None,
     ) -> None:
-        self._notes, self._workers, self._titles = notes, workers, titles
-        self._rows: dict[str, ScanRow | None] | None = None
+        self._vault, self._notes, self._workers, self._titles = vault, notes, workers, titles
+        self._rows: dict[str, tuple[str, ScanRow] | None] | None = None
         self._failed: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -198,21 +232,21 @@ class WrittenScans:
 
     def rows(self, written: Mapping[str, FileState]) -> dict[str, ScanRow]:
         """The scans of the notes `written`, each as it is on disk now with its state (none
-        for a note this run did not mean to write, or could not scan). Scanned here, only the
-        notes written are: a run stopped midway, or one whose note changed meanwhile, scans
-        no more than it wrote."""
+        for a note this run did not mean to write, could not scan, or found other than it
+        wrote). Scanned here, only the notes written are: a run stopped midway, or one whose
+        note changed meanwhile, scans no more than it wrote."""
         if self._thread is not None:
             self._thread.join()
             self._thread = None
             if self._failed is not None:
                 raise self._failed
         elif self._rows is None:
-            self._scan([note for note in self._notes if note[0] in written])
+            self._scan([note for note in self._notes if note.path in written])
         assert self._rows is not None
         return {
-            path: with_state(row, state)
+            path: with_state(scanned[1], state)
             for path, state in written.items()
-            if (row := self._rows.get(path)) is not None
+            if (scanned := self._rows.get(path)) is not None and scanned[0] == state.digest
         }
 
     def _scan_aside(self) -> None:
@@ -222,15 +256,16 @@ class WrittenScans:
             self._failed = exc
 
     def _scan(self, notes: Sequence[Written]) -> None:
-        rows = scan_written(notes, self._workers, self._titles, self._stop)
+        rows = scan_written(self._vault, notes, self._workers, self._titles, self._stop)
         # (Fewer rows than notes once stopped: the notes left out have none.)
         self._rows = {
-            note[0]: None if row is None else row[2] for note, row in zip(notes, rows, strict=False)
+            note.path: None if row is None else row[1:]
+            for note, row in zip(notes, rows, strict=False)
         }
 
 
-def _encoded(notes: Sequence[Written]) -> list[tuple[Any, ...]]:
-    return [(path, text.encode("utf-8"), *rest) for path, text, *rest in notes]
+def _encoded(notes: Sequence[Written]) -> list[_Shipped]:
+    return [(n.path, None if n.text is None else n.text.encode("utf-8"), *n[2:]) for n in notes]
 
 
 @contextmanager
@@ -344,21 +379,48 @@ def _decode(path: str, answer: tuple[Any, ...]) -> tuple[Scanned, ScanRow | None
 
 
 def _scan_written(
-    written: Written, titles: TitleIndex | None = None
-) -> tuple[str, StatKey, ScanRow] | None:
-    path, text, bom, state, stat, front_matter, relinked = written
+    vault: Path, written: Written, titles: TitleIndex | None = None, data: bytes | None = None
+) -> WrittenRow | None:
+    """`data`: the text as UTF-8, when the caller has it so."""
+    path, text, bom, front_matter, relinked, _, _ = written
+    if text is None:
+        text = _planned_text(vault, written)
+        if text is None:
+            return None
+    if data is None:
+        data = text.encode("utf-8")
+    digest = content_digest(BOM.encode("utf-8") + data if bom else data)
     lines = None
     if relinked is not None:
         lines, rows = relinked
         titles = TitleIndex.of(rows)
-    scan = scan_or_report(Note(path, text, bom, state, stat), front_matter, titles, lines)
-    return None if scan.kind == OPAQUE_KIND else (path, stat, scan_to_row(scan))
+    note = Note(path, text, bom, NOT_WRITTEN, "")
+    scan = scan_or_report(note, front_matter, titles, lines)
+    return None if scan.kind == OPAQUE_KIND else (path, digest, scan_to_row(scan))
+
+
+def _planned_text(vault: Path, written: Written) -> str | None:
+    """The text of a note that only gains links, as its write leaves it: the file as the
+    plan read it with the links put in; the file itself once written (or changed by its
+    user: its digest tells which)."""
+    note = read_note(vault, written.path, max_bytes=sys.maxsize)
+    if not isinstance(note, Note) or note.text is None:
+        return None
+    if note.state == written.expected:
+        return with_insertions(note.text, written.insertions)
+    return note.text
 
 
 def _scan_written_chunk(
-    notes: Sequence[tuple[Any, ...]], shipped: Shipped = None
-) -> list[tuple[str, StatKey, ScanRow] | None]:
+    vault: str, notes: Sequence[_Shipped], shipped: Shipped = None
+) -> list[WrittenRow | None]:
     titles = _index_of(shipped)
     return [
-        _scan_written((path, data.decode("utf-8"), *rest), titles) for path, data, *rest in notes
+        _scan_written(
+            Path(vault),
+            Written(path, None if data is None else data.decode("utf-8"), *rest),
+            titles,
+            data,
+        )
+        for path, data, *rest in notes
     ]

@@ -125,7 +125,7 @@ class VaultWriter:
     def _prepare(self, write: Write, *, durable: bool) -> _Prepared | WriteResult:
         """Every check that can be made before writing, then the temp file."""
         target = self._inside_vault(write.path)
-        data = encode_note(write.text, bom=write.bom)
+        data = encode_note(write.text, bom=write.bom) if not write.insertions else b""
         if write.expected is not None:
             current = _read_state(target)
             if current is None or current[1] != write.expected:
@@ -134,6 +134,10 @@ class VaultWriter:
                 os.unlink(target)
                 self._touched.add(target.parent)
                 return WriteResult(write, Outcome.WRITTEN)
+            if write.insertions:
+                # The very text the plan was made from: its digest is the one expected.
+                text = current[0].decode("utf-8").removeprefix(BOM if write.bom else "")
+                data = encode_note(write.new_text(text), bom=write.bom)
             if current[0] == data:
                 return WriteResult(write, Outcome.UNCHANGED)
             mode = os.stat(target).st_mode & 0o7777
