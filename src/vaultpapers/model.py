@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 StatKey = str  # "mtime_ns:ctime_ns:size:inode": the file changed when this did
 
@@ -70,8 +72,10 @@ class Write:
 
     A note that only gains links carries its `insertions` and no `text`: its new text is
     built from the file when it is written (or scanned, or shown), provided the file is
-    still `expected`. A cold run links a third of a vault, and holding each of those texts
-    from planning to writing held a third of the vault in memory.
+    still `expected`. A new note may carry its `render` instead (its text, and the
+    properties its front matter holds), called when the write step comes to it. A cold run
+    links a third of a vault and makes a paper note per paper it cites: holding each of
+    those texts from planning to writing held the better part of the vault in memory.
     """
 
     path: str
@@ -86,14 +90,31 @@ class Write:
     # note on a paper.
     kind: str = "note"
     insertions: tuple[Insertion, ...] = ()
+    render: Render | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.insertions and (self.expected is None or self.delete or self.text):
             raise ValueError(f"{self.path}: links go into a note as read, and only links")
+        if self.render is not None and (self.expected is not None or self.text):
+            raise ValueError(f"{self.path}: only a new note is rendered when written")
 
     def new_text(self, current: str) -> str:
         """The text this write leaves, given the file's `current` text (the one expected)."""
+        if self.render is not None:
+            return self.render()[0]
         return with_insertions(current, self.insertions) if self.insertions else self.text
+
+    def rendered(self) -> tuple[Write, Mapping[str, Any] | None]:
+        """This write with its text, and the properties its front matter holds when rendering
+        told them."""
+        if self.render is None:
+            return self, None
+        text, properties = self.render()
+        return replace(self, text=text, render=None), properties
+
+
+# A new note's text and the properties its front matter holds, worked out when asked.
+Render = Callable[[], tuple[str, Mapping[str, Any]]]
 
 
 class Outcome(Enum):

@@ -73,8 +73,11 @@ def test_a_cited_paper_gets_a_new_note_and_the_citing_note_a_link() -> None:
         "[[Attention Is All You Need (1706.03762)|Attention Is All You Need]] today.\n"
     )
     assert plan.links_inserted == 1
+    # The plan holds the links, not a copy of the note, and the new note's rendering.
     (linked,) = [w for w in plan.writes if w.path == "Reading.md"]
-    assert not linked.text and linked.insertions  # the links, not a copy of the note
+    assert not linked.text and linked.insertions
+    (new,) = [w for w in plan.writes if w.path == note]
+    assert not new.text and new.render is not None
     assert plan.cited == {"1706.03762"}
     assert plan.pending == {}
 

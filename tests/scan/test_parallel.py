@@ -109,7 +109,8 @@ def test_a_run_starts_its_workers_once_for_all_its_batches(
     monkeypatch.setattr(parallel, "CHUNK", 5)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)
     shared = linked(tmp_path / "shared")
-    assert [pool.batches for pool in pools] == [2]  # the notes read, then the notes written
+    # The notes read; then, as they are written, the notes planned whole and those rendered.
+    assert [pool.batches for pool in pools] == [3]
     assert shared[0] == here[0]
     assert without_times(shared[2]) == without_times(here[2])
 
@@ -174,11 +175,11 @@ def test_a_note_that_only_gains_links_is_scanned_as_its_write_leaves_it(tmp_path
     assert on_disk == f"\ufeffSee arXiv:2103.03206{link} today.\r\n".encode()
     assert before == after
     assert before[0] is not None and before[0][1] == result.state.digest == content_digest(on_disk)
-    scans = parallel.WrittenScans(vault, [written], None, None)
+    scans = parallel.WrittenScans(vault, [written], None, None, count=1)
     assert set(scans.rows({"Log.md": result.state})) == {"Log.md"}
 
     (vault / "Log.md").write_text("The user rewrote it.\n", encoding="utf-8")
     changed = read_note(vault, "Log.md", max_bytes=1_000_000)
     assert isinstance(changed, Note)
-    scans = parallel.WrittenScans(vault, [written], None, None)
+    scans = parallel.WrittenScans(vault, [written], None, None, count=1)
     assert scans.rows({"Log.md": changed.state}) == {}  # scanned: not what was written

@@ -118,6 +118,19 @@ def test_links_are_planned_only_into_a_note_as_read_and_alone(fields: dict) -> N
         )
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [{"expected": FileState(1, 2, "digest")}, {"text": "whole text"}],
+    ids=["existing file", "with a text"],
+)
+def test_only_a_new_note_is_rendered_when_written(fields: dict) -> None:
+    def render() -> tuple[str, dict]:
+        return "text", {}
+
+    with pytest.raises(ValueError):
+        Write(**{"path": "a.md", "text": "", "expected": None, "render": render, **fields})
+
+
 @pytest.mark.parametrize("escape", ["../outside.md", "/tmp/outside.md", "a/../../outside.md"])
 def test_refuses_paths_outside_the_vault(tmp_path: Path, escape: str) -> None:
     vault = tmp_path / "vault"

@@ -203,6 +203,8 @@ _CHARACTERS = {"~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\t
 # `\\` is a line break, which a reference shows as a space; bibtexparser would read a `\\`
 # ending the value as escaping its closing brace.
 _CHARACTERS["\\\\"] = " "
+# `\and` separates authors, and Pandoc drops a title holding it: written as the characters.
+_CHARACTERS["\\and"] = r"\textbackslash{}and"
 # arXiv's metadata is what the authors typed, TeX included: a backslash starting a macro
 # (`\alpha`), an accent (`Schr\"odinger`) or an escape (`\&`, `\{`) stays. Any other
 # backslash (a lone one, one ending the title) is a character: left bare, it would escape

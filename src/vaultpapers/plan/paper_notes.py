@@ -66,13 +66,11 @@ def write_paper_notes(
 
 
 def _new_paper_note(ctx: PlanContext, path: str, content: PaperNoteContent, inputs: str) -> None:
-    rendered = ctx.guarded(path, functools.partial(render_new_paper_note, content, ctx.settings))
-    if rendered is not None:
-        text, properties = rendered
-        write = Write(path, text, None, reason="new note", kind="paper")
-        ctx.plan.writes.append(write)
-        ctx.plan.outputs[write.path] = (None, inputs)
-        ctx.plan.front_matter[write.path] = properties
+    # Rendered when written: a first run makes a note per paper its vault cites, and their
+    # texts would all be held till the last is written.
+    render = functools.partial(render_new_paper_note, content, ctx.settings)
+    ctx.plan.writes.append(Write(path, "", None, reason="new note", kind="paper", render=render))
+    ctx.plan.outputs[path] = (None, inputs)
 
 
 def _adopted_note(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from vaultpapers.arxiv.papers import Paper, Resolution
 from vaultpapers.config import Settings
@@ -43,9 +42,6 @@ class Plan:
     # Index notes (kind, folded name) to bring up to date that are left to the next run;
     # None: every one of them.
     deferred_indexes: frozenset[tuple[str, str]] | None = frozenset()
-    # New notes' properties, as their front matter reads: scanning them after the write
-    # needs no YAML parse.
-    front_matter: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Paper key -> its citekey, for every paper with a note (or one planned) and metadata, or
     # whose note holds a citekey: what a bibliography lists.
     citekeys: dict[str, str] = field(default_factory=dict)

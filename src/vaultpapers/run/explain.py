@@ -67,9 +67,11 @@ def explain_related(vault: Path, settings: Settings, arxiv_id: str) -> RelatedEx
 def _text_after(plan: Plan, scans: list[NoteScan], key: str) -> str | None:
     """The paper note's text once the plan is applied (or as it is, if nothing changes)."""
     for write in plan.writes:
-        front = find_front_matter(write.text) if write.kind in ("paper", "own") else None
+        # (A paper note's write carries its text, or renders it: none gains links alone.)
+        text = write.new_text("") if write.kind in ("paper", "own") else None
+        front = find_front_matter(text) if text is not None else None
         data = front.data if front is not None else None
         if data and key in (data.get("arxiv_id"), named_paper(data)):
-            return write.text
+            return text
     note = next((scan.note for scan in scans if key in (scan.paper_key, scan.names_paper)), None)
     return note.text if note else None

@@ -9,7 +9,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -175,19 +175,32 @@ def scans_to_make(
     plan: Plan, titles: TitleIndex | None, earlier: Callable[[str], NoteScan | None] | None
 ) -> list[Written]:
     """What `scan_written` needs of each note `plan` writes, known before it is written (see
-    `WrittenScans`). `earlier`: the scans the plan was made from (see `_title_lines_kept`)."""
+    `WrittenScans`); the notes rendered when written come later (`scan_rendered`).
+    `earlier`: the scans the plan was made from (see `_title_lines_kept`)."""
     notes: list[Written] = []
     for write in plan.writes:
-        if write.delete or write.kind == BIBLIOGRAPHY_KIND:
+        if write.delete or write.kind == BIBLIOGRAPHY_KIND or write.render is not None:
             continue  # a bibliography is no note: nothing to scan or remember of it here
-        front_matter = plan.front_matter.get(write.path)
         relinked = _title_lines_kept(write, earlier, titles)
         text = None if write.insertions else write.text
         expected, insertions = write.expected, write.insertions
-        notes.append(
-            Written(write.path, text, write.bom, front_matter, relinked, expected, insertions)
-        )
+        notes.append(Written(write.path, text, write.bom, None, relinked, expected, insertions))
     return notes
+
+
+def scan_rendered(
+    scans: WrittenScans, rendered: Sequence[tuple[Write, Mapping[str, Any] | None]]
+) -> None:
+    """New notes rendered by the write step, about to be written, given to `scans`: with
+    the properties their front matter holds, their scans need no YAML parse."""
+    scans.add(
+        [
+            Written(
+                write.path, write.text, write.bom, properties, _title_lines_kept(write, None, None)
+            )
+            for write, properties in rendered
+        ]
+    )
 
 
 def _title_lines_kept(

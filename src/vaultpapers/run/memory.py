@@ -190,7 +190,7 @@ class RunMemory:
         """The scans of what `plan` writes, for `remember`: started now, so that the workers
         make them while the run writes."""
         notes = scans_to_make(plan, self.titles, scanned.catalog.get)
-        return WrittenScans(self.vault, notes, workers, self.titles)
+        return WrittenScans(self.vault, notes, workers, self.titles, count=len(plan.writes))
 
     def remember(
         self,

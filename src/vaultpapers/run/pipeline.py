@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
@@ -17,14 +18,14 @@ from vaultpapers.config import Settings
 from vaultpapers.model import Outcome, Problem, StatKey
 from vaultpapers.plan.planner import Plan, plan_link
 from vaultpapers.run.bibliographies import BibliographyFiles
-from vaultpapers.run.incremental import WarmVault, open_state
+from vaultpapers.run.incremental import WarmVault, open_state, scan_rendered
 from vaultpapers.run.memory import RunMemory
 from vaultpapers.run.options import Progress, RunOptions
 from vaultpapers.run.report import RunReport
 from vaultpapers.run.scanning import CurrentText, Scanned, collector_paused
 from vaultpapers.run.sources import SourceOnDemand, fetch_ahead, open_cache, refresh_due
 from vaultpapers.run.title_pass import match_titles
-from vaultpapers.run.writing import apply_writes
+from vaultpapers.run.writing import OnRendered, apply_writes
 from vaultpapers.scan.parallel import Workers
 from vaultpapers.vaultfs.writer import VaultWriter
 
@@ -119,7 +120,7 @@ def run_link(
         if options.dry_run:
             return report
         with remembered.scan_writes(plan, scanned, workers) as scans:
-            _write(vault, plan, report, cancel)
+            _write(vault, plan, report, cancel, functools.partial(scan_rendered, scans))
             phases.done("write")
             remembered.remember(plan, report, listing, scans, resolution, refresh_after)
         bibliographies.remember(report.results)
@@ -252,8 +253,14 @@ def _plan(
     return plan
 
 
-def _write(vault: Path, plan: Plan, report: RunReport, cancel: threading.Event | None) -> None:
-    report.results = apply_writes(VaultWriter(vault), plan.writes, cancel)
+def _write(
+    vault: Path,
+    plan: Plan,
+    report: RunReport,
+    cancel: threading.Event | None,
+    on_rendered: OnRendered,
+) -> None:
+    report.results = apply_writes(VaultWriter(vault), plan.writes, cancel, on_rendered)
     report.cancelled = len(report.results) < len(plan.writes)
     # Links count once in the note: a note changed meanwhile (a conflict) gained none.
     report.links_inserted = sum(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -161,19 +162,23 @@ def scan_written(
     workers: Workers | None = None,
     titles: TitleIndex | None = None,
     stop: threading.Event | None = None,
+    among: int = 0,
 ) -> list[WrittenRow | None]:
     """What the state keeps of each note about to be written, with the digest of the text
     scanned (the one planned: the caller keeps the row only if the file written has it), or
     None for one that could not be scanned. A note that only gains links is read from the
     file: before its write, the text the plan was made from, with its links; after, the
-    text written. Once `stop` is set, the notes not sent to the workers yet are left out."""
+    text written. Once `stop` is set, the notes not sent to the workers yet are left out.
+    `among`: how many notes the caller scans in all, `notes` being one batch of them (the
+    workers are used, or not, for all)."""
+    count = max(among, len(notes))
     chunks = [notes[start : start + CHUNK] for start in range(0, len(notes), CHUNK)]
     # The vault's titles go to the workers only for notes that need them all.
     if all(note.relinked is not None for note in notes):
         titles = None
     rows: list[WrittenRow | None] = []
     with _workers_of_run(workers) as pool:
-        shipped = _shipped(titles) if _workers(len(notes)) > 1 else None
+        shipped = _shipped(titles) if _workers(count) > 1 else None
         # A few chunks at a time, their texts sent encoded: pickling a text that is not
         # ASCII leaves its UTF-8 copy cached on it for as long as the text lives (the
         # writes hold every text till the run ends), and all chunks at once would be a
@@ -182,9 +187,12 @@ def scan_written(
             if stop is not None and stop.is_set():
                 break
             encoded = [_encoded(chunk) for chunk in chunks[wave : wave + WAVE]]
-            count = len(encoded)
             answers = pool.map(
-                len(notes), _scan_written_chunk, [str(vault)] * count, encoded, [shipped] * count
+                count,
+                _scan_written_chunk,
+                [str(vault)] * len(encoded),
+                encoded,
+                [shipped] * len(encoded),
             )
             if answers is None:
                 return [_scan_written(vault, note, titles) for note in notes]
@@ -198,11 +206,13 @@ NOT_WRITTEN = FileState(0, 0, "")
 
 
 class WrittenScans:
-    """`scan_written` of the notes a run is about to write, made by the workers while the run
-    writes them: a cold run writes half its vault, and its workers would otherwise sit idle
-    through the writes, and the writes wait for nothing. A scan is of the text as planned,
-    which is what the writer puts on disk, or nothing. Few notes are scanned in this process
-    once written, as `scan_written` would."""
+    """`scan_written` of the notes a run writes, made by the workers while the run writes
+    them: a cold run writes half its vault, and its workers would otherwise sit idle through
+    the writes, and the writes wait for nothing. The notes planned whole (or as links into a
+    note) come at once; the notes rendered when written are `add`ed as the write step
+    renders them. A scan is of the text as planned, and kept only for a note written with
+    that very text. A run writing too few notes (`count` in all) for the workers to be worth
+    it scans them in this process once they are written, as `scan_written` would."""
 
     def __init__(
         self,
@@ -210,15 +220,28 @@ class WrittenScans:
         notes: Sequence[Written],
         workers: Workers | None,
         titles: TitleIndex | None,
+        *,
+        count: int,
     ) -> None:
-        self._vault, self._notes, self._workers, self._titles = vault, notes, workers, titles
-        self._rows: dict[str, tuple[str, ScanRow] | None] | None = None
+        self._vault, self._workers, self._titles, self._count = vault, workers, titles, count
+        self._notes: list[Written] = list(notes)  # to scan here, once written
+        self._rows: dict[str, tuple[str, ScanRow] | None] = {}
         self._failed: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[Sequence[Written] | None] = queue.SimpleQueue()
         self._stop = threading.Event()
-        if workers is not None and _workers(len(notes)) > 1:
+        if workers is not None and _workers(count) > 1:
+            self._queue.put(self._notes)
+            self._notes = []
             self._thread = threading.Thread(target=self._scan_aside, daemon=True)
             self._thread.start()
+
+    def add(self, notes: Sequence[Written]) -> None:
+        """More notes to scan: rendered, about to be written."""
+        if self._thread is not None:
+            self._queue.put(notes)
+        else:
+            self._notes.extend(notes)
 
     def __enter__(self) -> WrittenScans:
         return self
@@ -227,8 +250,7 @@ class WrittenScans:
         """Done with: the workers stop scanning for it (a run stopped before its writes, or
         one that failed, asks for no scan) before the run stops them."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        self._finish()
 
     def rows(self, written: Mapping[str, FileState]) -> dict[str, ScanRow]:
         """The scans of the notes `written`, each as it is on disk now with its state (none
@@ -236,32 +258,39 @@ class WrittenScans:
         wrote). Scanned here, only the notes written are: a run stopped midway, or one whose
         note changed meanwhile, scans no more than it wrote."""
         if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-            if self._failed is not None:
-                raise self._failed
-        elif self._rows is None:
+            self._finish()
+        elif self._notes:
             self._scan([note for note in self._notes if note.path in written])
-        assert self._rows is not None
+            self._notes = []
         return {
             path: with_state(scanned[1], state)
             for path, state in written.items()
             if (scanned := self._rows.get(path)) is not None and scanned[0] == state.digest
         }
 
+    def _finish(self) -> None:
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join()
+        self._thread = None
+        if self._failed is not None:
+            raise self._failed
+
     def _scan_aside(self) -> None:
         try:
-            self._scan(self._notes)
+            while (notes := self._queue.get()) is not None:
+                if not self._stop.is_set():
+                    self._scan(notes)
         except BaseException as exc:  # raised where the scans are asked for
             self._failed = exc
 
     def _scan(self, notes: Sequence[Written]) -> None:
-        rows = scan_written(self._vault, notes, self._workers, self._titles, self._stop)
+        vault, titles = self._vault, self._titles
+        rows = scan_written(vault, notes, self._workers, titles, self._stop, self._count)
         # (Fewer rows than notes once stopped: the notes left out have none.)
-        self._rows = {
-            note.path: None if row is None else row[1:]
-            for note, row in zip(notes, rows, strict=False)
-        }
+        for note, row in zip(notes, rows, strict=False):
+            self._rows[note.path] = None if row is None else row[1:]
 
 
 def _encoded(notes: Sequence[Written]) -> list[_Shipped]:

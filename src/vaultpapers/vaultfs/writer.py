@@ -125,6 +125,8 @@ class VaultWriter:
     def _prepare(self, write: Write, *, durable: bool) -> _Prepared | WriteResult:
         """Every check that can be made before writing, then the temp file."""
         target = self._inside_vault(write.path)
+        if write.render is not None:  # (the write step renders a batch before it comes here)
+            write = write.rendered()[0]
         data = encode_note(write.text, bom=write.bom) if not write.insertions else b""
         if write.expected is not None:
             current = _read_state(target)
