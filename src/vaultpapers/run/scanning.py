@@ -350,6 +350,10 @@ def _texts(read_now: Mapping[str, NoteScan | None]) -> dict[str, Note]:
 
 
 def _without_text(scan: NoteScan) -> NoteScan:
+    if scan.note.text is None:
+        # As the workers send it back: copying it would decode its body for nothing (the
+        # copy reads every field), a whole vault's in a first run's title pass.
+        return scan
     return replace(scan, note=replace(scan.note, text=None))
 
 
