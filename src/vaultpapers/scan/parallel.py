@@ -180,9 +180,9 @@ def scan_written(
     with _workers_of_run(workers) as pool:
         shipped = _shipped(titles) if _workers(count) > 1 else None
         # A few chunks at a time, their texts sent encoded: pickling a text that is not
-        # ASCII leaves its UTF-8 copy cached on it for as long as the text lives (the
-        # writes hold every text till the run ends), and all chunks at once would be a
-        # second copy of everything written.
+        # ASCII leaves its UTF-8 copy cached on it for as long as the text lives (an index
+        # note's, till the run ends), and all chunks at once would be a second copy of
+        # everything written.
         for wave in range(0, len(chunks), WAVE):
             if stop is not None and stop.is_set():
                 break
