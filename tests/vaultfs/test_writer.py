@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from paths import REPO
 from vaultpapers.model import FileState, Note, Outcome, Write
@@ -103,6 +105,41 @@ def test_links_never_go_into_a_note_edited_since_it_was_read(tmp_path: Path) -> 
     write = Write("a.md", "", note.state, insertions=((20, " [[Attention]]"),))
     assert VaultWriter(tmp_path).apply(write).outcome is Outcome.CONFLICT
     assert path.read_text(encoding="utf-8") == "Rewritten: arXiv:1706.03762 is gone\n"
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.text(st.sampled_from("ab \r\n\ufeff한é$[]()"), min_size=1, max_size=40),
+    bom=st.booleans(),
+    data=st.data(),
+)
+def test_links_written_into_a_note_only_add_to_its_text(
+    tmp_path: Path, text: str, bom: bool, data: st.DataObject
+) -> None:
+    """Whatever the note holds (line endings, a BOM, other scripts) and wherever the links go,
+    the file written is the note's text with the links in, and nothing of the text is lost."""
+    path = tmp_path / "a.md"
+    path.write_bytes(("\ufeff" if bom else "").encode() + text.encode("utf-8"))
+    note = read(tmp_path, "a.md")
+    assert note.text is not None
+    offsets = st.integers(0, len(note.text))
+    links = st.sampled_from([" [[P]]", " [[Q|Q]]"])
+    insertions = tuple(data.draw(st.lists(st.tuples(offsets, links), min_size=1, max_size=4)))
+    result = VaultWriter(tmp_path).apply(
+        Write("a.md", "", note.state, note.bom, insertions=insertions)
+    )
+    assert result.outcome is Outcome.WRITTEN
+    written = path.read_bytes().decode("utf-8")
+    assert written.startswith("\ufeff") == note.bom
+    after = written.removeprefix("\ufeff") if note.bom else written
+    # Taking the inserted links out again, in order (each then sits at its own offset),
+    # gives back the text as it was.
+    for at, link in sorted(insertions):
+        assert after[at : at + len(link)] == link
+        after = after[:at] + after[at + len(link) :]
+    assert after == note.text
 
 
 @pytest.mark.parametrize(
