@@ -177,15 +177,12 @@ def scans_to_make(
     """What `scan_written` needs of each note `plan` writes, known before it is written (see
     `WrittenScans`); the notes rendered when written come later (`scan_rendered`).
     `earlier`: the scans the plan was made from (see `_title_lines_kept`)."""
-    notes: list[Written] = []
-    for write in plan.writes:
-        if write.delete or write.kind == BIBLIOGRAPHY_KIND or write.render is not None:
-            continue  # a bibliography is no note: nothing to scan or remember of it here
-        relinked = _title_lines_kept(write, earlier, titles)
-        text = None if write.insertions else write.text
-        expected, insertions = write.expected, write.insertions
-        notes.append(Written(write.path, text, write.bom, None, relinked, expected, insertions))
-    return notes
+    return [
+        _to_scan(write, None, _title_lines_kept(write, earlier, titles))
+        for write in plan.writes
+        # A bibliography is no note: nothing to scan or remember of it here.
+        if not (write.delete or write.kind == BIBLIOGRAPHY_KIND or write.render is not None)
+    ]
 
 
 def scan_rendered(
@@ -193,14 +190,15 @@ def scan_rendered(
 ) -> None:
     """New notes rendered by the write step, about to be written, given to `scans`: with
     the properties their front matter holds, their scans need no YAML parse."""
-    scans.add(
-        [
-            Written(
-                write.path, write.text, write.bom, properties, _title_lines_kept(write, None, None)
-            )
-            for write, properties in rendered
-        ]
-    )
+    scans.add([_to_scan(w, front, _title_lines_kept(w, None, None)) for w, front in rendered])
+
+
+def _to_scan(
+    write: Write, front_matter: Mapping[str, Any] | None, relinked: Relinked | None
+) -> Written:
+    text = None if write.insertions else write.text  # (read from the file, links put in)
+    expected, insertions = write.expected, write.insertions
+    return Written(write.path, text, write.bom, front_matter, relinked, expected, insertions)
 
 
 def _title_lines_kept(

@@ -43,9 +43,7 @@ def apply_writes(
     while missing:
         # A new note held back is missing too: a parent tag's index links to its nested
         # tags' indexes, which may be held back for the paper note they list.
-        more = [
-            w for w in others if id(w) not in held_ids and any(m in _links_of(w) for m in missing)
-        ]
+        more = [w for w in others if id(w) not in held_ids and _links_to_any(w, missing)]
         held += more
         held_ids.update(id(w) for w in more)
         missing = [_link_start(w) for w in more if w.expected is None and not w.delete]
@@ -101,9 +99,9 @@ def _link_start(write: Write) -> str:
     return f"[[{write.path.rsplit('/', 1)[-1].removesuffix('.md')}".casefold()
 
 
-def _links_of(write: Write) -> str:
-    """What of a write can link to a note, casefolded: the links a note gains, or the text
-    of a note we write whole."""
-    if write.insertions:
-        return "".join(link for _, link in write.insertions).casefold()
-    return write.new_text("").casefold()
+def _links_to_any(write: Write, starts: list[str]) -> bool:
+    """Whether a write links to a note one of these `_link_start`s begins: in the links a
+    note gains, or in the text of a note we write whole."""
+    links = "".join(link for _, link in write.insertions)
+    folded = (links if write.insertions else write.new_text("")).casefold()
+    return any(start in folded for start in starts)

@@ -127,7 +127,6 @@ class VaultWriter:
         target = self._inside_vault(write.path)
         if write.render is not None:  # (the write step renders a batch before it comes here)
             write = write.rendered()[0]
-        data = encode_note(write.text, bom=write.bom) if not write.insertions else b""
         if write.expected is not None:
             current = _read_state(target)
             if current is None or current[1] != write.expected:
@@ -136,14 +135,17 @@ class VaultWriter:
                 os.unlink(target)
                 self._touched.add(target.parent)
                 return WriteResult(write, Outcome.WRITTEN)
+            # The very text the plan was made from (its digest is the one expected): links
+            # planned as insertions go into it.
+            text = ""
             if write.insertions:
-                # The very text the plan was made from: its digest is the one expected.
                 text = current[0].decode("utf-8").removeprefix(BOM if write.bom else "")
-                data = encode_note(write.new_text(text), bom=write.bom)
+            data = encode_note(write.new_text(text), bom=write.bom)
             if current[0] == data:
                 return WriteResult(write, Outcome.UNCHANGED)
             mode = os.stat(target).st_mode & 0o7777
         else:
+            data = encode_note(write.text, bom=write.bom)
             if os.path.lexists(target):
                 return WriteResult(write, Outcome.CONFLICT, "a file of that name appeared")
             mode = None
